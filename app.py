@@ -1,0 +1,109 @@
+"""hotline1022: routes and event handlers only. Each one parses, calls chalicelib once, returns."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Rate, Response
+
+from chalicelib.web.http import JSON_UTF8, html_page, json_api
+
+app = Chalice(app_name="hotline1022")
+ANY = ["*/*"]  # content types are checked in the view, so a wrong one gets our 400, not a bare 415
+
+
+def _context() -> Any:
+    return app.lambda_context
+
+
+@app.middleware("all")
+def observability(event: Any, get_response: Any) -> Any:
+    """Tags every log line with the request id; never with request content."""
+    from chalicelib.observability import logger
+
+    log = logger()
+    context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+    log.append_keys(request_id=getattr(context, "aws_request_id", None))
+    try:
+        return get_response(event)
+    finally:
+        log.remove_keys(["request_id", "ticket"])
+
+
+# Citizen pages
+
+
+@app.route("/", methods=["GET"])
+@html_page(_context)
+def report_form() -> Response:
+    from chalicelib.web.views import report_form
+
+    return report_form()
+
+
+@app.route("/", methods=["POST"], content_types=["application/x-www-form-urlencoded", "multipart/form-data"])
+@html_page(_context)
+def submit_report_form() -> Response:
+    from chalicelib.web.pages import form_fields
+    from chalicelib.web.views import submit_form
+
+    return submit_form(form_fields(app.current_request.raw_body), _context())
+
+
+@app.route("/tra-cuu", methods=["GET"])
+@html_page(_context)
+def status_page() -> Response:
+    from chalicelib.web.views import status_page
+
+    query = app.current_request.query_params or {}
+    return status_page(query.get("code", ""), query.get("phone_last4", ""))
+
+
+# JSON API
+
+
+@app.route("/api/v1/reports", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def create_report() -> Response:
+    from chalicelib.services import intake
+    from chalicelib.store.reference import load_reference
+    from chalicelib.web.api import parse_json_body
+    from chalicelib.domain.reports import validate_submission
+
+    request = app.current_request
+    submission = validate_submission(parse_json_body(request), load_reference(), channel="web")
+    receipt = intake.submit(submission, request.headers.get("idempotency-key"), _context())
+    return Response(receipt, status_code=201, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/reports/{code}", methods=["GET"])
+@json_api(_context)
+def report_status(code: str) -> Response:
+    from chalicelib.services import lookup
+
+    query = app.current_request.query_params or {}
+    return Response(lookup.status_for_citizen(code, query.get("phone_last4", "")).to_json(), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/reference", methods=["GET"])
+@json_api(_context)
+def reference() -> Response:
+    from chalicelib.web.api import reference_json
+
+    return Response(reference_json(), headers={**JSON_UTF8, "Cache-Control": "public, max-age=300"})
+
+
+# Event handlers (deployed as their own Lambda functions; devstack drives the same objects locally)
+
+
+@app.on_sqs_message(queue="hotline-routing", batch_size=10)
+def route_tickets(event: Any) -> dict[str, Any]:
+    from chalicelib.workers import route_batch
+
+    return route_batch(event)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_unrouted(event: Any) -> dict[str, int]:
+    from chalicelib.services.routing import requeue_unrouted
+
+    return {"requeued": requeue_unrouted()}

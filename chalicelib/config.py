@@ -1,0 +1,40 @@
+"""One typed settings object, read from the environment on first use (never at import time).
+
+AWS gets these from the CloudFormation stack (infra/chalice-overlay.json); the local stack
+(devstack) sets the same names from the emulator's stack outputs. No other difference.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    tickets_table: str
+    idempotency_table: str
+    routing_queue_url: str
+    tracking_prefix: str
+    region: str
+    public_base_url: str
+    reference_cache_seconds: int
+    province_name: str
+    hotline: str
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Returns the settings; raises KeyError naming the first missing required variable."""
+    env = os.environ
+    return Settings(
+        tickets_table=env["TICKETS_TABLE"],
+        idempotency_table=env["IDEMPOTENCY_TABLE"],
+        routing_queue_url=env["ROUTING_QUEUE_URL"],
+        tracking_prefix=env.get("TRACKING_PREFIX", "TN"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "ap-southeast-1"),
+        public_base_url=env.get("PUBLIC_BASE_URL", ""),
+        reference_cache_seconds=int(env.get("REFERENCE_CACHE_SECONDS", "60")),
+        province_name=env.get("PROVINCE_NAME", "Tây Ninh"),
+        hotline=env.get("HOTLINE_NUMBER", "0276 1022"),
+    )

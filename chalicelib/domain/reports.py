@@ -1,0 +1,171 @@
+"""Citizen reports (phản ánh): validating a submission and shaping what the public may see."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from chalicelib.domain.deadlines import add_working_days
+from chalicelib.domain.errors import ValidationFailed, collector
+from chalicelib.domain.lifecycle import LABELS_VI, Status
+from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.text import nfc
+
+MAX_DESCRIPTION = 5000
+MAX_NAME = 100
+MAX_ADDRESS = 300
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_TRUE = {"1", "true", "on", "yes", "co", "có"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated report, whatever channel it came from."""
+
+    channel: str
+    description: str
+    phone: str
+    category: str | None = None
+    area: str | None = None
+    address: str = ""
+    name: str = ""
+    email: str = ""
+    consent_publish: bool = False
+    lat: float | None = None
+    lon: float | None = None
+    entered_by: str | None = None
+    attachments: list[dict[str, str]] = field(default_factory=list)
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    if value is None:
+        return ""
+    return nfc(value) if isinstance(value, str) else nfc(str(value))
+
+
+def _flag(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().casefold() in _TRUE)
+
+
+def _coordinate(raw: Mapping[str, Any], name: str, limit: float, errors: Any) -> float | None:
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not -limit <= number <= limit:
+        errors.add(name, "Tọa độ không hợp lệ.", "Invalid coordinate.")
+        return None
+    return number
+
+
+def validate_submission(raw: Mapping[str, Any], ref: ReferenceData, channel: str = "web") -> Submission:
+    """Returns the Submission in `raw` (a JSON object or form fields).
+
+    Raises ValidationFailed naming every bad field, so a form can show all messages at once.
+    """
+    errors = collector()
+    description = _text(raw, "description")
+    if not description:
+        errors.add("description", "Vui lòng nhập nội dung phản ánh.", "Please describe the problem.")
+    elif len(description) > MAX_DESCRIPTION:
+        errors.add("description", f"Nội dung tối đa {MAX_DESCRIPTION} ký tự (hiện có {len(description)}).",
+                   f"At most {MAX_DESCRIPTION} characters (got {len(description)}).")
+    category = _text(raw, "category") or None
+    if category is not None and category not in ref.categories:
+        errors.add("category", "Lĩnh vực không có trong danh mục.", "Unknown category.")
+    area = _text(raw, "area") or None
+    if area is not None and area not in ref.areas:
+        errors.add("area", "Xã/phường không có trong danh mục.", "Unknown commune or ward.")
+    name = _text(raw, "name")
+    if len(name) > MAX_NAME:
+        errors.add("name", f"Họ tên tối đa {MAX_NAME} ký tự.", f"Name: at most {MAX_NAME} characters.")
+    address = _text(raw, "address")
+    if len(address) > MAX_ADDRESS:
+        errors.add("address", f"Địa chỉ tối đa {MAX_ADDRESS} ký tự.", f"Address: at most {MAX_ADDRESS} characters.")
+    email = _text(raw, "email")
+    if email and not _EMAIL.match(email):
+        errors.add("email", "Địa chỉ email không hợp lệ.", "Invalid email address.")
+    phone = ""
+    raw_phone = _text(raw, "phone")
+    if not raw_phone:
+        errors.add("phone", "Vui lòng nhập số điện thoại để nhận trả lời và tra cứu.",
+                   "A phone number is needed for the answer and for looking the report up.")
+    else:
+        try:
+            phone = normalise_phone(raw_phone)
+        except ValidationFailed as exc:
+            errors.errors.extend(exc.errors)
+    lat = _coordinate(raw, "lat", 90, errors)
+    lon = _coordinate(raw, "lon", 180, errors)
+    errors.raise_if_any()
+    return Submission(
+        channel=channel, description=description, phone=phone, category=category, area=area,
+        address=address, name=name, email=email, consent_publish=_flag(raw.get("consent_publish")),
+        lat=lat, lon=lon,
+    )
+
+
+def due_at_for(submission: Submission, ref: ReferenceData, now: datetime) -> datetime | None:
+    """Returns the deadline from the category's allowed time, or None until a category is known."""
+    if submission.category is None:
+        return None
+    return add_working_days(now, ref.categories[submission.category].sla_working_days)
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """What a citizen who proved the phone's last four digits may see. No personal data."""
+
+    tracking_code: str
+    status: str
+    status_label: str
+    category_name: str | None
+    area_name: str | None
+    agency_name: str | None
+    created_at: datetime
+    due_at: datetime | None
+    timeline: list[PublicEvent]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tracking_code": self.tracking_code,
+            "status": self.status,
+            "status_label": self.status_label,
+            "category": self.category_name,
+            "area": self.area_name,
+            "agency": self.agency_name,
+            "created_at": self.created_at.isoformat(),
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "timeline": [{"at": e.at.isoformat(), "text": e.text} for e in self.timeline],
+        }
+
+
+def public_status(ticket: Mapping[str, Any], events: list[Mapping[str, Any]], ref: ReferenceData) -> PublicStatus:
+    """Returns the citizen's view of a ticket: labels instead of ids, public events only."""
+    category = ref.categories.get(ticket.get("category") or "")
+    area = ref.areas.get(ticket.get("area") or "")
+    agency = ref.agencies.get(ticket.get("agency") or "")
+    status = Status(ticket["status"])
+    return PublicStatus(
+        tracking_code=ticket["tracking_code"],
+        status=status.value,
+        status_label=LABELS_VI[status],
+        category_name=category.name if category else None,
+        area_name=area.name if area else None,
+        agency_name=agency.name if agency else None,
+        created_at=ticket["created_at"],
+        due_at=ticket.get("due_at"),
+        timeline=[PublicEvent(e["at"], e["public_text"]) for e in events if e.get("public")],
+    )

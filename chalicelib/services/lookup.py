@@ -1,0 +1,29 @@
+"""Use case: a citizen looks a ticket up by tracking code and the last four digits of their phone."""
+from __future__ import annotations
+
+import hmac
+
+from chalicelib.config import settings
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.phones import last4
+from chalicelib.domain.reports import PublicStatus, public_status
+from chalicelib.domain.tracking import parse_code
+from chalicelib.store import tickets
+from chalicelib.store.reference import load_reference
+
+
+def status_for_citizen(code_text: str, phone_last4: str) -> PublicStatus:
+    """Returns the public view of the ticket.
+
+    Raises NotFound alike for an unknown code, a wrong or missing phone_last4, and a ticket
+    without a phone, so the answer never tells whether a code exists.
+    """
+    code = parse_code(code_text, settings().tracking_prefix)
+    digits = (phone_last4 or "").strip()
+    if code is None or len(digits) != 4 or not digits.isdigit():
+        raise NotFound()
+    ticket = tickets.get_ticket(code)
+    if not ticket.reporter_phone or not hmac.compare_digest(last4(ticket.reporter_phone), digits):
+        raise NotFound()
+    events = [{"at": e.at, "public": e.public, "public_text": e.public_text} for e in tickets.timeline(code)]
+    return public_status(ticket.attribute_values, events, load_reference())

@@ -1,0 +1,152 @@
+"""PynamoDB models of the tickets table (one table, prefixed keys). Only chalicelib/store uses them.
+
+Access patterns (every one is a key or an index; nothing here ever Scans):
+
+| query                                         | served by                                              |
+|-----------------------------------------------|--------------------------------------------------------|
+| ticket by tracking code                       | GetItem pk=TICKET#<code>, sk=TICKET                    |
+| a ticket's timeline, in order                 | Query pk=TICKET#<code>, sk begins_with EVENT#          |
+| open tickets of an agency, by due time        | GSI by_agency_due: agency_open=<agency>, due_sort      |
+| tickets in a status, by due time (schedulers) | GSI by_status_due: status=<status>, due_sort           |
+| tickets by reporter phone, newest first       | GSI by_phone: reporter_phone=<E.164>, created_at       |
+| tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
+| reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
+
+`agency_open` is set only while a ticket is open and assigned, so the agency index holds
+exactly the agency's open work. `due_sort` is the ISO due time, or NO_DUE so tickets without
+a deadline sort last. Table, index and key names must match infra/resources.json.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+NO_DUE = "9999-12-31T23:59:59"
+TICKET_SK = "TICKET"
+
+
+def ticket_pk(code: str) -> str:
+    return f"TICKET#{code}"
+
+
+class _Meta:
+    # Bound to the real table name on first use by chalicelib.store.connection.
+    table_name = "unbound"
+
+
+class ByAgencyDue(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_agency_due"
+        projection = AllProjection()
+
+    agency_open = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
+
+
+class ByStatusDue(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_status_due"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
+
+
+class ByPhone(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_phone"
+        projection = AllProjection()
+
+    reporter_phone = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ByZalo(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_zalo"
+        projection = AllProjection()
+
+    reporter_zalo_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AttachmentMap(MapAttribute):
+    key = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+
+
+class TicketModel(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=TICKET_SK)
+    tracking_code = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    reporter_name = UnicodeAttribute(null=True)
+    reporter_phone = UnicodeAttribute(null=True)
+    reporter_email = UnicodeAttribute(null=True)
+    reporter_zalo_id = UnicodeAttribute(null=True)
+    entered_by = UnicodeAttribute(null=True)
+    text = UnicodeAttribute()
+    category = UnicodeAttribute(null=True)
+    area = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    lat = NumberAttribute(null=True)
+    lon = NumberAttribute(null=True)
+    attachments = ListAttribute(of=AttachmentMap, default=list)
+    consent_publish = BooleanAttribute(default=False)
+    status = UnicodeAttribute()
+    agency = UnicodeAttribute(null=True)
+    agency_open = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    due_sort = UnicodeAttribute(default=NO_DUE)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_agency_due = ByAgencyDue()
+    by_status_due = ByStatusDue()
+    by_phone = ByPhone()
+    by_zalo = ByZalo()
+
+
+class EventModel(Model):
+    """A timeline event. Append-only: written with attribute_not_exists, never updated."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    public = BooleanAttribute(default=False)
+    public_text = UnicodeAttribute(null=True)
+    detail = JSONAttribute(null=True)
+    at = UTCDateTimeAttribute()
+
+
+class ReferenceModel(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    document = JSONAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel)

@@ -1,0 +1,97 @@
+"""Domain errors -> HTTP, in one place; JSON bodies carry Vietnamese first, English too."""
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    IllegalTransition,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+)
+from chalicelib.observability import logger
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    ValidationFailed: 400,
+    NotFound: 404,
+    IllegalTransition: 409,
+    Conflict: 409,
+    AlreadyExists: 409,
+    Unavailable: 503,
+}
+_CODES = {400: "validation_failed", 404: "not_found", 409: "conflict", 422: "unprocessable", 503: "unavailable"}
+JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def status_for(error: DomainError) -> int:
+    """Returns the HTTP status of a domain error (422 for use-case errors the table does not name)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 422
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    status = status_for(error)
+    body: dict[str, Any] = {"code": _CODES.get(status, "error"), "message": error.message_vi,
+                            "message_en": error.message_en}
+    if isinstance(error, ValidationFailed):
+        body["fields"] = {e.field: {"message": e.vi, "message_en": e.en} for e in error.errors}
+    return {"error": body}
+
+
+def request_id(context: Any) -> str:
+    """Returns the Lambda request id (a fresh uuid where there is none)."""
+    return getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+
+
+def internal_error_body(rid: str) -> dict[str, Any]:
+    return {"error": {"code": "internal_error", "request_id": rid,
+                      "message": f"Lỗi hệ thống. Vui lòng thử lại sau (mã yêu cầu {rid}).",
+                      "message_en": f"Internal error. Please try again later (request id {rid})."}}
+
+
+def json_api(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Decorates a JSON route: domain errors become their status, anything else a 500 with a request id."""
+    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except DomainError as error:
+                return Response(error_body(error), status_code=status_for(error), headers=JSON_UTF8)
+            except Exception as exc:  # the last line of defence: log without request data
+                rid = request_id(context_of())
+                logger().exception("unhandled error", extra={"request_id": rid, "error_type": type(exc).__name__})
+                return Response(internal_error_body(rid), status_code=500, headers=JSON_UTF8)
+        return wrapper
+    return decorate
+
+
+def html_page(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Decorates a page route: errors become a Vietnamese error page with the right status."""
+    from chalicelib.web.pages import render
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except DomainError as error:
+                return render("error.html", status=status_for(error), title="Không thực hiện được",
+                              message=f"{error.message_vi} / {error.message_en}", province="", hotline="")
+            except Exception as exc:  # the last line of defence: log without request data
+                rid = request_id(context_of())
+                logger().exception("unhandled error", extra={"request_id": rid, "error_type": type(exc).__name__})
+                return render("error.html", status=500, title="Lỗi hệ thống", request_id=rid,
+                              message="Xin lỗi, hệ thống gặp lỗi. Phản ánh chưa được gửi, vui lòng thử lại "
+                                      "hoặc gọi đường dây nóng.", province="", hotline="")
+        return wrapper
+    return decorate

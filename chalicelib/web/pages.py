@@ -1,0 +1,36 @@
+"""Jinja2 pages (autoescaped). The environment is built on first render, off the cold-start path."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Response
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HTML = {"Content-Type": "text/html; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
+                                   "frame-ancestors 'none'",
+        "Referrer-Policy": "no-referrer"}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                       autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def render(template: str, status: int = 200, **context: Any) -> Response:
+    """Returns an HTML response of `template` rendered with `context`."""
+    body = _environment().get_template(template).render(**context)
+    return Response(body=body, status_code=status, headers=HTML)
+
+
+def form_fields(raw_body: bytes | None) -> dict[str, str]:
+    """Returns the fields of an application/x-www-form-urlencoded body (last value wins)."""
+    parsed = parse_qs((raw_body or b"").decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {name: values[-1] for name, values in parsed.items()}

@@ -1,0 +1,72 @@
+"""`make run`: the whole system on this machine, no AWS account.
+
+moto on 127.0.0.1 -> the infra/resources.json stack -> demo data -> the Chalice app on
+http://127.0.0.1:8000 (chalice local's server, in-process) -> SQS consumers and schedules
+driven in-process. Ctrl-C stops everything.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "0")),
+                        help="moto server port (0: any free port)")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--no-demo", action="store_true", help="reference data only, no demo tickets")
+    args = parser.parse_args(argv)
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    sys.path.insert(0, str(ROOT))
+    from devstack.emulator import bring_up
+    from devstack.seed import seed
+    from devstack.worker import Worker
+
+    stack = bring_up(args.emulator_port)
+    from chalice.cli import factory as chalice_factory
+    from chalice.local import create_local_server
+
+    config = chalice_factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=args.stage)
+    app_obj = config.chalice_app
+    import app as app_module  # the module Lambda imports; CLIFactory already loaded it with the stage env
+
+    codes = seed(demo_tickets=not args.no_demo)
+    worker = Worker(app_module, stack.resources)
+    worker.start()
+    server = create_local_server(app_obj, config, args.host, args.port)
+    serving = threading.Thread(target=server.server.serve_forever, daemon=True)
+    serving.start()
+
+    url = f"http://{args.host}:{args.port}"
+    print(f"hotline1022 is running (stage {args.stage}).")
+    print(f"  citizen form   {url}/")
+    print(f"  status lookup  {url}/tra-cuu   (demo: {codes[0]} with last 4 digits 5678)" if codes else
+          f"  status lookup  {url}/tra-cuu")
+    print(f"  JSON API       {url}/api/v1/reports")
+    print(f"  AWS emulator   {stack.endpoint}  (moto dashboard: {stack.endpoint}/moto-api/)")
+    print("Ctrl-C stops everything.", flush=True)
+
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    print("stopping…", flush=True)
+    server.shutdown()
+    worker.stop()
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

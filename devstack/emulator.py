@@ -1,0 +1,116 @@
+"""The local AWS: a moto server on 127.0.0.1 and the stack from infra/resources.json.
+
+The app is wired to the stack exactly as on AWS: every environment variable the overlay's
+`Globals` sets from a `{"Ref": X}` gets X's physical id from the emulator's stack.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+DUMMY_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "ap-southeast-1",
+    "AWS_REGION": "ap-southeast-1",
+}
+
+
+@dataclass
+class LocalStack:
+    server: Any
+    endpoint: str
+    stack_name: str
+    resources: dict[str, str]  # logical id -> physical id
+    outputs: dict[str, str]
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_emulator(port: int = 0) -> tuple[Any, str]:
+    """Starts moto on 127.0.0.1 (port 0: any free port); returns (server, endpoint URL).
+
+    Also points this process's AWS configuration at it (dummy credentials, one region).
+    """
+    import logging
+    import warnings
+
+    from moto.server import ThreadedMotoServer
+
+    # The emulator skips resource types it lacks (CloudWatch alarms); that is expected locally.
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+    for name in ("werkzeug", "moto"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    endpoint = f"http://{host}:{bound}"
+    os.environ.update(DUMMY_AWS)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    return server, endpoint
+
+
+def create_stack(stack_name: str = "hotline1022-local", timeout: float = 60.0) -> tuple[dict[str, str], dict[str, str]]:
+    """Creates the infra/resources.json stack in the emulator; returns (resources, outputs)."""
+    import boto3
+
+    cfn = boto3.client("cloudformation")
+    template = (INFRA / "resources.json").read_text(encoding="utf-8")
+    cfn.create_stack(StackName=stack_name, TemplateBody=template)
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        if stack["StackStatus"] == "CREATE_COMPLETE":
+            break
+        if stack["StackStatus"].endswith("FAILED") or time.monotonic() > deadline:
+            raise RuntimeError(f"local stack did not come up: {stack['StackStatus']}")
+        time.sleep(0.2)
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                 for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+                 if "LogicalResourceId" in r}  # moto lists resources it skipped without ids
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return resources, outputs
+
+
+def overlay() -> dict[str, Any]:
+    return json.loads((INFRA / "chalice-overlay.json").read_text(encoding="utf-8"))
+
+
+def wire_environment(resources: dict[str, str]) -> dict[str, str]:
+    """Sets (and returns) the app's resource variables from the overlay's Globals, as AWS would."""
+    variables = overlay()["Globals"]["Function"]["Environment"]["Variables"]
+    wired = {}
+    for name, value in variables.items():
+        if isinstance(value, dict) and "Ref" in value:
+            wired[name] = resources[value["Ref"]]
+        else:
+            wired[name] = str(value)
+    os.environ.update(wired)
+    return wired
+
+
+def queue_for_handler(handler_name: str, resources: dict[str, str]) -> str:
+    """Returns the queue URL the overlay binds to a Chalice SQS handler ('route_tickets')."""
+    logical = "".join(part.capitalize() for part in handler_name.split("_"))
+    events = overlay()["Resources"][logical]["Properties"]["Events"]
+    for source in events.values():
+        queue = source["Properties"]["Queue"]["Fn::Sub"]
+        return resources[queue.removeprefix("${").removesuffix(".Arn}")]
+    raise KeyError(handler_name)
+
+
+def bring_up(port: int = 0, stack_name: str = "hotline1022-local") -> LocalStack:
+    """Starts the emulator, creates the stack, wires the environment; returns the handle."""
+    server, endpoint = start_emulator(port)
+    resources, outputs = create_stack(stack_name)
+    wire_environment(resources)
+    return LocalStack(server, endpoint, stack_name, resources, outputs)
