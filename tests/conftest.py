@@ -1,0 +1,76 @@
+"""Shared fixtures. Integration tests run against the moto server with the infra/ stack,
+created exactly as `make run` creates it (devstack.emulator.bring_up)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+class ScanForbidden(AssertionError):
+    pass
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    """The local AWS stack (moto on 127.0.0.1, any free port) with reference data seeded."""
+    from devstack.emulator import bring_up
+
+    local = bring_up(port=0, stack_name="hotline1022-test")
+    from chalicelib import aws
+    from chalicelib.config import settings
+    from chalicelib.store.reference import save_reference, seed_document
+
+    settings.cache_clear()
+
+    def refuse_scan(**_: Any) -> None:
+        raise ScanForbidden("a DynamoDB Scan was attempted")
+
+    # No Scan on any request or worker path: any test that triggers one fails.
+    aws.botocore_session().register("before-call.dynamodb.Scan", refuse_scan)
+    save_reference(seed_document(), expected_version=None)
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def client(stack: Any) -> Iterator[Any]:
+    """chalice.test.Client on the real app, with the dev stage's environment."""
+    from chalice.test import Client
+
+    import app
+
+    with Client(app.app, stage_name="dev", project_dir=str(ROOT)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sqs(stack: Any) -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Receives and deletes every message now in the queue; returns their bodies parsed."""
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def unique_phone() -> str:
+    """A valid Viettel number no other test uses (phone history queries stay per test)."""
+    import random
+
+    return "091" + "".join(random.choice("0123456789") for _ in range(7))
