@@ -1,0 +1,51 @@
+"""Starts the whole local stack the way `make run` does (python -m devstack) for real-HTTP tests."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Iterator
+
+import pytest
+
+from tests.conftest import ROOT
+
+READY = "Ctrl-C stops everything."
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TICKETS_", "ROUTING_", "IDEMPOTENCY_"))}
+    process = subprocess.Popen([sys.executable, "-m", "devstack", "--port", str(port), "--emulator-port", "0"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    banner: list[str] = []
+    deadline = time.monotonic() + 90
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        banner.append(line)
+        if READY in line:
+            break
+    if READY not in "".join(banner):
+        process.kill()
+        pytest.fail("the local stack did not start:\n" + "".join(banner))
+    yield f"http://127.0.0.1:{port}"
+    # Ctrl-C stops everything cleanly and promptly
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -1,0 +1,51 @@
+"""Real HTTP against `python -m devstack`: form -> DynamoDB -> SQS -> consumer -> status page."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+
+from tests.conftest import unique_phone
+
+pytestmark = pytest.mark.e2e
+
+
+def _status_html(base_url: str, code: str, last4: str) -> str:
+    return requests.get(f"{base_url}/tra-cuu", params={"code": code, "phone_last4": last4}, timeout=10).text
+
+
+def test_a_form_report_is_routed_by_the_in_process_consumer(base_url: str) -> None:
+    # Given the form is served
+    form = requests.get(base_url + "/", timeout=10)
+    assert form.status_code == 200 and "Gửi phản ánh" in form.text
+    token = re.search(r'name="form_token" value="([^"]+)"', form.text).group(1)
+    # When a citizen posts a report
+    phone = unique_phone()
+    page = requests.post(base_url + "/", data={"description": "Ổ gà lớn giữa đường, nhiều xe té ngã.",
+                                               "category": "giao-thong", "area": "go-dau", "phone": phone,
+                                               "form_token": token}, timeout=10)
+    assert page.status_code == 200
+    code = re.search(r'id="tracking-code">([^<]+)<', page.text).group(1)
+    # Then the consumer running inside the local stack routes it within seconds
+    deadline = time.monotonic() + 20
+    html = _status_html(base_url, code, phone[-4:])
+    while "Đã chuyển cơ quan xử lý" not in html and time.monotonic() < deadline:
+        time.sleep(0.5)
+        html = _status_html(base_url, code, phone[-4:])
+    assert "Đã chuyển cơ quan xử lý" in html and "Đã chuyển đến Sở Xây dựng để xử lý." in html
+
+
+def test_the_json_api_and_demo_data_over_http(base_url: str) -> None:
+    reference = requests.get(base_url + "/api/v1/reference", timeout=10).json()
+    assert len(reference["categories"]) >= 12
+    created = requests.post(base_url + "/api/v1/reports", json={"description": "Hỏi về thủ tục cấp đổi CCCD",
+                                                                "phone": "+84 912 000 111"}, timeout=10)
+    assert created.status_code == 201
+    code = created.json()["tracking_code"]
+    status = requests.get(f"{base_url}/api/v1/reports/{code}", params={"phone_last4": "0111"}, timeout=10)
+    assert status.status_code == 200 and status.json()["tracking_code"] == code
+    bad = requests.post(base_url + "/api/v1/reports", data="description=x", timeout=10,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert bad.status_code == 400 and "content_type" in bad.json()["error"]["fields"]
