@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from chalicelib.domain.clock import VN_TZ
 from chalicelib.domain.deadlines import add_working_days
 from chalicelib.domain.errors import ValidationFailed, collector
 from chalicelib.domain.lifecycle import LABELS_VI, Status
@@ -115,7 +116,8 @@ def due_at_for(submission: Submission, ref: ReferenceData, now: datetime) -> dat
     """Returns the deadline from the category's allowed time, or None until a category is known."""
     if submission.category is None:
         return None
-    return add_working_days(now, ref.categories[submission.category].sla_working_days)
+    # Working days are the province's days: count them in Vietnam time, not UTC.
+    return add_working_days(now.astimezone(VN_TZ), ref.categories[submission.category].sla_working_days)
 
 
 @dataclass(frozen=True)

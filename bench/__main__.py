@@ -1,0 +1,28 @@
+"""`python -m bench` (from the repo root): measures, writes bench/results.json, prints the table."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, package_size, report, stack
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def main() -> None:
+    measured_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    figures: dict[str, Any] = {}
+    # Cold start first, on a quiet machine: no emulator thread yet.
+    for title, section in (("cold start", coldstart.measure), ("local stack", stack.measure),
+                           ("deployment zip", package_size.measure)):
+        print(f"bench: {title}…", file=sys.stderr, flush=True)
+        figures.update(section())
+    report.write(figures, measured_at, RESULTS)
+    print(report.table(figures))
+    print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

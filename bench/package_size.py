@@ -1,0 +1,22 @@
+"""The deployment zip, built exactly as `make package` builds it, into bench/work/dist."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = Path("bench") / "work" / "dist"  # relative to ROOT; bench/work/ is git-ignored
+
+
+def measure() -> dict[str, int | None]:
+    """Returns {"zip_bytes": size}, or None (with the packager's output on stderr) if it fails.
+
+    A failed build (say, PyPI unreachable) should not throw away the figures already measured.
+    """
+    built = subprocess.run([sys.executable, "infra/package.py", str(DIST)], cwd=ROOT,
+                           capture_output=True, text=True)
+    if built.returncode != 0:
+        print(f"infra/package.py failed ({built.returncode}):\n{built.stdout}{built.stderr}", file=sys.stderr)
+        return {"zip_bytes": None}
+    return {"zip_bytes": (ROOT / DIST / "deployment.zip").stat().st_size}

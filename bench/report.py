@@ -1,0 +1,49 @@
+"""Targets, the results file and the table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# Every target is an upper bound: a figure meets it when it is at most this value.
+TARGETS: dict[str, float] = {
+    "cold_start_ratio": 1.3,
+    "aws_calls_per_web_submission": 3,
+    "scan_calls": 0,
+    "zip_bytes": 8_000_000,
+}
+
+
+def verdict(name: str, value: Any) -> str:
+    """'ok' or 'NOT MET' for a figure with a target (a missing value does not meet it); '' otherwise."""
+    if name not in TARGETS:
+        return ""
+    return "ok" if value is not None and value <= TARGETS[name] else "NOT MET"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={count}" for key, count in value.items()) or "none"
+    if isinstance(value, int) and value >= 10_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def table(figures: dict[str, Any]) -> str:
+    """Returns the figures as an aligned text table: figure, value, target, status."""
+    rows = [("figure", "value", "target", "status")]
+    for name, value in figures.items():
+        target = f"<= {_text(TARGETS[name])}" if name in TARGETS else "-"
+        rows.append((name, _text(value), target, verdict(name, value)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def write(figures: dict[str, Any], measured_at: str, path: Path) -> None:
+    """Writes the flat figures plus "targets" and "measured_at" to `path` as JSON."""
+    document = {**figures, "targets": TARGETS, "measured_at": measured_at}
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
