@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     app_obj = config.chalice_app
     import app as app_module  # the module Lambda imports; CLIFactory already loaded it with the stage env
 
+    from chalicelib.observability import logger
+
+    level = logger().log_level
+    logger().setLevel("WARNING")  # keep set-up output short; request logs follow at the stage's level
     codes = seed(demo_tickets=not args.no_demo)
+    logger().setLevel(level)
     worker = Worker(app_module, stack.resources)
     worker.start()
     server = create_local_server(app_obj, config, args.host, args.port)
