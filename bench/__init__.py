@@ -7,3 +7,7 @@
 
 It prints figures; it asserts nothing.
 """
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the repo root: the app, infra/ and .chalice/ live here

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from bench import coldstart, package_size, report, stack
+from bench import ROOT, coldstart, package_size, report, stack
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
+RESULTS = ROOT / "bench" / "results.json"
 
 
 def main() -> None:
@@ -21,7 +20,7 @@ def main() -> None:
         figures.update(section())
     report.write(figures, measured_at, RESULTS)
     print(report.table(figures))
-    print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import ROOT
 from devstack.emulator import DUMMY_AWS
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 15
 
 # The baseline: what any Chalice app talking to DynamoDB and SQS pays at import.

@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import ROOT
+
 DIST = Path("bench") / "work" / "dist"  # relative to ROOT; bench/work/ is git-ignored
 
 

@@ -38,7 +38,7 @@ def table(figures: dict[str, Any]) -> str:
         target = f"<= {_text(TARGETS[name])}" if name in TARGETS else "-"
         rows.append((name, _text(value), target, verdict(name, value)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
+    lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
