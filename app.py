@@ -46,7 +46,7 @@ def submit_report_form() -> Response:
     from chalicelib.web.pages import form_fields
     from chalicelib.web.views import submit_form
 
-    return submit_form(form_fields(app.current_request.raw_body), _context())
+    return submit_form(form_fields(app.current_request.raw_body))
 
 
 @app.route("/tra-cuu", methods=["GET"])

@@ -1,6 +1,8 @@
 """Use case: a citizen's report becomes a ticket, its first timeline event and a routing message."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -29,12 +31,18 @@ class SubmissionInProgress(DomainError):
     message_en = "This submission is still being processed; please wait a moment."
 
 
-def submit(submission: Submission, idempotency_key: str | None = None, context: Any = None) -> dict[str, Any]:
+def submit(submission: Submission, idempotency_key: str | None = None, context: Any = None,
+           form_token: str | None = None) -> dict[str, Any]:
     """Creates the ticket and returns the receipt {tracking_code, status, status_label, due_at}.
 
-    With an idempotency key, a retry returns the first receipt and writes nothing new.
-    Raises IdempotencyKeyReused for the same key with a different report.
+    With an API idempotency key (Powertools, its own table), a retry returns the first receipt
+    and writes nothing new; the same key with a different report raises IdempotencyKeyReused.
+    With a form token (the hidden field of one rendered form), posting the same content twice
+    gives one ticket at no extra AWS call: the marker rides in the ticket's own transaction.
+    Edited content under the same token (back button, fix, resend) is a new report.
     """
+    if form_token:
+        return _create(submission, dedup_key=f"form#{form_token}#{_fingerprint(submission)}")
     if not idempotency_key:
         return _create(submission)
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -76,7 +84,17 @@ def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:
     return create, config
 
 
-def _create(submission: Submission, now: datetime | None = None) -> dict[str, Any]:
+def _fingerprint(submission: Submission) -> str:
+    canonical = json.dumps(asdict(submission), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+
+
+def _receipt(code: str, status: Status, due_at: datetime | None) -> dict[str, Any]:
+    return {"tracking_code": code, "status": status.value, "status_label": LABELS_VI[status],
+            "due_at": due_at.isoformat() if due_at else None}
+
+
+def _create(submission: Submission, now: datetime | None = None, dedup_key: str | None = None) -> dict[str, Any]:
     now = now or datetime.now(timezone.utc)
     ref = load_reference()
     due_at = due_at_for(submission, ref, now)
@@ -101,22 +119,22 @@ def _create(submission: Submission, now: datetime | None = None) -> dict[str, An
     }
     first = tickets.NewEvent(kind="created", actor=submission.entered_by or f"citizen:{submission.channel}",
                              at=now, public_text="Đã tiếp nhận phản ánh.")
-    code = _store_with_fresh_code(fields, first)
-    _ask_routing(code)
-    logger().info("ticket created", extra={"ticket": code, "channel": submission.channel})
-    return {"tracking_code": code, "status": Status.RECEIVED.value,
-            "status_label": LABELS_VI[Status.RECEIVED], "due_at": due_at.isoformat() if due_at else None}
-
-
-def _store_with_fresh_code(fields: dict[str, Any], first: tickets.NewEvent) -> str:
     for _ in range(_CODE_ATTEMPTS):
         code = new_code(settings().tracking_prefix)
         try:
-            tickets.create_ticket({**fields, "tracking_code": code}, first)
-            return code
+            tickets.create_ticket({**fields, "tracking_code": code}, first, dedup_key)
+            break
         except AlreadyExists:
+            earlier = tickets.deduplicated(dedup_key) if dedup_key else None
+            if earlier is not None:
+                ticket = tickets.get_ticket(earlier)
+                return _receipt(earlier, Status(ticket.status), ticket.due_at)
             logger().warning("tracking code collision, drawing again")
-    raise AlreadyExists()
+    else:
+        raise AlreadyExists()
+    _ask_routing(code)
+    logger().info("ticket created", extra={"ticket": code, "channel": submission.channel})
+    return _receipt(code, Status.RECEIVED, due_at)
 
 
 def _ask_routing(code: str) -> None:

@@ -11,6 +11,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets by reporter phone, newest first       | GSI by_phone: reporter_phone=<E.164>, created_at       |
 | tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
 | reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
+| was this submission / provider message seen?  | GetItem pk=DEDUP#<scope>#<key>, sk=DEDUP (TTL'd)       |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -24,6 +25,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
@@ -138,6 +140,19 @@ class EventModel(Model):
     at = UTCDateTimeAttribute()
 
 
+class DedupModel(Model):
+    """Marks a form submission or provider message as handled. Written in the same transaction
+    as its effect, so a retry either finds the marker or finds nothing done."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="DEDUP")
+    tracking_code = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 class ReferenceModel(Model):
     class Meta(_Meta):
         pass
@@ -149,4 +164,4 @@ class ReferenceModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel)
+MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel)

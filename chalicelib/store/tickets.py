@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
@@ -15,7 +15,9 @@ from chalicelib.domain.errors import AlreadyExists, NotFound
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
-from chalicelib.store.models import NO_DUE, TICKET_SK, EventModel, TicketModel, ticket_pk
+from chalicelib.store.models import NO_DUE, TICKET_SK, DedupModel, EventModel, TicketModel, ticket_pk
+
+DEDUP_TTL = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -42,19 +44,34 @@ def _due_sort(due_at: datetime | None) -> str:
     return due_at.isoformat() if due_at else NO_DUE
 
 
-def create_ticket(fields: dict[str, Any], first_event: NewEvent) -> None:
+def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str | None = None) -> None:
     """Writes a new ticket and its first timeline event in one transaction.
 
-    Raises AlreadyExists when the tracking code is taken (the caller draws another).
+    With `dedup_key`, a marker is written in the same transaction, so the same submission
+    can never make two tickets. Raises AlreadyExists when the tracking code or the marker is
+    taken (see `deduplicated` to tell which).
     """
     connection = bind()
-    ticket = TicketModel(pk=ticket_pk(fields["tracking_code"]), sk=TICKET_SK,
-                         due_sort=_due_sort(fields.get("due_at")), **fields)
+    code = fields["tracking_code"]
+    ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")), **fields)
     with translate(AlreadyExists):
         with TransactWrite(connection=connection) as transaction:
             transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
-            transaction.save(_event_model(fields["tracking_code"], first_event),
-                             condition=EventModel.pk.does_not_exist())
+            transaction.save(_event_model(code, first_event), condition=EventModel.pk.does_not_exist())
+            if dedup_key is not None:
+                marker = DedupModel(pk=f"DEDUP#{dedup_key}", tracking_code=code,
+                                    expires_at=first_event.at + DEDUP_TTL)
+                transaction.save(marker, condition=DedupModel.pk.does_not_exist())
+
+
+def deduplicated(dedup_key: str) -> str | None:
+    """Returns the tracking code a marked submission/message produced, or None if unseen."""
+    bind()
+    with translate():
+        try:
+            return DedupModel.get(f"DEDUP#{dedup_key}", "DEDUP").tracking_code
+        except DedupModel.DoesNotExist:
+            return None
 
 
 def get_ticket(code: str) -> TicketModel:

@@ -31,14 +31,14 @@ def report_form(values: dict[str, str] | None = None, errors: dict[str, Any] | N
                   categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
 
 
-def submit_form(fields: dict[str, str], context: Any) -> Response:
+def submit_form(fields: dict[str, str]) -> Response:
     """Handles a form post: the confirmation page, or the form again with every message (400)."""
     try:
         submission = validate_submission(fields, load_reference(), channel="web")
     except ValidationFailed as failed:
         errors = {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
         return report_form(fields, errors, status=400)
-    receipt = intake.submit(submission, idempotency_key=fields.get("form_token") or None, context=context)
+    receipt = intake.submit(submission, form_token=fields.get("form_token") or None)
     due = receipt.get("due_at")
     return render("confirmation.html", receipt=receipt,
                   due_at=local_text(datetime.fromisoformat(due)) if due else None, **_common())

@@ -49,6 +49,17 @@ def test_a_double_click_makes_one_ticket(client: Any) -> None:
     assert len(tickets.by_phone("+84" + phone[1:])) == 1
 
 
+def test_an_edited_resend_under_the_same_form_is_a_new_report_not_lost(client: Any) -> None:
+    # Given a citizen who sent the form, went back, corrected the text and sent it again
+    phone = unique_phone()
+    first = _post(client, {"description": "Đèn đường tắt ở hẻm 5", "phone": phone, "form_token": f"b-{phone}"})
+    second = _post(client, {"description": "Đèn đường tắt ở hẻm 7", "phone": phone, "form_token": f"b-{phone}"})
+    # Then both reports exist: nothing the citizen wrote is dropped as a "duplicate"
+    assert _code(first.body.decode()) != _code(second.body.decode())
+    assert sorted(t.text for t in tickets.by_phone("+84" + phone[1:])) == ["Đèn đường tắt ở hẻm 5",
+                                                                           "Đèn đường tắt ở hẻm 7"]
+
+
 def test_errors_show_next_to_their_fields_and_keep_what_was_typed(client: Any) -> None:
     page = _post(client, {"description": "", "phone": "12345", "name": "Võ Thị <Sáu>", "address": "Ấp 3",
                           "area": "long-hoa", "email": "sai@", "form_token": "keep-me"})
