@@ -58,40 +58,41 @@ def internal_error_body(rid: str) -> dict[str, Any]:
                       "message_en": f"Internal error. Please try again later (request id {rid})."}}
 
 
-def json_api(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Decorates a JSON route: domain errors become their status, anything else a 500 with a request id."""
+def _guarded(context_of: Callable[[], Any], on_domain_error: Callable[[DomainError], Response],
+             on_crash: Callable[[str], Response]) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Decorates a route: domain errors and crashes become responses; a crash is logged once,
+    with its request id and type, never with request data."""
     def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             try:
                 return view(*args, **kwargs)
             except DomainError as error:
-                return Response(error_body(error), status_code=status_for(error), headers=JSON_UTF8)
-            except Exception as exc:  # the last line of defence: log without request data
+                return on_domain_error(error)
+            except Exception as exc:  # the last line of defence
                 rid = request_id(context_of())
                 logger().exception("unhandled error", extra={"request_id": rid, "error_type": type(exc).__name__})
-                return Response(internal_error_body(rid), status_code=500, headers=JSON_UTF8)
+                return on_crash(rid)
         return wrapper
     return decorate
+
+
+def json_api(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Decorates a JSON route: domain errors become their status, anything else a 500 with a request id."""
+    return _guarded(
+        context_of,
+        lambda error: Response(error_body(error), status_code=status_for(error), headers=JSON_UTF8),
+        lambda rid: Response(internal_error_body(rid), status_code=500, headers=JSON_UTF8))
 
 
 def html_page(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Decorates a page route: errors become a Vietnamese error page with the right status."""
     from chalicelib.web.pages import render
 
-    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return view(*args, **kwargs)
-            except DomainError as error:
-                return render("error.html", status=status_for(error), title="Không thực hiện được",
-                              message=f"{error.message_vi} / {error.message_en}", province="", hotline="")
-            except Exception as exc:  # the last line of defence: log without request data
-                rid = request_id(context_of())
-                logger().exception("unhandled error", extra={"request_id": rid, "error_type": type(exc).__name__})
-                return render("error.html", status=500, title="Lỗi hệ thống", request_id=rid,
-                              message="Xin lỗi, hệ thống gặp lỗi. Phản ánh chưa được gửi, vui lòng thử lại "
-                                      "hoặc gọi đường dây nóng.", province="", hotline="")
-        return wrapper
-    return decorate
+    return _guarded(
+        context_of,
+        lambda error: render("error.html", status=status_for(error), title="Không thực hiện được",
+                             message=f"{error.message_vi} / {error.message_en}", province="", hotline=""),
+        lambda rid: render("error.html", status=500, title="Lỗi hệ thống", request_id=rid,
+                           message="Xin lỗi, hệ thống gặp lỗi. Phản ánh chưa được gửi, vui lòng thử lại "
+                                   "hoặc gọi đường dây nóng.", province="", hotline=""))

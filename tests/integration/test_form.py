@@ -83,3 +83,14 @@ def test_the_status_page_shows_progress_only_with_the_right_digits(client: Any) 
     unknown = client.http.get(f"/tra-cuu?code=TN-ZZZZZZ&phone_last4={phone[-4:]}")
     assert missing.status_code == unknown.status_code == 404
     assert 'id="not-found"' in missing.body.decode() and code not in missing.body.decode().split("<form")[0]
+
+
+def test_a_crash_shows_a_vietnamese_error_page_with_a_request_id(client: Any, monkeypatch: Any) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tickets, "create_ticket", broken)
+    page = _post(client, {"description": "Đường hư", "phone": unique_phone()})
+    html = page.body.decode()
+    assert page.status_code == 500 and "Lỗi hệ thống" in html
+    assert re.search(r"<code>[0-9a-f-]{36}</code>", html)
