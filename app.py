@@ -92,6 +92,54 @@ def reference() -> Response:
     return Response(reference_json(), headers={**JSON_UTF8, "Cache-Control": "public, max-age=300"})
 
 
+# Provider webhooks: verify, queue, answer fast (chalicelib/services/webhooks.py)
+
+
+@app.route("/webhooks/zalo", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def zalo_webhook() -> Response:
+    from chalicelib.services import webhooks
+
+    webhooks.zalo_event(app.current_request.raw_body or b"", app.current_request.headers)
+    return Response({"ok": True}, headers=JSON_UTF8)
+
+
+@app.route("/webhooks/sms/android-gateway", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def android_gateway_webhook() -> Response:
+    from chalicelib.services import webhooks
+
+    webhooks.android_gateway_event(app.current_request.raw_body or b"", app.current_request.headers)
+    return Response({"ok": True}, headers=JSON_UTF8)
+
+
+@app.route("/webhooks/sms/smssync", methods=["GET", "POST"], content_types=ANY)
+@json_api(_context)
+def smssync_webhook() -> Response:
+    from chalicelib.services import webhooks
+    from chalicelib.web.pages import form_fields
+
+    request = app.current_request
+    query = request.query_params or {}
+    raw = request.raw_body or b""
+    if query.get("task") == "send":
+        return Response(webhooks.smssync_task_send(query), headers=JSON_UTF8)
+    if query.get("task") == "sent":
+        return Response(webhooks.smssync_task_sent(raw, query), headers=JSON_UTF8)
+    return Response(webhooks.smssync_message(raw, form_fields(raw)), headers=JSON_UTF8)
+
+
+@app.route("/webhooks/sms/esms", methods=["GET", "POST"], content_types=ANY)
+@json_api(_context)
+def esms_webhook() -> Response:
+    from chalicelib.services import webhooks
+    from chalicelib.web.pages import form_fields
+
+    request = app.current_request
+    params = {**(request.query_params or {}), **form_fields(request.raw_body)}
+    return Response(webhooks.esms_mo(params), headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
 # Event handlers (deployed as their own Lambda functions; devstack drives the same objects locally)
 
 
@@ -102,8 +150,30 @@ def route_tickets(event: Any) -> dict[str, Any]:
     return route_batch(event)
 
 
+@app.on_sqs_message(queue="hotline-inbound", batch_size=10)
+def handle_inbound(event: Any) -> dict[str, Any]:
+    from chalicelib.workers import inbound_batch
+
+    return inbound_batch(event)
+
+
+@app.on_sqs_message(queue="hotline-notifications", batch_size=10)
+def send_notifications(event: Any) -> dict[str, Any]:
+    from chalicelib.workers import notify_batch
+
+    return notify_batch(event)
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def sweep_unrouted(event: Any) -> dict[str, int]:
+    from chalicelib.services.delivery import requeue_stale
     from chalicelib.services.routing import requeue_unrouted
 
-    return {"requeued": requeue_unrouted()}
+    return {"requeued": requeue_unrouted(), "notifications_requeued": requeue_stale()}
+
+
+@app.schedule(Rate(12, unit=Rate.HOURS))
+def refresh_zalo_token(event: Any) -> dict[str, int]:
+    from chalicelib.notify.zalo import refresh
+
+    return {"generation": refresh().generation}

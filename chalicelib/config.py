@@ -15,12 +15,17 @@ class Settings:
     tickets_table: str
     idempotency_table: str
     routing_queue_url: str
+    inbound_queue_url: str
+    notifications_queue_url: str
     tracking_prefix: str
     region: str
     public_base_url: str
     reference_cache_seconds: int
     province_name: str
     hotline: str
+    sms_provider: str
+    auto_reply_cap_per_hour: int
+    notify_max_attempts: int
 
 
 @lru_cache(maxsize=1)
@@ -31,10 +36,15 @@ def settings() -> Settings:
         tickets_table=env["TICKETS_TABLE"],
         idempotency_table=env["IDEMPOTENCY_TABLE"],
         routing_queue_url=env["ROUTING_QUEUE_URL"],
+        inbound_queue_url=env.get("INBOUND_QUEUE_URL", ""),
+        notifications_queue_url=env.get("NOTIFICATIONS_QUEUE_URL", ""),
         tracking_prefix=env.get("TRACKING_PREFIX", "TN"),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "ap-southeast-1"),
         public_base_url=env.get("PUBLIC_BASE_URL", ""),
         reference_cache_seconds=int(env.get("REFERENCE_CACHE_SECONDS", "60")),
         province_name=env.get("PROVINCE_NAME", "Tây Ninh"),
         hotline=env.get("HOTLINE_NUMBER", "0276 1022"),
+        sms_provider=env.get("SMS_DEFAULT_PROVIDER", "sns"),
+        auto_reply_cap_per_hour=int(env.get("AUTO_REPLY_CAP_PER_HOUR", "3")),
+        notify_max_attempts=int(env.get("NOTIFY_MAX_ATTEMPTS", "8")),
     )

@@ -14,3 +14,12 @@ def logger() -> Any:
     from aws_lambda_powertools import Logger
 
     return Logger(service=SERVICE)
+
+
+def count(metric: str, **dimensions: str) -> None:
+    """Emits one CloudWatch metric (EMF log line, no API call), e.g. rejected webhook signatures."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=metric, unit=MetricUnit.Count, value=1, namespace="Hotline1022") as one:
+        for name, value in dimensions.items():
+            one.add_dimension(name=name, value=value)

@@ -12,9 +12,21 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _log_paths_only() -> None:
+    """The local server's access log would print query strings, and eSMS puts the citizen's phone
+    and text there: log method, path and status only (API Gateway on AWS logs no query strings)."""
+    from chalice.local import ChaliceRequestHandler
+
+    def log_request(self: ChaliceRequestHandler, code: object = "-", size: object = "-") -> None:
+        sys.stderr.write(f"{self.command} {self.path.split('?', 1)[0]} {code}\n")
+
+    ChaliceRequestHandler.log_request = log_request  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT", "0")),
                         help="moto server port (0: any free port)")
+    parser.add_argument("--providers-port", type=int, default=int(os.environ.get("PROVIDERS_PORT", "0")),
+                        help="fake Zalo/SMS provider APIs and the outbox (0: any free port)")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--no-demo", action="store_true", help="reference data only, no demo tickets")
     args = parser.parse_args(argv)
@@ -34,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.worker import Worker
 
     stack = bring_up(args.emulator_port)
+    from devstack.emulator import stage_environment
+    from devstack.fakes import seed_provider_secrets, start_fakes
+
+    fakes = start_fakes(args.providers_port)
+    os.environ.update(fakes.environment())
+    os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # so every local SMS shows in the outbox
+    stage_environment(args.stage)
+    seed_provider_secrets(fakes, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 25 * 3600)
     from chalice.cli import factory as chalice_factory
     from chalice.local import create_local_server
 
@@ -49,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     logger().setLevel(level)
     worker = Worker(app_module, stack.resources)
     worker.start()
+    _log_paths_only()
     server = create_local_server(app_obj, config, args.host, args.port)
     serving = threading.Thread(target=server.server.serve_forever, daemon=True)
     serving.start()
@@ -59,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  status lookup  {url}/tra-cuu   (demo: {codes[0]} with last 4 digits 5678)" if codes else
           f"  status lookup  {url}/tra-cuu")
     print(f"  JSON API       {url}/api/v1/reports")
+    print(f"  webhooks       {url}/webhooks/zalo, /webhooks/sms/{{android-gateway,smssync,esms}}"
+          "  (signed samples: python -m devstack.sign)")
+    print(f"  outbox         {fakes.base}/outbox  (SMS and Zalo replies, from the fake providers)")
     print(f"  AWS emulator   {stack.endpoint}  (moto dashboard: {stack.endpoint}/moto-api/)")
     print("Ctrl-C stops everything.", flush=True)
 
@@ -69,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print("stopping…", flush=True)
     server.shutdown()
     worker.stop()
+    fakes.stop()
     stack.stop()
     return 0
 

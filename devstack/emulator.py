@@ -108,6 +108,15 @@ def queue_for_handler(handler_name: str, resources: dict[str, str]) -> str:
     raise KeyError(handler_name)
 
 
+def stage_environment(stage: str) -> dict[str, str]:
+    """Sets (and returns) the stage's variables from .chalice/config.json, as Chalice does."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    variables = {**config.get("environment_variables", {}),
+                 **config["stages"][stage].get("environment_variables", {})}
+    os.environ.update(variables)
+    return variables
+
+
 def bring_up(port: int = 0, stack_name: str = "hotline1022-local") -> LocalStack:
     """Starts the emulator, creates the stack, wires the environment; returns the handle."""
     server, endpoint = start_emulator(port)

@@ -23,6 +23,9 @@ def stack() -> Iterator[Any]:
     from devstack.emulator import bring_up
 
     local = bring_up(port=0, stack_name="hotline1022-test")
+    from devstack.emulator import stage_environment
+
+    stage_environment("dev")
     from chalicelib import aws
     from chalicelib.config import settings
     from chalicelib.store.reference import save_reference, seed_document
@@ -37,6 +40,21 @@ def stack() -> Iterator[Any]:
     save_reference(seed_document(), expected_version=None)
     yield local
     local.stop()
+
+
+@pytest.fixture(scope="session")
+def providers(stack: Any) -> Iterator[Any]:
+    """Fake Zalo / android-gateway / eSMS APIs on loopback, with secrets and the Zalo token in SSM."""
+    import os
+    import time
+
+    from devstack.fakes import seed_provider_secrets, start_fakes
+
+    fakes = start_fakes()
+    os.environ.update(fakes.environment())
+    seed_provider_secrets(fakes, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 25 * 3600)
+    yield fakes
+    fakes.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,15 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def fold(text: str) -> str:
-    """Returns a lower-case, diacritic-free key: 'Đường ngập' -> 'duong ngap'.
+def strip_diacritics(text: str) -> str:
+    """Returns `text` without Vietnamese diacritics, case kept: 'Đã tiếp nhận' -> 'Da tiep nhan'.
 
     đ/Đ have no Unicode decomposition, so they are mapped explicitly.
     """
     decomposed = unicodedata.normalize("NFD", text.translate(_D))
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(stripped.casefold().split())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+
+
+def fold(text: str) -> str:
+    """Returns a lower-case, diacritic-free matching key: 'Đường  NGẬP' -> 'duong ngap'."""
+    return " ".join(strip_diacritics(text).casefold().split())

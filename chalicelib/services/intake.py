@@ -119,22 +119,35 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
     }
     first = tickets.NewEvent(kind="created", actor=submission.entered_by or f"citizen:{submission.channel}",
                              at=now, public_text="Đã tiếp nhận phản ánh.")
-    for _ in range(_CODE_ATTEMPTS):
-        code = new_code(settings().tracking_prefix)
-        try:
-            tickets.create_ticket({**fields, "tracking_code": code}, first, dedup_key)
-            break
-        except AlreadyExists:
-            earlier = tickets.deduplicated(dedup_key) if dedup_key else None
-            if earlier is not None:
-                ticket = tickets.get_ticket(earlier)
-                return _receipt(earlier, Status(ticket.status), ticket.due_at)
-            logger().warning("tracking code collision, drawing again")
-    else:
-        raise AlreadyExists()
+    code, created = store_new_ticket(fields, first, dedup_key)
+    if created is None:
+        ticket = tickets.get_ticket(code)
+        return _receipt(code, Status(ticket.status), ticket.due_at)
     _ask_routing(code)
     logger().info("ticket created", extra={"ticket": code, "channel": submission.channel})
     return _receipt(code, Status.RECEIVED, due_at)
+
+
+def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key: str | None,
+                     outbound_for: Callable[[str], list[Any]] = lambda code: []) -> tuple[str, list[Any] | None]:
+    """Stores a new ticket under a fresh tracking code, with the messages `outbound_for(code)`
+    gives; returns (code, those messages).
+
+    When `dedup_key` shows the same submission/message was stored before, returns that ticket's
+    (code, None) and writes nothing.
+    """
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_code(settings().tracking_prefix)
+        messages = outbound_for(code)
+        try:
+            tickets.create_ticket({**fields, "tracking_code": code}, first, dedup_key, messages)
+            return code, messages
+        except AlreadyExists:
+            earlier = tickets.deduplicated(dedup_key) if dedup_key else None
+            if earlier is not None:
+                return earlier, None
+            logger().warning("tracking code collision, drawing again")
+    raise AlreadyExists()
 
 
 def _ask_routing(code: str) -> None:

@@ -12,6 +12,12 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
 | reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
 | was this submission / provider message seen?  | GetItem pk=DEDUP#<scope>#<key>, sk=DEDUP (TTL'd)       |
+| a ticket's outbound messages and their state  | Query pk=TICKET#<code>, sk begins_with OUT#            |
+| outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
+| SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
+| auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#<sender>, sk=<yyyymmddhh> ADD n     |
+| quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
+| who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -109,6 +115,9 @@ class TicketModel(Model):
     lon = NumberAttribute(null=True)
     attachments = ListAttribute(of=AttachmentMap, default=list)
     consent_publish = BooleanAttribute(default=False)
+    reply_via = UnicodeAttribute(null=True)
+    last_inbound_at = UTCDateTimeAttribute(null=True)
+    needs_callback = BooleanAttribute(default=False)
     status = UnicodeAttribute()
     agency = UnicodeAttribute(null=True)
     agency_open = UnicodeAttribute(null=True)
@@ -153,6 +162,85 @@ class DedupModel(Model):
     expires_at = TTLAttribute()
 
 
+class OutboundByStatusDue(GlobalSecondaryIndex["OutboundModel"]):
+    class Meta:
+        index_name = "by_status_due"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
+
+
+class OutboundModel(Model):
+    """One message to a citizen and its own delivery state (never the ticket's status).
+
+    state: pending -> sent | device_queued -> sent | suppressed (auto-reply cap) | fallback (sent
+    another way) | callback (nobody reachable) | dead (gave up; stays for operators).
+    `status`/`due_sort` put it in the status index while someone still has to act on it.
+    """
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tracking_code = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    recipient = UnicodeAttribute()
+    text = UnicodeAttribute()
+    automated = BooleanAttribute(default=True)
+    state = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    provider_ref = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    due_sort = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_status_due = OutboundByStatusDue()
+
+
+class QuarantineModel(Model):
+    """A payload an authenticated provider sent that we could not read, kept for an operator."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="QUARANTINE")
+    sk = UnicodeAttribute(range_key=True)
+    provider = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    raw = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class RateModel(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+class LeaseModel(Model):
+    """A short exclusive lease (e.g. "one Zalo token refresher at a time")."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="LEASE")
+    holder = UnicodeAttribute()
+    until = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
 class ReferenceModel(Model):
     class Meta(_Meta):
         pass
@@ -164,4 +252,5 @@ class ReferenceModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel)
+MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
+                                   QuarantineModel, RateModel, LeaseModel)

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import AlreadyExists, NotFound
+from chalicelib.domain.errors import AlreadyExists, Conflict, NotFound
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
-from chalicelib.store.models import NO_DUE, TICKET_SK, DedupModel, EventModel, TicketModel, ticket_pk
+from chalicelib.store.models import (
+    NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, TicketModel, ticket_pk,
+)
 
 DEDUP_TTL = timedelta(days=30)
 
@@ -34,22 +36,28 @@ class NewEvent:
 def _event_model(code: str, event: NewEvent) -> EventModel:
     # The random suffix keeps two events in the same microsecond apart and append-only.
     return EventModel(
-        pk=ticket_pk(code), sk=f"EVENT#{event.at.isoformat()}#{secrets.token_hex(3)}",
+        pk=ticket_pk(code), sk=f"EVENT#{event.at.astimezone(timezone.utc).isoformat()}#{secrets.token_hex(3)}",
         kind=event.kind, actor=event.actor, public=event.public_text is not None,
         public_text=event.public_text, detail=event.detail, at=event.at,
     )
 
 
 def _due_sort(due_at: datetime | None) -> str:
-    return due_at.isoformat() if due_at else NO_DUE
+    return due_at.astimezone(timezone.utc).isoformat() if due_at else NO_DUE
 
 
-def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str | None = None) -> None:
+def _marker(dedup_key: str, code: str, at: datetime) -> DedupModel:
+    return DedupModel(pk=f"DEDUP#{dedup_key}", tracking_code=code, expires_at=at + DEDUP_TTL)
+
+
+def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str | None = None,
+                  outbound: list[OutboundModel] | None = None) -> None:
     """Writes a new ticket and its first timeline event in one transaction.
 
-    With `dedup_key`, a marker is written in the same transaction, so the same submission
-    can never make two tickets. Raises AlreadyExists when the tracking code or the marker is
-    taken (see `deduplicated` to tell which).
+    With `dedup_key`, a marker is written in the same transaction, so the same submission or
+    provider message can never make two tickets; `outbound` messages (an acknowledgement) are
+    stored with it, so a reply can't be lost between the two. Raises AlreadyExists when the
+    tracking code or the marker is taken (see `deduplicated` to tell which).
     """
     connection = bind()
     code = fields["tracking_code"]
@@ -59,9 +67,45 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
             transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
             transaction.save(_event_model(code, first_event), condition=EventModel.pk.does_not_exist())
             if dedup_key is not None:
-                marker = DedupModel(pk=f"DEDUP#{dedup_key}", tracking_code=code,
-                                    expires_at=first_event.at + DEDUP_TTL)
-                transaction.save(marker, condition=DedupModel.pk.does_not_exist())
+                transaction.save(_marker(dedup_key, code, first_event.at), condition=DedupModel.pk.does_not_exist())
+            for message in outbound or []:
+                message.pk, message.tracking_code = ticket_pk(code), code
+                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+
+
+def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime) -> None:
+    """Adds a citizen's message to the ticket's conversation, once per provider message.
+
+    Raises AlreadyExists when the marker shows it was added before, Conflict when the ticket
+    changed since it was read (the caller retries from a fresh read).
+    """
+    connection = bind()
+    try:
+        with translate():
+            with TransactWrite(connection=connection) as transaction:
+                transaction.update(ticket, actions=[TicketModel.updated_at.set(now),
+                                                    TicketModel.last_inbound_at.set(now)])
+                transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+                transaction.save(_marker(dedup_key, ticket.tracking_code, now),
+                                 condition=DedupModel.pk.does_not_exist())
+    except Conflict:
+        if deduplicated(dedup_key) is not None:
+            raise AlreadyExists() from None
+        raise
+
+
+def store_reply(dedup_key: str, message: OutboundModel, code: str | None) -> None:
+    """Stores an automated reply to one provider message (e.g. a TT status answer), once.
+
+    Raises AlreadyExists when that message was answered before."""
+    connection = bind()
+    message.pk = ticket_pk(code) if code else f"OUTBOX#{dedup_key}"
+    message.tracking_code = code
+    with translate(AlreadyExists):
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(_marker(dedup_key, code or "", message.created_at),
+                             condition=DedupModel.pk.does_not_exist())
+            transaction.save(message, condition=OutboundModel.pk.does_not_exist())
 
 
 def deduplicated(dedup_key: str) -> str | None:
@@ -150,3 +194,13 @@ def by_zalo(user_id: str, limit: int = 20) -> list[TicketModel]:
     bind()
     with translate():
         return list(TicketModel.by_zalo.query(user_id, scan_index_forward=False, limit=limit))
+
+
+def flag_callback(ticket: TicketModel, event: NewEvent, now: datetime) -> None:
+    """Marks the ticket "call back" (nobody can reach the citizen in writing) and says why on the
+    timeline. Version-checked like every ticket change: Conflict means read again and retry."""
+    connection = bind()
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(ticket, actions=[TicketModel.needs_callback.set(True), TicketModel.updated_at.set(now)])
+            transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from chalice import Response
 
+from chalicelib.channels.base import BodyTooLarge, PayloadInvalid, SignatureInvalid
 from chalicelib.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -25,8 +26,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     AlreadyExists: 409,
     Unavailable: 503,
+    SignatureInvalid: 401,
+    PayloadInvalid: 400,
+    BodyTooLarge: 413,
 }
-_CODES = {400: "validation_failed", 404: "not_found", 409: "conflict", 422: "unprocessable", 503: "unavailable"}
+_CODES = {400: "validation_failed", 401: "unauthorized", 404: "not_found", 409: "conflict", 413: "too_large",
+          422: "unprocessable", 503: "unavailable"}
 JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 
 
@@ -44,6 +49,8 @@ def error_body(error: DomainError) -> dict[str, Any]:
                             "message_en": error.message_en}
     if isinstance(error, ValidationFailed):
         body["fields"] = {e.field: {"message": e.vi, "message_en": e.en} for e in error.errors}
+    if isinstance(error, PayloadInvalid):
+        body.update(code="malformed_payload", quarantine_id=error.quarantine_id)
     return {"error": body}
 
 

@@ -36,7 +36,7 @@ def test_a_report_gets_a_tracking_code_a_stored_ticket_and_a_routing_message(cli
     assert stored.reporter_phone == "+84" + phone[1:] and stored.channel == "web"
     assert stored.due_at is not None
     assert drain(sqs, settings().routing_queue_url) == [
-        {"type": "ticket.created", "tracking_code": receipt["tracking_code"]}]
+        {"type": "ticket.created", "tracking_code": receipt["tracking_code"], "notify": []}]
 
 
 def test_a_retried_submission_with_the_same_key_returns_the_first_answer(client: Any) -> None:

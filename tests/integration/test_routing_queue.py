@@ -96,11 +96,11 @@ def test_an_sqs_outage_at_intake_loses_nothing(stack: Any, sqs: Any, monkeypatch
     later = datetime.now(timezone.utc) + timedelta(minutes=3)
     assert routing.requeue_unrouted(now=later) >= 1
     # Then the ticket is queued again and routed
-    assert {"type": "ticket.created", "tracking_code": code} in [
+    assert {"type": "ticket.created", "tracking_code": code, "notify": []} in [
         json.loads(json.dumps(m)) for m in drain(sqs, settings().routing_queue_url)]
 
 
 def test_the_sweeper_is_a_real_schedule_handler(stack: Any, client: Any) -> None:
     result = client.lambda_.invoke("sweep_unrouted", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
-    assert set(result.payload) == {"requeued"}
+    assert set(result.payload) == {"requeued", "notifications_requeued"}

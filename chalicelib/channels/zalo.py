@@ -1,0 +1,89 @@
+"""Zalo Official Account webhooks (reference/channels.md §1.2–1.3).
+
+X-ZEvent-Signature = sha256(app_id + raw body + timestamp + OA secret key), hex, optionally
+prefixed 'mac='. Plain SHA-256, not HMAC; the timestamp is the body's own `timestamp` field.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib.channels.base import PayloadInvalid, SignatureInvalid, json_object, same
+from chalicelib.domain.messages import InboundMessage
+
+PROVIDER = "zalo"
+MAX_SKEW_MS = 15 * 60 * 1000  # Zalo retries up to an hour later with the original body, so allow its own schedule
+_HANDLED = {"user_send_text", "user_send_image", "user_send_location", "user_send_file", "user_send_link",
+            "user_send_sticker", "user_send_gif", "user_send_audio", "user_send_video", "follow", "unfollow"}
+
+
+def signature(app_id: str, raw: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """Returns the signature Zalo puts in X-ZEvent-Signature (hex, without 'mac=')."""
+    return hashlib.sha256(app_id.encode() + raw + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+
+
+def verify(raw: bytes, header: str | None, app_id: str, oa_secret_key: str, now: datetime,
+           retries: int = 0) -> dict[str, Any]:
+    """Returns the parsed body if the signature holds; raises SignatureInvalid.
+
+    A body that is not JSON cannot be verified either (the timestamp is inside it): 401.
+    Retried deliveries (`num_retry`) may be up to ~1 h old, as Zalo's schedule says.
+    """
+    try:
+        body = json_object(raw)
+    except PayloadInvalid as exc:
+        raise SignatureInvalid() from exc
+    timestamp = str(body.get("timestamp", ""))
+    given = (header or "").strip()
+    given = given[4:] if given.lower().startswith("mac=") else given
+    if not timestamp or not same(signature(app_id, raw, timestamp, oa_secret_key), given.lower()):
+        raise SignatureInvalid()
+    try:
+        age_ms = now.timestamp() * 1000 - int(timestamp)
+    except ValueError as exc:
+        raise SignatureInvalid() from exc
+    if abs(age_ms) > MAX_SKEW_MS + retries * 3600 * 1000:
+        raise SignatureInvalid()
+    return body
+
+
+def _location(message: dict[str, Any]) -> tuple[float, float] | None:
+    # Three shapes are seen in the wild (channels.md §1.2); accept each.
+    for attachment in message.get("attachments") or []:
+        coordinates = (attachment.get("payload") or {}).get("coordinates") or {}
+        lat = coordinates.get("latitude", coordinates.get("lat"))
+        lon = coordinates.get("longitude", coordinates.get("long"))
+        if lat is not None and lon is not None:
+            return float(lat), float(lon)
+    location = message.get("location") or {}
+    if "latitude" in location and "longitude" in location:
+        return float(location["latitude"]), float(location["longitude"])
+    return None
+
+
+def parse(body: dict[str, Any]) -> InboundMessage | None:
+    """Returns the InboundMessage for a verified event, or None for events we ignore (echoes of
+    the OA's own messages, read receipts). Raises PayloadInvalid for a handled event we can't read."""
+    event = body.get("event_name")
+    if event not in _HANDLED:
+        return None
+    try:
+        received = datetime.fromtimestamp(int(body["timestamp"]) / 1000, tz=timezone.utc)
+        if event in ("follow", "unfollow"):
+            follower = str(body["follower"]["id"])
+            return InboundMessage(channel="zalo", provider=PROVIDER, kind=event, sender=follower, text="",
+                                  provider_message_id=f"{event}:{follower}:{body['timestamp']}",
+                                  received_at=received, reply_via=PROVIDER)
+        message = body["message"]
+        attachments = [
+            {"type": str(a.get("type", "")), "url": str((a.get("payload") or {}).get("url", "")),
+             "name": str((a.get("payload") or {}).get("name", ""))}
+            for a in message.get("attachments") or [] if a.get("type") != "location"
+        ]
+        return InboundMessage(channel="zalo", provider=PROVIDER, provider_message_id=str(message["msg_id"]),
+                              sender=str(body["sender"]["id"]), text=str(message.get("text") or ""),
+                              received_at=received, attachments=attachments, location=_location(message),
+                              reply_via=PROVIDER)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PayloadInvalid(f"zalo {event}: {type(exc).__name__}") from exc

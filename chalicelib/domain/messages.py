@@ -1,0 +1,43 @@
+"""The one internal shape of a message from a citizen, whatever provider delivered it."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message (or follow/unfollow) as the adapters hand it on. Nothing past an adapter sees a
+    provider's format.
+
+    `sender` is an E.164 phone for SMS and the OA-scoped user id for Zalo. `reply_via` names the
+    provider that received it, so answers go back the same way (e.g. the same Android phone).
+    """
+
+    channel: str                # "sms" | "zalo"
+    provider: str               # "zalo" | "android_gateway" | "smssync" | "esms"
+    provider_message_id: str
+    sender: str
+    text: str
+    received_at: datetime
+    kind: str = "message"       # "message" | "follow" | "unfollow"
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    location: tuple[float, float] | None = None
+    reply_via: str = ""
+
+    @property
+    def dedup_key(self) -> str:
+        return f"in#{self.provider}#{self.provider_message_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["received_at"] = self.received_at.isoformat()
+        body["location"] = list(self.location) if self.location else None
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> "InboundMessage":
+        location = body.get("location")
+        return cls(**{**body, "received_at": datetime.fromisoformat(body["received_at"]),
+                      "location": (float(location[0]), float(location[1])) if location else None})

@@ -1,0 +1,51 @@
+"""Automated replies to citizens. Zalo keeps diacritics; SMS is folded to GSM-7 and must fit one
+segment (tests render each template with worst-case values). Variables are clipped so that a long
+agency name can never push an SMS into a second, billed segment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.sms import sms_text
+
+AGENCY_MAX = 40
+
+
+@dataclass(frozen=True)
+class Reply:
+    zalo: str
+    sms: str
+
+    def for_channel(self, channel: str) -> str:
+        return self.zalo if channel == "zalo" else self.sms
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 3].rstrip() + "..."
+
+
+def acknowledgement(code: str, hotline: str) -> Reply:
+    """Sent once per new ticket (never per message)."""
+    text = (f"Đường dây nóng 1022 đã tiếp nhận phản ánh của bạn. Mã tra cứu: {code}. "
+            f"Để tra cứu, nhắn: TT {code}. Hotline {hotline}.")
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def status(code: str, label: str, agency: str | None) -> Reply:
+    """The answer to `TT <code>` from the ticket's own reporter."""
+    where = f" Cơ quan xử lý: {_clip(agency, AGENCY_MAX)}." if agency else ""
+    text = f"Phản ánh {code}: {label}.{where}"
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def not_found(hotline: str) -> Reply:
+    """The one answer for an unknown code and for a code reported from another number."""
+    text = (f"Không tìm thấy phản ánh với mã này cho số điện thoại/tài khoản của bạn. "
+            f"Vui lòng kiểm tra lại mã hoặc gọi {hotline}.")
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def usage(hotline: str) -> Reply:
+    """Sent on a Zalo follow: how to use the channel."""
+    text = (f"Chào bạn! Gửi phản ánh, kiến nghị bằng cách nhắn nội dung tại đây. "
+            f"Tra cứu: nhắn TT <mã>. Gửi phản ánh mới: bắt đầu bằng MỚI. Hotline {hotline}.")
+    return Reply(zalo=text, sms=sms_text(text))

@@ -1,0 +1,25 @@
+"""Sends SMS through Amazon SNS (needs a registered sender ID for Vietnam; transactional only)."""
+from __future__ import annotations
+
+import os
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.notify.base import DeliveryFailed
+
+_RETRYABLE = {"Throttling", "ThrottlingException", "InternalError", "KMSThrottlingException"}
+
+
+class SnsSender:
+    def send(self, recipient: str, text: str) -> str:
+        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+        sender_id = os.environ.get("SMS_SENDER_ID")
+        if sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
+        try:
+            answer = aws.client("sns").publish(PhoneNumber=recipient, Message=text, MessageAttributes=attributes)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise DeliveryFailed(f"sns {code}", transient=code in _RETRYABLE) from exc
+        return str(answer.get("MessageId", ""))

@@ -1,0 +1,133 @@
+"""Use case: a message from a citizen by SMS or Zalo (the inbound consumer).
+
+One provider message has at most one effect, however often it is delivered: every effect is
+written in one transaction with the message's dedup marker.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from chalicelib import queues
+from chalicelib.config import settings
+from chalicelib.domain import replies
+from chalicelib.domain.errors import AlreadyExists
+from chalicelib.domain.lifecycle import LABELS_VI, Status
+from chalicelib.domain.messages import InboundMessage
+from chalicelib.domain.threading import OpenTicket, decide
+from chalicelib.observability import logger
+from chalicelib.services.intake import store_new_ticket
+from chalicelib.store import outbound, tickets
+from chalicelib.store.models import OutboundModel, TicketModel
+from chalicelib.store.reference import load_reference
+
+ATTACHMENT_ONLY_TEXT = "[Tin nhắn không có chữ, chỉ có tệp/ảnh đính kèm]"
+
+
+def receive(message: InboundMessage, now: datetime | None = None) -> str:
+    """Handles one inbound message; returns what happened ('created', 'appended', 'status',
+    'welcomed', 'ignored', 'duplicate')."""
+    now = now or datetime.now(timezone.utc)
+    if message.kind == "unfollow":
+        return "ignored"
+    if message.kind == "follow":
+        return _answer(message, replies.usage(settings().hotline), None, now, kind="welcome")
+    history = tickets.by_zalo(message.sender) if message.channel == "zalo" else tickets.by_phone(message.sender)
+    decision = decide(message.text, [OpenTicket(t.tracking_code, t.status, t.updated_at) for t in history],
+                      now, settings().tracking_prefix)
+    if decision.kind == "status_query":
+        return _status_query(message, decision.tracking_code, history, now)
+    if decision.kind == "append" and decision.tracking_code:
+        ticket = next(t for t in history if t.tracking_code == decision.tracking_code)
+        return _append(message, ticket, decision.text, now)
+    return _create(message, decision.text, now)
+
+
+def _reply_provider(message: InboundMessage) -> str:
+    """Replies go back the way the message came; SMSSync replies wait for the phone to poll."""
+    return message.reply_via.split(":", 1)[0] if message.reply_via else settings().sms_provider
+
+
+def _outbound(message: InboundMessage, kind: str, text: str, now: datetime) -> OutboundModel:
+    return outbound.new_outbound(kind, message.channel, _reply_provider(message), message.sender, text, now)
+
+
+def _answer(message: InboundMessage, reply: replies.Reply, code: str | None, now: datetime, kind: str) -> str:
+    item = _outbound(message, kind, reply.for_channel(message.channel), now)
+    _with_device(item, message)
+    try:
+        tickets.store_reply(message.dedup_key, item, code)
+    except AlreadyExists:
+        return "duplicate"
+    queues.send_notifications([(item.pk, item.sk)])
+    return "status" if kind == "status" else "welcomed"
+
+
+def _with_device(item: OutboundModel, message: InboundMessage) -> None:
+    # SMSSync phones fetch their own queue: remember which phone should send the reply.
+    if message.reply_via.startswith("smssync:"):
+        item.provider_ref = message.reply_via.split(":", 1)[1] or "default"
+
+
+def _status_query(message: InboundMessage, code: str | None, history: list[TicketModel], now: datetime) -> str:
+    """Answers `TT <code>` only to the phone / Zalo id that reported it; anyone else gets the
+    same 'not found' as an unknown code."""
+    own = next((t for t in history if t.tracking_code == code), None)
+    if own is None:
+        return _answer(message, replies.not_found(settings().hotline), None, now, kind="status")
+    ref = load_reference()
+    agency = ref.agencies.get(own.agency or "")
+    reply = replies.status(own.tracking_code, LABELS_VI[Status(own.status)], agency.name if agency else None)
+    return _answer(message, reply, own.tracking_code, now, kind="status")
+
+
+def _event(message: InboundMessage, text: str, kind: str) -> tickets.NewEvent:
+    detail = {"channel": message.channel, "provider": message.provider, "text": text,
+              "attachments": message.attachments, "location": list(message.location) if message.location else None}
+    return tickets.NewEvent(kind=kind, actor=f"citizen:{message.channel}", at=message.received_at, detail=detail)
+
+
+def _append(message: InboundMessage, ticket: TicketModel, text: str, now: datetime) -> str:
+    try:
+        tickets.append_message(ticket, _event(message, text or ATTACHMENT_ONLY_TEXT, "message_in"),
+                               message.dedup_key, now)
+    except AlreadyExists:
+        return "duplicate"
+    # A Conflict (staff changed the ticket since we read it) propagates: SQS redelivers, the next read is fresh.
+    logger().info("message threaded", extra={"ticket": ticket.tracking_code, "channel": message.channel})
+    return "appended"
+
+
+def _create(message: InboundMessage, text: str, now: datetime) -> str:
+    fields = {
+        "channel": message.channel,
+        "reporter_phone": message.sender if message.channel == "sms" else None,
+        "reporter_zalo_id": message.sender if message.channel == "zalo" else None,
+        "text": text or ATTACHMENT_ONLY_TEXT,
+        "attachments": [{"key": a.get("url", ""), "filename": a.get("name", ""), "content_type": a.get("type", "")}
+                        for a in message.attachments],
+        "lat": message.location[0] if message.location else None,
+        "lon": message.location[1] if message.location else None,
+        "reply_via": message.reply_via or None,
+        "last_inbound_at": message.received_at,
+        "status": Status.RECEIVED.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+    first = _event(message, text, "created")
+    first = tickets.NewEvent(kind=first.kind, actor=first.actor, at=first.at,
+                             public_text="Đã tiếp nhận phản ánh.", detail=first.detail)
+    def acknowledgement(code: str) -> list[OutboundModel]:
+        text = replies.acknowledgement(code, settings().hotline).for_channel(message.channel)
+        ack = _outbound(message, "ack", text, now)
+        _with_device(ack, message)
+        return [ack]
+
+    code, stored = store_new_ticket(fields, first, message.dedup_key, acknowledgement)
+    if stored is None:
+        return "duplicate"
+    (ack,) = stored
+    # One message: routing, then the acknowledgement. If it is lost, the sweeper finds both
+    # (the ticket is still `received`, the ack still pending).
+    queues.send_routing(code, notify=[(ack.pk, ack.sk)])
+    logger().info("ticket created", extra={"ticket": code, "channel": message.channel})
+    return "created"

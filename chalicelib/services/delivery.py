@@ -1,0 +1,111 @@
+"""Use case: deliver one outbound message (the notifier consumer), with the auto-reply cap,
+retries, the Zalo window fallback, and SMSSync's device queue. The message's own state records
+every outcome; the ticket's status is never touched here."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import queues
+from chalicelib.config import settings
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.sms import sms_text
+from chalicelib.notify import sender_for
+from chalicelib.notify.base import DeliveryFailed, OutsideWindow
+from chalicelib.observability import logger
+from chalicelib.store import outbound, tickets
+from chalicelib.store.models import OutboundModel
+
+ZALO_WINDOW = timedelta(days=7)
+STALE_PENDING = timedelta(minutes=5)
+
+
+class RetryLater(Exception):
+    """A transient failure: the queue redelivers after `delay_s` (backoff grows per attempt)."""
+
+    def __init__(self, delay_s: int) -> None:
+        super().__init__(delay_s)
+        self.delay_s = delay_s
+
+
+def backoff_seconds(attempts: int) -> int:
+    """30 s, 60 s, 2 min … capped at 15 min (SQS's longest visibility extension we use)."""
+    return min(30 * 2 ** max(attempts - 1, 0), 900)
+
+
+def deliver(pk: str, sk: str, now: datetime | None = None) -> str:
+    """Delivers the message once; returns its resulting state. Raises RetryLater."""
+    now = now or datetime.now(timezone.utc)
+    message = outbound.get_outbound(pk, sk)
+    if message is None or message.state != "pending":
+        return "skipped"
+    try:
+        return _deliver(message, now)
+    except Conflict:
+        return "skipped"  # another worker moved it first
+
+
+def _deliver(message: OutboundModel, now: datetime) -> str:
+    if message.automated and message.attempts == 0 and not outbound.take_auto_reply(
+            message.recipient, now, settings().auto_reply_cap_per_hour):
+        outbound.move(message, "pending", "suppressed", now, error="auto-reply cap reached")
+        return "suppressed"
+    if message.provider == "smssync":
+        device = message.provider_ref or "default"
+        outbound.move(message, "pending", "device_queued", now, queue=outbound.device_queue(device))
+        return "device_queued"
+    if message.channel == "zalo" and _outside_window(message, now):
+        return _fallback(message, now, "last interaction over 7 days ago")
+    try:
+        reference = sender_for(message.provider).send(message.recipient, message.text)
+    except OutsideWindow as refused:
+        return _fallback(message, now, refused.reason)
+    except DeliveryFailed as failed:
+        if failed.transient and message.attempts + 1 < settings().notify_max_attempts:
+            outbound.move(message, "pending", "pending", now, queue=outbound.PENDING, error=failed.reason,
+                          attempt=True)
+            logger().warning("delivery failed, will retry", extra={"provider": message.provider,
+                                                                   "attempt": message.attempts + 1})
+            raise RetryLater(backoff_seconds(message.attempts + 1)) from failed
+        outbound.move(message, "pending", "dead", now, error=failed.reason, attempt=True)
+        logger().error("delivery gave up", extra={"provider": message.provider, "ticket": message.tracking_code})
+        return "dead"
+    outbound.move(message, "pending", "sent", now, provider_ref=reference, attempt=True)
+    return "sent"
+
+
+def _outside_window(message: OutboundModel, now: datetime) -> bool:
+    if not message.tracking_code:
+        return False
+    ticket = tickets.get_ticket(message.tracking_code)
+    return ticket.last_inbound_at is not None and now - ticket.last_inbound_at > ZALO_WINDOW
+
+
+def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
+    """Zalo can't carry it: SMS to the reporter's phone if known, else flag the ticket 'call back'."""
+    try:
+        ticket = tickets.get_ticket(message.tracking_code or "")
+    except NotFound:
+        outbound.move(message, "pending", "dead", now, error=f"{reason}; no ticket to fall back on")
+        return "dead"
+    if ticket.reporter_phone:
+        sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
+                                    sms_text(message.text), now, automated=message.automated)
+        outbound.add_outbound(sms, ticket.tracking_code)
+        outbound.move(message, "pending", "fallback", now, error=f"{reason}; sent by SMS instead")
+        queues.send_notifications([(sms.pk, sms.sk)])
+        return "fallback"
+    event = tickets.NewEvent(kind="callback_needed", actor="system:delivery", at=now,
+                             detail={"reason": reason, "message": message.sk})
+    tickets.flag_callback(ticket, event, now)
+    outbound.move(message, "pending", "callback", now, error=f"{reason}; no phone known: call back")
+    return "callback"
+
+
+def requeue_stale(now: datetime | None = None) -> int:
+    """Re-queues pending messages older than STALE_PENDING (their queue message was lost or is in
+    the DLQ after an outage); returns how many. The notifier ignores what it already handled."""
+    now = now or datetime.now(timezone.utc)
+    stale = outbound.queued(outbound.PENDING, before=(now - STALE_PENDING).isoformat(), limit=100)
+    if stale:
+        queues.send_notifications([(m.pk, m.sk) for m in stale])
+    return len(stale)

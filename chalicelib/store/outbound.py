@@ -1,0 +1,140 @@
+"""Outbound messages, quarantine and the auto-reply cap: the store side of channels."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.store.connection import bind
+from chalicelib.store.errors import translate
+from chalicelib.store.models import OutboundModel, QuarantineModel, RateModel, ticket_pk
+
+PENDING = "out#pending"
+QUARANTINE_TTL = timedelta(days=90)
+
+
+def device_queue(device: str) -> str:
+    """The status-index key of SMS waiting for one SMSSync phone to fetch them."""
+    return f"out#device#{device}"
+
+
+def new_outbound(kind: str, channel: str, provider: str, recipient: str, text: str, now: datetime,
+                 automated: bool = True) -> OutboundModel:
+    """Returns an unsaved pending message; the caller stores it with what caused it."""
+    return OutboundModel(sk=f"OUT#{now.astimezone(timezone.utc).isoformat()}#{secrets.token_hex(3)}", kind=kind, channel=channel,
+                         provider=provider, recipient=recipient, text=text, automated=automated,
+                         state="pending", status=PENDING, due_sort=now.isoformat(), created_at=now, updated_at=now)
+
+
+def add_outbound(message: OutboundModel, code: str) -> OutboundModel:
+    """Stores a new message on the ticket's partition."""
+    bind()
+    message.pk, message.tracking_code = ticket_pk(code), code
+    with translate():
+        message.save(condition=OutboundModel.pk.does_not_exist())
+    return message
+
+
+def get_outbound(pk: str, sk: str) -> OutboundModel | None:
+    bind()
+    with translate():
+        try:
+            return OutboundModel.get(pk, sk)
+        except OutboundModel.DoesNotExist:
+            return None
+
+
+def of_ticket(code: str) -> list[OutboundModel]:
+    """Returns the ticket's outbound messages, oldest first."""
+    bind()
+    with translate():
+        return list(OutboundModel.query(ticket_pk(code), OutboundModel.sk.startswith("OUT#")))
+
+
+def move(message: OutboundModel, expected_state: str, state: str, now: datetime, *, queue: str | None = None,
+         error: str | None = None, provider_ref: str | None = None, attempt: bool = False) -> None:
+    """Moves a message from `expected_state` to `state`, only if nobody moved it first.
+
+    `queue` keeps it in (or puts it into) a status-index queue; None takes it out of the index.
+    Raises Conflict when the message is no longer in `expected_state`.
+    """
+    bind()
+    actions: list[Any] = [OutboundModel.state.set(state), OutboundModel.updated_at.set(now)]
+    if queue:
+        actions += [OutboundModel.status.set(queue), OutboundModel.due_sort.set(now.isoformat())]
+    else:
+        actions += [OutboundModel.status.remove(), OutboundModel.due_sort.remove()]
+    if error is not None:
+        actions.append(OutboundModel.last_error.set(error[:300]))
+    if provider_ref is not None:
+        actions.append(OutboundModel.provider_ref.set(provider_ref))
+    if attempt:
+        actions.append(OutboundModel.attempts.add(1))
+    with translate(Conflict):
+        message.update(actions=actions, condition=OutboundModel.state == expected_state)
+
+
+def queued(queue: str, before: str | None = None, limit: int = 50) -> list[OutboundModel]:
+    """Returns messages waiting in a status-index queue, oldest first (index query, no Scan)."""
+    bind()
+    condition = OutboundModel.due_sort < before if before else None
+    with translate():
+        return list(OutboundModel.by_status_due.query(queue, condition, limit=limit))
+
+
+def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:
+    """Counts one automated reply to `sender` this hour; False once `cap` is reached.
+
+    One conditional ADD: concurrent consumers can never send more than `cap`.
+    """
+    bind()
+    bucket = RateModel(pk=f"RATE#{sender}", sk=now.strftime("%Y%m%d%H"))
+    with translate():
+        try:
+            bucket.update(actions=[RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(hours=2))],
+                          condition=RateModel.n.does_not_exist() | (RateModel.n < cap))
+        except Conflict:
+            return False
+    return True
+
+
+def quarantine(provider: str, reason: str, raw: bytes, now: datetime) -> str:
+    """Keeps an unreadable payload from an authenticated provider; returns its id for the operator."""
+    bind()
+    item = QuarantineModel(sk=f"{now.isoformat()}#{secrets.token_hex(4)}", provider=provider, reason=reason,
+                           raw=raw.decode("utf-8", errors="replace"), received_at=now,
+                           expires_at=now + QUARANTINE_TTL)
+    with translate():
+        item.save()
+    return item.sk
+
+
+def quarantined(limit: int = 50) -> list[QuarantineModel]:
+    """Returns the newest quarantined payloads (for the operators' review)."""
+    bind()
+    with translate():
+        return list(QuarantineModel.query("QUARANTINE", scan_index_forward=False, limit=limit))
+
+
+def device_uuid(message: OutboundModel) -> str:
+    """The id an SMSSync phone reports back for a message it sent (our item key)."""
+    return f"{message.pk}|{message.sk}"
+
+
+def confirm_device_sent(uuids: list[str], now: datetime) -> list[str]:
+    """Marks messages an SMSSync phone reports as sent; returns the uuids it confirmed."""
+    confirmed = []
+    for uuid in uuids:
+        pk, _, sk = uuid.partition("|")
+        message = get_outbound(pk, sk) if pk.startswith("TICKET#") or pk.startswith("OUTBOX#") else None
+        if message is None:
+            continue
+        try:
+            move(message, "device_handed", "sent", now, attempt=True)
+        except Conflict:  # confirmed before (the phone re-reports) or never handed to it
+            again = get_outbound(pk, sk)
+            if again is None or again.state != "sent":
+                continue
+        confirmed.append(uuid)
+    return confirmed

@@ -1,0 +1,173 @@
+"""Fakes of the providers' HTTP APIs on loopback, so the real sender code runs locally and in
+tests without calling Zalo, an SMS gateway or eSMS: the Zalo OA message and OAuth APIs, the
+android-sms-gateway send API and eSMS's send API. Every message lands in an outbox that
+`make run` shows at /outbox."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+# Local-only values (not secrets): the stack stores them in the emulator's SSM, as AWS would hold
+# the real ones, and devstack/sign.py signs sample requests with them.
+LOCAL_SECRETS = {
+    "zalo_app_id": "1022000000000000001",
+    "zalo_oa_secret_key": "local-oa-secret-key",
+    "zalo_app_secret_key": "local-app-secret-key",
+    "android_gateway_signing_key": "local-signing-key",
+    "android_gateway_user": "sms",
+    "android_gateway_password": "local-gateway-password",
+    "smssync_secret": "local-smssync-secret",
+    "esms_cpid": "local-cpid",
+    "esms_private_key": "local-esms-private-key",
+    "esms_api_key": "local-esms-api-key",
+    "esms_secret_key": "local-esms-secret-key",
+}
+
+
+@dataclass
+class FakeState:
+    """What the fake providers hold; tests read it and script failures through it."""
+
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    access_token: str = field(default_factory=lambda: "at-" + secrets.token_hex(8))
+    refresh_token: str = field(default_factory=lambda: "rt-" + secrets.token_hex(8))
+    refresh_calls: int = 0
+    refused_refreshes: int = 0
+    zalo_errors: list[int] = field(default_factory=list)   # next Zalo send answers (popped first)
+    http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: FakeState
+
+    def log_message(self, *_: Any) -> None:  # quiet: the outbox is the record
+        pass
+
+    def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path.startswith("/outbox"):
+            with self.state.lock:
+                rows = "".join(
+                    f"<tr><td>{html.escape(m['provider'])}</td><td>{html.escape(m['to'])}</td>"
+                    f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(self.state.outbox))
+            page = ("<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Tin nhắn gửi đi (giả lập)</h1>"
+                    f"<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th></tr>{rows}</table>")
+            return self._reply(200, page.encode(), "text/html; charset=utf-8")
+        return self._reply(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.state.lock:
+            if self.path == "/zalo/v3.0/oa/message/cs":
+                return self._zalo_send(raw)
+            if self.path == "/zalo-oauth/v4/oa/access_token":
+                return self._zalo_refresh(raw)
+            if self.path == "/android/message":
+                return self._android(raw)
+            if self.path == "/esms/MainService.svc/json/SendMultipleMessage_V4_post_json/":
+                return self._esms(raw)
+        return self._reply(404, {"error": "not found"})
+
+    def _zalo_send(self, raw: bytes) -> None:
+        if self.headers.get("access_token") != self.state.access_token:
+            return self._reply(200, {"error": -216, "message": "Access token is invalid"})
+        if self.state.zalo_errors:
+            return self._reply(200, {"error": self.state.zalo_errors.pop(0), "message": "scripted"})
+        body = json.loads(raw)
+        message_id = secrets.token_hex(10)
+        self.state.outbox.append({"provider": "zalo", "to": body["recipient"]["user_id"],
+                                  "text": body["message"]["text"], "id": message_id})
+        return self._reply(200, {"error": 0, "message": "Success", "data": {"message_id": message_id}})
+
+    def _zalo_refresh(self, raw: bytes) -> None:
+        form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+        self.state.refresh_calls += 1
+        valid = (self.headers.get("secret_key") == LOCAL_SECRETS["zalo_app_secret_key"]
+                 and form.get("app_id") == LOCAL_SECRETS["zalo_app_id"]
+                 and form.get("refresh_token") == self.state.refresh_token)
+        if not valid:  # a used refresh token is dead for good: the chain is broken
+            self.state.refused_refreshes += 1
+            return self._reply(200, {"error": -14014, "message": "Invalid refresh token"})
+        self.state.access_token = "at-" + secrets.token_hex(8)
+        self.state.refresh_token = "rt-" + secrets.token_hex(8)
+        return self._reply(200, {"access_token": self.state.access_token, "refresh_token": self.state.refresh_token,
+                                 "expires_in": "90000"})
+
+    def _android(self, raw: bytes) -> None:
+        expected = base64.b64encode(
+            f"{LOCAL_SECRETS['android_gateway_user']}:{LOCAL_SECRETS['android_gateway_password']}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {expected}":
+            return self._reply(401, {"message": "unauthorized"})
+        if self.state.http_errors:
+            return self._reply(self.state.http_errors.pop(0), {"message": "scripted"})
+        body = json.loads(raw)
+        message_id = secrets.token_hex(8)
+        for number in body["phoneNumbers"]:
+            self.state.outbox.append({"provider": "android_gateway", "to": number,
+                                      "text": body["textMessage"]["text"], "id": message_id})
+        return self._reply(202, {"id": message_id, "state": "Pending"})
+
+    def _esms(self, raw: bytes) -> None:
+        body = json.loads(raw)
+        if (body.get("ApiKey"), body.get("SecretKey")) != (LOCAL_SECRETS["esms_api_key"],
+                                                           LOCAL_SECRETS["esms_secret_key"]):
+            return self._reply(200, {"CodeResult": "101", "ErrorMessage": "Authorize Failed"})
+        if self.state.http_errors:
+            return self._reply(self.state.http_errors.pop(0), {"message": "scripted"})
+        sms_id = secrets.token_hex(8)
+        self.state.outbox.append({"provider": "esms", "to": "+" + body["Phone"], "text": body["Content"],
+                                  "id": sms_id})
+        return self._reply(200, {"CodeResult": "100", "SMSID": sms_id})
+
+
+@dataclass
+class FakeProviders:
+    server: ThreadingHTTPServer
+    state: FakeState
+    base: str
+
+    def environment(self) -> dict[str, str]:
+        """The provider base URLs the app reads (the AWS stage leaves them at the real defaults)."""
+        return {"ZALO_API_BASE": f"{self.base}/zalo", "ZALO_OAUTH_BASE": f"{self.base}/zalo-oauth",
+                "ANDROID_GATEWAY_URL": f"{self.base}/android", "ESMS_API_BASE": f"{self.base}/esms"}
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_fakes(port: int = 0) -> FakeProviders:
+    """Starts the fake providers on 127.0.0.1 (port 0: any free port)."""
+    state = FakeState()
+    handler = type("Handler", (_Handler,), {"state": state})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="fake-providers").start()
+    return FakeProviders(server, state, f"http://127.0.0.1:{server.server_address[1]}")
+
+
+def seed_provider_secrets(fakes: FakeProviders, ssm_prefix: str, token_expires_at: float) -> None:
+    """Stores the local secrets and the fake Zalo token pair in the emulator's SSM, as an admin
+    would in AWS (SecureString parameters under the stage's prefix)."""
+    import boto3
+
+    ssm = boto3.client("ssm")
+    for name, value in LOCAL_SECRETS.items():
+        ssm.put_parameter(Name=f"{ssm_prefix}/{name}", Value=value, Type="SecureString", Overwrite=True)
+    token = {"access_token": fakes.state.access_token, "refresh_token": fakes.state.refresh_token,
+             "expires_at": token_expires_at, "generation": 1}
+    ssm.put_parameter(Name=f"{ssm_prefix}/zalo/token", Value=json.dumps(token), Type="SecureString", Overwrite=True)

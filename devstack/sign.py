@@ -1,0 +1,52 @@
+"""Prints ready-to-run curl commands, one per provider, correctly signed for the local stack
+(`make run`). Usage: python -m devstack.sign [BASE_URL] [PHONE]"""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+import uuid
+from urllib.parse import urlencode
+
+from chalicelib.channels import android_gateway, esms, zalo
+from devstack.fakes import LOCAL_SECRETS as S
+
+
+def commands(base: str, phone: str, text: str) -> list[str]:
+    now_ms = str(int(time.time() * 1000))
+    zalo_body = json.dumps({"app_id": S["zalo_app_id"], "user_id_by_app": "552177279717587730",
+                            "event_name": "user_send_text", "timestamp": now_ms,
+                            "sender": {"id": "246845883529197922"}, "recipient": {"id": "388613280878808645"},
+                            "message": {"msg_id": uuid.uuid4().hex, "text": text}}, ensure_ascii=False)
+    zalo_mac = zalo.signature(S["zalo_app_id"], zalo_body.encode(), now_ms, S["zalo_oa_secret_key"])
+    seconds = str(int(time.time()))
+    gateway_body = json.dumps({"deviceId": "phone-1", "event": "sms:received", "id": uuid.uuid4().hex,
+                               "webhookId": "local", "payload": {
+                                   "messageId": uuid.uuid4().hex[:8], "message": text, "phoneNumber": phone,
+                                   "simNumber": 1, "receivedAt": time.strftime("%Y-%m-%dT%H:%M:%S.000+07:00")}},
+                              ensure_ascii=False)
+    gateway_sig = android_gateway.signature(gateway_body.encode(), seconds, S["android_gateway_signing_key"])
+    smssync_form = urlencode({"from": phone, "message": text, "message_id": uuid.uuid4().hex,
+                              "sent_to": "0276xxxxxxx", "secret": S["smssync_secret"], "device_id": "phone-2",
+                              "sent_timestamp": str(int(time.time() * 1000))})
+    mo = {"sender": "84" + phone.lstrip("0+").removeprefix("84"), "content": text, "serviceNumber": "8041",
+          "keyword": text.split()[0] if text.split() else "", "cpid": S["esms_cpid"], "smsid": uuid.uuid4().hex,
+          "receiverTime": time.strftime("%Y%m%d%H%M%S")}
+    mo["sign"] = esms.signatures(mo, S["esms_private_key"])[0]
+    q = shlex.quote
+    return [
+        f"curl -s {q(base + '/webhooks/zalo')} -H 'Content-Type: application/json' "
+        f"-H {q('X-ZEvent-Signature: mac=' + zalo_mac)} --data-binary {q(zalo_body)}",
+        f"curl -s {q(base + '/webhooks/sms/android-gateway')} -H 'Content-Type: application/json' "
+        f"-H {q('X-Timestamp: ' + seconds)} -H {q('X-Signature: ' + gateway_sig)} --data-binary {q(gateway_body)}",
+        f"curl -s {q(base + '/webhooks/sms/smssync')} --data {q(smssync_form)}",
+        f"curl -s {q(base + '/webhooks/sms/esms?' + urlencode(mo))}",
+    ]
+
+
+if __name__ == "__main__":
+    base_url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+    sender = sys.argv[2] if len(sys.argv) > 2 else "0912345678"
+    for line in commands(base_url, sender, "Duong Tran Hung Dao bi ngap sau, xe chet may nhieu"):
+        print(line, end="\n\n")
