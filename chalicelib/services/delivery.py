@@ -60,12 +60,12 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     except OutsideWindow as refused:
         return _fallback(message, now, refused.reason)
     except DeliveryFailed as failed:
-        if failed.transient and message.attempts + 1 < settings().notify_max_attempts:
+        attempt = message.attempts + 1  # read before `move`, which refreshes the item
+        if failed.transient and attempt < settings().notify_max_attempts:
             outbound.move(message, "pending", "pending", now, queue=outbound.PENDING, error=failed.reason,
                           attempt=True)
-            logger().warning("delivery failed, will retry", extra={"provider": message.provider,
-                                                                   "attempt": message.attempts + 1})
-            raise RetryLater(backoff_seconds(message.attempts + 1)) from failed
+            logger().warning("delivery failed, will retry", extra={"provider": message.provider, "attempt": attempt})
+            raise RetryLater(backoff_seconds(attempt)) from failed
         outbound.move(message, "pending", "dead", now, error=failed.reason, attempt=True)
         logger().error("delivery gave up", extra={"provider": message.provider, "ticket": message.tracking_code})
         return "dead"

@@ -179,3 +179,123 @@ def _zalo_ticket_with_phone(user: str, phone: str) -> str:
               "last_inbound_at": now - timedelta(days=1)}
     code, _ = store_new_ticket(fields, tickets.NewEvent("created", "citizen:zalo", now), None)
     return code
+
+
+def _quarantine_count() -> int:
+    return len(outbound.quarantined(limit=500))
+
+
+def test_bad_signatures_are_401_store_nothing_and_count_a_metric(client: Any, providers: Any, sqs: Any,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    phone = unique_phone()
+    wrong = gateway_post(client, phone, "hello", signature="0" * 64)
+    stale_body = b'{"event":"sms:received"}'
+    old = str(int(time.time()) - 600)
+    stale = client.http.post("/webhooks/sms/android-gateway", body=stale_body, headers={
+        **JSON, "X-Timestamp": old,
+        "X-Signature": android_gateway.signature(stale_body, old, S["android_gateway_signing_key"])})
+    unsigned_zalo = client.http.post("/webhooks/zalo", headers=JSON, body=b'{"timestamp":"1"}')
+    smssync_bad = client.http.post("/webhooks/sms/smssync",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                   body=urlencode({"from": phone, "message": "x", "message_id": "1",
+                                                   "secret": "guess"}).encode())
+    esms_bad = client.http.get("/webhooks/sms/esms?" + urlencode({"sender": "84" + phone[1:], "content": "x",
+                                                                  "cpid": S["esms_cpid"], "smsid": "1",
+                                                                  "receiverTime": "20261128100000", "sign": "abc"}))
+    for response in (wrong, stale, unsigned_zalo, smssync_bad, esms_bad):
+        assert response.status_code == 401
+        assert response.json_body["error"]["code"] == "unauthorized"
+    assert drain(sqs, settings().inbound_queue_url) == []
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"CloudWatchMetrics"' in line]
+    rejected = [m for m in metrics if "WebhookSignatureRejected" in m]
+    assert sorted(m["provider"] for m in rejected) == ["android_gateway", "android_gateway", "esms", "smssync", "zalo"]
+
+
+def test_a_malformed_payload_from_a_signed_gateway_is_400_and_quarantined(client: Any, sqs: Any) -> None:
+    before = _quarantine_count()
+    body = json.dumps({"event": "sms:received", "id": "x", "payload": {"message": "hi", "phoneNumber": "garbage",
+                                                                         "receivedAt": "yesterday"}}).encode()
+    stamp = str(int(time.time()))
+    response = client.http.post("/webhooks/sms/android-gateway", body=body, headers={
+        **JSON, "X-Timestamp": stamp,
+        "X-Signature": android_gateway.signature(body, stamp, S["android_gateway_signing_key"])})
+    assert response.status_code == 400
+    error = response.json_body["error"]
+    assert error["code"] == "malformed_payload" and error["quarantine_id"]
+    kept = outbound.quarantined(limit=500)
+    assert len(kept) == before + 1 and kept[0].raw == body.decode() and kept[0].provider == "android_gateway"
+    assert drain(sqs, settings().inbound_queue_url) == []
+
+
+def test_oversized_bodies_are_refused(client: Any) -> None:
+    response = client.http.post("/webhooks/zalo", headers=JSON, body=b"{" + b" " * 70_000 + b"}")
+    assert response.status_code == 413
+
+
+def test_smssync_posts_then_the_phone_polls_its_reply_and_confirms_it(client: Any, providers: Any) -> None:
+    phone = unique_phone()
+    form = {"from": phone, "message": "Hoi thu tuc cap so do", "message_id": uuid.uuid4().hex,
+            "sent_to": "0276", "secret": S["smssync_secret"], "device_id": "phone-9",
+            "sent_timestamp": str(int(time.time() * 1000))}
+    posted = client.http.post("/webhooks/sms/smssync", body=urlencode(form).encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert posted.json_body == {"payload": {"success": True, "error": None}}
+    pump()
+    (ticket,) = tickets.by_phone("+84" + phone[1:])
+    assert [m.state for m in outbound.of_ticket(ticket.tracking_code)] == ["device_queued"]
+    wrong = client.http.get("/webhooks/sms/smssync?task=send&secret=nope&device_id=phone-9")
+    assert wrong.status_code == 401
+    task = client.http.get(f"/webhooks/sms/smssync?task=send&secret={S['smssync_secret']}&device_id=phone-9")
+    (queued,) = task.json_body["payload"]["messages"]
+    assert queued["to"] == "+84" + phone[1:] and ticket.tracking_code in queued["message"]
+    again = client.http.get(f"/webhooks/sms/smssync?task=send&secret={S['smssync_secret']}&device_id=phone-9")
+    assert again.json_body["payload"]["messages"] == []  # handed over once
+    sent = client.http.post(f"/webhooks/sms/smssync?task=sent&secret={S['smssync_secret']}", headers=JSON,
+                            body=json.dumps({"queued_messages": [queued["uuid"]]}).encode())
+    assert sent.json_body == {"message_uuids": [queued["uuid"]]}
+    assert [m.state for m in outbound.of_ticket(ticket.tracking_code)] == ["sent"]
+
+
+def test_esms_mo_by_get_and_post_with_its_xml_reply(client: Any, providers: Any) -> None:
+    phone = unique_phone()
+    params = {"sender": "84" + phone[1:], "content": "Den duong hong", "serviceNumber": "8041", "keyword": "Den",
+              "cpid": S["esms_cpid"], "smsid": uuid.uuid4().hex, "receiverTime": "20261128170000"}
+    params["sign"] = esms.signatures(params, S["esms_private_key"])[1]  # the Base64 form
+    response = client.http.get("/webhooks/sms/esms?" + urlencode(params))
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/xml")
+    assert f"<Smsid>{params['smsid']}</Smsid>" in response.body.decode()
+    posted = client.http.post("/webhooks/sms/esms", body=urlencode(params).encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert posted.status_code == 200
+    pump()
+    (ticket,) = tickets.by_phone("+84" + phone[1:])  # GET and POST of one smsid: one ticket
+    assert ticket.reply_via == "esms:8041"
+    (ack,) = sent_to(providers, "+84" + phone[1:])
+    assert ticket.tracking_code in ack
+
+
+def test_a_gateway_outage_retries_with_backoff_and_never_loses_the_reply(client: Any, providers: Any,
+                                                                         sqs: Any) -> None:
+    from chalicelib.services import delivery
+
+    phone = unique_phone()
+    providers.state.http_errors.extend([503, 500])
+    gateway_post(client, phone, "Cay do chan duong")
+    pump()
+    (ticket,) = tickets.by_phone("+84" + phone[1:])
+    (ack,) = outbound.of_ticket(ticket.tracking_code)
+    assert (ack.state, ack.attempts, ack.last_error) == ("pending", 1, "android_gateway HTTP 503")
+    assert sent_to(providers, "+84" + phone[1:]) == []
+    # The worker set that one message's visibility to the backoff, so SQS holds it back
+    attributes = sqs.get_queue_attributes(QueueUrl=settings().notifications_queue_url,
+                                          AttributeNames=["ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+    # When SQS redelivers it: the gateway's second answer is still an outage, then it is back
+    with pytest.raises(delivery.RetryLater) as retry:
+        delivery.deliver(ack.pk, ack.sk)
+    assert retry.value.delay_s == 60 and delivery.backoff_seconds(10) == 900
+    assert delivery.deliver(ack.pk, ack.sk) == "sent"
+    (ack,) = outbound.of_ticket(ticket.tracking_code)
+    assert (ack.state, ack.attempts) == ("sent", 3)
+    assert len(sent_to(providers, "+84" + phone[1:])) == 1
+    assert delivery.deliver(ack.pk, ack.sk) == "skipped"  # a late duplicate delivery sends nothing
