@@ -14,19 +14,19 @@ def acquire(name: str, holder: str, now: datetime, seconds: int = 60) -> bool:
     bind()
     lease = LeaseModel(pk=f"LEASE#{name}", holder=holder, until=int(now.timestamp()) + seconds,
                        expires_at=now + timedelta(seconds=seconds + 3600))
-    with translate():
-        try:
+    try:
+        with translate():
             lease.save(condition=LeaseModel.pk.does_not_exist() | (LeaseModel.until < int(now.timestamp())))
-        except Conflict:
-            return False
+    except Conflict:
+        return False
     return True
 
 
 def release(name: str, holder: str) -> None:
     """Gives the lease back, only if we still hold it."""
     bind()
-    with translate():
-        try:
+    try:
+        with translate():
             LeaseModel(pk=f"LEASE#{name}").delete(condition=LeaseModel.holder == holder)
-        except Conflict:
-            pass
+    except Conflict:
+        pass  # the lease ran out and someone else holds it now

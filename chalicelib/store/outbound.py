@@ -90,12 +90,12 @@ def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:
     """
     bind()
     bucket = RateModel(pk=f"RATE#{sender}", sk=now.strftime("%Y%m%d%H"))
-    with translate():
-        try:
+    try:
+        with translate():
             bucket.update(actions=[RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(hours=2))],
                           condition=RateModel.n.does_not_exist() | (RateModel.n < cap))
-        except Conflict:
-            return False
+    except Conflict:
+        return False
     return True
 
 

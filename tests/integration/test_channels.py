@@ -123,12 +123,16 @@ def test_moi_forces_a_new_ticket_and_tt_answers_only_the_reporter(client: Any, p
     assert tickets.by_phone("+84" + stranger[1:]) == []  # a status query opens no ticket
 
 
-def test_auto_replies_are_capped_per_sender_per_hour(client: Any, providers: Any) -> None:
+def test_auto_replies_are_capped_per_sender_per_hour(client: Any, providers: Any, sqs: Any) -> None:
     phone = unique_phone()
     for n in range(5):
         gateway_post(client, phone, f"TT TN-ZZZZZ{n + 2}")
     pump()
     assert len(sent_to(providers, "+84" + phone[1:])) == settings().auto_reply_cap_per_hour == 3
+    # the two over the cap are settled as suppressed, not left failing and retrying
+    attributes = sqs.get_queue_attributes(QueueUrl=settings().notifications_queue_url,
+                                          AttributeNames=["ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
 def test_zalo_message_ack_keeps_diacritics_and_replies_through_the_oa_api(client: Any, providers: Any) -> None:
