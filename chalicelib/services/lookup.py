@@ -8,7 +8,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.phones import last4
 from chalicelib.domain.reports import PublicStatus, public_status
 from chalicelib.domain.tracking import parse_code
-from chalicelib.store import tickets
+from chalicelib.store import outbound, tickets
 from chalicelib.store.reference import load_reference
 
 
@@ -27,3 +27,16 @@ def status_for_citizen(code_text: str, phone_last4: str) -> PublicStatus:
         raise NotFound()
     events = [{"at": e.at, "public": e.public, "public_text": e.public_text} for e in tickets.timeline(code)]
     return public_status(ticket.attribute_values, events, load_reference())
+
+
+def staff_timeline(code: str) -> list[dict[str, object]]:
+    """Returns the ticket's whole history for staff, oldest first: timeline events and every
+    outbound message with its own delivery state (kept apart from the ticket's status)."""
+    entries: list[dict[str, object]] = [
+        {"at": e.at, "type": "event", "kind": e.kind, "actor": e.actor, "public": e.public,
+         "text": e.public_text, "detail": e.detail} for e in tickets.timeline(code)]
+    entries += [
+        {"at": m.created_at, "type": "message_out", "kind": m.kind, "channel": m.channel, "provider": m.provider,
+         "text": m.text, "delivery": m.state, "attempts": m.attempts, "last_error": m.last_error,
+         "updated_at": m.updated_at} for m in outbound.of_ticket(code)]
+    return sorted(entries, key=lambda entry: entry["at"])  # type: ignore[arg-type, return-value]

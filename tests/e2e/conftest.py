@@ -23,7 +23,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
+def local_stack() -> Iterator[dict[str, str]]:
+    """The running stack's addresses, read from the banner `make run` prints."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TICKETS_", "ROUTING_", "IDEMPOTENCY_"))}
     process = subprocess.Popen([sys.executable, "-m", "devstack", "--port", str(port), "--emulator-port", "0"],
@@ -41,7 +42,8 @@ def base_url() -> Iterator[str]:
     if READY not in "".join(banner):
         process.kill()
         pytest.fail("the local stack did not start:\n" + "".join(banner))
-    yield f"http://127.0.0.1:{port}"
+    outbox = next(line.split()[1] for line in banner if line.strip().startswith("outbox"))
+    yield {"base_url": f"http://127.0.0.1:{port}", "outbox": outbox}
     # Ctrl-C stops everything cleanly and promptly
     process.send_signal(signal.SIGINT)
     try:
@@ -49,3 +51,8 @@ def base_url() -> Iterator[str]:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def base_url(local_stack: dict[str, str]) -> str:
+    return local_stack["base_url"]

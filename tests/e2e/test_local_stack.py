@@ -49,3 +49,22 @@ def test_the_json_api_and_demo_data_over_http(base_url: str) -> None:
     bad = requests.post(base_url + "/api/v1/reports", data="description=x", timeout=10,
                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert bad.status_code == 400 and "content_type" in bad.json()["error"]["fields"]
+
+
+def test_each_provider_webhook_works_against_the_local_stack(local_stack: dict[str, str]) -> None:
+    from devstack.sign import signed_requests
+
+    phone = unique_phone()
+    for request in signed_requests(local_stack["base_url"], phone, "MOI Den duong khu pho 4 bi tat"):
+        response = requests.request(request.method, request.url, headers=request.headers, data=request.body,
+                                    timeout=10)
+        assert response.status_code == 200, (request.provider, response.text)
+    # The Zalo user and the SMS phone each get exactly one acknowledgement, visible in the local outbox
+    deadline = time.monotonic() + 20
+    page = ""
+    while time.monotonic() < deadline:
+        page = requests.get(local_stack["outbox"], timeout=10).text
+        if page.count(f"+84{phone[1:]}") >= 1 and "246845883529197922" in page:
+            break
+        time.sleep(0.5)
+    assert "Duong day nong 1022 da tiep nhan" in page and "đã tiếp nhận phản ánh" in page

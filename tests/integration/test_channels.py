@@ -174,13 +174,13 @@ def test_outside_the_zalo_window_a_known_phone_gets_sms_and_otherwise_a_callback
     assert [m.state for m in outbound.of_ticket(with_phone)][-2:] == ["fallback", "sent"]
 
 
-def _zalo_ticket_with_phone(user: str, phone: str) -> str:
+def _zalo_ticket_with_phone(user: str, phone: str, last_inbound: datetime | None = None) -> str:
     from chalicelib.services.intake import store_new_ticket
 
     now = datetime.now(timezone.utc)
     fields = {"channel": "zalo", "reporter_zalo_id": user, "reporter_phone": phone, "text": "Hỏi",
               "status": "received", "created_at": now, "updated_at": now,
-              "last_inbound_at": now - timedelta(days=1)}
+              "last_inbound_at": last_inbound or now - timedelta(days=1)}
     code, _ = store_new_ticket(fields, tickets.NewEvent("created", "citizen:zalo", now), None)
     return code
 
@@ -303,3 +303,47 @@ def test_a_gateway_outage_retries_with_backoff_and_never_loses_the_reply(client:
     assert (ack.state, ack.attempts) == ("sent", 3)
     assert len(sent_to(providers, "+84" + phone[1:])) == 1
     assert delivery.deliver(ack.pk, ack.sk) == "skipped"  # a late duplicate delivery sends nothing
+
+
+def test_the_staff_timeline_shows_messages_in_and_out_with_delivery_state(client: Any, providers: Any) -> None:
+    from chalicelib.services.lookup import staff_timeline
+
+    phone = unique_phone()
+    providers.state.http_errors.append(503)
+    gateway_post(client, phone, "Xin hoi lich tiem chung")
+    pump()
+    (ticket,) = tickets.by_phone("+84" + phone[1:])
+    entries = staff_timeline(ticket.tracking_code)
+    assert [(e["type"], e["kind"]) for e in entries] == [("event", "created"), ("message_out", "ack"),
+                                                         ("event", "routed")]
+    ack = entries[1]
+    assert (ack["delivery"], ack["attempts"], ack["last_error"]) == ("pending", 1, "android_gateway HTTP 503")
+    assert tickets.get_ticket(ticket.tracking_code).status == "triage"  # delivery never touches the status
+
+
+def test_a_zalo_follow_gets_the_usage_message_once_and_no_ticket(client: Any, providers: Any) -> None:
+    user = f"z{uuid.uuid4().int % 10**18}"
+    stamp = str(int(time.time() * 1000))
+    body = json.dumps({"app_id": S["zalo_app_id"], "event_name": "follow", "timestamp": stamp, "oa_id": "1",
+                       "follower": {"id": user}, "source": "oa_profile", "user_id_by_app": "2"}).encode()
+    mac = zalo.signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
+    for _ in range(2):
+        assert client.http.post("/webhooks/zalo", body=body,
+                                headers={**JSON, "X-ZEvent-Signature": mac}).status_code == 200
+    pump()
+    (welcome,) = sent_to(providers, user)
+    assert "TT" in welcome and "MỚI" in welcome
+    assert tickets.by_zalo(user) == []
+
+
+def test_known_silence_over_seven_days_skips_zalo_and_uses_sms(client: Any, providers: Any) -> None:
+    from chalicelib.services import delivery
+
+    phone = unique_phone()
+    code = _zalo_ticket_with_phone(f"z{uuid.uuid4().int % 10**12}", "+84" + phone[1:],
+                                   last_inbound=datetime.now(timezone.utc) - timedelta(days=8))
+    sent_before = len(providers.state.outbox)
+    notice = outbound.add_outbound(outbound.new_outbound("reply", "zalo", "zalo", "z-user", "Đã có kết quả",
+                                                         datetime.now(timezone.utc)), code)
+    assert delivery.deliver(notice.pk, notice.sk) == "fallback"
+    assert len(providers.state.outbox) == sent_before  # Zalo was not even tried

@@ -33,18 +33,25 @@ def test_cfn_lint_accepts_the_template(dist: Path) -> None:
 def test_the_stack_wires_tables_queues_dlq_and_alarm(dist: Path) -> None:
     template: dict[str, Any] = json.loads((dist / "sam.json").read_text())
     resources = template["Resources"]
-    assert {"TicketsTable", "IdempotencyTable", "RoutingQueue", "RoutingDLQ", "RoutingDLQAlarm",
-            "APIHandler", "RouteTickets", "SweepUnrouted", "RestAPI"} <= set(resources)
-    sqs_event = resources["RouteTickets"]["Properties"]["Events"]["RouteTicketsSqsEventSource"]["Properties"]
-    assert sqs_event["Queue"] == {"Fn::Sub": "${RoutingQueue.Arn}"}
-    assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    redrive = resources["RoutingQueue"]["Properties"]["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["RoutingDLQ", "Arn"]}
+    assert {"TicketsTable", "IdempotencyTable", "APIHandler", "SweepUnrouted", "RefreshZaloToken",
+            "RestAPI"} <= set(resources)
+    for function, queue in (("RouteTickets", "Routing"), ("HandleInbound", "Inbound"),
+                            ("SendNotifications", "Notifications")):
+        # every consumer reads its queue with partial-batch failures; every queue has a DLQ and an alarm on it
+        events = resources[function]["Properties"]["Events"]
+        sqs_event = events[f"{function}SqsEventSource"]["Properties"]
+        assert sqs_event["Queue"] == {"Fn::Sub": f"${{{queue}Queue.Arn}}"}
+        assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        redrive = resources[f"{queue}Queue"]["Properties"]["RedrivePolicy"]
+        assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{queue}DLQ", "Arn"]}
+        alarm = resources[f"{queue}DLQAlarm"]["Properties"]
+        assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [f"{queue}DLQ", "QueueName"]}
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["TICKETS_TABLE"] == {"Ref": "TicketsTable"}
     # the queue's visibility must outlast the consumer's timeout, or messages are handled twice
     timeout = resources["RouteTickets"]["Properties"]["Timeout"]
-    assert resources["RoutingQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    for queue in ("RoutingQueue", "InboundQueue", "NotificationsQueue"):
+        assert resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout
 
 
 def test_the_zip_imports_app_with_only_what_lambda_provides(dist: Path, tmp_path: Path) -> None:
@@ -67,7 +74,7 @@ def test_the_zip_imports_app_with_only_what_lambda_provides(dist: Path, tmp_path
         "from chalicelib.domain.phones import normalise_phone\n"
         "assert render('error.html', title='t', message='<b>', province='', hotline='').body.count('&lt;b&gt;') == 1\n"
         "assert normalise_phone('0912345678') == '+84912345678'\n"
-        "import aws_lambda_powertools.utilities.idempotency, aws_lambda_powertools.utilities.batch\n"
+        "import aws_lambda_powertools.utilities.idempotency, aws_lambda_powertools.metrics\n"
         "print('ok', app.app.app_name)\n"
     )
     env = {"AWS_DEFAULT_REGION": "ap-southeast-1", "PATH": "/usr/bin:/bin"}
