@@ -11,6 +11,10 @@ TARGETS: dict[str, float] = {
     "aws_calls_per_web_submission": 3,
     "scan_calls": 0,
     "zip_bytes": 8_000_000,
+    "aws_calls_per_sms_intake": 4,
+    "aws_calls_per_zalo_intake": 4,
+    "duplicate_deliveries_tickets": 1,
+    "sms_templates_max_segments": 1,
 }
 
 

@@ -141,6 +141,9 @@ def measure() -> dict[str, Any]:
 
     local = bring_up(port=0, stack_name=STACK_NAME)
     try:
+        from devstack.emulator import stage_environment
+
+        stage_environment("dev")
         from chalice.test import Client
 
         from chalicelib import aws
@@ -161,6 +164,9 @@ def measure() -> dict[str, Any]:
             _post_api(client, 2)
             with counter.window() as api_calls:
                 _post_api(client, 3)
+            from bench import channels
+
+            channel_figures = channels.measure(client, counter)
             put, transact = _floor_writers()
             intake, floor, floor_txn = _interleaved([lambda n: _post_form(client, 1000 + n), put, transact])
     finally:
@@ -184,6 +190,7 @@ def measure() -> dict[str, Any]:
         "floor_txn_p99_ms": txn_p99,
         "intake_to_txn_floor_ratio_p50": round(intake_p50 / txn_p50, 2),
         "intake_to_txn_floor_ratio_p99": round(intake_p99 / txn_p99, 2),
+        **channel_figures,
         # Read last, so every call of the bench above is counted.
         "scan_calls": counter.scans,
     }

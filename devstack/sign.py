@@ -30,12 +30,12 @@ class SignedRequest:
         return " ".join(parts)
 
 
-def signed_requests(base: str, phone: str, text: str) -> list[SignedRequest]:
-    """One correctly signed request per provider, carrying `text` from `phone` (or a Zalo user)."""
+def signed_requests(base: str, phone: str, text: str, zalo_user: str = "246845883529197922") -> list[SignedRequest]:
+    """One correctly signed request per provider, carrying `text` from `phone` (or `zalo_user`)."""
     now_ms = str(int(time.time() * 1000))
     zalo_body = json.dumps({"app_id": S["zalo_app_id"], "user_id_by_app": "552177279717587730",
                             "event_name": "user_send_text", "timestamp": now_ms,
-                            "sender": {"id": "246845883529197922"}, "recipient": {"id": "388613280878808645"},
+                            "sender": {"id": zalo_user}, "recipient": {"id": "388613280878808645"},
                             "message": {"msg_id": uuid.uuid4().hex, "text": text}}, ensure_ascii=False).encode()
     zalo_mac = zalo.signature(S["zalo_app_id"], zalo_body, now_ms, S["zalo_oa_secret_key"])
     seconds = str(int(time.time()))
