@@ -21,6 +21,7 @@ run: $(STAMP)
 
 ## make test: the whole suite (unit, integration on the emulator, packaging, end-to-end, browser)
 test: $(STAMP) browser
+	@$(BIN)/ruff check --quiet --select F,E9 app.py chalicelib devstack bench tests
 	@CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 ## make bench: figures into bench/results.json and a table on stdout
