@@ -81,6 +81,18 @@ def create_stack(stack_name: str = "hotline1022-local", timeout: float = 60.0) -
     return resources, outputs
 
 
+def _template() -> dict[str, Any]:
+    return json.loads((INFRA / "resources.json").read_text(encoding="utf-8"))
+
+
+def bootstrap(environment: dict[str, str]) -> None:
+    """Creates what the emulator's CloudFormation skips but the app needs: the verified SES sender
+    (AWS verifies it by email on the first deploy)."""
+    import boto3
+
+    boto3.client("ses").verify_email_identity(EmailAddress=environment["SES_FROM"])
+
+
 def overlay() -> dict[str, Any]:
     return json.loads((INFRA / "chalice-overlay.json").read_text(encoding="utf-8"))
 
@@ -88,10 +100,11 @@ def overlay() -> dict[str, Any]:
 def wire_environment(resources: dict[str, str]) -> dict[str, str]:
     """Sets (and returns) the app's resource variables from the overlay's Globals, as AWS would."""
     variables = overlay()["Globals"]["Function"]["Environment"]["Variables"]
+    parameters = {name: spec.get("Default", "") for name, spec in _template().get("Parameters", {}).items()}
     wired = {}
     for name, value in variables.items():
         if isinstance(value, dict) and "Ref" in value:
-            wired[name] = resources[value["Ref"]]
+            wired[name] = resources.get(value["Ref"]) or parameters[value["Ref"]]
         else:
             wired[name] = str(value)
     os.environ.update(wired)
@@ -121,5 +134,5 @@ def bring_up(port: int = 0, stack_name: str = "hotline1022-local") -> LocalStack
     """Starts the emulator, creates the stack, wires the environment; returns the handle."""
     server, endpoint = start_emulator(port)
     resources, outputs = create_stack(stack_name)
-    wire_environment(resources)
+    bootstrap(wire_environment(resources))
     return LocalStack(server, endpoint, stack_name, resources, outputs)

@@ -5,10 +5,13 @@ document with errors is refused whole so the data in use stays as it was.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.text import fold
+from chalicelib.domain.working_time import WorkCalendar, parse_calendar
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Category:
     sla_working_days: int
     confidential: bool
     agency: str | None
+    keywords: tuple[tuple[str, float], ...] = ()   # folded phrases and their weights
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Area:
     id: str
     name: str
     kind: str
+    agency: str | None = None                      # the commune/ward People's Committee
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Agency:
     name: str
     email: str
     phone: str
+    supervisor_email: str = ""
+    on_duty: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,26 @@ class ReferenceData:
     categories: dict[str, Category]
     areas: dict[str, Area]
     agencies: dict[str, Agency]
+    rules: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    min_score: float = 2.5
+    min_margin: float = 1.0
+    calendar: WorkCalendar | None = None
+    hotline_opens: time = time(7, 0)
+    hotline_closes: time = time(20, 0)
+    admin_email: str = ""
+    hotline_supervisor_email: str = ""
+
+    def agency_for(self, category: str | None, area: str | None) -> str | None:
+        """The routing table: category x area, then the category's agency, then the area's."""
+        category_default = self.categories[category].agency if category in self.categories else None
+        area_default = self.areas[area].agency if area in self.areas else None
+        candidates = (
+            self.rules.get((category, area)) if category and area else None,
+            self.rules.get((category, None)) or category_default if category else None,
+            self.rules.get((None, area)) or area_default if area else None,
+        )
+        return next((agency for agency in candidates if agency), None)
 
 
 def parse_reference(doc: dict[str, Any]) -> ReferenceData:
@@ -51,12 +78,19 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
         errors.append(FieldError(where, vi, en))
 
     try:
-        agencies = {a["id"]: Agency(a["id"], a["name"], a.get("email", ""), a.get("phone", ""))
+        agencies = {a["id"]: Agency(a["id"], a["name"], a.get("email", ""), a.get("phone", ""),
+                                    a.get("supervisor_email", ""), a.get("on_duty", ""))
                     for a in doc["agencies"]}
-        areas = {a["id"]: Area(a["id"], a["name"], a["kind"]) for a in doc["areas"]}
+        areas = {a["id"]: Area(a["id"], a["name"], a["kind"], a.get("agency")) for a in doc["areas"]}
         categories = {c["id"]: Category(c["id"], c["name"], int(c["sla_working_days"]),
-                                        bool(c.get("confidential", False)), c.get("agency"))
+                                        bool(c.get("confidential", False)), c.get("agency"),
+                                        tuple((fold(k), float(w)) for k, w in c.get("keywords", [])))
                       for c in doc["categories"]}
+        rules = {(r.get("category"), r.get("area")): r["agency"] for r in doc.get("routing_rules", [])}
+        abbreviations = {fold(k): fold(v) for k, v in doc.get("abbreviations", {}).items()}
+        routing = doc.get("routing", {})
+        hours = doc.get("hotline_hours", {"opens": "07:00", "closes": "20:00"})
+        opens, closes = time.fromisoformat(hours["opens"]), time.fromisoformat(hours["closes"])
         version = int(doc["version"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValidationFailed([FieldError(
@@ -72,6 +106,22 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
         if category.sla_working_days <= 0:
             bad(f"categories.{category.id}.sla_working_days", "Thời hạn phải lớn hơn 0.",
                 "The allowed time must be positive.")
+    for (category, area), agency in rules.items():
+        if agency not in agencies or (category is not None and category not in categories) or (
+                area is not None and area not in areas) or (category is None and area is None):
+            bad(f"routing_rules.{category}.{area}", "Quy tắc chuyển tham chiếu mã không tồn tại.",
+                "A routing rule names an unknown category, area or agency.")
+    for area in areas.values():
+        if area.agency is not None and area.agency not in agencies:
+            bad(f"areas.{area.id}.agency", "Cơ quan xử lý không có trong danh mục.", "Unknown agency.")
+    calendar = None
+    if "calendar" in doc:
+        try:
+            calendar = parse_calendar(doc["calendar"])
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
     if errors:
         raise ValidationFailed(errors)
-    return ReferenceData(version, categories, areas, agencies)
+    return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
+                         float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
+                         opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""))

@@ -19,6 +19,10 @@ def sender_for(provider: str) -> Sender:
         from chalicelib.notify.esms import EsmsSender
 
         return EsmsSender()
+    if provider == "ses":
+        from chalicelib.notify.ses import SesSender
+
+        return SesSender()
     if provider == "sns":
         from chalicelib.notify.sns import SnsSender
 

@@ -11,7 +11,7 @@ from chalicelib.secrets import secret
 
 
 class AndroidGatewaySender:
-    def send(self, recipient: str, text: str) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
         base = os.environ.get("ANDROID_GATEWAY_URL", "").rstrip("/")
         if not base:
             raise DeliveryFailed("ANDROID_GATEWAY_URL is not configured", transient=False)

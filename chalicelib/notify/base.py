@@ -34,8 +34,9 @@ class TokenRejected(DeliveryFailed):
 
 
 class Sender(Protocol):
-    def send(self, recipient: str, text: str) -> str:
-        """Sends `text`; returns the provider's message id. Raises DeliveryFailed."""
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
+        """Sends `text` (email: with `subject` and an `html` part); returns the provider's message
+        id. Raises DeliveryFailed."""
 
 
 def http_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:

@@ -12,7 +12,7 @@ _RETRYABLE = {"99", "102"}  # unknown error / system busy: worth another try lat
 
 
 class EsmsSender:
-    def send(self, recipient: str, text: str) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
         base = os.environ.get("ESMS_API_BASE", "https://rest.esms.vn").rstrip("/")
         body = json.dumps({
             "ApiKey": secret("esms_api_key"), "SecretKey": secret("esms_secret_key"),

@@ -12,7 +12,7 @@ _RETRYABLE = {"Throttling", "ThrottlingException", "InternalError", "KMSThrottli
 
 
 class SnsSender:
-    def send(self, recipient: str, text: str) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         sender_id = os.environ.get("SMS_SENDER_ID")
         if sender_id:

@@ -101,7 +101,7 @@ def _call_refresh(current: Token, now: datetime) -> Token:
 class ZaloSender:
     """Sends a consultation text; refreshes the token once when Zalo rejects it."""
 
-    def send(self, recipient: str, text: str) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
         token = read_token()
         if token.expires_at - time.time() < 300:
             token = refresh()

@@ -56,7 +56,7 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     if message.channel == "zalo" and _outside_window(message, now):
         return _fallback(message, now, "last interaction over 7 days ago")
     try:
-        reference = sender_for(message.provider).send(message.recipient, message.text)
+        reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html)
     except OutsideWindow as refused:
         return _fallback(message, now, refused.reason)
     except DeliveryFailed as failed:

@@ -1,22 +1,60 @@
-"""Use case: route a new ticket. Minimal rule for now: the category's default agency, else triage.
+"""Use case: route a ticket — decide its category and commune/ward, then the responsible agency
+from the routing table, set the deadline in working time, and notify the agency (email + SMS).
+Not sure enough → the operators' triage queue, never a guess.
 
-The routing issue adds text classification, area detection and the category x area table.
-Idempotent: a ticket already past `received` is left alone, and the conditional write makes
-two consumers racing on the same message end with one transition.
+Idempotent: a ticket already past `received` is left alone, and the write is conditional on the
+version read, so two consumers racing on one message end with one transition.
 """
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import queues
+from chalicelib.domain.classify import classify
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.lifecycle import Status
+from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.working_time import due_at, warn_at
+from chalicelib.notify import staff
 from chalicelib.observability import logger
 from chalicelib.store import tickets
+from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
 ROUTER = "system:routing"
 STALE_AFTER = timedelta(minutes=2)
+WATCH_SHARDS = 4
+
+
+def watch_shard(code: str) -> str:
+    """Spreads the deadline-watch index over a few partitions (stable per ticket)."""
+    return f"W#{zlib.crc32(code.encode()) % WATCH_SHARDS}"
+
+
+def deadline_changes(ticket: TicketModel, ref: ReferenceData, category: str | None) -> dict[str, object]:
+    """Returns due_at / warn_at and the watch-index keys for `category` (nothing without one)."""
+    if category is None or ref.calendar is None:
+        return {}
+    due = due_at(ref.calendar, ticket.created_at, ref.categories[category].sla_working_days)
+    warning = warn_at(ref.calendar, ticket.created_at, due)
+    return {"due_at": due, "warn_at": warning, "watch_shard": watch_shard(ticket.tracking_code),
+            "watch_at": warning.astimezone(timezone.utc).isoformat(), "watch_stage": "warn"}
+
+
+def assignment_messages(ticket: TicketModel, ref: ReferenceData, agency_id: str, now: datetime,
+                        facts: dict[str, object]) -> tuple[list[OutboundModel], bool]:
+    """Returns the agency's notification, or an admin alert when the agency has no contact."""
+    contact = staff.agency_contact(ref, agency_id)
+    code = ticket.tracking_code
+    if contact.email or contact.phone:
+        return staff.messages("assigned", contact, f"[1022] Phản ánh mới {code}",
+                              "Cơ quan được giao xử lý phản ánh sau:", f"1022: Giao xu ly phan anh {code}, han "
+                              f"{facts.get('due') or 'chua co'}.", now, t=facts), True
+    alert = staff.Contact(email=ref.admin_email)
+    return staff.messages("admin_alert", alert, f"[1022] Cơ quan chưa có liên hệ: {agency_id}",
+                          f"Phản ánh {code} đã giao cho cơ quan chưa có email/điện thoại. Vui lòng cập nhật danh bạ.",
+                          "", now, t=facts), False
 
 
 def route(code: str, now: datetime | None = None) -> str:
@@ -25,20 +63,47 @@ def route(code: str, now: datetime | None = None) -> str:
     ticket = tickets.get_ticket(code)
     if ticket.status != Status.RECEIVED.value:
         return "skipped"
-    ref = load_reference()
-    category = ref.categories.get(ticket.category or "")
-    agency = ref.agencies.get(category.agency) if category and category.agency else None
-    if agency is not None:
-        target, text = Status.ASSIGNED, f"Đã chuyển đến {agency.name} để xử lý."
-    else:
-        target, text = Status.TRIAGE, "Tổng đài viên đang phân loại phản ánh."
-    event = tickets.NewEvent(kind="routed", actor=ROUTER, at=now, public_text=text,
-                             detail={"status": target.value, "agency": agency.id if agency else None})
     try:
-        tickets.transition(ticket, target, event, now, agency=agency.id if agency else None)
+        return _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
     except Conflict:
         return "skipped"
-    logger().info("ticket routed", extra={"ticket": code, "status": target.value})
+
+
+def recategorise(code: str, category: str | None, area: str | None, actor: str, now: datetime | None = None) -> str:
+    """An operator (re)sets category and/or area: the ticket is routed again from them.
+    Raises Conflict on a concurrent change, IllegalTransition for closed tickets."""
+    now = now or datetime.now(timezone.utc)
+    ticket = tickets.get_ticket(code)
+    return _assign(ticket, load_reference(), category, area, now, actor=actor)
+
+
+def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area: str | None, now: datetime,
+            actor: str) -> str:
+    from chalicelib.domain.lifecycle import check_transition
+
+    decided = classify(ticket.text, ref, category, area)
+    agency_id = ref.agency_for(decided.category, decided.area) if decided.category else None
+    changes: dict[str, object] = {"category": decided.category, "area": decided.area,
+                                  **deadline_changes(ticket, ref, decided.category)}
+    if agency_id is None:
+        target, text, outbound = Status.TRIAGE, "Tổng đài viên đang phân loại phản ánh.", []
+    else:
+        target = Status.ASSIGNED
+        text = f"Đã chuyển đến {ref.agencies[agency_id].name} để xử lý."
+        probe = TicketModel(tracking_code=ticket.tracking_code, text=ticket.text, category=decided.category,
+                            area=decided.area, agency=agency_id, due_at=changes.get("due_at"))
+        outbound, _ = assignment_messages(ticket, ref, agency_id, now, staff.ticket_facts(probe, ref))
+    if Status(ticket.status) != target:
+        check_transition(Status(ticket.status), target)
+    event = tickets.NewEvent(kind="routed", actor=actor, at=now, public_text=text,
+                             detail={"status": target.value, "agency": agency_id, "category": decided.category,
+                                     "area": decided.area, "score": decided.category_score
+                                     if decided.category_score != float("inf") else None})
+    tickets.transition(ticket, target, event, now, agency=agency_id or "", changes=changes, outbound=outbound)
+    if outbound:
+        queues.send_notifications([(m.pk, m.sk) for m in outbound])
+    logger().info("ticket routed", extra={"ticket": ticket.tracking_code, "status": target.value,
+                                          "category": decided.category, "agency": agency_id})
     return target.value
 
 

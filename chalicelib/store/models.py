@@ -16,6 +16,9 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
 | SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
 | auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#<sender>, sk=<yyyymmddhh> ADD n     |
+| tickets whose 80% mark or deadline has come   | GSI by_watch: watch_shard=W#0..3, watch_at <= now      |
+| open callbacks by time (reminders)            | GSI by_status_due: status=cb#open, due_sort            |
+| contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 
@@ -33,6 +36,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -88,6 +92,15 @@ class ByZalo(GlobalSecondaryIndex["TicketModel"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ByWatch(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_watch"
+        projection = AllProjection()
+
+    watch_shard = UnicodeAttribute(hash_key=True)
+    watch_at = UnicodeAttribute(range_key=True)
+
+
 class AttachmentMap(MapAttribute):
     key = UnicodeAttribute()
     filename = UnicodeAttribute()
@@ -118,6 +131,12 @@ class TicketModel(Model):
     reply_via = UnicodeAttribute(null=True)
     last_inbound_at = UTCDateTimeAttribute(null=True)
     needs_callback = BooleanAttribute(default=False)
+    overdue = BooleanAttribute(default=False)
+    warn_at = UTCDateTimeAttribute(null=True)
+    watch_shard = UnicodeAttribute(null=True)
+    watch_at = UnicodeAttribute(null=True)
+    watch_stage = UnicodeAttribute(null=True)
+    paused_at = UTCDateTimeAttribute(null=True)
     status = UnicodeAttribute()
     agency = UnicodeAttribute(null=True)
     agency_open = UnicodeAttribute(null=True)
@@ -131,6 +150,7 @@ class TicketModel(Model):
     by_status_due = ByStatusDue()
     by_phone = ByPhone()
     by_zalo = ByZalo()
+    by_watch = ByWatch()
 
 
 class EventModel(Model):
@@ -195,6 +215,8 @@ class OutboundModel(Model):
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
     provider_ref = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    html = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -228,6 +250,52 @@ class RateModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class CallbackByStatusDue(GlobalSecondaryIndex["CallbackModel"]):
+    class Meta:
+        index_name = "by_status_due"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
+
+
+class CallbackModel(Model):
+    """A call back an operator promised (gọi lại): when, why, who; reminders sent per stage."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tracking_code = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    reason = UnicodeAttribute()
+    operator = UnicodeAttribute()
+    operator_email = UnicodeAttribute(null=True)
+    operator_phone = UnicodeAttribute(null=True)
+    reminded = UnicodeSetAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    due_sort = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+    by_status_due = CallbackByStatusDue()
+
+
+class ContactHealthModel(Model):
+    """Bounces and complaints SES reported for a staff address (shown to admins)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="CONTACT_HEALTH")
+    sk = UnicodeAttribute(range_key=True)
+    bounces = NumberAttribute(default=0)
+    complaints = NumberAttribute(default=0)
+    last_type = UnicodeAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)
+
+
 class LeaseModel(Model):
     """A short exclusive lease (e.g. "one Zalo token refresher at a time")."""
 
@@ -253,4 +321,5 @@ class ReferenceModel(Model):
 
 
 MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
-                                   QuarantineModel, RateModel, LeaseModel)
+                                   QuarantineModel, RateModel, LeaseModel, CallbackModel,
+                                   ContactHealthModel)

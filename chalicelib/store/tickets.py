@@ -136,28 +136,64 @@ def timeline(code: str) -> list[EventModel]:
 
 
 def transition(ticket: TicketModel, target: Status, event: NewEvent, now: datetime,
-               agency: str | None = None) -> None:
-    """Moves `ticket` to `target` and appends `event`, atomically.
+               agency: str | None = None, changes: dict[str, Any] | None = None,
+               outbound: list[OutboundModel] | None = None) -> None:
+    """Moves `ticket` to `target`, applies `changes` (attribute -> value; None removes it), and
+    appends `event` and any `outbound` messages, atomically.
 
     The update is conditional on the version the caller read, so a concurrent change raises
     Conflict and nothing is written (no lost update). `agency`, when given, replaces the agency.
     """
     connection = bind()
     new_agency = agency if agency is not None else ticket.agency
-    actions = [
-        TicketModel.status.set(target.value),
-        TicketModel.updated_at.set(now),
-    ]
+    actions = [TicketModel.status.set(target.value), TicketModel.updated_at.set(now)]
     if agency is not None:
         actions.append(TicketModel.agency.set(agency))
     if is_open(target) and new_agency:
         actions.append(TicketModel.agency_open.set(new_agency))
     else:
         actions.append(TicketModel.agency_open.remove())
+    actions += _changes(changes or {})
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=actions)
             transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            for message in outbound or []:
+                message.pk, message.tracking_code = ticket_pk(ticket.tracking_code), ticket.tracking_code
+                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+
+
+def _changes(changes: dict[str, Any]) -> list[Any]:
+    actions = []
+    for name, value in changes.items():
+        attribute = getattr(TicketModel, name)
+        if name == "due_at":
+            actions.append(TicketModel.due_sort.set(_due_sort(value)))
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    return actions
+
+
+def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[str, Any],
+           condition: Any = None, outbound: list[OutboundModel] | None = None) -> None:
+    """Applies `changes` without a status change (deadline watch, extensions, pauses), with the
+    event and messages, atomically. Version-checked; `condition` may add a guard (e.g. stage)."""
+    connection = bind()
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(ticket, actions=[TicketModel.updated_at.set(now), *_changes(changes)],
+                               condition=condition)
+            transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            for message in outbound or []:
+                message.pk, message.tracking_code = ticket_pk(ticket.tracking_code), ticket.tracking_code
+                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+
+
+def watch_due(shard: str, now: datetime, limit: int = 100) -> list[TicketModel]:
+    """Returns tickets of one watch shard whose next mark (80 % or deadline) has come."""
+    bind()
+    with translate():
+        return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat(),
+                                               limit=limit))
 
 
 def _page(query: Any, limit: int) -> tuple[list[TicketModel], dict[str, Any] | None]:

@@ -24,6 +24,11 @@ def _submit(**extra: Any) -> str:
     return intake.submit(validate_submission(raw, load_reference()))["tracking_code"]
 
 
+def _submit_unclear() -> str:
+    raw = {"description": "Xin chào, cho tôi hỏi một việc", "phone": unique_phone()}
+    return intake.submit(validate_submission(raw, load_reference()))["tracking_code"]
+
+
 def _queue_arn(sqs: Any, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
@@ -31,16 +36,17 @@ def _queue_arn(sqs: Any, url: str) -> str:
 def test_the_consumer_receives_the_message_and_routes_to_the_category_agency(stack: Any, sqs: Any) -> None:
     drain(sqs, settings().routing_queue_url)
     assigned = _submit(category="chieu-sang", area="long-hoa")
-    unknown = _submit()
+    unknown = _submit_unclear()
     # When the local poller hands the queue's batch to the handler Lambda would run
     handled = poll_once(app.route_tickets, "route_tickets", settings().routing_queue_url, batch_size=10)
     # Then both messages were consumed, and the tickets moved on
     assert handled == 2
     ticket = tickets.get_ticket(assigned)
-    assert (ticket.status, ticket.agency) == ("assigned", "so-xay-dung")
+    # street lights in a ward: the ward's People's Committee (category x area rule)
+    assert (ticket.status, ticket.agency) == ("assigned", "ubnd-long-hoa")
     assert tickets.get_ticket(unknown).status == "triage"
     public = [e.public_text for e in tickets.timeline(assigned)]
-    assert public == ["Đã tiếp nhận phản ánh.", "Đã chuyển đến Sở Xây dựng để xử lý."]
+    assert public == ["Đã tiếp nhận phản ánh.", "Đã chuyển đến UBND Phường Long Hoa để xử lý."]
     assert drain(sqs, settings().routing_queue_url) == []
 
 

@@ -1,0 +1,91 @@
+"""Notifications to staff (agencies, operators, supervisors, admins): Vietnamese email with HTML
+and text parts (Jinja2, autoescaped HTML) and a one-segment SMS without diacritics. Built as
+outbound items so they travel the same queue, retries, DLQ and delivery state as citizen replies.
+Reporter identity never goes into these messages; the text excerpt is left out for confidential
+categories."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.config import settings
+from chalicelib.domain.clock import local_text
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.sms import sms_text
+from chalicelib.store.models import OutboundModel, TicketModel
+from chalicelib.store.outbound import new_outbound
+
+EXCERPT = 300
+SMS_LIMIT = 160
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str = ""
+    phone: str = ""
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from chalicelib.web.pages import TEMPLATES
+
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                       keep_trailing_newline=True)
+
+
+def render(name: str, **context: Any) -> tuple[str, str]:
+    """Returns (html, text) of the email template pair `name`."""
+    env = _environment()
+    return env.get_template(f"email/{name}.html").render(**context), env.get_template(f"email/{name}.txt").render(
+        **context)
+
+
+def ticket_facts(ticket: TicketModel, ref: ReferenceData) -> dict[str, Any]:
+    category = ref.categories.get(ticket.category or "")
+    area = ref.areas.get(ticket.area or "")
+    agency = ref.agencies.get(ticket.agency or "")
+    confidential = bool(category and category.confidential)
+    base = settings().public_base_url.rstrip("/")
+    return {"code": ticket.tracking_code, "category": category.name if category else None,
+            "area": area.name if area else None, "agency": agency.name if agency else None,
+            "due": local_text(ticket.due_at) if ticket.due_at else None,
+            "excerpt": None if confidential else ticket.text[:EXCERPT],
+            "link": f"{base}/staff/tickets/{ticket.tracking_code}" if base else None}
+
+
+def _sms_fit(text: str) -> str:
+    plain = sms_text(text)
+    return plain if len(plain) <= SMS_LIMIT else plain[: SMS_LIMIT - 3].rstrip() + "..."
+
+
+def messages(kind: str, contact: Contact, subject: str, intro: str, sms: str, now: datetime,
+             template: str = "ticket", **context: Any) -> list[OutboundModel]:
+    """Returns the email and/or SMS outbound items for one staff notification."""
+    items = []
+    if contact.email:
+        html, text = render(template, subject=subject, intro=intro, **context)
+        email = new_outbound(kind, "email", "ses", contact.email, text, now, automated=False)
+        email.subject, email.html = subject, html
+        items.append(email)
+    if contact.phone:
+        try:
+            phone = normalise_phone(contact.phone)
+        except ValidationFailed:
+            phone = ""
+        if phone:
+            items.append(new_outbound(kind, "sms", "sns", phone, _sms_fit(sms), now, automated=False))
+    return items
+
+
+def agency_contact(ref: ReferenceData, agency_id: str | None, supervisor: bool = False) -> Contact:
+    agency = ref.agencies.get(agency_id or "")
+    if agency is None:
+        return Contact()
+    return Contact(email=agency.supervisor_email if supervisor else agency.email,
+                   phone="" if supervisor else agency.phone)
