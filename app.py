@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, Rate, Response
+from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib.web.http import JSON_UTF8, html_page, json_api
 
@@ -140,6 +140,42 @@ def esms_webhook() -> Response:
     return Response(webhooks.esms_mo(params), headers={"Content-Type": "text/xml; charset=utf-8"})
 
 
+# Admin API (token in SSM until the staff console's Cognito sign-in lands)
+
+
+@app.route("/api/v1/admin/reference", methods=["GET", "PUT"], content_types=ANY)
+@json_api(_context)
+def admin_reference() -> Response:
+    from chalicelib.services import admin
+    from chalicelib.web.api import parse_json_body
+
+    request = app.current_request
+    admin.authorise(request.headers.get("authorization"))
+    if request.method == "GET":
+        return Response(admin.reference(), headers=JSON_UTF8)
+    expected = request.headers.get("if-match")
+    result = admin.replace_reference(parse_json_body(request), int(expected) if expected else None)
+    return Response(result, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/admin/contacts", methods=["GET"])
+@json_api(_context)
+def admin_contacts() -> Response:
+    from chalicelib.services import admin
+
+    admin.authorise(app.current_request.headers.get("authorization"))
+    return Response({"contacts": admin.contact_problems()}, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/admin/quarantine", methods=["GET"])
+@json_api(_context)
+def admin_quarantine() -> Response:
+    from chalicelib.services import admin
+
+    admin.authorise(app.current_request.headers.get("authorization"))
+    return Response({"payloads": admin.quarantine()}, headers=JSON_UTF8)
+
+
 # Event handlers (deployed as their own Lambda functions; devstack drives the same objects locally)
 
 
@@ -170,6 +206,36 @@ def sweep_unrouted(event: Any) -> dict[str, int]:
     from chalicelib.services.routing import requeue_unrouted
 
     return {"requeued": requeue_unrouted(), "notifications_requeued": requeue_stale()}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def callback_reminders(event: Any) -> dict[str, int]:
+    from chalicelib.services.schedules import callback_reminders
+
+    return {"sent": callback_reminders()}
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def deadline_watch(event: Any) -> dict[str, int]:
+    from chalicelib.services.schedules import deadline_watch
+
+    return deadline_watch()
+
+
+@app.schedule(Cron(0, 0, "*", "*", "?", "*"))  # 00:00 UTC = 07:00 in Vietnam
+def daily_digest(event: Any) -> dict[str, int]:
+    from chalicelib.services.schedules import daily_digest
+
+    return {"sent": daily_digest()}
+
+
+@app.on_sns_message(topic="hotline-ses-events")
+def ses_events(event: Any) -> dict[str, int]:
+    import json
+
+    from chalicelib.services.admin import record_ses_notification
+
+    return {"recorded": record_ses_notification(json.loads(event.message))}
 
 
 @app.schedule(Rate(12, unit=Rate.HOURS))

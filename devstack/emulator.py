@@ -104,7 +104,8 @@ def wire_environment(resources: dict[str, str]) -> dict[str, str]:
     wired = {}
     for name, value in variables.items():
         if isinstance(value, dict) and "Ref" in value:
-            wired[name] = resources.get(value["Ref"]) or parameters[value["Ref"]]
+            # a resource the emulator skips (SES configuration set) resolves to "" locally
+            wired[name] = resources.get(value["Ref"]) or parameters.get(value["Ref"], "")
         else:
             wired[name] = str(value)
     os.environ.update(wired)

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from chalicelib.domain.clock import VN_TZ
-from chalicelib.domain.deadlines import add_working_days
 from chalicelib.domain.errors import ValidationFailed, collector
 from chalicelib.domain.lifecycle import LABELS_VI, Status
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.text import nfc
+from chalicelib.domain.working_time import due_at
 
 MAX_DESCRIPTION = 5000
 MAX_NAME = 100
@@ -113,11 +112,11 @@ def validate_submission(raw: Mapping[str, Any], ref: ReferenceData, channel: str
 
 
 def due_at_for(submission: Submission, ref: ReferenceData, now: datetime) -> datetime | None:
-    """Returns the deadline from the category's allowed time, or None until a category is known."""
-    if submission.category is None:
+    """Returns the deadline from the category's allowed time in the province's working time,
+    or None until a category is known (routing sets it then)."""
+    if submission.category is None or ref.calendar is None:
         return None
-    # Working days are the province's days: count them in Vietnam time, not UTC.
-    return add_working_days(now.astimezone(VN_TZ), ref.categories[submission.category].sla_working_days)
+    return due_at(ref.calendar, now, ref.categories[submission.category].sla_working_days)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,15 @@ class SesSender:
         body = {"Text": {"Data": text, "Charset": "UTF-8"}}
         if html:
             body["Html"] = {"Data": html, "Charset": "UTF-8"}
+        extra = {}
+        if os.environ.get("SES_CONFIGURATION_SET"):  # routes bounces and complaints to the SES events topic
+            extra["ConfigurationSetName"] = os.environ["SES_CONFIGURATION_SET"]
         try:
             answer = aws.client("ses").send_email(
                 Source=os.environ.get("SES_FROM", "hotline1022@example.gov.vn"),
                 Destination={"ToAddresses": [recipient]},
                 Message={"Subject": {"Data": subject or "Đường dây nóng 1022", "Charset": "UTF-8"}, "Body": body},
+                **extra,
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")

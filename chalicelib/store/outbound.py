@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import AlreadyExists, Conflict
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import OutboundModel, QuarantineModel, RateModel, ticket_pk
@@ -28,10 +28,19 @@ def new_outbound(kind: str, channel: str, provider: str, recipient: str, text: s
 
 
 def add_outbound(message: OutboundModel, code: str) -> OutboundModel:
-    """Stores a new message on the ticket's partition."""
+    """Stores a new message on the ticket's partition; raises AlreadyExists for a taken key."""
     bind()
     message.pk, message.tracking_code = ticket_pk(code), code
-    with translate():
+    with translate(AlreadyExists):
+        message.save(condition=OutboundModel.pk.does_not_exist())
+    return message
+
+
+def add_unattached(message: OutboundModel, pk: str) -> OutboundModel:
+    """Stores a message that belongs to no ticket (a digest); raises AlreadyExists for a taken key."""
+    bind()
+    message.pk = pk
+    with translate(AlreadyExists):
         message.save(condition=OutboundModel.pk.does_not_exist())
     return message
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.config import settings
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.reference import ReferenceData, parse_reference
 from chalicelib.store.connection import bind
 from chalicelib.store.models import ReferenceModel
@@ -35,12 +35,26 @@ def save_reference(document: dict[str, Any], expected_version: int | None) -> Re
     bind()
     item = ReferenceModel(pk=_PK, sk=_SK, version=data.version, document=document,
                           updated_at=datetime.now(timezone.utc))
+    if expected_version is not None and data.version <= expected_version:
+        raise ValidationFailed([FieldError("version", "Phiên bản mới phải lớn hơn phiên bản đang dùng.",
+                                           "The new version must be greater than the current one.")])
     condition = (ReferenceModel.pk.does_not_exist() if expected_version is None
                  else ReferenceModel.version == expected_version)
     with translate(Conflict):
         item.save(condition=condition)
     _cache = None
     return data
+
+
+def current_document() -> tuple[dict[str, Any], int | None]:
+    """Returns the stored document and its version (the shipped seed and None when none is stored)."""
+    bind()
+    with translate():
+        try:
+            item = ReferenceModel.get(_PK, _SK)
+        except ReferenceModel.DoesNotExist:
+            return seed_document(), None
+    return item.document, int(item.version)
 
 
 def load_reference() -> ReferenceData:

@@ -60,20 +60,3 @@ def test_a_reference_document_with_errors_is_refused_whole() -> None:
         parse_reference(doc)
     assert len(failed.value.errors) == 2
 
-
-def test_deadlines_count_working_days_in_vietnam_time() -> None:
-    from datetime import datetime, timezone
-
-    from chalicelib.domain.clock import VN_TZ
-    from chalicelib.domain.reports import due_at_for
-
-    submission = validate_submission({"description": "Đèn tắt", "phone": "0912345678", "category": "chieu-sang"}, REF)
-    # Friday 23:30 in Tây Ninh is still Friday 16:30 UTC: three working days -> Wednesday
-    friday_night = datetime(2026, 11, 27, 16, 30, tzinfo=timezone.utc)
-    due = due_at_for(submission, REF, friday_night)
-    assert due is not None and due.astimezone(VN_TZ).strftime("%a %d/%m %H:%M") == "Wed 02/12 23:30"
-    # Saturday 06:30 local (Friday 23:30 UTC) counts from the weekend too
-    saturday_morning = datetime(2026, 11, 27, 23, 30, tzinfo=timezone.utc)
-    assert due_at_for(submission, REF, saturday_morning).astimezone(VN_TZ).strftime("%a %d/%m") == "Wed 02/12"
-    assert due_at_for(validate_submission({"description": "x", "phone": "0912345678"}, REF), REF,
-                      friday_night) is None

@@ -1,0 +1,59 @@
+"""Use cases for admins: reference data (validated whole, versioned), contact health, quarantine.
+Until the staff console's Cognito sign-in lands, admin calls carry a token kept in SSM."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib.channels.base import SignatureInvalid, same
+from chalicelib.domain.reference import parse_reference
+from chalicelib.secrets import secret
+from chalicelib.store import callbacks, outbound
+from chalicelib.store.reference import current_document, save_reference
+
+
+def authorise(token: str | None) -> None:
+    """Raises SignatureInvalid (401) unless `token` is the admin API token."""
+    if not same(secret("admin_api_token"), (token or "").removeprefix("Bearer ").strip() or None):
+        raise SignatureInvalid()
+
+
+def reference(now: datetime | None = None) -> dict[str, Any]:
+    """Returns the reference document in use, its version, and what admins should fix."""
+    now = now or datetime.now(timezone.utc)
+    document, version = current_document()
+    calendar = parse_reference(document).calendar
+    return {"version": version, "document": document,
+            "warnings": calendar.warnings(now.date()) if calendar else ["Chưa có lịch làm việc / No calendar"]}
+
+
+def replace_reference(document: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
+    """Stores a new reference document if it is valid and `expected_version` is still current.
+    Raises ValidationFailed (400, nothing changes) or Conflict (409)."""
+    data = save_reference(document, expected_version)
+    return {"version": data.version}
+
+
+def contact_problems() -> list[dict[str, Any]]:
+    return [{"address": c.sk, "bounces": c.bounces, "complaints": c.complaints, "last_type": c.last_type,
+             "last_at": c.last_at.isoformat() if c.last_at else None} for c in callbacks.contact_problems()]
+
+
+def quarantine() -> list[dict[str, Any]]:
+    return [{"id": q.sk, "provider": q.provider, "reason": q.reason, "received_at": q.received_at.isoformat(),
+             "raw": q.raw} for q in outbound.quarantined()]
+
+
+def record_ses_notification(message: dict[str, Any], now: datetime | None = None) -> int:
+    """Records an SES bounce or complaint notification against each address; returns how many."""
+    now = now or datetime.now(timezone.utc)
+    kind = message.get("notificationType") or message.get("eventType")
+    if kind == "Bounce":
+        addresses = [r["emailAddress"] for r in message.get("bounce", {}).get("bouncedRecipients", [])]
+    elif kind == "Complaint":
+        addresses = [r["emailAddress"] for r in message.get("complaint", {}).get("complainedRecipients", [])]
+    else:
+        return 0
+    for address in addresses:
+        callbacks.record_contact_event(address, kind, now)
+    return len(addresses)
