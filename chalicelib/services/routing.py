@@ -83,7 +83,7 @@ def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area:
 
     decided = classify(ticket.text, ref, category, area)
     agency_id = ref.agency_for(decided.category, decided.area) if decided.category else None
-    changes: dict[str, object] = {"category": decided.category, "area": decided.area,
+    changes: dict[str, object] = {"category": decided.category, "area": decided.area, "agency": agency_id,
                                   **deadline_changes(ticket, ref, decided.category)}
     if agency_id is None:
         target, text, outbound = Status.TRIAGE, "Tổng đài viên đang phân loại phản ánh.", []
@@ -99,7 +99,7 @@ def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area:
                              detail={"status": target.value, "agency": agency_id, "category": decided.category,
                                      "area": decided.area, "score": decided.category_score
                                      if decided.category_score != float("inf") else None})
-    tickets.transition(ticket, target, event, now, agency=agency_id or "", changes=changes, outbound=outbound)
+    tickets.transition(ticket, target, event, now, changes=changes, outbound=outbound)
     if outbound:
         queues.send_notifications([(m.pk, m.sk) for m in outbound])
     logger().info("ticket routed", extra={"ticket": ticket.tracking_code, "status": target.value,

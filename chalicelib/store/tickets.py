@@ -142,18 +142,20 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
     appends `event` and any `outbound` messages, atomically.
 
     The update is conditional on the version the caller read, so a concurrent change raises
-    Conflict and nothing is written (no lost update). `agency`, when given, replaces the agency.
+    Conflict and nothing is written (no lost update). `agency`, when given, replaces the agency
+    (also possible as changes["agency"], where None removes it).
     """
     connection = bind()
-    new_agency = agency if agency is not None else ticket.agency
-    actions = [TicketModel.status.set(target.value), TicketModel.updated_at.set(now)]
+    changes = dict(changes or {})
     if agency is not None:
-        actions.append(TicketModel.agency.set(agency))
+        changes["agency"] = agency
+    new_agency = changes["agency"] if "agency" in changes else ticket.agency
+    actions = [TicketModel.status.set(target.value), TicketModel.updated_at.set(now)]
     if is_open(target) and new_agency:
         actions.append(TicketModel.agency_open.set(new_agency))
     else:
         actions.append(TicketModel.agency_open.remove())
-    actions += _changes(changes or {})
+    actions += _changes(changes)
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=actions)
