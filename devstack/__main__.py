@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.fakes import seed_provider_secrets, start_fakes
 
     fakes = start_fakes(args.providers_port)
+    from devstack.emulator import emulator_outbox
+
+    fakes.state.extra_outbox = emulator_outbox
     os.environ.update(fakes.environment())
     os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # so every local SMS shows in the outbox
     stage_environment(args.stage)
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  JSON API       {url}/api/v1/reports")
     print(f"  webhooks       {url}/webhooks/zalo, /webhooks/sms/{{android-gateway,smssync,esms}}"
           "  (signed samples: python -m devstack.sign)")
-    print(f"  outbox         {fakes.base}/outbox  (SMS and Zalo replies, from the fake providers)")
+    print(f"  outbox         {fakes.base}/outbox  (every SMS, Zalo reply and staff email sent locally)")
     print(f"  AWS emulator   {stack.endpoint}  (moto dashboard: {stack.endpoint}/moto-api/)")
     print("Ctrl-C stops everything.", flush=True)
 

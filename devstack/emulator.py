@@ -137,3 +137,17 @@ def bring_up(port: int = 0, stack_name: str = "hotline1022-local") -> LocalStack
     resources, outputs = create_stack(stack_name)
     bootstrap(wire_environment(resources))
     return LocalStack(server, endpoint, stack_name, resources, outputs)
+
+
+def emulator_outbox() -> list[dict[str, str]]:
+    """Email (SES) and SMS (SNS) the in-process emulator accepted, for the local outbox page."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    region = DUMMY_AWS["AWS_REGION"]
+    mail = [{"provider": "ses", "to": ", ".join(m.destinations.get("ToAddresses", [])),
+             "text": f"{m.subject}"} for m in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages]
+    sms = [{"provider": "sns", "to": number, "text": text}
+           for number, text, *_ in sns_backends[DEFAULT_ACCOUNT_ID][region].sms_messages.values()]
+    return mail + sms

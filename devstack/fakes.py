@@ -11,7 +11,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs
 
 # Local-only values (not secrets): the stack stores them in the emulator's SSM, as AWS would hold
@@ -37,6 +37,8 @@ class FakeState:
     """What the fake providers hold; tests read it and script failures through it."""
 
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    # more outbox rows from elsewhere (the emulator's SES and SNS, in `make run`)
+    extra_outbox: Callable[[], list[dict[str, Any]]] = field(default=lambda: [])
     access_token: str = field(default_factory=lambda: "at-" + secrets.token_hex(8))
     refresh_token: str = field(default_factory=lambda: "rt-" + secrets.token_hex(8))
     refresh_calls: int = 0
@@ -63,9 +65,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         if self.path.startswith("/outbox"):
             with self.state.lock:
-                rows = "".join(
-                    f"<tr><td>{html.escape(m['provider'])}</td><td>{html.escape(m['to'])}</td>"
-                    f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(self.state.outbox))
+                messages = [*self.state.outbox, *self.state.extra_outbox()]
+            rows = "".join(
+                f"<tr><td>{html.escape(m['provider'])}</td><td>{html.escape(m['to'])}</td>"
+                f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(messages))
             page = ("<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Tin nhắn gửi đi (giả lập)</h1>"
                     f"<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th></tr>{rows}</table>")
             return self._reply(200, page.encode(), "text/html; charset=utf-8")

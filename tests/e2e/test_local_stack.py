@@ -68,3 +68,17 @@ def test_each_provider_webhook_works_against_the_local_stack(local_stack: dict[s
             break
         time.sleep(0.5)
     assert "Duong day nong 1022 da tiep nhan" in page and "đã tiếp nhận phản ánh" in page
+
+
+def test_a_web_report_reaches_the_right_agency_whose_email_shows_in_the_local_outbox(
+        local_stack: dict[str, str]) -> None:
+    created = requests.post(local_stack["base_url"] + "/api/v1/reports", timeout=10, json={
+        "description": "Cong thoat nuoc o khu pho 3 phuong Long An bi tac, mua la ngap ca con duong",
+        "phone": unique_phone()})
+    code = created.json()["tracking_code"]
+    deadline = time.monotonic() + 20
+    page = ""
+    while time.monotonic() < deadline and code not in page:
+        time.sleep(0.5)
+        page = requests.get(local_stack["outbox"], timeout=10).text
+    assert f"[1022] Phản ánh mới {code}" in page and "soxaydung@example.gov.vn" in page
