@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from bench import ROOT, coldstart, package_size, report, stack
+from bench import ROOT, coldstart, package_size, report, routing, stack
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -14,12 +14,14 @@ def main() -> None:
     measured_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     figures: dict[str, Any] = {}
     # Cold start first, on a quiet machine: no emulator thread yet.
-    for title, section in (("cold start", coldstart.measure), ("local stack", stack.measure),
-                           ("deployment zip", package_size.measure)):
+    for title, section in (("cold start", coldstart.measure), ("routing accuracy", routing.accuracy),
+                           ("local stack", stack.measure), ("deployment zip", package_size.measure)):
         print(f"bench: {title}…", file=sys.stderr, flush=True)
         figures.update(section())
     report.write(figures, measured_at, RESULTS)
+    confusion = figures.pop("routing_confusion", {})
     print(report.table(figures))
+    print("\n" + routing.confusion_table(confusion))
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 
 

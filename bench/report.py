@@ -16,12 +16,20 @@ TARGETS: dict[str, float] = {
     "duplicate_deliveries_tickets": 1,
     "sms_templates_max_segments": 1,
 }
+# Figures that must reach at least this value.
+MINIMUMS: dict[str, float] = {
+    "routing_accuracy_category": 0.9,
+    "routing_accuracy_area": 0.9,
+    "duplicate_deliveries_tickets": 1,
+}
 
 
 def verdict(name: str, value: Any) -> str:
     """'ok' or 'NOT MET' for a figure with a target (a missing value does not meet it); '' otherwise."""
+    if name in MINIMUMS and (value is None or value < MINIMUMS[name]):
+        return "NOT MET"
     if name not in TARGETS:
-        return ""
+        return "ok" if name in MINIMUMS else ""
     return "ok" if value is not None and value <= TARGETS[name] else "NOT MET"
 
 
@@ -39,7 +47,8 @@ def table(figures: dict[str, Any]) -> str:
     """Returns the figures as an aligned text table: figure, value, target, status."""
     rows = [("figure", "value", "target", "status")]
     for name, value in figures.items():
-        target = f"<= {_text(TARGETS[name])}" if name in TARGETS else "-"
+        target = " and ".join([f">= {_text(MINIMUMS[name])}"] * (name in MINIMUMS)
+                              + [f"<= {_text(TARGETS[name])}"] * (name in TARGETS)) or "-"
         rows.append((name, _text(value), target, verdict(name, value)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
@@ -49,5 +58,5 @@ def table(figures: dict[str, Any]) -> str:
 
 def write(figures: dict[str, Any], measured_at: str, path: Path) -> None:
     """Writes the flat figures plus "targets" and "measured_at" to `path` as JSON."""
-    document = {**figures, "targets": TARGETS, "measured_at": measured_at}
+    document = {**figures, "targets": TARGETS, "minimums": MINIMUMS, "measured_at": measured_at}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,6 +1,7 @@
 """Figures on the local stack (moto, in-process): AWS calls per submission, Scans, latencies."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 from bench import ROOT
 
 STACK_NAME = "hotline1022-bench"
-SAMPLES = 500
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "500"))
 DESCRIPTION = "Cống thoát nước trước nhà bị tắc, nước tràn lên đường."
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -103,6 +104,10 @@ def _interleaved(actions: list[Callable[[int], None]]) -> list[list[float]]:
     """
     durations: list[list[float]] = [[] for _ in actions]
     for n in range(SAMPLES):
+        if n % 25 == 0:
+            # moto deep-copies every table per TransactWriteItems: collect between rounds (untimed)
+            # so the emulator's garbage does not put GC pauses into one side's figures only.
+            gc.collect()
         for action, times in zip(actions, durations):
             start = time.perf_counter()
             action(n)
@@ -169,6 +174,9 @@ def measure() -> dict[str, Any]:
             channel_figures = channels.measure(client, counter)
             put, transact = _floor_writers()
             intake, floor, floor_txn = _interleaved([lambda n: _post_form(client, 1000 + n), put, transact])
+            from bench import routing
+
+            routing_figures = routing.throughput(counter)
     finally:
         local.stop()
 
@@ -191,6 +199,7 @@ def measure() -> dict[str, Any]:
         "intake_to_txn_floor_ratio_p50": round(intake_p50 / txn_p50, 2),
         "intake_to_txn_floor_ratio_p99": round(intake_p99 / txn_p99, 2),
         **channel_figures,
+        **routing_figures,
         # Read last, so every call of the bench above is counted.
         "scan_calls": counter.scans,
     }

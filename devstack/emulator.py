@@ -35,6 +35,18 @@ class LocalStack:
         self.server.stop()
 
 
+def _stop_instance_tracking() -> None:
+    """moto records every model instance it ever creates (for its dashboard's data.json), and its
+    DynamoDB deep-copies all tables on every TransactWriteItems: each transaction would keep a full
+    copy of the database alive. Without the record, a long `make run` or bench stays flat."""
+    from moto.core import common_models
+
+    def untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    common_models.BaseModel.__new__ = untracked  # type: ignore[method-assign, assignment]
+
+
 def start_emulator(port: int = 0) -> tuple[Any, str]:
     """Starts moto on 127.0.0.1 (port 0: any free port); returns (server, endpoint URL).
 
@@ -50,6 +62,7 @@ def start_emulator(port: int = 0) -> tuple[Any, str]:
     for name in ("werkzeug", "moto"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
+    _stop_instance_tracking()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

@@ -25,12 +25,13 @@ def add(code: str, due: datetime, reason: str, operator: str, operator_email: st
     return callback
 
 
-def due_by(moment: datetime, limit: int = 100) -> list[CallbackModel]:
-    """Returns open callbacks due at or before `moment`, earliest first (index query)."""
+def due_by(moment: datetime) -> list[CallbackModel]:
+    """Returns every open callback due at or before `moment`, earliest first (index query; PynamoDB
+    follows the pages)."""
     bind()
     with translate():
         return list(CallbackModel.by_status_due.query(
-            OPEN, CallbackModel.due_sort <= moment.astimezone(timezone.utc).isoformat(), limit=limit))
+            OPEN, CallbackModel.due_sort <= moment.astimezone(timezone.utc).isoformat()))
 
 
 def mark_reminded(callback: CallbackModel, stage: str) -> bool:

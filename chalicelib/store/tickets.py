@@ -190,12 +190,12 @@ def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[st
                 transaction.save(message, condition=OutboundModel.pk.does_not_exist())
 
 
-def watch_due(shard: str, now: datetime, limit: int = 100) -> list[TicketModel]:
-    """Returns tickets of one watch shard whose next mark (80 % or deadline) has come."""
+def watch_due(shard: str, now: datetime) -> list[TicketModel]:
+    """Returns every ticket of one watch shard whose next mark (80 % or deadline) has come
+    (PynamoDB follows the pages)."""
     bind()
     with translate():
-        return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat(),
-                                               limit=limit))
+        return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat()))
 
 
 def _page(query: Any, limit: int) -> tuple[list[TicketModel], dict[str, Any] | None]:

@@ -1,0 +1,28 @@
+"""The local runner fires each deployed schedule when AWS would (rate and cron, in UTC)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import app
+from devstack.worker import _cron_matches, _period_seconds
+
+
+def _schedules() -> dict[str, object]:
+    return {s.name: s.schedule_expression for s in app.app.event_sources if type(s).__name__ == "ScheduledEventConfig"}
+
+
+def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
+    schedules = _schedules()
+    assert set(schedules) == {"sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest",
+                              "refresh_zalo_token"}
+    assert _period_seconds(schedules["callback_reminders"]) == 300
+    assert _period_seconds(schedules["deadline_watch"]) == 900
+    assert _period_seconds(schedules["refresh_zalo_token"]) == 12 * 3600
+    assert _period_seconds(schedules["daily_digest"]) is None  # a cron
+
+
+def test_the_daily_digest_fires_at_seven_in_the_morning_vietnam_time_only() -> None:
+    digest = _schedules()["daily_digest"]
+    assert _cron_matches(digest, datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))       # 07:00 ICT
+    assert not _cron_matches(digest, datetime(2026, 12, 1, 0, 1, tzinfo=timezone.utc))
+    assert not _cron_matches(digest, datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc))   # 14:00 ICT
