@@ -47,8 +47,9 @@ def table(figures: dict[str, Any]) -> str:
     """Returns the figures as an aligned text table: figure, value, target, status."""
     rows = [("figure", "value", "target", "status")]
     for name, value in figures.items():
-        target = " and ".join([f">= {_text(MINIMUMS[name])}"] * (name in MINIMUMS)
-                              + [f"<= {_text(TARGETS[name])}"] * (name in TARGETS)) or "-"
+        bounds = ([f">= {_text(MINIMUMS[name])}"] if name in MINIMUMS else []) + (
+            [f"<= {_text(TARGETS[name])}"] if name in TARGETS else [])
+        target = " and ".join(bounds) or "-"
         rows.append((name, _text(value), target, verdict(name, value)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
