@@ -40,7 +40,7 @@ def report_form() -> Response:
     return report_form()
 
 
-@app.route("/", methods=["POST"], content_types=["application/x-www-form-urlencoded", "multipart/form-data"])
+@app.route("/", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 @html_page(_context)
 def submit_report_form() -> Response:
     from chalicelib.web.pages import form_fields
@@ -153,8 +153,7 @@ def admin_reference() -> Response:
     admin.authorise(request.headers.get("authorization"))
     if request.method == "GET":
         return Response(admin.reference(), headers=JSON_UTF8)
-    expected = request.headers.get("if-match")
-    result = admin.replace_reference(parse_json_body(request), int(expected) if expected else None)
+    result = admin.replace_reference(parse_json_body(request), request.headers.get("if-match"))
     return Response(result, headers=JSON_UTF8)
 
 

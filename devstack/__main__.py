@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     fakes.state.extra_outbox = emulator_outbox
     os.environ.update(fakes.environment())
-    os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # so every local SMS shows in the outbox
     stage_environment(args.stage)
+    os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # local SMS via the gateway fake, shown in the outbox
     seed_provider_secrets(fakes, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 25 * 3600)
     from chalice.cli import factory as chalice_factory
     from chalice.local import create_local_server

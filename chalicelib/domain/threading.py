@@ -46,8 +46,9 @@ def decide(text: str, sender_tickets: Sequence[OpenTicket], now: datetime, prefi
     - otherwise a new ticket.
     """
     status = _STATUS_QUERY.match(text)
-    if status:
-        code = parse_code(status.group(1), prefix) or next(iter(_quoted_codes(status.group(1), prefix)), None)
+    code = (parse_code(status.group(1), prefix) or next(iter(_quoted_codes(status.group(1), prefix)), None)
+            if status else None)
+    if code:  # "tt" alone is also shorthand (thông tin, thị trấn): only with a code is it a query
         return Decision("status_query", code, text.strip())
     forced = _FORCE_NEW.match(text)
     if forced and fold(forced.group(1)) == "moi":

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.channels.base import SignatureInvalid, same
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.reference import parse_reference
 from chalicelib.secrets import secret
 from chalicelib.store import callbacks, outbound
@@ -27,10 +28,14 @@ def reference(now: datetime | None = None) -> dict[str, Any]:
             "warnings": calendar.warnings(now.date()) if calendar else ["Chưa có lịch làm việc / No calendar"]}
 
 
-def replace_reference(document: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
-    """Stores a new reference document if it is valid and `expected_version` is still current.
+def replace_reference(document: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+    """Stores a new reference document if it is valid and the If-Match version is still current.
     Raises ValidationFailed (400, nothing changes) or Conflict (409)."""
-    data = save_reference(document, expected_version)
+    expected = (if_match or "").strip().removeprefix("W/").strip('"')
+    if expected and not expected.isdigit():
+        raise ValidationFailed([FieldError("If-Match", "If-Match phải là số phiên bản hiện tại.",
+                                           "If-Match must be the current version number.")])
+    data = save_reference(document, int(expected) if expected else None)
     return {"version": data.version}
 
 

@@ -12,11 +12,11 @@ from chalicelib.store import tickets
 from chalicelib.store.reference import load_reference
 
 
-def _watch(code: str, created: datetime, due: datetime) -> dict[str, object]:
+def _watch(code: str, created: datetime, due: datetime, now: datetime) -> dict[str, object]:
     calendar = load_reference().calendar
     assert calendar is not None
     warning = warn_at(calendar, created, due)
-    stage, at = ("warn", warning) if warning > datetime.now(timezone.utc) else ("due", due)
+    stage, at = ("warn", warning) if warning > now else ("due", due)
     return {"due_at": due, "warn_at": warning, "watch_shard": watch_shard(code),
             "watch_at": at.astimezone(timezone.utc).isoformat(), "watch_stage": stage, "overdue": False}
 
@@ -43,7 +43,7 @@ def extend(code: str, working_days: float, reason: str, approver: str, actor: st
                              public_text=f"Thời hạn trả lời được gia hạn đến {local_text(due)}.",
                              detail={"from": ticket.due_at.isoformat(), "to": due.isoformat(), "reason": reason,
                                      "approver": approver})
-    tickets.update(ticket, event, now, _watch(code, ticket.created_at, due))
+    tickets.update(ticket, event, now, _watch(code, ticket.created_at, due, now))
     return due
 
 
@@ -69,7 +69,7 @@ def resume_clock(code: str, actor: str, now: datetime | None = None) -> datetime
     due = ticket.due_at
     if due is not None:
         due = resume(calendar, due, ticket.paused_at, now)
-        changes.update(_watch(code, ticket.created_at, due))
+        changes.update(_watch(code, ticket.created_at, due, now))
     event = tickets.NewEvent("clock_resumed", actor, now,
                              public_text=f"Tiếp tục xử lý. Hạn trả lời: {local_text(due)}." if due else None)
     tickets.update(ticket, event, now, changes)

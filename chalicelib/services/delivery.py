@@ -53,7 +53,8 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         device = message.provider_ref or "default"
         outbound.move(message, "pending", "device_queued", now, queue=outbound.device_queue(device))
         return "device_queued"
-    if message.channel == "zalo" and _outside_window(message, now):
+    # An automated reply answers a message that just arrived, so it is inside the window by definition.
+    if message.channel == "zalo" and not message.automated and _outside_window(message, now):
         return _fallback(message, now, "last interaction over 7 days ago")
     try:
         reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html)
@@ -63,7 +64,7 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         attempt = message.attempts + 1  # read before `move`, which refreshes the item
         if failed.transient and attempt < settings().notify_max_attempts:
             outbound.move(message, "pending", "pending", now, queue=outbound.PENDING, error=failed.reason,
-                          attempt=True)
+                          attempt=True, queue_at=now + timedelta(seconds=backoff_seconds(attempt)))
             logger().warning("delivery failed, will retry", extra={"provider": message.provider, "attempt": attempt})
             raise RetryLater(backoff_seconds(attempt)) from failed
         outbound.move(message, "pending", "dead", now, error=failed.reason, attempt=True)

@@ -58,6 +58,8 @@ def callback_reminders(now: datetime | None = None) -> int:
     sent = 0
     for callback in callbacks.due_by(now + REMIND_AHEAD):
         stage = "overdue" if callback.due_at <= now else "soon"
+        if stage in (callback.reminded or set()):
+            continue
         when = local_text(callback.due_at)
         subject = (f"[1022] Quá hạn gọi lại {callback.tracking_code}" if stage == "overdue"
                    else f"[1022] Sắp đến giờ gọi lại {callback.tracking_code}")
@@ -108,7 +110,7 @@ def _watch_one(ticket: TicketModel, ref: ReferenceData, now: datetime) -> str | 
         changes = {"watch_at": ticket.due_at.astimezone(timezone.utc).isoformat(), "watch_stage": "due"}
         event = tickets.NewEvent("deadline_warning", "system:deadlines", now, detail={"due": facts["due"]})
         tickets.update(ticket, event, now, changes, condition=TicketModel.watch_stage == "warn",
-                       outbound=_keyed(items, f"warn#{ticket.tracking_code}"))
+                       outbound=_keyed(items, f"warn#{ticket.tracking_code}#{ticket.watch_at}"))
         queues.send_notifications([(m.pk, m.sk) for m in items])
         return "warned"
     supervisors = [staff.agency_contact(ref, ticket.agency, supervisor=True),
@@ -118,7 +120,8 @@ def _watch_one(ticket: TicketModel, ref: ReferenceData, now: datetime) -> str | 
         "", now, t=facts)]
     event = tickets.NewEvent("escalated", "system:deadlines", now, detail={"due": facts["due"]})
     tickets.update(ticket, event, now, {"overdue": True, **_stop_watching()},
-                   condition=TicketModel.watch_stage == "due", outbound=_keyed(items, f"due#{ticket.tracking_code}"))
+                   condition=TicketModel.watch_stage == "due",
+                   outbound=_keyed(items, f"due#{ticket.tracking_code}#{ticket.watch_at}"))
     queues.send_notifications([(m.pk, m.sk) for m in items])
     logger().info("ticket overdue, escalated", extra={"ticket": ticket.tracking_code})
     return "escalated"

@@ -49,11 +49,12 @@ def mark_reminded(callback: CallbackModel, stage: str) -> bool:
 
 
 def close(callback: CallbackModel, outcome: str) -> None:
-    """Records the outcome and takes the callback out of the open index."""
+    """Records the outcome and takes the callback out of the open index; raises Conflict when it
+    was closed already."""
     bind()
     with translate():
         callback.update(actions=[CallbackModel.outcome.set(outcome), CallbackModel.status.remove(),
-                                 CallbackModel.due_sort.remove()])
+                                 CallbackModel.due_sort.remove()], condition=CallbackModel.status == OPEN)
 
 
 def record_contact_event(address: str, kind: str, now: datetime) -> None:

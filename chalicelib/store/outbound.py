@@ -49,7 +49,7 @@ def get_outbound(pk: str, sk: str) -> OutboundModel | None:
     bind()
     with translate():
         try:
-            return OutboundModel.get(pk, sk)
+            return OutboundModel.get(pk, sk, consistent_read=True)
         except OutboundModel.DoesNotExist:
             return None
 
@@ -62,16 +62,19 @@ def of_ticket(code: str) -> list[OutboundModel]:
 
 
 def move(message: OutboundModel, expected_state: str, state: str, now: datetime, *, queue: str | None = None,
-         error: str | None = None, provider_ref: str | None = None, attempt: bool = False) -> None:
+         error: str | None = None, provider_ref: str | None = None, attempt: bool = False,
+         queue_at: datetime | None = None) -> None:
     """Moves a message from `expected_state` to `state`, only if nobody moved it first.
 
-    `queue` keeps it in (or puts it into) a status-index queue; None takes it out of the index.
+    `queue` keeps it in (or puts it into) a status-index queue, sorted by `queue_at` (default now:
+    a retry sorts by its next attempt, so the sweeper leaves it to its backoff); None takes it out.
     Raises Conflict when the message is no longer in `expected_state`.
     """
     bind()
     actions: list[Any] = [OutboundModel.state.set(state), OutboundModel.updated_at.set(now)]
     if queue:
-        actions += [OutboundModel.status.set(queue), OutboundModel.due_sort.set(now.isoformat())]
+        actions += [OutboundModel.status.set(queue),
+                    OutboundModel.due_sort.set((queue_at or now).astimezone(timezone.utc).isoformat())]
     else:
         actions += [OutboundModel.status.remove(), OutboundModel.due_sort.remove()]
     if error is not None:

@@ -113,7 +113,7 @@ def deduplicated(dedup_key: str) -> str | None:
     bind()
     with translate():
         try:
-            return DedupModel.get(f"DEDUP#{dedup_key}", "DEDUP").tracking_code
+            return DedupModel.get(f"DEDUP#{dedup_key}", "DEDUP", consistent_read=True).tracking_code
         except DedupModel.DoesNotExist:
             return None
 
@@ -123,7 +123,8 @@ def get_ticket(code: str) -> TicketModel:
     bind()
     with translate():
         try:
-            return TicketModel.get(ticket_pk(code), TICKET_SK)
+            # Consistent: callers decide (route, deliver, transition) from what they read.
+            return TicketModel.get(ticket_pk(code), TICKET_SK, consistent_read=True)
         except TicketModel.DoesNotExist as exc:
             raise NotFound() from exc
 

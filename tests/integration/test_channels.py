@@ -345,7 +345,8 @@ def test_known_silence_over_seven_days_skips_zalo_and_uses_sms(client: Any, prov
     code = _zalo_ticket_with_phone(f"z{uuid.uuid4().int % 10**12}", "+84" + phone[1:],
                                    last_inbound=datetime.now(timezone.utc) - timedelta(days=8))
     sent_before = len(providers.state.outbox)
+    # a staff reply (not an automated answer to a message that just came in)
     notice = outbound.add_outbound(outbound.new_outbound("reply", "zalo", "zalo", "z-user", "Đã có kết quả",
-                                                         datetime.now(timezone.utc)), code)
+                                                         datetime.now(timezone.utc), automated=False), code)
     assert delivery.deliver(notice.pk, notice.sk) == "fallback"
     assert len(providers.state.outbox) == sent_before  # Zalo was not even tried

@@ -246,3 +246,22 @@ def test_admins_edit_reference_data_and_bad_edits_change_nothing(client: Any, st
                             body=json.dumps({**renamed, "version": version + 2}, ensure_ascii=False).encode())
     assert stale.status_code == 409
     assert client.http.put("/api/v1/admin/reference", body=b"{}").status_code == 401
+    quoted = client.http.put("/api/v1/admin/reference", headers={**token, "If-Match": '"abc"'},
+                             body=json.dumps(renamed, ensure_ascii=False).encode())
+    assert quoted.status_code == 400 and "If-Match" in quoted.json_body["error"]["fields"]
+
+
+def test_an_extension_after_the_warning_restarts_the_watch_and_escalation_still_comes(stack: Any) -> None:
+    code = _report("Đường vào chợ xã Cần Đước có nhiều ổ gà sâu")
+    pump()
+    ticket = tickets.get_ticket(code)
+    schedules.deadline_watch(ticket.warn_at + timedelta(minutes=1))
+    assert tickets.get_ticket(code).watch_stage == "due"
+    extended = deadlines.extend(code, 3, "Chờ nhà thầu khảo sát", "pgd.soxaydung", actor="officer:binh",
+                                now=ticket.warn_at + timedelta(minutes=2))
+    assert tickets.get_ticket(code).watch_stage == "warn"
+    later = tickets.get_ticket(code)
+    schedules.deadline_watch(later.warn_at + timedelta(minutes=1))
+    assert tickets.get_ticket(code).watch_stage == "due"        # warned again for the new deadline
+    schedules.deadline_watch(extended + timedelta(minutes=1))
+    assert tickets.get_ticket(code).overdue is True             # and escalated after it

@@ -65,3 +65,9 @@ def test_segment_arithmetic() -> None:
     assert segments("{" * 80) == 1 and segments("{" * 81) == 2  # extension characters cost two
     assert segments("ă" * 70) == 1 and segments("ă" * 71) == 2  # UCS-2
     assert sms_text("Đã tiếp nhận – “TN-7KXQ4M”") == 'Da tiep nhan - "TN-7KXQ4M"'
+
+
+def test_tt_without_a_code_is_an_ordinary_message_not_thrown_away() -> None:
+    # "tt" is also shorthand for thông tin / thị trấn: without a code the text must become a report
+    assert decide("TT Duong Minh Chau mat dien", [], NOW, "TN").kind == "new"
+    assert decide("tt: cho hoi lich tiem chung", [MINE], NOW, "TN").kind == "append"
