@@ -91,8 +91,7 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
     if ticket.reporter_phone:
         sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
                                     sms_text(message.text), now, automated=message.automated)
-        outbound.add_outbound(sms, ticket.tracking_code)
-        outbound.move(message, "pending", "fallback", now, error=f"{reason}; sent by SMS instead")
+        outbound.replace_with(message, sms, ticket.tracking_code, now, f"{reason}; sent by SMS instead")
         queues.send_notifications([(sms.pk, sms.sk)])
         return "fallback"
     event = tickets.NewEvent(kind="callback_needed", actor="system:delivery", at=now,

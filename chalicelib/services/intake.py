@@ -64,16 +64,11 @@ def submit(submission: Submission, idempotency_key: str | None = None, context: 
 @lru_cache(maxsize=1)
 def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:
     """Builds the Powertools-wrapped create on first use (its imports cost ~60 ms of cold start)."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-    from chalicelib import aws
+    from chalicelib.store.idempotency import persistence_layer
 
-    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table,
-                                           boto3_client=aws.client("dynamodb"))
+    persistence = persistence_layer()
     config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="submission",
                                expires_after_seconds=24 * 3600)
 

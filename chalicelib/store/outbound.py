@@ -150,3 +150,20 @@ def confirm_device_sent(uuids: list[str], now: datetime) -> list[str]:
                 continue
         confirmed.append(uuid)
     return confirmed
+
+
+def replace_with(original: OutboundModel, replacement: OutboundModel, code: str, now: datetime, reason: str) -> None:
+    """Atomically stores `replacement` (e.g. an SMS instead of a refused Zalo message) and moves
+    `original` from pending to fallback, so the citizen never gets both and never neither.
+    Raises Conflict when `original` was moved first."""
+    from pynamodb.transactions import TransactWrite
+
+    connection = bind()
+    replacement.pk, replacement.tracking_code = ticket_pk(code), code
+    with translate(Conflict):
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(replacement, condition=OutboundModel.pk.does_not_exist())
+            transaction.update(original, actions=[
+                OutboundModel.state.set("fallback"), OutboundModel.updated_at.set(now),
+                OutboundModel.last_error.set(reason[:300]), OutboundModel.status.remove(),
+                OutboundModel.due_sort.remove()], condition=OutboundModel.state == "pending")
