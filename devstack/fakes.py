@@ -9,6 +9,7 @@ import html
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -45,6 +46,7 @@ class FakeState:
     refused_refreshes: int = 0
     zalo_errors: list[int] = field(default_factory=list)   # next Zalo send answers (popped first)
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
+    gateway_delay_s: float = 0.0                           # a slow Android phone
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -113,6 +115,12 @@ class _Handler(BaseHTTPRequestHandler):
                                  "expires_in": "90000"})
 
     def _android(self, raw: bytes) -> None:
+        if self.state.gateway_delay_s:
+            self.state.lock.release()  # let other requests in while this one is slow
+            try:
+                time.sleep(self.state.gateway_delay_s)
+            finally:
+                self.state.lock.acquire()
         expected = base64.b64encode(
             f"{LOCAL_SECRETS['android_gateway_user']}:{LOCAL_SECRETS['android_gateway_password']}".encode()).decode()
         if self.headers.get("Authorization") != f"Basic {expected}":

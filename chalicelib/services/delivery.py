@@ -17,6 +17,7 @@ from chalicelib.store.models import OutboundModel
 
 ZALO_WINDOW = timedelta(days=7)
 STALE_PENDING = timedelta(minutes=5)
+CLAIM = timedelta(minutes=2)  # longer than a send can take (8 s timeout, token refresh included)
 
 
 class RetryLater(Exception):
@@ -36,9 +37,14 @@ def deliver(pk: str, sk: str, now: datetime | None = None) -> str:
     """Delivers the message once; returns its resulting state. Raises RetryLater."""
     now = now or datetime.now(timezone.utc)
     message = outbound.get_outbound(pk, sk)
-    if message is None or message.state != "pending":
+    if message is None:
         return "skipped"
     try:
+        if message.state == "sending" and (message.due_sort or "") < now.astimezone(timezone.utc).isoformat():
+            # its worker died mid-send and the claim ran out: it is pending again
+            outbound.move(message, "sending", "pending", now, queue=outbound.PENDING)
+        if message.state != "pending":
+            return "skipped"
         return _deliver(message, now)
     except Conflict:
         return "skipped"  # another worker moved it first
@@ -53,6 +59,9 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         device = message.provider_ref or "default"
         outbound.move(message, "pending", "device_queued", now, queue=outbound.device_queue(device))
         return "device_queued"
+    # Claim it before calling the provider: of two copies of one queue message delivered at once,
+    # only one gets past this conditional write, so the citizen gets one SMS, not two.
+    outbound.move(message, "pending", "sending", now, queue=outbound.PENDING, queue_at=now + CLAIM)
     # An automated reply answers a message that just arrived, so it is inside the window by definition.
     if message.channel == "zalo" and not message.automated and _outside_window(message, now):
         return _fallback(message, now, "last interaction over 7 days ago")
@@ -63,14 +72,14 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     except DeliveryFailed as failed:
         attempt = message.attempts + 1  # read before `move`, which refreshes the item
         if failed.transient and attempt < settings().notify_max_attempts:
-            outbound.move(message, "pending", "pending", now, queue=outbound.PENDING, error=failed.reason,
+            outbound.move(message, "sending", "pending", now, queue=outbound.PENDING, error=failed.reason,
                           attempt=True, queue_at=now + timedelta(seconds=backoff_seconds(attempt)))
             logger().warning("delivery failed, will retry", extra={"provider": message.provider, "attempt": attempt})
             raise RetryLater(backoff_seconds(attempt)) from failed
-        outbound.move(message, "pending", "dead", now, error=failed.reason, attempt=True)
+        outbound.move(message, "sending", "dead", now, error=failed.reason, attempt=True)
         logger().error("delivery gave up", extra={"provider": message.provider, "ticket": message.tracking_code})
         return "dead"
-    outbound.move(message, "pending", "sent", now, provider_ref=reference, attempt=True)
+    outbound.move(message, "sending", "sent", now, provider_ref=reference, attempt=True)
     return "sent"
 
 
@@ -86,7 +95,7 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
     try:
         ticket = tickets.get_ticket(message.tracking_code or "")
     except NotFound:
-        outbound.move(message, "pending", "dead", now, error=f"{reason}; no ticket to fall back on")
+        outbound.move(message, "sending", "dead", now, error=f"{reason}; no ticket to fall back on")
         return "dead"
     if ticket.reporter_phone:
         sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
@@ -97,7 +106,7 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
     event = tickets.NewEvent(kind="callback_needed", actor="system:delivery", at=now,
                              detail={"reason": reason, "message": message.sk})
     tickets.flag_callback(ticket, event, now)
-    outbound.move(message, "pending", "callback", now, error=f"{reason}; no phone known: call back")
+    outbound.move(message, "sending", "callback", now, error=f"{reason}; no phone known: call back")
     return "callback"
 
 

@@ -194,8 +194,9 @@ class OutboundByStatusDue(GlobalSecondaryIndex["OutboundModel"]):
 class OutboundModel(Model):
     """One message to a citizen and its own delivery state (never the ticket's status).
 
-    state: pending -> sent | device_queued -> sent | suppressed (auto-reply cap) | fallback (sent
-    another way) | callback (nobody reachable) | dead (gave up; stays for operators).
+    state: pending -> sending (claimed by one worker) -> sent | pending (retry) | fallback (sent another
+    way) | callback (nobody reachable) | dead (gave up; stays for operators); pending -> suppressed
+    (auto-reply cap) | device_queued -> device_handed -> sent (SMSSync phone).
     `status`/`due_sort` put it in the status index while someone still has to act on it.
     """
 

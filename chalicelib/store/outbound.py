@@ -154,7 +154,7 @@ def confirm_device_sent(uuids: list[str], now: datetime) -> list[str]:
 
 def replace_with(original: OutboundModel, replacement: OutboundModel, code: str, now: datetime, reason: str) -> None:
     """Atomically stores `replacement` (e.g. an SMS instead of a refused Zalo message) and moves
-    `original` from pending to fallback, so the citizen never gets both and never neither.
+    `original` (claimed for sending) to fallback, so the citizen never gets both and never neither.
     Raises Conflict when `original` was moved first."""
     from pynamodb.transactions import TransactWrite
 
@@ -166,4 +166,4 @@ def replace_with(original: OutboundModel, replacement: OutboundModel, code: str,
             transaction.update(original, actions=[
                 OutboundModel.state.set("fallback"), OutboundModel.updated_at.set(now),
                 OutboundModel.last_error.set(reason[:300]), OutboundModel.status.remove(),
-                OutboundModel.due_sort.remove()], condition=OutboundModel.state == "pending")
+                OutboundModel.due_sort.remove()], condition=OutboundModel.state == "sending")

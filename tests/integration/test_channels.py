@@ -350,3 +350,41 @@ def test_known_silence_over_seven_days_skips_zalo_and_uses_sms(client: Any, prov
                                                          datetime.now(timezone.utc), automated=False), code)
     assert delivery.deliver(notice.pk, notice.sk) == "fallback"
     assert len(providers.state.outbox) == sent_before  # Zalo was not even tried
+
+
+def test_two_copies_of_one_notification_at_once_send_one_sms(client: Any, providers: Any) -> None:
+    import threading
+
+    from chalicelib.services import delivery
+
+    phone = "+84" + unique_phone()[1:]
+    message = outbound.add_outbound(outbound.new_outbound("reply", "sms", "android_gateway", phone, "Tra loi",
+                                                          datetime.now(timezone.utc), automated=False),
+                                    _zalo_ticket_with_phone(f"z{uuid.uuid4().int % 10**12}", phone))
+    providers.state.gateway_delay_s = 0.5
+    results: list[str] = []
+    try:
+        workers = [threading.Thread(target=lambda: results.append(delivery.deliver(message.pk, message.sk)))
+                   for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        providers.state.gateway_delay_s = 0.0
+    assert sorted(results) == ["sent", "skipped"]
+    assert sent_to(providers, phone) == ["Tra loi"]
+
+
+def test_a_claim_left_by_a_crashed_worker_expires_and_the_message_is_sent(providers: Any) -> None:
+    from chalicelib.services import delivery
+
+    phone = "+84" + unique_phone()[1:]
+    start = datetime.now(timezone.utc)
+    message = outbound.add_outbound(outbound.new_outbound("reply", "sms", "android_gateway", phone, "Da xu ly",
+                                                          start, automated=False),
+                                    _zalo_ticket_with_phone(f"z{uuid.uuid4().int % 10**12}", phone))
+    outbound.move(message, "pending", "sending", start, queue=outbound.PENDING, queue_at=start + delivery.CLAIM)
+    assert delivery.deliver(message.pk, message.sk, now=start + timedelta(minutes=1)) == "skipped"
+    assert delivery.deliver(message.pk, message.sk, now=start + timedelta(minutes=3)) == "sent"
+    assert sent_to(providers, phone) == ["Da xu ly"]
