@@ -1,4 +1,4 @@
-"""The deployment zip, built exactly as `make package` builds it, into bench/work/dist."""
+"""The deployment zip, built exactly as `make package` builds it, into bench/output/dist."""
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import ROOT
 
-DIST = Path("bench") / "work" / "dist"  # relative to ROOT; bench/work/ is git-ignored
+DIST = Path("bench") / "output" / "dist"  # relative to ROOT; bench/output/ is git-ignored
 
 
 def measure() -> dict[str, int | None]:

@@ -1,7 +1,7 @@
 """The scheduled workers: callback reminders, the deadline watch and the agencies' daily digest.
 
 Each one reads index queries (open callbacks by time, the watch index, each agency's open
-tickets), never a Scan, and takes `now` so tests can drive the clock. Every notification is an
+tickets), never a table scan, and takes `now` so tests can drive the clock. Every notification is an
 outbound item with a deterministic key, written only if absent, so running a schedule twice
 never sends the same reminder twice.
 """

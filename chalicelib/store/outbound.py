@@ -88,7 +88,7 @@ def move(message: OutboundModel, expected_state: str, state: str, now: datetime,
 
 
 def queued(queue: str, before: str | None = None, limit: int = 50) -> list[OutboundModel]:
-    """Returns messages waiting in a status-index queue, oldest first (index query, no Scan)."""
+    """Returns messages waiting in a status-index queue, oldest first (an index query, never a table scan)."""
     bind()
     condition = OutboundModel.due_sort < before if before else None
     with translate():
