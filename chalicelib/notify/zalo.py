@@ -47,10 +47,23 @@ def read_token() -> Token:
     return Token(data["access_token"], data["refresh_token"], float(data["expires_at"]), int(data["generation"]))
 
 
-def write_token(token: Token) -> None:
-    aws.client("ssm").put_parameter(Name=_parameter(), Type="SecureString", Overwrite=True, Value=json.dumps(
-        {"access_token": token.access_token, "refresh_token": token.refresh_token,
-         "expires_at": token.expires_at, "generation": token.generation}))
+def write_token(token: Token, attempts: int = 5) -> None:
+    """Stores the token pair. Retried with backoff: the refresh token Zalo just rotated is the only
+    one that works now, so losing this write would force a human to re-authorise the OA."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    value = json.dumps({"access_token": token.access_token, "refresh_token": token.refresh_token,
+                        "expires_at": token.expires_at, "generation": token.generation})
+    for attempt in range(attempts):
+        try:
+            aws.client("ssm").put_parameter(Name=_parameter(), Type="SecureString", Overwrite=True, Value=value)
+            return
+        except (BotoCoreError, ClientError):
+            if attempt == attempts - 1:
+                logger().error("zalo token not stored: re-authorisation may be needed",
+                               extra={"generation": token.generation})
+                raise
+            time.sleep(0.2 * 2 ** attempt)
 
 
 def refresh(seen_generation: int | None = None, now: datetime | None = None) -> Token:

@@ -117,4 +117,12 @@ def requeue_stale(now: datetime | None = None) -> int:
     stale = outbound.queued(outbound.PENDING, before=(now - STALE_PENDING).isoformat(), limit=100)
     if stale:
         queues.send_notifications([(m.pk, m.sk) for m in stale])
+    # SMS an SMSSync phone took but never confirmed go back to its queue: at least once, as
+    # SMSSync itself is (a lost confirmation can mean the citizen gets it twice, never zero times).
+    for message in outbound.queued(outbound.HANDED, before=now.astimezone(timezone.utc).isoformat(), limit=100):
+        try:
+            outbound.move(message, "device_handed", "device_queued", now,
+                          queue=outbound.device_queue(message.provider_ref or "default"))
+        except Conflict:
+            continue
     return len(stale)

@@ -75,7 +75,9 @@ def smssync_task_send(query: Mapping[str, str], now: datetime | None = None) -> 
     handed = []
     for message in outbound.queued(outbound.device_queue(device)):
         try:
-            outbound.move(message, "device_queued", "device_handed", now)
+            # stays indexed until the phone confirms, so an unconfirmed one can be offered again
+            outbound.move(message, "device_queued", "device_handed", now, queue=outbound.HANDED,
+                          queue_at=now + outbound.HANDED_TIMEOUT)
         except Conflict:  # another poll took it first
             continue
         handed.append((outbound.device_uuid(message), message.recipient, message.text))

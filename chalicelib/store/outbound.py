@@ -14,6 +14,10 @@ PENDING = "out#pending"
 QUARANTINE_TTL = timedelta(days=90)
 
 
+HANDED = "out#handed"
+HANDED_TIMEOUT = timedelta(minutes=30)  # a phone that took an SMS and never confirmed it
+
+
 def device_queue(device: str) -> str:
     """The status-index key of SMS waiting for one SMSSync phone to fetch them."""
     return f"out#device#{device}"

@@ -388,3 +388,20 @@ def test_a_claim_left_by_a_crashed_worker_expires_and_the_message_is_sent(provid
     assert delivery.deliver(message.pk, message.sk, now=start + timedelta(minutes=1)) == "skipped"
     assert delivery.deliver(message.pk, message.sk, now=start + timedelta(minutes=3)) == "sent"
     assert sent_to(providers, phone) == ["Da xu ly"]
+
+
+def test_an_sms_the_smssync_phone_never_confirmed_is_offered_again(client: Any, providers: Any) -> None:
+    from chalicelib.services import delivery
+
+    phone = unique_phone()
+    form = {"from": phone, "message": "Hoi ve tro cap", "message_id": uuid.uuid4().hex, "sent_to": "0276",
+            "secret": S["smssync_secret"], "device_id": "phone-7", "sent_timestamp": str(int(time.time() * 1000))}
+    client.http.post("/webhooks/sms/smssync", body=urlencode(form).encode(),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    pump()
+    poll = f"/webhooks/sms/smssync?task=send&secret={S['smssync_secret']}&device_id=phone-7"
+    (first,) = client.http.get(poll).json_body["payload"]["messages"]
+    # the phone never confirms; half an hour later the sweeper offers it again
+    delivery.requeue_stale(datetime.now(timezone.utc) + timedelta(minutes=31))
+    (again,) = client.http.get(poll).json_body["payload"]["messages"]
+    assert again["uuid"] == first["uuid"]
