@@ -2,6 +2,7 @@
 carries the citizen's message itself (SSE-encrypted, never logged) so webhooks answer fast."""
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Iterable
 
@@ -41,8 +42,16 @@ def parse_notification(body: str) -> tuple[str, str]:
 
 
 def send_inbound(message: InboundMessage) -> None:
-    """Hands a verified provider message to the inbound consumer. Raises botocore errors."""
-    aws.client("sqs").send_message(QueueUrl=settings().inbound_queue_url, MessageBody=json.dumps(message.to_json()))
+    """Hands a verified provider message to the inbound consumer. Raises botocore errors.
+
+    The queue is FIFO, grouped by sender: one citizen's messages are handled one after another
+    (so two quick messages thread into one ticket instead of racing to open two), and a provider's
+    redelivery within five minutes is dropped by SQS itself (deduplication on the provider id).
+    """
+    dedup = hashlib.sha256(message.dedup_key.encode()).hexdigest()
+    group = hashlib.sha256(f"{message.channel}:{message.sender}".encode()).hexdigest()  # no phone in SQS metadata
+    aws.client("sqs").send_message(QueueUrl=settings().inbound_queue_url, MessageBody=json.dumps(message.to_json()),
+                                   MessageGroupId=group, MessageDeduplicationId=dedup)
 
 
 def parse_inbound(body: str) -> InboundMessage:

@@ -405,3 +405,15 @@ def test_an_sms_the_smssync_phone_never_confirmed_is_offered_again(client: Any, 
     delivery.requeue_stale(datetime.now(timezone.utc) + timedelta(minutes=31))
     (again,) = client.http.get(poll).json_body["payload"]["messages"]
     assert again["uuid"] == first["uuid"]
+
+
+def test_the_inbound_queue_keeps_one_senders_messages_in_order_and_drops_quick_redeliveries(
+        client: Any, sqs: Any) -> None:
+    attributes = sqs.get_queue_attributes(QueueUrl=settings().inbound_queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["FifoQueue"] == "true"
+    phone, envelope = unique_phone(), uuid.uuid4().hex
+    for text in ("Nuoc yeu", "Nuoc yeu"):
+        gateway_post(client, phone, text, envelope_id=envelope)      # a redelivery seconds later
+    gateway_post(client, phone, "Bo sung: tu 3 ngay nay")
+    bodies = drain(sqs, settings().inbound_queue_url)
+    assert [b["text"] for b in bodies] == ["Nuoc yeu", "Bo sung: tu 3 ngay nay"]
