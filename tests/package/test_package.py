@@ -52,6 +52,9 @@ def test_the_stack_wires_tables_queues_dlq_and_alarm(dist: Path) -> None:
     timeout = resources["RouteTickets"]["Properties"]["Timeout"]
     for queue in ("RoutingQueue", "InboundQueue", "NotificationsQueue"):
         assert resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    # one citizen's messages in order; a FIFO queue needs a FIFO dead-letter queue
+    assert resources["InboundQueue"]["Properties"]["FifoQueue"] is True
+    assert resources["InboundDLQ"]["Properties"]["FifoQueue"] is True
 
 
 def test_the_zip_imports_app_with_only_what_lambda_provides(dist: Path, tmp_path: Path) -> None:
