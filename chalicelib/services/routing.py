@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from chalicelib import queues
 from chalicelib.domain.classify import classify
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.lifecycle import Status
+from chalicelib.domain.lifecycle import Status, check_transition
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.working_time import due_at, warn_at
 from chalicelib.notify import staff
@@ -79,8 +79,6 @@ def recategorise(code: str, category: str | None, area: str | None, actor: str, 
 
 def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area: str | None, now: datetime,
             actor: str) -> str:
-    from chalicelib.domain.lifecycle import check_transition
-
     decided = classify(ticket.text, ref, category, area)
     agency_id = ref.agency_for(decided.category, decided.area) if decided.category else None
     changes: dict[str, object] = {"category": decided.category, "area": decided.area, "agency": agency_id,

@@ -199,7 +199,7 @@ def watch_due(shard: str, now: datetime) -> list[TicketModel]:
         return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat()))
 
 
-def _page(query: Any, limit: int) -> tuple[list[TicketModel], dict[str, Any] | None]:
+def _page(query: Any) -> tuple[list[TicketModel], dict[str, Any] | None]:
     with translate():
         items = list(query)
     return items, query.last_evaluated_key
@@ -209,7 +209,7 @@ def open_by_agency(agency: str, limit: int = 50, start: dict[str, Any] | None = 
                    ) -> tuple[list[TicketModel], dict[str, Any] | None]:
     """Returns one page of the agency's open tickets, earliest deadline first, and the next-page key."""
     bind()
-    return _page(TicketModel.by_agency_due.query(agency, limit=limit, last_evaluated_key=start), limit)
+    return _page(TicketModel.by_agency_due.query(agency, limit=limit, last_evaluated_key=start))
 
 
 def by_status(status: Status, due_before: str | None = None, limit: int = 50,
@@ -218,7 +218,7 @@ def by_status(status: Status, due_before: str | None = None, limit: int = 50,
     bind()
     condition = TicketModel.due_sort < due_before if due_before else None
     return _page(TicketModel.by_status_due.query(status.value, condition, limit=limit,
-                                                 last_evaluated_key=start), limit)
+                                                 last_evaluated_key=start))
 
 
 def by_phone(phone: str, limit: int = 20) -> list[TicketModel]:
