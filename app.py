@@ -140,17 +140,180 @@ def esms_webhook() -> Response:
     return Response(webhooks.esms_mo(params), headers={"Content-Type": "text/xml; charset=utf-8"})
 
 
-# Admin API (token in SSM until the staff console's Cognito sign-in lands)
+# Staff console pages (chalicelib/web/staff_views.py): Cognito session cookie + CSRF token
+
+
+def _path() -> str:
+    request = app.current_request
+    return request.path.format(**(request.uri_params or {}))
+
+
+def _form() -> dict[str, str]:
+    from chalicelib.web.pages import form_fields
+
+    return form_fields(app.current_request.raw_body)
+
+
+def staff_page(view: Any) -> Any:
+    from chalicelib.web.staff_views import staff_page as guard
+
+    return guard(_context, _path)(view)
+
+
+@app.route("/staff", methods=["GET"])
+def staff_home() -> Response:
+    return Response(body="", status_code=303, headers={"Location": "/staff/inbox"})
+
+
+@app.route("/staff/sign-in", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_sign_in() -> Response:
+    from chalicelib.web import staff_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return staff_views.sign_in_page((request.query_params or {}).get("next", ""))
+    return staff_views.sign_in(_form())
+
+
+@app.route("/staff/new-password", methods=["POST"], content_types=ANY)
+@staff_page
+def staff_new_password() -> Response:
+    from chalicelib.web import staff_views
+
+    return staff_views.new_password(_form())
+
+
+@app.route("/staff/sign-out", methods=["POST"], content_types=ANY)
+@staff_page
+def staff_sign_out() -> Response:
+    from chalicelib.web import staff_views
+
+    return staff_views.sign_out(app.current_request.headers, _form())
+
+
+@app.route("/staff/inbox", methods=["GET"])
+@staff_page
+def staff_inbox() -> Response:
+    from chalicelib.web import staff_views
+
+    return staff_views.inbox(app.current_request.headers, app.current_request.query_params or {})
+
+
+@app.route("/staff/tickets/{code}", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_ticket(code: str) -> Response:
+    from chalicelib.web import staff_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return staff_views.ticket(request.headers, code, request.query_params or {})
+    return staff_views.ticket_action(request.headers, code, _form())
+
+
+@app.route("/staff/intake", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_intake() -> Response:
+    from chalicelib.web import staff_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return staff_views.intake_page(request.headers, request.query_params or {})
+    return staff_views.intake_submit(request.headers, _form())
+
+
+@app.route("/staff/templates", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_templates() -> Response:
+    from chalicelib.web import staff_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return staff_views.templates_page(request.headers)
+    return staff_views.templates_submit(request.headers, _form())
+
+
+@app.route("/staff/accounts", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_accounts() -> Response:
+    from chalicelib.web import staff_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return staff_views.accounts_page(request.headers)
+    return staff_views.accounts_submit(request.headers, _form())
+
+
+# Staff JSON API: `Authorization: Bearer <Cognito ID token>` only (chalicelib/web/staff_api.py)
+
+
+@app.route("/api/v1/staff/me", methods=["GET"])
+@json_api(_context)
+def staff_me() -> Response:
+    from chalicelib.web import staff_api
+
+    return Response(staff_api.me(app.current_request.headers), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/staff/tickets", methods=["GET"])
+@json_api(_context)
+def staff_api_inbox() -> Response:
+    from chalicelib.web import staff_api
+
+    request = app.current_request
+    return Response(staff_api.inbox(request.headers, request.query_params or {}), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/staff/tickets/{code}", methods=["GET"])
+@json_api(_context)
+def staff_api_ticket(code: str) -> Response:
+    from chalicelib.web import staff_api
+
+    return Response(staff_api.ticket(app.current_request.headers, code), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/staff/tickets/{code}/actions/{action}", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def staff_api_action(code: str, action: str) -> Response:
+    from chalicelib.web import staff_api
+    from chalicelib.web.api import parse_json_body
+
+    request = app.current_request
+    user = staff_api.user(request.headers)
+    return Response(staff_api.act(user, code, action, parse_json_body(request)), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/staff/callers/{phone}", methods=["GET"])
+@json_api(_context)
+def staff_api_caller(phone: str) -> Response:
+    from chalicelib.web import staff_api
+
+    return Response(staff_api.caller(app.current_request.headers, phone), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/staff/intake", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def staff_api_intake() -> Response:
+    from chalicelib.web import staff_api
+    from chalicelib.web.api import parse_json_body
+
+    request = app.current_request
+    user = staff_api.user(request.headers)
+    return Response(staff_api.intake(user, parse_json_body(request)), status_code=201, headers=JSON_UTF8)
+
+
+# Admin API (Cognito group `admin`)
 
 
 @app.route("/api/v1/admin/reference", methods=["GET", "PUT"], content_types=ANY)
 @json_api(_context)
 def admin_reference() -> Response:
     from chalicelib.services import admin
+    from chalicelib.web import staff_api
     from chalicelib.web.api import parse_json_body
 
     request = app.current_request
-    admin.authorise(request.headers.get("authorization"))
+    staff_api.admin(request.headers)
     if request.method == "GET":
         return Response(admin.reference(), headers=JSON_UTF8)
     result = admin.replace_reference(parse_json_body(request), request.headers.get("if-match"))
@@ -161,8 +324,9 @@ def admin_reference() -> Response:
 @json_api(_context)
 def admin_contacts() -> Response:
     from chalicelib.services import admin
+    from chalicelib.web import staff_api
 
-    admin.authorise(app.current_request.headers.get("authorization"))
+    staff_api.admin(app.current_request.headers)
     return Response({"contacts": admin.contact_problems()}, headers=JSON_UTF8)
 
 
@@ -170,8 +334,9 @@ def admin_contacts() -> Response:
 @json_api(_context)
 def admin_quarantine() -> Response:
     from chalicelib.services import admin
+    from chalicelib.web import staff_api
 
-    admin.authorise(app.current_request.headers.get("authorization"))
+    staff_api.admin(app.current_request.headers)
     return Response({"payloads": admin.quarantine()}, headers=JSON_UTF8)
 
 

@@ -26,6 +26,8 @@ class Settings:
     sms_provider: str
     auto_reply_cap_per_hour: int
     notify_max_attempts: int
+    cognito_user_pool_id: str
+    cognito_client_id: str
 
 
 @lru_cache(maxsize=1)
@@ -47,4 +49,6 @@ def settings() -> Settings:
         sms_provider=env.get("SMS_DEFAULT_PROVIDER", "sns"),
         auto_reply_cap_per_hour=int(env.get("AUTO_REPLY_CAP_PER_HOUR", "3")),
         notify_max_attempts=int(env.get("NOTIFY_MAX_ATTEMPTS", "8")),
+        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
+        cognito_client_id=env.get("COGNITO_CLIENT_ID", ""),
     )

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logger().log_level
     logger().setLevel("WARNING")  # keep set-up output short; request logs follow at the stage's level
     codes = seed(demo_tickets=not args.no_demo)
+    from devstack.seed import DEMO_PASSWORD, seed_staff
+
+    staff = seed_staff()
     logger().setLevel(level)
     worker = Worker(app_module, stack.resources)
     worker.start()
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  status lookup  {url}/tra-cuu   (demo: {codes[0]} with last 4 digits 5678)" if codes else
           f"  status lookup  {url}/tra-cuu")
     print(f"  JSON API       {url}/api/v1/reports")
+    print(f"  staff console  {url}/staff/  — demo accounts (password {DEMO_PASSWORD}):")
+    for person in staff:
+        print(f"      {person['email']:<26} {person['role']}{' · ' + person['agency'] if person.get('agency') else ''}")
     print(f"  webhooks       {url}/webhooks/zalo, /webhooks/sms/{{android-gateway,smssync,esms}}"
           "  (signed samples: python -m devstack.sign)")
     print(f"  outbox         {fakes.base}/outbox  (every SMS, Zalo reply and staff email sent locally)")

@@ -144,10 +144,50 @@ def stage_environment(stage: str) -> dict[str, str]:
     return variables
 
 
+# Resource types the emulator's CloudFormation skips, created through their own APIs from the
+# very same template properties (CloudFormation name -> API name where they differ).
+_COGNITO_CALLS = {
+    "AWS::Cognito::UserPool": ("create_user_pool", {"UserPoolName": "PoolName"},
+                               lambda reply: reply["UserPool"]["Id"]),
+    "AWS::Cognito::UserPoolClient": ("create_user_pool_client", {},
+                                     lambda reply: reply["UserPoolClient"]["ClientId"]),
+    "AWS::Cognito::UserPoolGroup": ("create_group", {}, lambda reply: reply["Group"]["GroupName"]),
+}
+
+
+def _resolve(value: Any, resources: dict[str, str]) -> Any:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return resources[value["Ref"]]
+    if isinstance(value, dict):
+        return {key: _resolve(item, resources) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, resources) for item in value]
+    return value
+
+
+def provision_skipped(resources: dict[str, str]) -> dict[str, str]:
+    """Creates the template's Cognito user pool, client and groups (which the emulator's
+    CloudFormation skips) from their template properties; returns resources with their ids."""
+    import boto3
+
+    cognito = boto3.client("cognito-idp")
+    resources = dict(resources)
+    for logical, spec in _template()["Resources"].items():  # the template lists a pool before its users
+        call = _COGNITO_CALLS.get(spec["Type"])
+        if call is None:
+            continue
+        method, renames, physical_id = call
+        properties = _resolve(spec.get("Properties", {}), resources)
+        reply = getattr(cognito, method)(**{renames.get(name, name): value for name, value in properties.items()})
+        resources[logical] = physical_id(reply)
+    return resources
+
+
 def bring_up(port: int = 0, stack_name: str = "hotline1022-local") -> LocalStack:
     """Starts the emulator, creates the stack, wires the environment; returns the handle."""
     server, endpoint = start_emulator(port)
     resources, outputs = create_stack(stack_name)
+    resources = provision_skipped(resources)
     bootstrap(wire_environment(resources))
     return LocalStack(server, endpoint, stack_name, resources, outputs)
 

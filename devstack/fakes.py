@@ -29,7 +29,6 @@ LOCAL_SECRETS = {
     "esms_private_key": "local-esms-private-key",
     "esms_api_key": "local-esms-api-key",
     "esms_secret_key": "local-esms-secret-key",
-    "admin_api_token": "local-admin-token",
 }
 
 

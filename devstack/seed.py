@@ -32,3 +32,54 @@ def seed(demo_tickets: bool = True) -> list[str]:
         return []
     ref = load_reference()
     return [intake.submit(validate_submission(r, ref))["tracking_code"] for r in DEMO_REPORTS]
+
+
+# Demo staff accounts `make run` creates in the emulator's Cognito pool (printed at start-up).
+# Local-only passwords for a throw-away emulator; AWS accounts are created by admins in the console.
+DEMO_PASSWORD = "Hotline1022demo"
+DEMO_STAFF: list[dict[str, str]] = [
+    {"email": "tongdai@demo.1022.vn", "name": "Lê Thị Mai (tổng đài)", "role": "operator"},
+    {"email": "soxaydung@demo.1022.vn", "name": "Phạm Văn Hùng (Sở Xây dựng)", "role": "agency_officer",
+     "agency": "so-xay-dung"},
+    {"email": "congan@demo.1022.vn", "name": "Võ Minh Tâm (Công an tỉnh)", "role": "agency_officer",
+     "agency": "cong-an-tinh"},
+    {"email": "giamsat@demo.1022.vn", "name": "Đặng Quốc Việt (giám sát)", "role": "supervisor"},
+    {"email": "quantri@demo.1022.vn", "name": "Ngô Thanh Hà (quản trị)", "role": "admin"},
+]
+DEMO_TEMPLATES: list[dict[str, str]] = [
+    {"title": "Đã chuyển cơ quan", "body": "Phản ánh {ma} đã được chuyển đến {co_quan}. Hạn trả lời: {han}. "
+                                           "Cảm ơn bạn đã phản ánh."},
+    {"title": "Đang khắc phục ngập", "category": "ngap-ung",
+     "body": "{co_quan} đã cử lực lượng kiểm tra, khơi thông cống thoát nước tại điểm bạn phản ánh ({ma})."},
+    {"title": "Hướng dẫn khai sinh", "category": "thu-tuc-hanh-chinh",
+     "body": "Hồ sơ khai sinh gồm tờ khai, giấy chứng sinh và giấy tờ tùy thân của cha/mẹ; nộp tại UBND "
+             "xã/phường nơi cư trú hoặc trực tuyến trên Cổng Dịch vụ công."},
+]
+
+
+def seed_staff(password: str = DEMO_PASSWORD) -> list[dict[str, str]]:
+    """Creates the demo staff accounts (permanent passwords, no first-sign-in change) and the demo
+    response templates; returns the accounts."""
+    import os
+    from datetime import datetime, timezone
+
+    import boto3
+
+    from chalicelib.store.templates import all_templates, create_template
+
+    cognito = boto3.client("cognito-idp")
+    pool = os.environ["COGNITO_USER_POOL_ID"]
+    for person in DEMO_STAFF:
+        attributes = [{"Name": "email", "Value": person["email"]}, {"Name": "name", "Value": person["name"]},
+                      {"Name": "email_verified", "Value": "true"}]
+        if person.get("agency"):
+            attributes.append({"Name": "custom:agency", "Value": person["agency"]})
+        cognito.admin_create_user(UserPoolId=pool, Username=person["email"], UserAttributes=attributes,
+                                  MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(UserPoolId=pool, Username=person["email"], Password=password, Permanent=True)
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=person["email"], GroupName=person["role"])
+    if not all_templates():
+        now = datetime.now(timezone.utc)
+        for template in DEMO_TEMPLATES:
+            create_template(template.get("category"), template["title"], template["body"], "system:seed", now)
+    return DEMO_STAFF

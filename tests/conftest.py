@@ -68,6 +68,30 @@ def client(stack: Any) -> Iterator[Any]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def staff(stack: Any) -> dict[str, str]:
+    """ID tokens of the demo staff accounts (created in the emulator's Cognito pool as `make run`
+    does), by role: operator, officer (Sở Xây dựng), police_officer (Công an tỉnh), supervisor, admin."""
+    from chalicelib import identity
+    from devstack.seed import DEMO_PASSWORD, seed_staff
+
+    people = {person["email"]: person for person in seed_staff()}
+    names = {"tongdai@demo.1022.vn": "operator", "soxaydung@demo.1022.vn": "officer",
+             "congan@demo.1022.vn": "police_officer", "giamsat@demo.1022.vn": "supervisor",
+             "quantri@demo.1022.vn": "admin"}
+    tokens = {}
+    for email, name in names.items():
+        assert email in people
+        signed_in = identity.sign_in(email, DEMO_PASSWORD)
+        assert signed_in.id_token
+        tokens[name] = signed_in.id_token
+    return tokens
+
+
+def bearer(token: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
 @pytest.fixture
 def sqs(stack: Any) -> Any:
     import boto3

@@ -83,3 +83,42 @@ class _Collector:
 def collector() -> _Collector:
     """Returns an accumulator so a validator can report every bad field at once."""
     return _Collector()
+
+
+class Unauthenticated(DomainError):
+    """No valid staff sign-in: missing, forged, expired or foreign token (401)."""
+
+    message_vi = "Phiên đăng nhập không hợp lệ hoặc đã hết hạn. Vui lòng đăng nhập lại."
+    message_en = "Not signed in, or the session expired. Please sign in again."
+
+    def __init__(self, reason: str = "invalid", expired: bool = False) -> None:
+        super().__init__(reason)
+        self.expired = expired
+
+
+class Forbidden(DomainError):
+    """Signed in, but the role may not do this (403). Tickets of another agency answer NotFound."""
+
+    message_vi = "Tài khoản của bạn không có quyền thực hiện thao tác này."
+    message_en = "Your account may not do this."
+
+
+class WrongCredentials(DomainError):
+    """Sign-in refused; one message whether the email exists or not."""
+
+    message_vi = "Email hoặc mật khẩu không đúng."
+    message_en = "Wrong email or password."
+
+
+class TicketNotFound(NotFound):
+    """Staff side: no such ticket, or not one this account may see (the same answer for both)."""
+
+    message_vi = "Không tìm thấy phản ánh."
+    message_en = "No such ticket."
+
+
+class Missing(NotFound):
+    """Staff side: a template, callback or record that is not (or no longer) there."""
+
+    message_vi = "Không tìm thấy mục này (có thể đã bị xoá hoặc thay đổi)."
+    message_en = "Not found (it may have been deleted or changed)."

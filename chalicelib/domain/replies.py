@@ -49,3 +49,30 @@ def usage(hotline: str) -> Reply:
     text = (f"Chào bạn! Gửi phản ánh, kiến nghị bằng cách nhắn nội dung tại đây. "
             f"Tra cứu: nhắn TT <mã>. Gửi phản ánh mới: bắt đầu bằng MỚI. Hotline {hotline}.")
     return Reply(zalo=text, sms=sms_text(text))
+
+
+def answer(code: str, body: str) -> Reply:
+    """The official answer (written by staff; SMS folded, may take several segments)."""
+    text = f"Trả lời phản ánh {code}: {body}"
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def staff_message(code: str, body: str) -> Reply:
+    """A message staff write to the reporter while the ticket is handled."""
+    text = f"1022 - phản ánh {code}: {body}"
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def rejected(code: str, reason: str) -> Reply:
+    text = f"Phản ánh {code} không được tiếp nhận. Lý do: {reason}"
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def redirected(code: str, where: str, reason: str) -> Reply:
+    text = f"Phản ánh {code}: vui lòng gửi đến {where}. {reason}"
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def merged(code: str, original: str) -> Reply:
+    text = f"Phản ánh {code} trùng nội dung với {original}; bạn sẽ nhận trả lời của {original}."
+    return Reply(zalo=text, sms=sms_text(text))

@@ -69,11 +69,13 @@ def route(code: str, now: datetime | None = None) -> str:
         return "skipped"
 
 
-def recategorise(code: str, category: str | None, area: str | None, actor: str, now: datetime | None = None) -> str:
-    """An operator (re)sets category and/or area: the ticket is routed again from them.
+def recategorise(code: str, category: str | None, area: str | None, actor: str, now: datetime | None = None,
+                 ticket: TicketModel | None = None) -> str:
+    """An operator (re)sets category and/or area: the ticket is routed again from them (`ticket`:
+    the copy the operator saw, so a change made meanwhile is a Conflict, not overwritten).
     Raises Conflict on a concurrent change, IllegalTransition for closed tickets."""
     now = now or datetime.now(timezone.utc)
-    ticket = tickets.get_ticket(code)
+    ticket = ticket or tickets.get_ticket(code)
     return _assign(ticket, load_reference(), category, area, now, actor=actor)
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
 from chalicelib.domain.errors import Conflict
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
-from chalicelib.store.models import CallbackModel, ContactHealthModel, ticket_pk
+from chalicelib.store.models import CallbackModel, ContactHealthModel, EventModel, TicketModel, ticket_pk
+from chalicelib.store.tickets import NewEvent, event_item
 
 OPEN = "cb#open"
 
@@ -23,6 +28,58 @@ def add(code: str, due: datetime, reason: str, operator: str, operator_email: st
     with translate():
         callback.save(condition=CallbackModel.pk.does_not_exist())
     return callback
+
+
+def new_callback(code: str, due: datetime, reason: str, operator: str, operator_email: str | None,
+                 now: datetime) -> CallbackModel:
+    """Returns an unsaved open callback on the ticket's partition."""
+    return CallbackModel(pk=ticket_pk(code), sk=f"CALLBACK#{now.isoformat()}#{secrets.token_hex(3)}",
+                         tracking_code=code, due_at=due, reason=reason, operator=operator,
+                         operator_email=operator_email, status=OPEN,
+                         due_sort=due.astimezone(timezone.utc).isoformat(), created_at=now)
+
+
+def _ticket_actions(now: datetime, status: str | None, callback_done: bool) -> list[Any]:
+    actions: list[Any] = [TicketModel.updated_at.set(now)]
+    if status is not None:
+        actions.append(TicketModel.status.set(status))
+    if callback_done:
+        actions.append(TicketModel.needs_callback.set(False))
+    return actions
+
+
+def schedule_on_ticket(ticket: TicketModel, callback: CallbackModel, event: NewEvent, now: datetime,
+                       status: str | None) -> None:
+    """Stores the callback and its timeline event, and moves the ticket to `status` (None: keeps it),
+    version-checked, atomically. Raises Conflict when the ticket changed since it was read."""
+    connection = bind()
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=False))
+            transaction.save(callback, condition=CallbackModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+
+
+def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, event: NewEvent, now: datetime,
+                    status: str | None) -> None:
+    """Records a callback's outcome with its event, clears the ticket's call-back flag and moves it
+    to `status`, atomically. Raises Conflict when the callback was closed already or the ticket
+    changed since it was read."""
+    connection = bind()
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(callback, actions=[CallbackModel.outcome.set(outcome), CallbackModel.status.remove(),
+                                                  CallbackModel.due_sort.remove()],
+                               condition=CallbackModel.status == OPEN)
+            transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=True))
+            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+
+
+def of_ticket(code: str) -> list[CallbackModel]:
+    """Returns the ticket's callbacks, oldest first."""
+    bind()
+    with translate():
+        return list(CallbackModel.query(ticket_pk(code), CallbackModel.sk.startswith("CALLBACK#")))
 
 
 def due_by(moment: datetime) -> list[CallbackModel]:

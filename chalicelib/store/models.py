@@ -8,6 +8,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | a ticket's timeline, in order                 | Query pk=TICKET#<code>, sk begins_with EVENT#          |
 | open tickets of an agency, by due time        | GSI by_agency_due: agency_open=<agency>, due_sort      |
 | tickets in a status, by due time (schedulers) | GSI by_status_due: status=<status>, due_sort           |
+| every open ticket, by due time (staff inbox)  | GSI by_open: open_queue=OPEN, due_sort                 |
 | tickets by reporter phone, newest first       | GSI by_phone: reporter_phone=<E.164>, created_at       |
 | tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
 | reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
@@ -18,12 +19,14 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#<sender>, sk=<yyyymmddhh> ADD n     |
 | tickets whose 80% mark or deadline has come   | GSI by_watch: watch_shard=W#0..3, watch_at <= now      |
 | open callbacks by time (reminders)            | GSI by_status_due: status=cb#open, due_sort            |
+| a ticket's callbacks                          | Query pk=TICKET#<code>, sk begins_with CALLBACK#       |
+| response templates                            | Query pk=TEMPLATES                                     |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
-exactly the agency's open work. `due_sort` is the ISO due time, or NO_DUE so tickets without
+exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
 a deadline sort last. Table, index and key names must match infra/resources.json.
 """
 from __future__ import annotations
@@ -74,6 +77,15 @@ class ByStatusDue(GlobalSecondaryIndex["TicketModel"]):
     due_sort = UnicodeAttribute(range_key=True)
 
 
+class ByOpen(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_open"
+        projection = AllProjection()
+
+    open_queue = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
+
+
 class ByPhone(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_phone"
@@ -105,6 +117,15 @@ class AttachmentMap(MapAttribute):
     key = UnicodeAttribute()
     filename = UnicodeAttribute()
     content_type = UnicodeAttribute()
+
+
+class FollowerMap(MapAttribute):
+    """A reporter who follows a ticket (theirs was merged into it): where their answer goes."""
+
+    tracking_code = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    recipient = UnicodeAttribute()
 
 
 class TicketModel(Model):
@@ -140,6 +161,13 @@ class TicketModel(Model):
     status = UnicodeAttribute()
     agency = UnicodeAttribute(null=True)
     agency_open = UnicodeAttribute(null=True)
+    open_queue = UnicodeAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)
+    answer = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+    answered_on_time = BooleanAttribute(null=True)
+    # Reporters of tickets merged into this one: they follow it and receive its answer.
+    followers = ListAttribute(of=FollowerMap, null=True)
     due_at = UTCDateTimeAttribute(null=True)
     due_sort = UnicodeAttribute(default=NO_DUE)
     created_at = UTCDateTimeAttribute()
@@ -148,6 +176,7 @@ class TicketModel(Model):
 
     by_agency_due = ByAgencyDue()
     by_status_due = ByStatusDue()
+    by_open = ByOpen()
     by_phone = ByPhone()
     by_zalo = ByZalo()
     by_watch = ByWatch()
@@ -310,6 +339,22 @@ class LeaseModel(Model):
     expires_at = TTLAttribute()
 
 
+class ResponseTemplateModel(Model):
+    """A canned answer (mẫu trả lời) for a category, with {placeholders}; admins edit them."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="TEMPLATES")
+    sk = UnicodeAttribute(range_key=True)
+    category = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    body = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
 class ReferenceModel(Model):
     class Meta(_Meta):
         pass
@@ -323,4 +368,4 @@ class ReferenceModel(Model):
 
 MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
-                                   ContactHealthModel)
+                                   ContactHealthModel, ResponseTemplateModel)

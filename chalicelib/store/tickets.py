@@ -12,6 +12,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import AlreadyExists, Conflict, NotFound
+from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
@@ -20,6 +21,7 @@ from chalicelib.store.models import (
 )
 
 DEDUP_TTL = timedelta(days=30)
+OPEN_QUEUE = "OPEN"
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class NewEvent:
     detail: dict[str, Any] | None = None
 
 
-def _event_model(code: str, event: NewEvent) -> EventModel:
+def event_item(code: str, event: NewEvent) -> EventModel:
     # The random suffix keeps two events in the same microsecond apart and append-only.
     return EventModel(
         pk=ticket_pk(code), sk=f"EVENT#{event.at.astimezone(timezone.utc).isoformat()}#{secrets.token_hex(3)}",
@@ -61,11 +63,12 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
     """
     connection = bind()
     code = fields["tracking_code"]
-    ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")), **fields)
+    ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")),
+                         open_queue=OPEN_QUEUE if is_open(Status(fields["status"])) else None, **fields)
     with translate(AlreadyExists):
         with TransactWrite(connection=connection) as transaction:
             transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
-            transaction.save(_event_model(code, first_event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(code, first_event), condition=EventModel.pk.does_not_exist())
             if dedup_key is not None:
                 transaction.save(_marker(dedup_key, code, first_event.at), condition=DedupModel.pk.does_not_exist())
             for message in outbound or []:
@@ -85,7 +88,7 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
             with TransactWrite(connection=connection) as transaction:
                 transaction.update(ticket, actions=[TicketModel.updated_at.set(now),
                                                     TicketModel.last_inbound_at.set(now)])
-                transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+                transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
                 transaction.save(_marker(dedup_key, ticket.tracking_code, now),
                                  condition=DedupModel.pk.does_not_exist())
     except Conflict:
@@ -136,9 +139,19 @@ def timeline(code: str) -> list[EventModel]:
         return list(EventModel.query(ticket_pk(code), EventModel.sk.startswith("EVENT#")))
 
 
+@dataclass(frozen=True)
+class AlsoUpdate:
+    """Another ticket changed in the same transaction, version-checked: the original of a merge
+    gains `followers` (reporters who receive its answer)."""
+
+    ticket: TicketModel
+    event: NewEvent
+    followers: list[dict[str, str]]
+
+
 def transition(ticket: TicketModel, target: Status, event: NewEvent, now: datetime,
                agency: str | None = None, changes: dict[str, Any] | None = None,
-               outbound: list[OutboundModel] | None = None) -> None:
+               outbound: list[OutboundModel] | None = None, also: AlsoUpdate | None = None) -> None:
     """Moves `ticket` to `target`, applies `changes` (attribute -> value; None removes it), and
     appends `event` and any `outbound` messages, atomically.
 
@@ -156,14 +169,28 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
         actions.append(TicketModel.agency_open.set(new_agency))
     else:
         actions.append(TicketModel.agency_open.remove())
+    actions.append(TicketModel.open_queue.set(OPEN_QUEUE) if is_open(target) else TicketModel.open_queue.remove())
     actions += _changes(changes)
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=actions)
-            transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
-            for message in outbound or []:
-                message.pk, message.tracking_code = ticket_pk(ticket.tracking_code), ticket.tracking_code
-                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            _save_outbound(transaction, ticket.tracking_code, outbound)
+            if also is not None:
+                actions = [TicketModel.updated_at.set(now)]
+                if also.followers:
+                    actions.append(TicketModel.followers.set((TicketModel.followers | []).append(also.followers)))
+                transaction.update(also.ticket, actions=actions)
+                transaction.save(event_item(also.ticket.tracking_code, also.event),
+                                 condition=EventModel.pk.does_not_exist())
+
+
+def _save_outbound(transaction: Any, code: str, outbound: list[OutboundModel] | None) -> None:
+    # A message may belong to another ticket (a follower's answer): it keeps its own partition.
+    for message in outbound or []:
+        message.tracking_code = message.tracking_code or code
+        message.pk = ticket_pk(message.tracking_code)
+        transaction.save(message, condition=OutboundModel.pk.does_not_exist())
 
 
 def _changes(changes: dict[str, Any]) -> list[Any]:
@@ -185,10 +212,8 @@ def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[st
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=[TicketModel.updated_at.set(now), *_changes(changes)],
                                condition=condition)
-            transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
-            for message in outbound or []:
-                message.pk, message.tracking_code = ticket_pk(ticket.tracking_code), ticket.tracking_code
-                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            _save_outbound(transaction, ticket.tracking_code, outbound)
 
 
 def watch_due(shard: str, now: datetime) -> list[TicketModel]:
@@ -242,4 +267,34 @@ def flag_callback(ticket: TicketModel, event: NewEvent, now: datetime) -> None:
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=[TicketModel.needs_callback.set(True), TicketModel.updated_at.set(now)])
-            transaction.save(_event_model(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+
+
+def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
+          ) -> tuple[list[TicketModel], dict[str, Any] | None]:
+    """Returns one page of the staff inbox (one index query, earliest deadline first) and the
+    next-page key. PynamoDB keeps reading pages until `limit` tickets pass the filters."""
+    bind()
+    index = {"status": TicketModel.by_status_due, "agency": TicketModel.by_agency_due,
+             "open": TicketModel.by_open}[query.index]
+    due = TicketModel.due_sort
+    if query.due_from and query.due_before:
+        range_condition = due.between(query.due_from, query.due_before)
+    elif query.due_before:
+        range_condition = due < query.due_before
+    else:
+        range_condition = None
+    filters = []
+    if query.category:
+        filters.append(TicketModel.category == query.category)
+    if query.channel:
+        filters.append(TicketModel.channel == query.channel)
+    if query.agency and query.index != "agency":
+        filters.append(TicketModel.agency == query.agency)
+    if query.awaiting_callback:
+        filters.append((TicketModel.status == Status.AWAITING_CALLBACK.value) | (TicketModel.needs_callback == True))  # noqa: E712
+    condition = None
+    for each in filters:
+        condition = each if condition is None else condition & each
+    return _page(index.query(query.key, range_condition, filter_condition=condition, limit=limit,
+                             last_evaluated_key=start))

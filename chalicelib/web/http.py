@@ -12,10 +12,13 @@ from chalicelib.domain.errors import (
     AlreadyExists,
     Conflict,
     DomainError,
+    Forbidden,
     IllegalTransition,
     NotFound,
+    Unauthenticated,
     Unavailable,
     ValidationFailed,
+    WrongCredentials,
 )
 from chalicelib.observability import logger
 
@@ -27,10 +30,13 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     AlreadyExists: 409,
     Unavailable: 503,
     SignatureInvalid: 401,
+    Unauthenticated: 401,
+    WrongCredentials: 401,
+    Forbidden: 403,
     PayloadInvalid: 400,
     BodyTooLarge: 413,
 }
-_CODES = {400: "validation_failed", 401: "unauthorized", 404: "not_found", 409: "conflict", 413: "too_large",
+_CODES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large",
           422: "unprocessable", 503: "unavailable"}
 JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 

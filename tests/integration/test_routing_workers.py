@@ -16,8 +16,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.services import deadlines, intake, routing, schedules
 from chalicelib.store import callbacks, outbound, tickets
 from chalicelib.store.reference import current_document, load_reference
-from devstack.fakes import LOCAL_SECRETS
-from tests.conftest import drain, unique_phone
+from tests.conftest import bearer, drain, unique_phone
 from tests.integration.test_channels import pump
 
 VN = timezone(timedelta(hours=7))
@@ -212,13 +211,14 @@ def test_the_daily_digest_goes_once_per_agency_and_day(stack: Any) -> None:
     assert "đang mở" in digest.body
 
 
-def test_ses_bounces_and_complaints_are_recorded_and_shown_to_admins(client: Any, stack: Any) -> None:
+def test_ses_bounces_and_complaints_are_recorded_and_shown_to_admins(client: Any, staff: dict[str, str]) -> None:
     address = f"bounce-{uuid.uuid4().hex[:6]}@example.gov.vn"
     notice = {"notificationType": "Bounce", "bounce": {"bounceType": "Permanent",
                                                        "bouncedRecipients": [{"emailAddress": address}]}}
     result = client.lambda_.invoke("ses_events", client.events.generate_sns_event(message=json.dumps(notice)))
     assert result.payload == {"recorded": 1}
-    token = {"Authorization": f"Bearer {LOCAL_SECRETS['admin_api_token']}"}
+    token = bearer(staff["admin"])
+    assert client.http.get("/api/v1/admin/contacts", headers=bearer(staff["operator"])).status_code == 403
     listed = client.http.get("/api/v1/admin/contacts", headers=token).json_body["contacts"]
     assert {"address": address, "bounces": 1, "complaints": 0} == {k: v for k, v in
                                                                    next(c for c in listed if c["address"] == address).items()
@@ -226,8 +226,10 @@ def test_ses_bounces_and_complaints_are_recorded_and_shown_to_admins(client: Any
     assert client.http.get("/api/v1/admin/contacts").status_code == 401
 
 
-def test_admins_edit_reference_data_and_bad_edits_change_nothing(client: Any, stack: Any) -> None:
-    token = {"Authorization": f"Bearer {LOCAL_SECRETS['admin_api_token']}", "Content-Type": "application/json"}
+def test_admins_edit_reference_data_and_bad_edits_change_nothing(client: Any, staff: dict[str, str]) -> None:
+    token = bearer(staff["admin"], **{"Content-Type": "application/json"})
+    as_supervisor = bearer(staff["supervisor"], **{"Content-Type": "application/json"})
+    assert client.http.get("/api/v1/admin/reference", headers=as_supervisor).status_code == 403
     current = client.http.get("/api/v1/admin/reference", headers=token).json_body
     document, version = current["document"], current["version"]
     broken = {**document, "version": version + 1, "categories": [{**document["categories"][0], "agency": "nobody"},

@@ -1,0 +1,105 @@
+"""Who may do what, in one place: staff roles (Cognito groups), their actions, the agency scope of
+agency officers, and when a reporter's identity is hidden.
+
+    operator        tổng đài viên: takes calls, triages, routes, answers, calls back
+    agency_officer  cán bộ cơ quan: only the tickets routed to their own agency
+    supervisor      giám sát: every ticket, deadlines and extensions
+    admin           quản trị: reference data, response templates, staff accounts
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib.domain.errors import Forbidden, TicketNotFound
+
+OPERATOR, AGENCY_OFFICER, SUPERVISOR, ADMIN = "operator", "agency_officer", "supervisor", "admin"
+ROLES = (OPERATOR, AGENCY_OFFICER, SUPERVISOR, ADMIN)
+ROLE_LABELS_VI = {OPERATOR: "Tổng đài viên", AGENCY_OFFICER: "Cán bộ cơ quan xử lý", SUPERVISOR: "Giám sát",
+                  ADMIN: "Quản trị"}
+
+_DESK = frozenset({OPERATOR, SUPERVISOR, ADMIN})       # the hotline itself: sees every ticket
+_EVERYONE = frozenset(ROLES)
+
+# action -> roles that may do it. Every staff route asks `require(user, action)`.
+ACTIONS: dict[str, frozenset[str]] = {
+    "inbox": _EVERYONE,
+    "view": _EVERYONE,
+    "reply": _EVERYONE,
+    "note": _EVERYONE,
+    "callback": _EVERYONE,
+    "resolve": _EVERYONE,
+    "start": _EVERYONE,                 # assigned -> in progress
+    "return": frozenset({AGENCY_OFFICER}),  # an agency sends a ticket back to the hotline's triage
+    "categorise": _DESK,
+    "assign": _DESK,
+    "reject": _DESK,
+    "redirect": _DESK,
+    "merge": _DESK,
+    "reopen": _DESK,
+    "close": _DESK,
+    "phone_intake": _DESK,
+    "caller_history": _DESK,
+    "extend": frozenset({SUPERVISOR, ADMIN}),
+    "edit_templates": frozenset({ADMIN}),
+    "edit_reference": frozenset({ADMIN}),
+    "manage_staff": frozenset({ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """A signed-in staff member, from a verified Cognito ID token."""
+
+    sub: str
+    email: str
+    name: str
+    roles: frozenset[str]
+    agency: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who did it, as the timeline records it (append-only audit)."""
+        return f"staff:{self.email}"
+
+    @property
+    def sees_every_agency(self) -> bool:
+        return bool(self.roles & _DESK)
+
+
+def user_from_claims(claims: Mapping[str, Any]) -> StaffUser:
+    """Returns the staff member a verified ID token describes (unknown groups are ignored)."""
+    groups = claims.get("cognito:groups") or []
+    return StaffUser(sub=str(claims["sub"]), email=str(claims.get("email") or ""),
+                     name=str(claims.get("name") or claims.get("email") or ""),
+                     roles=frozenset(g for g in groups if g in ROLES),
+                     agency=str(claims.get("custom:agency") or "") or None)
+
+
+def allowed(user: StaffUser, action: str) -> bool:
+    return bool(user.roles & ACTIONS[action])
+
+
+def require(user: StaffUser, action: str) -> None:
+    """Raises Forbidden unless one of the user's roles may do `action`."""
+    if not allowed(user, action):
+        raise Forbidden()
+
+
+def can_see(user: StaffUser, ticket_agency: str | None) -> bool:
+    """The hotline's roles see every ticket; an agency officer only those routed to their agency."""
+    if user.sees_every_agency:
+        return True
+    return AGENCY_OFFICER in user.roles and user.agency is not None and ticket_agency == user.agency
+
+
+def check_visible(user: StaffUser, ticket_agency: str | None) -> None:
+    """Raises NotFound (not Forbidden: the ticket's existence is not disclosed) when out of scope."""
+    if not can_see(user, ticket_agency):
+        raise TicketNotFound()
+
+
+def may_see_reporter(user: StaffUser, category_confidential: bool) -> bool:
+    """Reporter identity (name, phone, email, Zalo id) is hidden from agency officers for
+    categories marked confidential (e.g. denunciations); the hotline's roles always see it."""
+    return user.sees_every_agency or not category_confidential

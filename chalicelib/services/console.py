@@ -1,0 +1,511 @@
+"""Use cases of the staff console: the inbox, the ticket page and every action staff take on a
+ticket, phone intake with caller history, response templates and staff accounts.
+
+Every function takes the signed-in StaffUser and asks chalicelib.domain.permissions first.
+Every change is version-checked against the copy the staff member saw (form field `version`):
+a stale copy raises Conflict (409) and the first change stays. Every change appends a timeline
+event with the actor (the audit trail; events are never updated or deleted).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from chalicelib import queues
+from chalicelib.config import settings
+from chalicelib.domain import inbox as inbox_rules
+from chalicelib.domain import replies, staff_forms
+from chalicelib.domain.clock import local_text
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    Missing,
+    NotFound,
+    TicketNotFound,
+    ValidationFailed,
+)
+from chalicelib.domain.lifecycle import LABELS_VI, TRANSITIONS, Status, check_transition, is_open
+from chalicelib.domain.permissions import StaffUser, allowed, check_visible, may_see_reporter, require
+from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.reports import validate_submission
+from chalicelib.domain.tracking import parse_code
+from chalicelib.observability import logger
+from chalicelib.services import deadlines, intake, lookup, routing
+from chalicelib.store import callbacks, outbound, templates, tickets
+from chalicelib.store.models import OutboundModel, TicketModel
+from chalicelib.store.reference import load_reference
+
+_STOP_WATCHING = {"watch_shard": None, "watch_at": None, "watch_stage": None}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+# Reading
+
+
+def load(user: StaffUser, code_text: str, expected_version: int | None = None) -> TicketModel:
+    """Returns the ticket if `user` may see it; raises TicketNotFound (also for another agency's
+    ticket) and Conflict when `expected_version` is no longer current."""
+    code = parse_code(code_text, settings().tracking_prefix)
+    if code is None:
+        raise TicketNotFound()
+    try:
+        ticket = tickets.get_ticket(code)
+    except NotFound:
+        raise TicketNotFound() from None
+    check_visible(user, ticket.agency)
+    if expected_version is not None and ticket.version != expected_version:
+        raise Conflict()
+    return ticket
+
+
+def summary(ticket: TicketModel, ref: ReferenceData, now: datetime) -> dict[str, Any]:
+    """One inbox row: no reporter identity, only what triage needs."""
+    status = Status(ticket.status)
+    category = ref.categories.get(ticket.category or "")
+    area = ref.areas.get(ticket.area or "")
+    agency = ref.agencies.get(ticket.agency or "")
+    return {"code": ticket.tracking_code, "status": status.value, "status_label": LABELS_VI[status],
+            "category": category.name if category else None, "area": area.name if area else None,
+            "agency": agency.name if agency else None, "channel": ticket.channel,
+            "created": local_text(ticket.created_at), "due": local_text(ticket.due_at) if ticket.due_at else None,
+            "overdue": bool(ticket.due_at and is_open(status) and ticket.due_at < now),
+            "needs_callback": bool(ticket.needs_callback), "excerpt": ticket.text[:140]}
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError):
+        key = None
+    if not isinstance(key, dict):
+        raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
+                                           "Invalid page; go back to the first page.")])
+    return key
+
+
+def inbox(user: StaffUser, raw: Mapping[str, str], now: datetime | None = None) -> dict[str, Any]:
+    """Returns one inbox page {tickets, next, filters} for the filters in `raw` (one index query)."""
+    require(user, "inbox")
+    now = _now(now)
+    ref = load_reference()
+    filters = inbox_rules.parse_filters(raw, ref)
+    query = inbox_rules.plan(user, filters, now)
+    try:
+        items, last = tickets.inbox(query, inbox_rules.PAGE_SIZE, decode_cursor(raw.get("after")))
+    except Exception as exc:  # a tampered cursor is the caller's mistake, not ours
+        from pynamodb.exceptions import QueryError
+
+        if isinstance(exc, QueryError) and exc.cause_response_code == "ValidationException":
+            raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
+                                               "Invalid page; go back to the first page.")]) from exc
+        raise
+    return {"tickets": [summary(t, ref, now) for t in items], "next": encode_cursor(last),
+            "filters": filters}
+
+
+def search(user: StaffUser, query_text: str, now: datetime | None = None) -> dict[str, Any]:
+    """Finds by tracking code ({'code': ...} when visible) or, for the hotline's roles, by the
+    reporter's phone ({'tickets': [...]}, newest first). Raises TicketNotFound / ValidationFailed."""
+    require(user, "inbox")
+    text = (query_text or "").strip()
+    code = parse_code(text, settings().tracking_prefix)
+    if code is not None:
+        return {"code": load(user, code).tracking_code}
+    if not allowed(user, "caller_history"):
+        raise ValidationFailed([FieldError("q", "Nhập mã phản ánh (ví dụ TN-7K3Q9P).",
+                                           "Enter a tracking code (e.g. TN-7K3Q9P).")])
+    return {"tickets": caller_history(user, text, now)}
+
+
+def caller_history(user: StaffUser, phone_text: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The caller's earlier tickets, newest first (hotline roles only). Raises ValidationFailed."""
+    require(user, "caller_history")
+    phone = normalise_phone(phone_text)
+    ref, now = load_reference(), _now(now)
+    return [summary(t, ref, now) for t in tickets.by_phone(phone, limit=20)]
+
+
+def reporter_of(user: StaffUser, ticket: TicketModel, ref: ReferenceData) -> dict[str, Any]:
+    """The reporter's identity, or {'hidden': True} where the category keeps it from this user."""
+    category = ref.categories.get(ticket.category or "")
+    if not may_see_reporter(user, bool(category and category.confidential)):
+        return {"hidden": True}
+    return {"hidden": False, "name": ticket.reporter_name, "phone": ticket.reporter_phone,
+            "email": ticket.reporter_email, "zalo_id": ticket.reporter_zalo_id}
+
+
+def template_values(ticket: TicketModel, ref: ReferenceData, reporter: Mapping[str, Any]) -> dict[str, str]:
+    agency = ref.agencies.get(ticket.agency or "")
+    category = ref.categories.get(ticket.category or "")
+    return {"ma": ticket.tracking_code, "co_quan": agency.name if agency else "",
+            "han": local_text(ticket.due_at) if ticket.due_at else "",
+            "linh_vuc": category.name if category else "", "ten": str(reporter.get("name") or "")}
+
+
+def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Everything the ticket page shows: the ticket, the reporter (or hidden), the whole timeline
+    with delivery states, callbacks, the templates of its category (one filled in when asked),
+    and which actions this user may take."""
+    require(user, "view")
+    now = _now(now)
+    ticket = load(user, code)
+    ref = load_reference()
+    reporter = reporter_of(user, ticket, ref)
+    usable = [t for t in templates.all_templates() if t.category in (None, ticket.category)]
+    chosen = next((t for t in usable if t.sk == template_id), None)
+    status = Status(ticket.status)
+    return {"ticket": ticket, "summary": summary(ticket, ref, now), "reporter": reporter,
+            "timeline": lookup.staff_timeline(ticket.tracking_code),
+            "callbacks": callbacks.of_ticket(ticket.tracking_code),
+            "templates": usable,
+            "reply_text": staff_forms.fill(chosen.body, template_values(ticket, ref, reporter)) if chosen else "",
+            "can": {action: allowed(user, _PERMISSION.get(action, action)) for action in ACTIONS},
+            "open": is_open(status), "status": status, "ref": ref,
+            "reachable": _route(ticket) is not None}
+
+
+# Acting
+
+
+def _route(ticket: TicketModel) -> tuple[str, str, str, str | None] | None:
+    """Where a message to the reporter goes: (channel, provider, recipient, SMSSync device), or None."""
+    if ticket.channel == "zalo" and ticket.reporter_zalo_id:
+        return "zalo", "zalo", ticket.reporter_zalo_id, None
+    if ticket.reporter_phone:
+        provider, device = settings().sms_provider, None
+        if ticket.channel == "sms" and ticket.reply_via:
+            provider, _, device = ticket.reply_via.partition(":")
+            device = (device or "default") if provider == "smssync" else None
+        return "sms", provider, ticket.reporter_phone, device
+    if ticket.reporter_email:
+        return "email", "ses", ticket.reporter_email, None
+    return None
+
+
+def _message(route: tuple[str, str, str, str | None], code: str, kind: str, reply: replies.Reply,
+             now: datetime) -> OutboundModel:
+    channel, provider, recipient, device = route
+    item = outbound.new_outbound(kind, channel, provider, recipient, reply.sms if channel == "sms" else reply.zalo,
+                                 now, automated=False)
+    item.tracking_code = code
+    if device:
+        item.provider_ref = device
+    if channel == "email":
+        item.subject = f"[1022] Phản ánh {code}"
+    return item
+
+
+def _to_reporter(ticket: TicketModel, kind: str, reply: replies.Reply, now: datetime,
+                 followers: bool = False) -> list[OutboundModel]:
+    """The message to the reporter (and to everyone following the ticket when `followers`)."""
+    messages = []
+    route = _route(ticket)
+    if route is not None:
+        messages.append(_message(route, ticket.tracking_code, kind, reply, now))
+    for follower in (ticket.followers or []) if followers else []:
+        route = (follower.channel, follower.provider, follower.recipient, None)
+        messages.append(_message(route, follower.tracking_code, kind, reply, now))
+    return messages
+
+
+def _send(messages: list[OutboundModel]) -> None:
+    """Queues stored messages; if SQS fails they are pending and the sweeper sends them."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if not messages:
+        return
+    try:
+        queues.send_notifications([(m.pk, m.sk) for m in messages])
+    except (BotoCoreError, ClientError):
+        logger().warning("notification not queued; sweeper will retry")
+
+
+def _event(user: StaffUser, kind: str, now: datetime, public_text: str | None = None,
+           **detail: Any) -> tickets.NewEvent:
+    return tickets.NewEvent(kind=kind, actor=user.actor, at=now, public_text=public_text,
+                            detail={key: value for key, value in detail.items() if value is not None} or None)
+
+
+def _move(ticket: TicketModel, target: Status, details: dict[str, str] | None = None) -> None:
+    current = Status(ticket.status)
+    if current != target:
+        check_transition(current, target, details)
+
+
+Handler = Callable[[StaffUser, TicketModel, Mapping[str, str], ReferenceData, datetime], str]
+
+
+def _categorise(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData,
+                now: datetime) -> str:
+    category = (form.get("category") or "").strip() or None
+    area = (form.get("area") or "").strip() or None
+    errors = []
+    if category is not None and category not in ref.categories:
+        errors.append(FieldError("category", "Lĩnh vực không có trong danh mục.", "Unknown category."))
+    if area is not None and area not in ref.areas:
+        errors.append(FieldError("area", "Xã/phường không có trong danh mục.", "Unknown commune or ward."))
+    if errors:
+        raise ValidationFailed(errors)
+    result = routing.recategorise(ticket.tracking_code, category, area, user.actor, now, ticket=ticket)
+    return "Đã phân loại và chuyển cơ quan xử lý." if result == "assigned" else "Đã phân loại; chưa xác định cơ quan."
+
+
+def _assign(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    agency_id = (form.get("agency") or "").strip()
+    if agency_id not in ref.agencies:
+        raise ValidationFailed([FieldError("agency", "Vui lòng chọn cơ quan xử lý.", "Choose an agency.")])
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON, required=False)
+    _move(ticket, Status.ASSIGNED)
+    changes: dict[str, Any] = {}
+    if ticket.due_at is None:
+        changes.update(routing.deadline_changes(ticket, ref, ticket.category))
+    agency = ref.agencies[agency_id]
+    facts = {"code": ticket.tracking_code, "category": None, "area": None, "agency": agency.name,
+             "due": local_text(changes.get("due_at") or ticket.due_at) if (changes.get("due_at") or ticket.due_at)
+             else None, "excerpt": None, "link": None}
+    notices, _ = routing.assignment_messages(ticket, ref, agency_id, now, facts)
+    kind = "transferred" if ticket.agency else "assigned"
+    event = _event(user, kind, now, f"Đã chuyển đến {agency.name} để xử lý.", agency=agency_id,
+                   previous=ticket.agency, reason=reason or None)
+    tickets.transition(ticket, Status.ASSIGNED, event, now, agency=agency_id, changes=changes, outbound=notices)
+    _send(notices)
+    return f"Đã giao cho {agency.name}."
+
+
+def _return(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    _move(ticket, Status.TRIAGE)
+    event = _event(user, "returned", now, "Tổng đài viên đang phân loại lại phản ánh.", reason=reason,
+                   agency=ticket.agency)
+    tickets.transition(ticket, Status.TRIAGE, event, now, changes={"agency": None})
+    return "Đã trả phản ánh về tổng đài để phân loại lại."
+
+
+def _start(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    _move(ticket, Status.IN_PROGRESS)
+    tickets.transition(ticket, Status.IN_PROGRESS, _event(user, "started", now, "Cơ quan đang xử lý."), now)
+    return "Đã chuyển sang đang xử lý."
+
+
+def _reply(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    body = staff_forms.text(form, "text", staff_forms.MAX_REPLY)
+    messages = _to_reporter(ticket, "staff_reply", replies.staff_message(ticket.tracking_code, body), now)
+    if not messages:
+        raise ValidationFailed([FieldError("text", "Người dân không để lại số điện thoại, Zalo hay email: hãy gọi lại "
+                                           "hoặc ghi chú.", "The reporter left no phone, Zalo or email.")])
+    event = _event(user, "reply", now, body, channel=messages[0].channel)
+    tickets.update(ticket, event, now, {}, outbound=messages)
+    _send(messages)
+    return "Đã gửi tin nhắn cho người dân."
+
+
+def _note(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    body = staff_forms.text(form, "text", staff_forms.MAX_NOTE)
+    tickets.update(ticket, _event(user, "note", now, text=body), now, {})
+    return "Đã lưu ghi chú nội bộ."
+
+
+def _callback(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    due = staff_forms.local_datetime(form, "due", now)
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    waiting = Status.AWAITING_CALLBACK
+    status = waiting.value if waiting in TRANSITIONS[Status(ticket.status)] else None
+    callback = callbacks.new_callback(ticket.tracking_code, due, reason, user.actor, user.email or None, now)
+    event = _event(user, "callback_scheduled", now, f"Tổng đài sẽ gọi lại lúc {local_text(due)}.",
+                   due=due.isoformat(), reason=reason)
+    callbacks.schedule_on_ticket(ticket, callback, event, now, status)
+    return f"Đã hẹn gọi lại lúc {local_text(due)}."
+
+
+def _callback_done(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData,
+                   now: datetime) -> str:
+    outcome = staff_forms.text(form, "outcome", staff_forms.MAX_REASON)
+    callback = next((c for c in callbacks.of_ticket(ticket.tracking_code) if c.sk == form.get("callback")), None)
+    if callback is None or callback.status is None:
+        raise Missing()
+    status = Status.IN_PROGRESS.value if Status(ticket.status) == Status.AWAITING_CALLBACK else None
+    event = _event(user, "callback_done", now, "Tổng đài đã gọi lại cho người dân.", outcome=outcome,
+                   callback=callback.sk)
+    callbacks.close_on_ticket(ticket, callback, outcome, event, now, status)
+    return "Đã ghi kết quả gọi lại."
+
+
+def _extend(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    days = staff_forms.working_days(form)
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    due = deadlines.extend(ticket.tracking_code, days, reason, approver=user.email, actor=user.actor, now=now)
+    return f"Đã gia hạn đến {local_text(due)}."
+
+
+def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    answer = staff_forms.text(form, "answer", staff_forms.MAX_REPLY)
+    _move(ticket, Status.ANSWERED)
+    messages = _to_reporter(ticket, "answer", replies.answer(ticket.tracking_code, answer), now, followers=True)
+    on_time = ticket.due_at is None or now <= ticket.due_at
+    changes = {"answer": answer, "answered_at": now, "answered_on_time": on_time, "needs_callback": False,
+               **_STOP_WATCHING}
+    event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency)
+    tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages)
+    _send(messages)
+    return "Đã trả lời và gửi cho người dân." if messages else "Đã lưu trả lời (người dân không có kênh nhận tin)."
+
+
+def _reject(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    _move(ticket, Status.REJECTED, {"reason": reason})
+    messages = _to_reporter(ticket, "rejected", replies.rejected(ticket.tracking_code, reason), now)
+    event = _event(user, "rejected", now, f"Không tiếp nhận: {reason}", reason=reason)
+    tickets.transition(ticket, Status.REJECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages)
+    _send(messages)
+    return "Đã từ chối tiếp nhận và báo người dân."
+
+
+def _redirect(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    where = staff_forms.text(form, "redirected_to", 200)
+    _move(ticket, Status.REDIRECTED, {"reason": reason, "redirected_to": where})
+    messages = _to_reporter(ticket, "redirected", replies.redirected(ticket.tracking_code, where, reason), now)
+    event = _event(user, "redirected", now, f"Hướng dẫn gửi đến {where}: {reason}", reason=reason,
+                   redirected_to=where)
+    tickets.transition(ticket, Status.REDIRECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages)
+    _send(messages)
+    return "Đã hướng dẫn người dân gửi đến nơi có thẩm quyền."
+
+
+def _merge(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    original = load(user, form.get("merged_into") or "")
+    if original.tracking_code == ticket.tracking_code or not is_open(Status(original.status)):
+        raise ValidationFailed([FieldError("merged_into", "Chỉ gộp vào một phản ánh khác đang mở.",
+                                           "Merge into another open ticket.")])
+    _move(ticket, Status.MERGED, {"merged_into": original.tracking_code})
+    # The reporter (and whoever already followed this ticket) now follow the original.
+    route = _route(ticket)
+    followers = [{"tracking_code": ticket.tracking_code, "channel": route[0], "provider": route[1],
+                  "recipient": route[2]}] if route else []
+    followers += [{"tracking_code": f.tracking_code, "channel": f.channel, "provider": f.provider,
+                   "recipient": f.recipient} for f in ticket.followers or []]
+    messages = _to_reporter(ticket, "merged", replies.merged(ticket.tracking_code, original.tracking_code), now)
+    also = tickets.AlsoUpdate(original, _event(user, "merged_from", now, merged_from=ticket.tracking_code), followers)
+    event = _event(user, "merged", now, f"Đã gộp vào phản ánh {original.tracking_code}.",
+                   merged_into=original.tracking_code)
+    tickets.transition(ticket, Status.MERGED, event, now, changes={"merged_into": original.tracking_code,
+                                                                     **_STOP_WATCHING},
+                       outbound=messages, also=also)
+    _send(messages)
+    return f"Đã gộp vào {original.tracking_code}; người phản ánh sẽ nhận trả lời của phản ánh đó."
+
+
+def _reopen(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    _move(ticket, Status.REOPENED, {"reason": reason})
+    event = _event(user, "reopened", now, "Phản ánh được mở lại để xử lý tiếp.", reason=reason)
+    tickets.transition(ticket, Status.REOPENED, event, now, changes={"merged_into": None})
+    return "Đã mở lại phản ánh."
+
+
+def _close(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    _move(ticket, Status.CLOSED)
+    tickets.transition(ticket, Status.CLOSED, _event(user, "closed", now, "Đã đóng phản ánh."), now)
+    return "Đã đóng phản ánh."
+
+
+ACTIONS: dict[str, Handler] = {
+    "categorise": _categorise, "assign": _assign, "return": _return, "start": _start, "reply": _reply,
+    "note": _note, "callback": _callback, "callback_done": _callback_done, "extend": _extend,
+    "resolve": _resolve, "reject": _reject, "redirect": _redirect, "merge": _merge, "reopen": _reopen,
+    "close": _close,
+}
+_PERMISSION = {"callback_done": "callback"}
+
+
+def act(user: StaffUser, code: str, action: str, form: Mapping[str, str], now: datetime | None = None) -> str:
+    """Applies one staff action to the ticket; returns the confirmation to show.
+
+    Raises Forbidden (role), TicketNotFound (unknown or another agency's), Conflict (someone saved
+    the ticket since this user loaded it), IllegalTransition, ValidationFailed.
+    """
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise ValidationFailed([FieldError("action", "Thao tác không hợp lệ.", "Unknown action.")])
+    require(user, _PERMISSION.get(action, action))
+    now = _now(now)
+    ticket = load(user, code, staff_forms.version(form))
+    result = handler(user, ticket, form, load_reference(), now)
+    logger().info("staff action", extra={"ticket": ticket.tracking_code, "action": action, "staff": user.sub})
+    return result
+
+
+# Phone intake
+
+
+def phone_intake(user: StaffUser, form: Mapping[str, str]) -> dict[str, Any]:
+    """Opens a ticket from a call (channel 'phone', entered_by = the operator); returns the receipt.
+    One form token per rendered form: a double submit makes one ticket."""
+    require(user, "phone_intake")
+    submission = replace(validate_submission(form, load_reference(), channel="phone"), entered_by=user.actor)
+    return intake.submit(submission, form_token=form.get("form_token") or None)
+
+
+# Response templates
+
+
+def template_list(user: StaffUser) -> list[Any]:
+    require(user, "view")
+    return templates.all_templates()
+
+
+def save_template(user: StaffUser, form: Mapping[str, str], now: datetime | None = None) -> str:
+    """Creates (no id) or edits (id + version) a response template; admins only."""
+    require(user, "edit_templates")
+    now = _now(now)
+    category = (form.get("category") or "").strip() or None
+    if category is not None and category not in load_reference().categories:
+        raise ValidationFailed([FieldError("category", "Lĩnh vực không có trong danh mục.", "Unknown category.")])
+    title = staff_forms.text(form, "title", 120)
+    body = staff_forms.text(form, "body", staff_forms.MAX_REPLY)
+    template_id = (form.get("id") or "").strip()
+    if not template_id:
+        return templates.create_template(category, title, body, user.actor, now).sk
+    templates.update_template(template_id, staff_forms.version(form), category, title, body, user.actor, now)
+    return template_id
+
+
+def delete_template(user: StaffUser, form: Mapping[str, str]) -> None:
+    require(user, "edit_templates")
+    templates.delete_template((form.get("id") or "").strip(), staff_forms.version(form))
+
+
+# Staff accounts
+
+
+def staff_accounts(user: StaffUser) -> dict[str, list[dict[str, Any]]]:
+    require(user, "manage_staff")
+    from chalicelib import identity
+
+    return identity.staff_by_role()
+
+
+def add_staff(user: StaffUser, form: Mapping[str, str]) -> tuple[str, str]:
+    """Creates an account; returns (email, temporary password shown once to the admin)."""
+    require(user, "manage_staff")
+    from chalicelib import identity
+
+    email, name, role, agency = staff_forms.new_staff(form, load_reference())
+    password = identity.create_staff(email, name, role, agency)
+    logger().info("staff account created", extra={"role": role, "by": user.sub})
+    return email, password

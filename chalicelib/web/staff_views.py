@@ -1,0 +1,318 @@
+"""Staff console pages (Jinja2, autoescaped, no JavaScript needed). Each view: session ->
+one use case in chalicelib.services.console -> a page, or a redirect after a change (POST ->
+303 -> GET, with a one-minute flash cookie)."""
+from __future__ import annotations
+
+import functools
+import secrets
+from typing import Any, Callable, Mapping
+from urllib.parse import quote, urlencode
+
+from chalice import Response
+
+from chalicelib.config import settings
+from chalicelib.domain import staff_forms
+from chalicelib.domain.clock import local_text
+from chalicelib.domain.errors import DomainError, Unauthenticated, ValidationFailed
+from chalicelib.domain.inbox import CHANNELS, VIEWS
+from chalicelib.domain.lifecycle import LABELS_VI, Status
+from chalicelib.domain.permissions import ROLE_LABELS_VI, ROLES, StaffUser, allowed
+from chalicelib.web import session as sessions
+from chalicelib.web.http import request_id, status_for
+from chalicelib.web.pages import render
+
+EVENT_LABELS = {
+    "created": "Tiếp nhận", "routed": "Phân loại tự động", "message_in": "Tin nhắn của người dân",
+    "reply": "Nhắn người dân", "note": "Ghi chú nội bộ", "assigned": "Giao cơ quan", "transferred": "Chuyển cơ quan",
+    "returned": "Cơ quan trả về tổng đài", "started": "Bắt đầu xử lý", "callback_scheduled": "Hẹn gọi lại",
+    "callback_done": "Đã gọi lại", "callback_needed": "Cần gọi lại", "deadline_extended": "Gia hạn",
+    "deadline_warning": "Cảnh báo sắp hết hạn", "escalated": "Quá hạn – báo lãnh đạo", "answered": "Trả lời",
+    "rejected": "Không tiếp nhận", "redirected": "Hướng dẫn nơi khác", "merged": "Gộp vào phản ánh khác",
+    "merged_from": "Nhận phản ánh gộp", "reopened": "Mở lại", "closed": "Đóng", "watch_stopped": "Ngừng theo dõi hạn",
+    "clock_paused": "Tạm dừng thời hạn", "clock_resumed": "Tiếp tục thời hạn",
+}
+DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
+                   "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
+                   "device_queued": "chờ điện thoại gửi", "device_handed": "điện thoại đang gửi"}
+CITIZEN_KINDS = {"ack", "status", "welcome", "staff_reply", "answer", "rejected", "redirected", "merged"}
+CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "phone": "Điện thoại", "open311": "Open311",
+                  "email": "Email"}
+
+
+def _common(session: sessions.PageSession, **context: Any) -> dict[str, Any]:
+    user = session.user
+    return {"province": settings().province_name, "hotline": settings().hotline, "prefix": settings().tracking_prefix,
+            "user": user, "roles": ", ".join(ROLE_LABELS_VI[r] for r in ROLES if r in user.roles) or "chưa có vai trò",
+            "csrf": session.csrf, "flash": session.flash, "may": lambda action: allowed(user, action),
+            "local": local_text, "labels": LABELS_VI, "event_labels": EVENT_LABELS, "delivery_labels": DELIVERY_LABELS,
+            "channel_labels": CHANNEL_LABELS, "citizen_kinds": CITIZEN_KINDS, **context}
+
+
+def _page(session: sessions.PageSession, template: str, status: int = 200, **context: Any) -> Response:
+    response = render(template, status=status, **_common(session, **context))
+    if session.set_cookies:
+        response.headers["Set-Cookie"] = list(session.set_cookies)  # type: ignore[assignment]
+    return response
+
+
+def redirect(location: str, cookies: list[str] | None = None) -> Response:
+    headers: dict[str, Any] = {"Location": location, "Cache-Control": "no-store"}
+    if cookies:
+        headers["Set-Cookie"] = cookies
+    return Response(body="", status_code=303, headers=headers)
+
+
+def _sign_in_location(path: str) -> str:
+    return "/staff/sign-in?" + urlencode({"next": path}) if path.startswith("/staff/") else "/staff/sign-in"
+
+
+def staff_page(context_of: Callable[[], Any], path_of: Callable[[], str]
+               ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Decorates a staff page: no valid session -> the sign-in page; a domain error -> a page with
+    its status and message; a crash -> 500 with a request id (logged without request data)."""
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except Unauthenticated:
+                return redirect(_sign_in_location(path_of()), sessions.signed_out_cookies())
+            except DomainError as error:
+                return render("staff/error.html", status=status_for(error), title="Không thực hiện được",
+                              message=error.message_vi, message_en=error.message_en,
+                              province=settings().province_name, hotline=settings().hotline)
+            except Exception as exc:
+                from chalicelib.observability import logger
+
+                rid = request_id(context_of())
+                logger().exception("unhandled error", extra={"request_id": rid, "error_type": type(exc).__name__})
+                return render("staff/error.html", status=500, title="Lỗi hệ thống", request_id=rid,
+                              message="Xin lỗi, hệ thống gặp lỗi. Thao tác có thể chưa được lưu.",
+                              message_en="Internal error; the change may not have been saved.",
+                              province=settings().province_name, hotline=settings().hotline)
+        return wrapper
+    return decorate
+
+
+def _errors(failed: ValidationFailed) -> dict[str, Any]:
+    return {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
+
+
+# Sign-in
+
+
+def _safe_next(target: str | None) -> str:
+    target = target or ""
+    return target if target.startswith("/staff/") and not target.startswith("//") else "/staff/inbox"
+
+
+def sign_in_page(next_path: str = "", message: str | None = None, status: int = 200, email: str = "") -> Response:
+    return render("staff/sign_in.html", status=status, next=_safe_next(next_path), message=message, email=email,
+                  province=settings().province_name, hotline=settings().hotline)
+
+
+def sign_in(form: Mapping[str, str]) -> Response:
+    from chalicelib import identity
+    from chalicelib.domain.errors import WrongCredentials
+
+    email = (form.get("email") or "").strip()
+    try:
+        result = identity.sign_in(email, form.get("password") or "")
+    except WrongCredentials as wrong:
+        return sign_in_page(form.get("next", ""), f"{wrong.message_vi} / {wrong.message_en}", 401, email)
+    if result.new_password_session:
+        return render("staff/new_password.html", email=email, session=result.new_password_session,
+                      next=_safe_next(form.get("next")), errors={}, province=settings().province_name,
+                      hotline=settings().hotline)
+    assert result.id_token is not None
+    return redirect(_safe_next(form.get("next")), sessions.session_cookies(result.id_token, result.refresh_token))
+
+
+def new_password(form: Mapping[str, str]) -> Response:
+    from chalicelib import identity
+
+    email, challenge = (form.get("email") or "").strip(), form.get("session") or ""
+    password, again = form.get("new_password") or "", form.get("confirm") or ""
+    context = {"email": email, "session": challenge, "next": _safe_next(form.get("next")),
+               "province": settings().province_name, "hotline": settings().hotline}
+    if password != again:
+        return render("staff/new_password.html", status=400, errors={"confirm": {
+            "message": "Hai lần nhập mật khẩu không khớp.", "message_en": "The passwords do not match."}}, **context)
+    try:
+        result = identity.complete_new_password(email, challenge, password)
+    except ValidationFailed as failed:
+        return render("staff/new_password.html", status=400, errors=_errors(failed), **context)
+    except Unauthenticated:
+        return sign_in_page(context["next"], "Phiên đổi mật khẩu đã hết hạn, vui lòng đăng nhập lại. / "
+                                             "The password-change session expired; sign in again.", 401, email)
+    assert result.id_token is not None
+    return redirect(context["next"], sessions.session_cookies(result.id_token, result.refresh_token))
+
+
+def sign_out(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
+    from chalicelib import identity
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    identity.sign_out(session.user)
+    return redirect("/staff/sign-in", sessions.signed_out_cookies())
+
+
+# Inbox and ticket
+
+
+def inbox(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
+    from chalicelib.services import console
+    from chalicelib.store.reference import load_reference
+
+    session = sessions.page_session(headers)
+    search = (query.get("q") or "").strip()
+    found = None
+    if search:
+        result = console.search(session.user, search)
+        if "code" in result:
+            return redirect(f"/staff/tickets/{quote(result['code'])}", session.set_cookies)
+        found = result["tickets"]
+    page = console.inbox(session.user, query)
+    filters = page["filters"].as_query()
+    next_link = "/staff/inbox?" + urlencode({**filters, "after": page["next"]}) if page["next"] else None
+    ref = load_reference()
+    return _page(session, "staff/inbox.html", page=page, found=found, q=search, filters=page["filters"],
+                 next_link=next_link, statuses=list(Status), categories=list(ref.categories.values()),
+                 agencies=list(ref.agencies.values()), channels=CHANNELS, views=VIEWS)
+
+
+def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form: Mapping[str, str] | None = None,
+           error: DomainError | None = None, status: int = 200) -> Response:
+    from chalicelib.services import console
+
+    session = sessions.page_session(headers)
+    view = console.ticket_page(session.user, code, query.get("template"))
+    errors = _errors(error) if isinstance(error, ValidationFailed) else {}
+    message = None if error is None else f"{error.message_vi} / {error.message_en}"
+    return _page(session, "staff/ticket.html", status=status, v=view, t=view["ticket"], form=form or {},
+                 errors=errors, error=message, failed_action=(form or {}).get("action"),
+                 placeholders=staff_forms.PLACEHOLDERS_VI)
+
+
+def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]) -> Response:
+    from chalicelib.services import console
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    try:
+        message = console.act(session.user, code, form.get("action") or "", form)
+    except (ValidationFailed, DomainError) as error:
+        if isinstance(error, Unauthenticated) or status_for(error) in (403, 404):
+            raise
+        return ticket(headers, code, {}, form, error, status=status_for(error))
+    return redirect(f"/staff/tickets/{quote(code)}", [*session.set_cookies, sessions.flash_cookie(message)])
+
+
+# Phone intake
+
+
+def intake_page(headers: Mapping[str, str], query: Mapping[str, str], form: Mapping[str, str] | None = None,
+                errors: dict[str, Any] | None = None, status: int = 200) -> Response:
+    from chalicelib.services import console
+    from chalicelib.store.reference import load_reference
+
+    session = sessions.page_session(headers)
+    from chalicelib.domain.permissions import require
+
+    require(session.user, "phone_intake")
+    values = dict(form or {})
+    phone = (values.get("phone") or query.get("phone") or "").strip()
+    values["phone"] = phone
+    history, history_error = None, None
+    if phone:
+        try:
+            history = console.caller_history(session.user, phone)
+        except ValidationFailed as failed:
+            history_error = failed.errors[0].vi
+    ref = load_reference()
+    return _page(session, "staff/intake.html", status=status, values=values, errors=errors or {}, history=history,
+                 history_error=history_error, form_token=values.get("form_token") or secrets.token_urlsafe(16),
+                 categories=list(ref.categories.values()), areas=list(ref.areas.values()))
+
+
+def intake_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
+    from chalicelib.services import console
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    try:
+        receipt = console.phone_intake(session.user, form)
+    except ValidationFailed as failed:
+        return intake_page(headers, {}, form, _errors(failed), status=400)
+    code = receipt["tracking_code"]
+    return redirect(f"/staff/tickets/{quote(code)}", [*session.set_cookies, sessions.flash_cookie(
+        f"Đã tạo phản ánh {code} từ cuộc gọi. Đọc mã này cho người gọi để tra cứu.")])
+
+
+# Response templates and staff accounts (admins)
+
+
+def templates_page(headers: Mapping[str, str], form: Mapping[str, str] | None = None,
+                   errors: dict[str, Any] | None = None, status: int = 200, message: str | None = None) -> Response:
+    from chalicelib.services import console
+    from chalicelib.store.reference import load_reference
+
+    session = sessions.page_session(headers)
+    items = console.template_list(session.user)
+    ref = load_reference()
+    return _page(session, "staff/templates.html", status=status, items=items, categories=ref.categories,
+                 form=form or {}, errors=errors or {}, error=message, placeholders=staff_forms.PLACEHOLDERS_VI)
+
+
+def templates_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
+    from chalicelib.services import console
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    try:
+        if form.get("delete"):
+            console.delete_template(session.user, form)
+            message = "Đã xoá mẫu trả lời."
+        else:
+            console.save_template(session.user, form)
+            message = "Đã lưu mẫu trả lời."
+    except ValidationFailed as failed:
+        return templates_page(headers, form, _errors(failed), status=400)
+    except DomainError as error:
+        if status_for(error) != 409:
+            raise
+        return templates_page(headers, form, status=409, message=f"{error.message_vi} / {error.message_en}")
+    return redirect("/staff/templates", [*session.set_cookies, sessions.flash_cookie(message)])
+
+
+def accounts_page(headers: Mapping[str, str], form: Mapping[str, str] | None = None,
+                  errors: dict[str, Any] | None = None, status: int = 200, created: tuple[str, str] | None = None
+                  ) -> Response:
+    from chalicelib.services import console
+    from chalicelib.store.reference import load_reference
+
+    session = sessions.page_session(headers)
+    people = console.staff_accounts(session.user)
+    return _page(session, "staff/accounts.html", status=status, people=people, role_labels=ROLE_LABELS_VI,
+                 agencies=load_reference().agencies, form=form or {}, errors=errors or {}, created=created)
+
+
+def accounts_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
+    from chalicelib.services import console
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    try:
+        created = console.add_staff(session.user, form)
+    except ValidationFailed as failed:
+        return accounts_page(headers, form, _errors(failed), status=400)
+    # The temporary password is shown once, on this response only (never stored, never logged).
+    response = accounts_page(headers, created=created)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def user_json(user: StaffUser) -> dict[str, Any]:
+    return {"email": user.email, "name": user.name, "roles": sorted(user.roles), "agency": user.agency}
+
