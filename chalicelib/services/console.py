@@ -242,9 +242,7 @@ def _event(user: StaffUser, kind: str, now: datetime, public_text: str | None = 
 
 
 def _move(ticket: TicketModel, target: Status, details: dict[str, str] | None = None) -> None:
-    current = Status(ticket.status)
-    if current != target:
-        check_transition(current, target, details)
+    check_transition(Status(ticket.status), target, details)
 
 
 Handler = Callable[[StaffUser, TicketModel, Mapping[str, str], ReferenceData, datetime], str]
@@ -270,7 +268,8 @@ def _assign(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     if agency_id not in ref.agencies:
         raise ValidationFailed([FieldError("agency", "Vui lòng chọn cơ quan xử lý.", "Choose an agency.")])
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON, required=False)
-    _move(ticket, Status.ASSIGNED)
+    if ticket.status != Status.ASSIGNED.value:  # assigned -> assigned is a transfer to another agency
+        _move(ticket, Status.ASSIGNED)
     changes: dict[str, Any] = {}
     if ticket.due_at is None:
         changes.update(routing.deadline_changes(ticket, ref, ticket.category))
