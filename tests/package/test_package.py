@@ -55,6 +55,13 @@ def test_the_stack_wires_tables_queues_dlq_and_alarm(dist: Path) -> None:
     # one citizen's messages in order; a FIFO queue needs a FIFO dead-letter queue
     assert resources["InboundQueue"]["Properties"]["FifoQueue"] is True
     assert resources["InboundDLQ"]["Properties"]["FifoQueue"] is True
+    # staff sign-in: one pool, its four groups, an app client that may not write the agency attribute
+    assert variables["COGNITO_USER_POOL_ID"] == {"Ref": "StaffUserPool"}
+    assert variables["COGNITO_CLIENT_ID"] == {"Ref": "StaffUserPoolClient"}
+    groups = {r["Properties"]["GroupName"] for r in resources.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"}
+    assert groups == {"operator", "agency_officer", "supervisor", "admin"}
+    app_client = resources["StaffUserPoolClient"]["Properties"]
+    assert "custom:agency" in app_client["ReadAttributes"] and "custom:agency" not in app_client["WriteAttributes"]
 
 
 def test_the_zip_imports_app_with_only_what_lambda_provides(dist: Path, tmp_path: Path) -> None:
@@ -78,6 +85,7 @@ def test_the_zip_imports_app_with_only_what_lambda_provides(dist: Path, tmp_path
         "assert render('error.html', title='t', message='<b>', province='', hotline='').body.count('&lt;b&gt;') == 1\n"
         "assert normalise_phone('0912345678') == '+84912345678'\n"
         "import aws_lambda_powertools.utilities.idempotency, aws_lambda_powertools.metrics\n"
+        "import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto  # RS256 needs cryptography in the zip\n"
         "print('ok', app.app.app_name)\n"
     )
     env = {"AWS_DEFAULT_REGION": "ap-southeast-1", "PATH": "/usr/bin:/bin"}
