@@ -28,6 +28,8 @@ def _sign_in(browser: Any, base_url: str, email: str, width: int = 1280) -> Any:
     page = browser.new_page(viewport={"width": width, "height": 900}, locale="vi-VN")
     page.goto(base_url + "/staff/inbox")
     assert page.url.startswith(base_url + "/staff/sign-in")
+    if width > 1000:
+        _shot(page, "staff-sign-in.png")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
