@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from pynamodb.exceptions import QueryError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import AlreadyExists, Conflict, NotFound
+from chalicelib.domain.errors import AlreadyExists, Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.store.connection import bind
@@ -296,5 +297,11 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
     condition = None
     for each in filters:
         condition = each if condition is None else condition & each
-    return _page(index.query(query.key, range_condition, filter_condition=condition, limit=limit,
-                             last_evaluated_key=start))
+    try:
+        return _page(index.query(query.key, range_condition, filter_condition=condition, limit=limit,
+                                 last_evaluated_key=start))
+    except QueryError as exc:
+        if exc.cause_response_code == "ValidationException" and start is not None:  # a start key not of this query
+            raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
+                                               "Invalid page; go back to the first page.")]) from exc
+        raise

@@ -202,8 +202,8 @@ def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]
     sessions.check_form_origin(headers, session, form)
     try:
         message = console.act(session.user, code, form.get("action") or "", form)
-    except (ValidationFailed, DomainError) as error:
-        if isinstance(error, Unauthenticated) or status_for(error) in (403, 404):
+    except DomainError as error:
+        if status_for(error) not in (400, 409):  # 401/403/404 go to the guard's pages
             raise
         return ticket(headers, code, {}, form, error, status=status_for(error))
     return redirect(f"/staff/tickets/{quote(code)}", [*session.set_cookies, sessions.flash_cookie(message)])

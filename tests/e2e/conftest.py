@@ -7,7 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -56,3 +57,27 @@ def local_stack() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def base_url(local_stack: dict[str, str]) -> str:
     return local_stack["base_url"]
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Flags for a closed network: no background calls home, no sandbox as root.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def shot(page: Any, name: str) -> None:
+    target = os.environ.get("SCREENSHOT_DIR")  # set to refresh docs/ screenshots
+    if target:
+        page.screenshot(path=str(Path(target) / name), full_page=True)

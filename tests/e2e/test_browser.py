@@ -1,37 +1,14 @@
 """A real browser (Debian's Chromium driven by Playwright) submits a report and tracks it."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from tests.conftest import unique_phone
+from tests.e2e.conftest import shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Flags for a closed network: no background calls home, no sandbox as root.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield instance
-        instance.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    target = os.environ.get("SCREENSHOT_DIR")  # set to refresh docs/ screenshots
-    if target:
-        page.screenshot(path=str(Path(target) / name), full_page=True)
 
 
 def test_submit_in_a_phone_sized_browser_then_find_it_on_the_status_page(browser: Any, base_url: str) -> None:
@@ -39,7 +16,7 @@ def test_submit_in_a_phone_sized_browser_then_find_it_on_the_status_page(browser
     page.goto(base_url + "/")
     # nothing sticks out sideways on a 360 px phone
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    _shot(page, "form.png")
+    shot(page, "form.png")
     phone = unique_phone()
     page.get_by_label("Nội dung phản ánh (bắt buộc)").fill("Đèn đường trước trường tiểu học tắt 3 đêm nay.")
     page.get_by_label("Lĩnh vực").select_option("chieu-sang")
@@ -50,7 +27,7 @@ def test_submit_in_a_phone_sized_browser_then_find_it_on_the_status_page(browser
     page.get_by_role("button", name="Gửi phản ánh").click()
     code = page.locator("#tracking-code").inner_text()
     assert code.startswith("TN-") and len(code) == 9
-    _shot(page, "confirmation.png")
+    shot(page, "confirmation.png")
 
     page.get_by_role("link", name="Tra cứu phản ánh").click()
     assert page.get_by_label("Mã tra cứu").input_value() == code
@@ -64,7 +41,7 @@ def test_submit_in_a_phone_sized_browser_then_find_it_on_the_status_page(browser
         page.reload()
     assert page.locator("#status-label").inner_text() == "Đã chuyển cơ quan xử lý"
     assert "Đặng Thị Mai" not in page.content() and phone not in page.content()
-    _shot(page, "status.png")
+    shot(page, "status.png")
 
 
 def test_the_form_keeps_input_and_explains_errors_in_the_browser(browser: Any, base_url: str) -> None:
@@ -76,4 +53,4 @@ def test_the_form_keeps_input_and_explains_errors_in_the_browser(browser: Any, b
     assert page.locator("#description-error").inner_text() == "Vui lòng nhập nội dung phản ánh."
     assert "Số điện thoại không hợp lệ" in page.locator("#phone-error").inner_text()
     assert page.get_by_label("Họ và tên").input_value() == "Ngô Văn Tư"
-    _shot(page, "form-errors.png")
+    shot(page, "form-errors.png")

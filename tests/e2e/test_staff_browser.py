@@ -13,7 +13,7 @@ import requests
 
 from devstack.seed import DEMO_PASSWORD
 from tests.conftest import unique_phone
-from tests.e2e.test_browser import _shot, browser  # noqa: F401 - the shared Chromium fixture
+from tests.e2e.conftest import shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -29,7 +29,7 @@ def _sign_in(browser: Any, base_url: str, email: str, width: int = 1280) -> Any:
     page.goto(base_url + "/staff/inbox")
     assert page.url.startswith(base_url + "/staff/sign-in")
     if width > 1000:
-        _shot(page, "staff-sign-in.png")
+        shot(page, "staff-sign-in.png")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
@@ -53,7 +53,7 @@ def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: An
     assert "Lê Thị Mai" in page.locator("#who").inner_text()
     _wait_routed(page, base_url, code)
     page.goto(base_url + "/staff/inbox")
-    _shot(page, "staff-inbox.png")
+    shot(page, "staff-inbox.png")
     page.get_by_label("Tìm theo mã phản ánh hoặc số điện thoại").fill(code)
     page.get_by_role("button", name="Tìm").click()
     page.wait_for_url(f"{base_url}/staff/tickets/{code}")
@@ -65,7 +65,7 @@ def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: An
     page.get_by_role("button", name="Gửi tin nhắn").click()
     assert page.locator("#flash").inner_text() == "Đã gửi tin nhắn cho người dân."
     page.get_by_label("Nội dung trả lời").fill("Đã nạo vét cống ngày 28/11, nước đã rút.")
-    _shot(page, "staff-ticket.png")
+    shot(page, "staff-ticket.png")
     page.get_by_role("button", name="Trả lời và kết thúc").click()
     assert page.locator("#ticket-status").inner_text() == "Đã trả lời"
     assert page.locator("#ticket-answer").inner_text() == "Đã nạo vét cống ngày 28/11, nước đã rút."
@@ -89,7 +89,7 @@ def test_phone_intake_shows_the_callers_history_first(browser: Any, base_url: st
     page.get_by_label("Họ tên (nếu người gọi cho biết)").fill("Bà Năm")
     page.get_by_label("Lĩnh vực").select_option("thu-tuc-hanh-chinh")
     page.get_by_label("Nội dung cuộc gọi").fill("Gọi hỏi tiếp: đã nộp hồ sơ cấp lại căn cước 10 ngày chưa có kết quả.")
-    _shot(page, "staff-intake.png")
+    shot(page, "staff-intake.png")
     page.get_by_role("button", name="Tạo phản ánh").click()
     flash = page.locator("#flash").inner_text()
     assert flash.startswith("Đã tạo phản ánh TN-")
