@@ -58,6 +58,14 @@ def status_page() -> Response:
     return status_page(query.get("code", ""), query.get("phone_last4", ""))
 
 
+@app.route("/cong-khai", methods=["GET"])
+@html_page(_context)
+def public_answers_page() -> Response:
+    from chalicelib.web.views import public_answers
+
+    return public_answers(app.current_request.query_params or {})
+
+
 # JSON API
 
 
@@ -82,6 +90,15 @@ def report_status(code: str) -> Response:
 
     query = app.current_request.query_params or {}
     return Response(lookup.status_for_citizen(code, query.get("phone_last4", "")).to_json(), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/public/answers", methods=["GET"])
+@json_api(_context)
+def public_answers_api() -> Response:
+    from chalicelib.services import publication
+
+    return Response(publication.answers(app.current_request.query_params or {}),
+                    headers={**JSON_UTF8, "Cache-Control": "public, max-age=60"})
 
 
 @app.route("/api/v1/reference", methods=["GET"])
@@ -138,6 +155,67 @@ def esms_webhook() -> Response:
     request = app.current_request
     params = {**(request.query_params or {}), **form_fields(request.raw_body)}
     return Response(webhooks.esms_mo(params), headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+# Open311 GeoReport v2 (chalicelib/web/open311.py): /open311/v2/<resource>.json|.xml
+
+
+def open311_endpoint(view: Any) -> Any:
+    from chalicelib.web.open311 import endpoint
+
+    return endpoint(_context)(view)
+
+
+@app.route("/open311/v2/{resource}", methods=["GET", "POST"], content_types=ANY)
+@open311_endpoint
+def open311_resource(resource: str) -> Response:
+    from chalicelib.domain.open311 import Open311Error
+    from chalicelib.services import open311
+    from chalicelib.web.open311 import respond, split_format
+
+    request = app.current_request
+    name, fmt = split_format(resource)
+    query = request.query_params or {}
+    if request.method == "POST" and name == "requests":
+        return respond("created", fmt, open311.create(_form(), request.headers.get("idempotency-key")))
+    if request.method == "GET" and name == "discovery":
+        return respond("discovery", fmt, open311.discovery(_base_url()))
+    if request.method == "GET" and name == "services":
+        return respond("services", fmt, open311.service_list())
+    if request.method == "GET" and name == "requests":
+        return respond("requests", fmt, open311.requests(query))
+    if request.method == "GET" and name == "servicerequestupdates":
+        return respond("updates", fmt, open311.updates(query))
+    raise Open311Error(404, [("404", f"No resource {name} / Không có tài nguyên {name}")])
+
+
+@app.route("/open311/v2/{collection}/{item}", methods=["GET"])
+@open311_endpoint
+def open311_item(collection: str, item: str) -> Response:
+    from chalicelib.domain.open311 import Open311Error
+    from chalicelib.services import open311
+    from chalicelib.web.open311 import respond, split_format
+
+    name, fmt = split_format(item)
+    if collection == "services":
+        return respond("service_definition", fmt, open311.service_definition(name))
+    if collection == "requests":
+        return respond("requests", fmt, open311.one_request(name))
+    if collection == "tokens":
+        return respond("tokens", fmt, open311.token(name))
+    raise Open311Error(404, [("404", f"No resource {collection} / Không có tài nguyên {collection}")])
+
+
+def settings_base_url() -> str:
+    from chalicelib.config import settings
+
+    return settings().public_base_url.rstrip("/")
+
+
+def _base_url() -> str:
+    """API Gateway says https in X-Forwarded-Proto; PUBLIC_BASE_URL wins when configured."""
+    headers = app.current_request.headers
+    return settings_base_url() or f"{headers.get('x-forwarded-proto', 'http')}://{headers.get('host', 'localhost')}"
 
 
 # Staff console pages (chalicelib/web/staff_views.py): Cognito session cookie + CSRF token
@@ -231,6 +309,17 @@ def staff_templates() -> Response:
     if request.method == "GET":
         return staff_views.templates_page(request.headers)
     return staff_views.templates_submit(request.headers, _form())
+
+
+@app.route("/staff/integrators", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_integrators() -> Response:
+    from chalicelib.web import staff_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return staff_views.integrators_page(request.headers)
+    return staff_views.integrators_submit(request.headers, _form())
 
 
 @app.route("/staff/accounts", methods=["GET", "POST"], content_types=ANY)

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.seed import seed
     from devstack.worker import Worker
 
-    stack = bring_up(args.emulator_port)
+    stack = bring_up(args.emulator_port, public_origin=f"http://{args.host}:{args.port}")
     from devstack.emulator import stage_environment
     from devstack.fakes import seed_provider_secrets, start_fakes
 

@@ -72,13 +72,15 @@ def start_emulator(port: int = 0) -> tuple[Any, str]:
     return server, endpoint
 
 
-def create_stack(stack_name: str = "hotline1022-local", timeout: float = 60.0) -> tuple[dict[str, str], dict[str, str]]:
+def create_stack(stack_name: str = "hotline1022-local", timeout: float = 60.0,
+                 parameters: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """Creates the infra/resources.json stack in the emulator; returns (resources, outputs)."""
     import boto3
 
     cfn = boto3.client("cloudformation")
     template = (INFRA / "resources.json").read_text(encoding="utf-8")
-    cfn.create_stack(StackName=stack_name, TemplateBody=template)
+    cfn.create_stack(StackName=stack_name, TemplateBody=template, Parameters=[
+        {"ParameterKey": key, "ParameterValue": value} for key, value in (parameters or {}).items()])
     deadline = time.monotonic() + timeout
     while True:
         stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
@@ -110,10 +112,11 @@ def overlay() -> dict[str, Any]:
     return json.loads((INFRA / "chalice-overlay.json").read_text(encoding="utf-8"))
 
 
-def wire_environment(resources: dict[str, str]) -> dict[str, str]:
+def wire_environment(resources: dict[str, str], given: dict[str, str] | None = None) -> dict[str, str]:
     """Sets (and returns) the app's resource variables from the overlay's Globals, as AWS would."""
     variables = overlay()["Globals"]["Function"]["Environment"]["Variables"]
     parameters = {name: spec.get("Default", "") for name, spec in _template().get("Parameters", {}).items()}
+    parameters.update(given or {})
     wired = {}
     for name, value in variables.items():
         if isinstance(value, dict) and "Ref" in value:
@@ -165,14 +168,29 @@ def _resolve(value: Any, resources: dict[str, str]) -> Any:
     return value
 
 
-def provision_skipped(resources: dict[str, str]) -> dict[str, str]:
+def _bucket_cors(bucket: str, cors: dict[str, Any]) -> None:
+    """The emulator's CloudFormation ignores a bucket's CorsConfiguration: apply the template's."""
+    import boto3
+
+    rules = [{**{k: v for k, v in rule.items() if k != "MaxAge"}, "MaxAgeSeconds": rule.get("MaxAge", 0)}
+             for rule in cors["CorsRules"]]
+    boto3.client("s3").put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+
+
+def provision_skipped(resources: dict[str, str], parameters: dict[str, str] | None = None) -> dict[str, str]:
     """Creates the template's Cognito user pool, client and groups (which the emulator's
-    CloudFormation skips) from their template properties; returns resources with their ids."""
+    CloudFormation skips) from their template properties, and applies bucket CORS rules it
+    ignores; returns resources with their ids."""
     import boto3
 
     cognito = boto3.client("cognito-idp")
     resources = dict(resources)
-    for logical, spec in _template()["Resources"].items():  # the template lists a pool before its users
+    template = _template()
+    values = {name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()}
+    values.update(parameters or {})
+    for logical, spec in template["Resources"].items():  # the template lists a pool before its users
+        if spec["Type"] == "AWS::S3::Bucket" and "CorsConfiguration" in spec["Properties"]:
+            _bucket_cors(resources[logical], _resolve(spec["Properties"]["CorsConfiguration"], {**values, **resources}))
         call = _COGNITO_CALLS.get(spec["Type"])
         if call is None:
             continue
@@ -183,12 +201,14 @@ def provision_skipped(resources: dict[str, str]) -> dict[str, str]:
     return resources
 
 
-def bring_up(port: int = 0, stack_name: str = "hotline1022-local") -> LocalStack:
-    """Starts the emulator, creates the stack, wires the environment; returns the handle."""
+def bring_up(port: int = 0, stack_name: str = "hotline1022-local", public_origin: str | None = None) -> LocalStack:
+    """Starts the emulator, creates the stack (its PublicOrigin: where the local site runs), wires
+    the environment; returns the handle."""
     server, endpoint = start_emulator(port)
-    resources, outputs = create_stack(stack_name)
-    resources = provision_skipped(resources)
-    bootstrap(wire_environment(resources))
+    parameters = {"PublicOrigin": public_origin} if public_origin else {}
+    resources, outputs = create_stack(stack_name, parameters=parameters)
+    resources = provision_skipped(resources, parameters)
+    bootstrap(wire_environment(resources, parameters))
     return LocalStack(server, endpoint, stack_name, resources, outputs)
 
 

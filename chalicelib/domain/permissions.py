@@ -38,12 +38,14 @@ ACTIONS: dict[str, frozenset[str]] = {
     "merge": _DESK,
     "reopen": _DESK,
     "close": _DESK,
+    "publish": _DESK,                   # put an answered, consented ticket on the public listing
     "phone_intake": _DESK,
     "caller_history": _DESK,
     "extend": frozenset({SUPERVISOR, ADMIN}),
     "edit_templates": frozenset({ADMIN}),
     "edit_reference": frozenset({ADMIN}),
     "manage_staff": frozenset({ADMIN}),
+    "manage_integrators": frozenset({ADMIN}),
 }
 
 

@@ -170,7 +170,14 @@ def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
             "reply_text": staff_forms.fill(chosen.body, template_values(ticket, ref, reporter)) if chosen else "",
             "can": {action: allowed(user, _PERMISSION.get(action, action)) for action in ACTIONS},
             "open": is_open(status), "status": status, "ref": ref,
+            "public_preview": _public_preview(ticket) if ticket.consent_publish else None,
             "reachable": _route(ticket) is not None}
+
+
+def _public_preview(ticket: TicketModel) -> str:
+    from chalicelib.services.publication import public_question
+
+    return ticket.public_question or public_question(ticket)
 
 
 # Acting
@@ -417,13 +424,29 @@ def _close(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
     return "Đã đóng phản ánh."
 
 
+def _publish(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
+    from chalicelib.services import publication
+
+    question = staff_forms.text(form, "public_question", staff_forms.MAX_NOTE, required=False)
+    publication.publish(user, ticket, question or None, now)
+    return "Đã công khai câu hỏi (đã ẩn thông tin cá nhân) và câu trả lời."
+
+
+def _unpublish(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData,
+               now: datetime) -> str:
+    from chalicelib.services import publication
+
+    publication.unpublish(user, ticket, now)
+    return "Đã gỡ khỏi danh sách công khai."
+
+
 ACTIONS: dict[str, Handler] = {
     "categorise": _categorise, "assign": _assign, "return": _return, "start": _start, "reply": _reply,
     "note": _note, "callback": _callback, "callback_done": _callback_done, "extend": _extend,
     "resolve": _resolve, "reject": _reject, "redirect": _redirect, "merge": _merge, "reopen": _reopen,
-    "close": _close,
+    "close": _close, "publish": _publish, "unpublish": _unpublish,
 }
-_PERMISSION = {"callback_done": "callback"}
+_PERMISSION = {"callback_done": "callback", "unpublish": "publish"}
 
 
 def act(user: StaffUser, code: str, action: str, form: Mapping[str, str], now: datetime | None = None) -> str:

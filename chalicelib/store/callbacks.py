@@ -57,7 +57,8 @@ def schedule_on_ticket(ticket: TicketModel, callback: CallbackModel, event: NewE
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=False))
             transaction.save(callback, condition=CallbackModel.pk.does_not_exist())
-            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event, status or ticket.status),
+                             condition=EventModel.pk.does_not_exist())
 
 
 def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, event: NewEvent, now: datetime,
@@ -72,7 +73,8 @@ def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, 
                                                   CallbackModel.due_sort.remove()],
                                condition=CallbackModel.status == OPEN)
             transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=True))
-            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event, status or ticket.status),
+                             condition=EventModel.pk.does_not_exist())
 
 
 def of_ticket(code: str) -> list[CallbackModel]:

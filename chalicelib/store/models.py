@@ -21,6 +21,13 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | open callbacks by time (reminders)            | GSI by_status_due: status=cb#open, due_sort            |
 | a ticket's callbacks                          | Query pk=TICKET#<code>, sk begins_with CALLBACK#       |
 | response templates                            | Query pk=TEMPLATES                                     |
+| published answers, newest first (public list) | GSI by_public: public_shard=PUB, public_sort=<answered>#<code> |
+| open tickets of a category in a commune       | GSI by_place: place_open=<category>#<area>, created_at |
+| tickets created in a month (Open311 requests) | GSI by_month: created_month=<yyyy-mm>, created_at      |
+| public status changes of a day (Open311)      | GSI by_update: update_day=<yyyy-mm-dd>, at (events)     |
+| a ticket's satisfaction rating                | GetItem pk=TICKET#<code>, sk=RATING (put if absent)     |
+| rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
+| Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
@@ -84,6 +91,33 @@ class ByOpen(GlobalSecondaryIndex["TicketModel"]):
 
     open_queue = UnicodeAttribute(hash_key=True)
     due_sort = UnicodeAttribute(range_key=True)
+
+
+class ByPublic(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_public"
+        projection = AllProjection()  # the table projects only the public fields (infra/resources.json)
+
+    public_shard = UnicodeAttribute(hash_key=True)
+    public_sort = UnicodeAttribute(range_key=True)
+
+
+class ByPlace(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_place"
+        projection = AllProjection()  # public summary fields only, see infra/resources.json
+
+    place_open = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ByMonth(GlobalSecondaryIndex["TicketModel"]):
+    class Meta:
+        index_name = "by_month"
+        projection = AllProjection()
+
+    created_month = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class ByPhone(GlobalSecondaryIndex["TicketModel"]):
@@ -166,6 +200,18 @@ class TicketModel(Model):
     answer = UnicodeAttribute(null=True)
     answered_at = UTCDateTimeAttribute(null=True)
     answered_on_time = BooleanAttribute(null=True)
+    # Publication (only with the reporter's consent and a staff member's approval)
+    public_question = UnicodeAttribute(null=True)
+    public_shard = UnicodeAttribute(null=True)
+    public_sort = UnicodeAttribute(null=True)
+    photos_public = ListAttribute(of=UnicodeAttribute, null=True)
+    # Duplicate suggestions: set while open and both category and commune are known
+    place_open = UnicodeAttribute(null=True)
+    created_month = UnicodeAttribute(null=True)
+    public_summary = UnicodeAttribute(null=True)
+    held = BooleanAttribute(null=True)
+    survey_sent = BooleanAttribute(null=True)
+    rating = NumberAttribute(null=True)
     # Reporters of tickets merged into this one: they follow it and receive its answer.
     followers = ListAttribute(of=FollowerMap, null=True)
     due_at = UTCDateTimeAttribute(null=True)
@@ -177,9 +223,21 @@ class TicketModel(Model):
     by_agency_due = ByAgencyDue()
     by_status_due = ByStatusDue()
     by_open = ByOpen()
+    by_public = ByPublic()
+    by_place = ByPlace()
+    by_month = ByMonth()
     by_phone = ByPhone()
     by_zalo = ByZalo()
     by_watch = ByWatch()
+
+
+class ByUpdate(GlobalSecondaryIndex["EventModel"]):
+    class Meta:
+        index_name = "by_update"
+        projection = AllProjection()
+
+    update_day = UnicodeAttribute(hash_key=True)
+    at = UTCDateTimeAttribute(range_key=True)
 
 
 class EventModel(Model):
@@ -196,6 +254,10 @@ class EventModel(Model):
     public_text = UnicodeAttribute(null=True)
     detail = JSONAttribute(null=True)
     at = UTCDateTimeAttribute()
+    update_day = UnicodeAttribute(null=True)   # public events only: the Open311 update feed
+    status_after = UnicodeAttribute(null=True)
+
+    by_update = ByUpdate()
 
 
 class DedupModel(Model):
@@ -355,6 +417,59 @@ class ResponseTemplateModel(Model):
     version = VersionAttribute()
 
 
+class RatingModel(Model):
+    """A reporter's satisfaction rating of the answer (1-5), stored once per ticket."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="RATING")
+    rating = NumberAttribute()
+    comment = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class StatsModel(Model):
+    """Counters for statistics (one atomic ADD per rating)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="STATS")
+    sk = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(default=0)
+    total = NumberAttribute(default=0)
+
+
+class IntegratorModel(Model):
+    """An Open311 integrator and its API key's hash (the key itself is shown once, never stored)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="INTEGRATORS")
+    sk = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    key_hash = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class ApiKeyModel(Model):
+    """Lookup of an API key by its SHA-256: which integrator it belongs to."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="APIKEY")
+    integrator = UnicodeAttribute()
+    name = UnicodeAttribute()
+
+
 class ReferenceModel(Model):
     class Meta(_Meta):
         pass
@@ -368,4 +483,5 @@ class ReferenceModel(Model):
 
 MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
-                                   ContactHealthModel, ResponseTemplateModel)
+                                   ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
+                                   IntegratorModel, ApiKeyModel)

@@ -36,13 +36,23 @@ class NewEvent:
     detail: dict[str, Any] | None = None
 
 
-def event_item(code: str, event: NewEvent) -> EventModel:
+def event_item(code: str, event: NewEvent, status: str | None = None) -> EventModel:
+    """The timeline item of `event`; a public one also goes into the day's update feed (Open311)
+    with the ticket's status after it."""
     # The random suffix keeps two events in the same microsecond apart and append-only.
+    at = event.at.astimezone(timezone.utc)
+    public = event.public_text is not None
     return EventModel(
-        pk=ticket_pk(code), sk=f"EVENT#{event.at.astimezone(timezone.utc).isoformat()}#{secrets.token_hex(3)}",
-        kind=event.kind, actor=event.actor, public=event.public_text is not None,
+        pk=ticket_pk(code), sk=f"EVENT#{at.isoformat()}#{secrets.token_hex(3)}",
+        kind=event.kind, actor=event.actor, public=public,
         public_text=event.public_text, detail=event.detail, at=event.at,
+        update_day=at.date().isoformat() if public else None, status_after=status if public else None,
     )
+
+
+def place_key(status: Status, category: str | None, area: str | None) -> str | None:
+    """The duplicate-suggestion key: set while the ticket is open and both are known."""
+    return f"{category}#{area}" if is_open(status) and category and area else None
 
 
 def _due_sort(due_at: datetime | None) -> str:
@@ -64,12 +74,15 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
     """
     connection = bind()
     code = fields["tracking_code"]
+    status = Status(fields["status"])
     ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")),
-                         open_queue=OPEN_QUEUE if is_open(Status(fields["status"])) else None, **fields)
+                         open_queue=OPEN_QUEUE if is_open(status) else None,
+                         place_open=place_key(status, fields.get("category"), fields.get("area")),
+                         created_month=fields["created_at"].astimezone(timezone.utc).strftime("%Y-%m"), **fields)
     with translate(AlreadyExists):
         with TransactWrite(connection=connection) as transaction:
             transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
-            transaction.save(event_item(code, first_event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(code, first_event, fields["status"]), condition=EventModel.pk.does_not_exist())
             if dedup_key is not None:
                 transaction.save(_marker(dedup_key, code, first_event.at), condition=DedupModel.pk.does_not_exist())
             for message in outbound or []:
@@ -171,11 +184,14 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
     else:
         actions.append(TicketModel.agency_open.remove())
     actions.append(TicketModel.open_queue.set(OPEN_QUEUE) if is_open(target) else TicketModel.open_queue.remove())
+    place = place_key(target, changes.get("category", ticket.category), changes.get("area", ticket.area))
+    actions.append(TicketModel.place_open.set(place) if place else TicketModel.place_open.remove())
     actions += _changes(changes)
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=actions)
-            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event, target.value),
+                             condition=EventModel.pk.does_not_exist())
             _save_outbound(transaction, ticket.tracking_code, outbound)
             if also is not None:
                 actions = [TicketModel.updated_at.set(now)]
@@ -213,7 +229,8 @@ def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[st
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=[TicketModel.updated_at.set(now), *_changes(changes)],
                                condition=condition)
-            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            transaction.save(event_item(ticket.tracking_code, event, ticket.status),
+                             condition=EventModel.pk.does_not_exist())
             _save_outbound(transaction, ticket.tracking_code, outbound)
 
 
@@ -305,3 +322,30 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
             raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
                                                "Invalid page; go back to the first page.")]) from exc
         raise
+
+
+def created_between(start: datetime, end: datetime, limit: int) -> list[TicketModel]:
+    """Tickets created in [start, end), oldest first: one query per calendar month (UTC) in the range."""
+    bind()
+    items: list[TicketModel] = []
+    month = datetime(start.year, start.month, 1, tzinfo=timezone.utc)
+    with translate():
+        while month < end and len(items) < limit:
+            items += TicketModel.by_month.query(month.strftime("%Y-%m"), TicketModel.created_at.between(start, end),
+                                                limit=limit - len(items))
+            month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=timezone.utc)
+    return [t for t in items if t.created_at < end]
+
+
+def many(codes: list[str]) -> list[TicketModel]:
+    """The tickets with these codes that exist (BatchGetItem, 100 keys per call)."""
+    bind()
+    with translate():
+        return list(TicketModel.batch_get([(ticket_pk(code), TICKET_SK) for code in dict.fromkeys(codes)]))
+
+
+def public_updates(day: str, start: datetime, end: datetime) -> list[EventModel]:
+    """The public timeline events of one UTC day within [start, end) (the Open311 update feed)."""
+    bind()
+    with translate():
+        return list(EventModel.by_update.query(day, EventModel.at.between(start, end)))

@@ -29,7 +29,9 @@ EVENT_LABELS = {
     "deadline_warning": "Cảnh báo sắp hết hạn", "escalated": "Quá hạn – báo lãnh đạo", "answered": "Trả lời",
     "rejected": "Không tiếp nhận", "redirected": "Hướng dẫn nơi khác", "merged": "Gộp vào phản ánh khác",
     "merged_from": "Nhận phản ánh gộp", "reopened": "Mở lại", "closed": "Đóng", "watch_stopped": "Ngừng theo dõi hạn",
-    "clock_paused": "Tạm dừng thời hạn", "clock_resumed": "Tiếp tục thời hạn",
+    "clock_paused": "Tạm dừng thời hạn", "clock_resumed": "Tiếp tục thời hạn", "published": "Công khai",
+    "unpublished": "Gỡ công khai", "held": "Giữ lại chờ kiểm tra", "rated": "Người dân đánh giá",
+    "follower_added": "Có người theo dõi thêm", "survey": "Gửi phiếu đánh giá",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
@@ -310,6 +312,32 @@ def accounts_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Resp
     # The temporary password is shown once, on this response only (never stored, never logged).
     response = accounts_page(headers, created=created)
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def integrators_page(headers: Mapping[str, str], created: dict[str, str] | None = None,
+                     errors: dict[str, Any] | None = None, status: int = 200) -> Response:
+    from chalicelib.services import open311
+
+    session = sessions.page_session(headers)
+    return _page(session, "staff/integrators.html", status=status, items=open311.integrator_list(session.user),
+                 created=created, errors=errors or {})
+
+
+def integrators_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
+    from chalicelib.services import open311
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    if form.get("revoke"):
+        open311.revoke_integrator(session.user, form["revoke"])
+        return redirect("/staff/integrators", [*session.set_cookies, sessions.flash_cookie("Đã thu hồi api_key.")])
+    try:
+        created = open311.add_integrator(session.user, form.get("name") or "")
+    except ValidationFailed as failed:
+        return integrators_page(headers, errors=_errors(failed), status=400)
+    response = integrators_page(headers, created=created)
+    response.headers["Cache-Control"] = "no-store"  # the key is shown once, on this response only
     return response
 
 

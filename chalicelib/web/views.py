@@ -53,3 +53,23 @@ def status_page(code: str, phone_last4: str) -> Response:
     except NotFound:
         return render("status.html", status=404, code=code, not_found=True, **_common())
     return render("status.html", code=result.tracking_code, result=result, **_common())
+
+
+def public_answers(query: dict[str, str]) -> Response:
+    """The public listing of answered, consented, approved tickets (no reporter data)."""
+    from urllib.parse import urlencode
+
+    from chalicelib.services import publication
+
+    ref = load_reference()
+    try:
+        page = publication.answers(query)
+    except ValidationFailed as failed:
+        errors = {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
+        return render("public_answers.html", status=400, page={"answers": []}, filters=query, errors=errors,
+                      categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
+    next_link = "/cong-khai?" + urlencode({**page["filters"], "after": page["next"]}) if page["next"] else None
+    from chalicelib.store.photos import upload_origin
+
+    return render("public_answers.html", page=page, filters=page["filters"], errors={}, next_link=next_link,
+                  allow={"img-src": upload_origin()}, categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())

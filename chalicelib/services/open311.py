@@ -1,0 +1,143 @@
+"""Use cases of the Open311 GeoReport v2 endpoint (/open311/v2/): discovery, services, service
+definitions, creating and reading service requests, tokens, and the mySociety update feed."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from chalicelib.config import settings
+from chalicelib.domain import open311 as spec
+from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.permissions import StaffUser, require
+from chalicelib.domain.tracking import parse_code
+from chalicelib.services import intake
+from chalicelib.store import integrators, photos, tickets
+from chalicelib.store.reference import load_reference
+
+
+def discovery(base_url: str) -> dict[str, Any]:
+    return {"changeset": "2026-11-28T00:00:00+07:00", "contact": f"Đường dây nóng 1022 – {settings().hotline}",
+            "key_service": "API keys are issued by the hotline's administrators / Quản trị viên cấp api_key",
+            "endpoints": [{"specification": spec.SPEC, "url": f"{base_url}/open311/v2",
+                           "changeset": "2026-11-28T00:00:00+07:00", "type": "production",
+                           "formats": ["application/json", "text/xml"]}]}
+
+
+def service_list() -> list[dict[str, Any]]:
+    return spec.services(load_reference())
+
+
+def service_definition(code: str) -> dict[str, Any]:
+    return spec.service_definition(load_reference(), code)
+
+
+def create(form: Mapping[str, str], idempotency_key: str | None = None) -> list[dict[str, Any]]:
+    """POST requests: needs a valid api_key (403). Returns [{service_request_id, service_notice}]."""
+    key = (form.get("api_key") or "").strip()
+    integrator = integrators.by_key(key) if key else None
+    if integrator is None:
+        raise spec.Open311Error(403, [("api_key", "A valid api_key is required / Cần api_key hợp lệ")])
+    submission = spec.submission(form, load_reference())
+    try:
+        receipt = intake.submit(submission, idempotency_key=idempotency_key)
+    except ValidationFailed as failed:
+        raise spec.Open311Error(400, [(e.field, f"{e.en} / {e.vi}") for e in failed.errors]) from failed
+    return [{"service_request_id": receipt["tracking_code"],
+             "service_notice": f"Đã tiếp nhận. Mã tra cứu {receipt['tracking_code']}.", "account_id": None}]
+
+
+def _media(ticket: Any) -> str | None:
+    keys = ticket.photos_public or [] if ticket.public_shard else []
+    return photos.view_url(keys[0]) if keys else None
+
+
+def _visible(ticket: Any, ref: Any) -> bool:
+    return spec.is_listed(ticket.attribute_values, ref)
+
+
+def requests(raw: Mapping[str, str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """GET requests with the spec's filters (ids override the others)."""
+    now = now or datetime.now(timezone.utc)
+    ref = load_reference()
+    filters = spec.request_filters(raw)
+    if filters.ids:
+        codes = [code for code in (parse_code(i, settings().tracking_prefix) for i in filters.ids) if code]
+        found = tickets.many(codes)
+    else:
+        start, end = spec.date_range(raw, now)
+        found = tickets.created_between(start, end, spec.MAX_ROWS)
+        if filters.service_codes:
+            found = [t for t in found if t.category in filters.service_codes]
+        if filters.statuses:
+            found = [t for t in found if spec.request(t.attribute_values, ref)["status"] in filters.statuses]
+    return [spec.request(t.attribute_values, ref, _media(t)) for t in found if _visible(t, ref)]
+
+
+def one_request(request_id: str) -> list[dict[str, Any]]:
+    code = parse_code(request_id, settings().tracking_prefix)
+    ref = load_reference()
+    try:
+        ticket = tickets.get_ticket(code or "")
+    except NotFound:
+        ticket = None
+    if ticket is None or not _visible(ticket, ref):
+        raise spec.Open311Error(404, [("404", f"Service request {request_id} not found / Không tìm thấy")])
+    return [spec.request(ticket.attribute_values, ref, _media(ticket))]
+
+
+def token(token_id: str) -> list[dict[str, Any]]:
+    """Our requests are realtime: the token of a request is its tracking code."""
+    request = one_request(token_id)[0]
+    return [{"service_request_id": request["service_request_id"], "token": request["service_request_id"]}]
+
+
+def updates(raw: Mapping[str, str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """The mySociety `servicerequestupdates` feed: public status changes in [start_date, end_date)
+    (the last 24 hours by default; at most 31 days, one index query per day)."""
+    now = now or datetime.now(timezone.utc)
+    start, end = spec.date_range(raw, now, default=timedelta(days=1))
+    if end - start > timedelta(days=31):
+        raise spec.bad_request("end_date", "servicerequestupdates covers at most 31 days per call")
+    events = []
+    day = start.date()
+    while day <= end.date():
+        events += tickets.public_updates(day.isoformat(), start, end)
+        day += timedelta(days=1)
+    ref = load_reference()
+    codes = [e.pk.removeprefix("TICKET#") for e in events]
+    visible = {t.tracking_code for t in tickets.many(codes) if _visible(t, ref)} if codes else set()
+    return [spec.update({"update_id": hashlib.sha256(f"{e.pk}{e.sk}".encode()).hexdigest()[:16],
+                         "tracking_code": e.pk.removeprefix("TICKET#"), "status_after": e.status_after,
+                         "at": e.at, "public_text": e.public_text})
+            for e in events if e.pk.removeprefix("TICKET#") in visible]
+
+
+# Integrators (admins)
+
+
+def integrator_list(user: StaffUser) -> list[dict[str, Any]]:
+    require(user, "manage_integrators")
+    return [{"id": i.sk, "name": i.name, "created_by": i.created_by, "created_at": i.created_at.isoformat(),
+             "revoked": i.revoked_at is not None} for i in integrators.listing()]
+
+
+def add_integrator(user: StaffUser, name: str, now: datetime | None = None) -> dict[str, str]:
+    """Issues an API key for an integrator; the key is returned once and never stored."""
+    require(user, "manage_integrators")
+    from chalicelib.domain.errors import FieldError
+
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed([FieldError("name", "Cần tên đơn vị tích hợp (tối đa 100 ký tự).",
+                                           "An integrator name (at most 100 characters) is needed.")])
+    key = secrets.token_urlsafe(32)
+    integrator_id = f"I{secrets.token_hex(6)}"
+    integrators.add(integrator_id, name, key, user.actor, now or datetime.now(timezone.utc))
+    return {"id": integrator_id, "name": name, "api_key": key}
+
+
+def revoke_integrator(user: StaffUser, integrator_id: str, now: datetime | None = None) -> None:
+    require(user, "manage_integrators")
+    integrators.revoke(integrator_id, now or datetime.now(timezone.utc))

@@ -1,0 +1,42 @@
+"""Published answers (công khai): the public listing's index and the writes that put a ticket on
+it or take it off, version-checked like every ticket change."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib.store import tickets
+from chalicelib.store.connection import bind
+from chalicelib.store.errors import translate
+from chalicelib.store.models import TicketModel
+
+SHARD = "PUB"
+
+
+def publish(ticket: TicketModel, question: str, photos: list[str], event: tickets.NewEvent, now: datetime) -> None:
+    """Puts the answered ticket on the public listing (sorted by when it was answered) with its
+    redacted question and metadata-free photos. Raises Conflict on a concurrent change."""
+    answered = (ticket.answered_at or now).astimezone(timezone.utc).isoformat()
+    tickets.update(ticket, event, now, {"public_shard": SHARD, "public_sort": f"{answered}#{ticket.tracking_code}",
+                                        "public_question": question, "photos_public": photos or None})
+
+
+def unpublish(ticket: TicketModel, event: tickets.NewEvent, now: datetime) -> None:
+    tickets.update(ticket, event, now, {"public_shard": None, "public_sort": None})
+
+
+def published(start: str, end: str, category: str | None, area: str | None, limit: int,
+              after: dict[str, Any] | None) -> tuple[list[TicketModel], dict[str, Any] | None]:
+    """One page of published answers answered in [start, end), newest first (one index query;
+    category and commune filter it)."""
+    bind()
+    condition = None
+    if category:
+        condition = TicketModel.category == category
+    if area:
+        condition = TicketModel.area == area if condition is None else condition & (TicketModel.area == area)
+    query = TicketModel.by_public.query(SHARD, TicketModel.public_sort.between(start, end), filter_condition=condition,
+                                        scan_index_forward=False, limit=limit, last_evaluated_key=after)
+    with translate():
+        items = list(query)
+    return items, query.last_evaluated_key
