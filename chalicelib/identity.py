@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.config import settings
-from chalicelib.domain.errors import FieldError, Unauthenticated, ValidationFailed, WrongCredentials
+from chalicelib.domain.errors import FieldError, Unauthenticated, Unavailable, ValidationFailed, WrongCredentials
 from chalicelib.domain.permissions import ROLES, StaffUser, user_from_claims
 
 CLOCK_SKEW_SECONDS = 30
@@ -44,7 +44,7 @@ def verify(token: str | None) -> StaffUser:
     """Returns the staff member of a valid ID token of our pool and app client.
 
     Raises Unauthenticated for a missing, malformed, forged, foreign (other pool or client),
-    expired (`expired=True`) or non-ID token.
+    expired (`expired=True`) or non-ID token; Unavailable (503) when the JWKS cannot be fetched.
     """
     import jwt
 
@@ -58,6 +58,8 @@ def verify(token: str | None) -> StaffUser:
                             issuer=issuer(), leeway=CLOCK_SKEW_SECONDS, options={"require": _REQUIRED_CLAIMS})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("expired", expired=True) from exc
+    except jwt.PyJWKClientConnectionError as exc:  # Cognito's JWKS unreachable: not the caller's fault
+        raise Unavailable() from exc
     except jwt.PyJWTError as exc:  # bad signature, unknown key, wrong iss/aud, malformed, JWKS unreachable
         raise Unauthenticated(type(exc).__name__) from exc
     if claims.get("token_use") != "id":
@@ -180,6 +182,17 @@ def create_staff(email: str, name: str, role: str, agency: str | None) -> str:
         raise
     cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=role)
     return password
+
+
+def set_enabled(email: str, enabled: bool) -> None:
+    """Enables or disables an account; disabling also revokes its refresh tokens."""
+    pool = settings().cognito_user_pool_id
+    cognito = aws.client("cognito-idp")
+    if enabled:
+        cognito.admin_enable_user(UserPoolId=pool, Username=email)
+        return
+    cognito.admin_disable_user(UserPoolId=pool, Username=email)
+    cognito.admin_user_global_sign_out(UserPoolId=pool, Username=email)
 
 
 def staff_by_role() -> dict[str, list[dict[str, Any]]]:

@@ -34,8 +34,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.RECEIVED: frozenset({S.TRIAGE, S.ASSIGNED} | _SIDE_EXITS),
     S.TRIAGE: frozenset({S.ASSIGNED, S.ANSWERED} | _SIDE_EXITS),  # the operator answers a question at once
     S.ASSIGNED: frozenset({S.TRIAGE, S.IN_PROGRESS, S.AWAITING_CALLBACK, S.ANSWERED} | _SIDE_EXITS),
-    S.IN_PROGRESS: frozenset({S.TRIAGE, S.AWAITING_CALLBACK, S.ANSWERED} | _SIDE_EXITS),
-    S.AWAITING_CALLBACK: frozenset({S.IN_PROGRESS, S.ANSWERED} | _SIDE_EXITS),
+    S.IN_PROGRESS: frozenset({S.TRIAGE, S.ASSIGNED, S.AWAITING_CALLBACK, S.ANSWERED} | _SIDE_EXITS),  # transfer
+    S.AWAITING_CALLBACK: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.ANSWERED} | _SIDE_EXITS),
     S.ANSWERED: frozenset({S.CLOSED, S.REOPENED}),
     S.CLOSED: frozenset({S.REOPENED}),
     S.REJECTED: frozenset({S.REOPENED}),

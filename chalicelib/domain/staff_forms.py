@@ -24,7 +24,7 @@ PLACEHOLDERS_VI = {"ma": "mã phản ánh", "co_quan": "cơ quan xử lý", "han
 def version(raw: Mapping[str, str]) -> int:
     """Returns the ticket version the form was rendered from; raises ValidationFailed."""
     value = (raw.get("version") or "").strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdecimal()):
         raise ValidationFailed([FieldError("version", "Thiếu phiên bản phản ánh; hãy tải lại trang.",
                                            "Missing ticket version; reload the page.")])
     return int(value)

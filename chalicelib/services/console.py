@@ -36,7 +36,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
 from chalicelib.services import deadlines, intake, lookup, routing
-from chalicelib.store import callbacks, outbound, templates, tickets
+from chalicelib.store import audit, callbacks, outbound, templates, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
@@ -94,7 +94,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError):
         key = None
-    if not isinstance(key, dict):
+    # A DynamoDB start key: a few string attributes, each {"S": "..."}; anything else is refused here.
+    if not isinstance(key, dict) or not 0 < len(key) <= 6 or not all(
+            isinstance(value, dict) and list(value) == ["S"] and isinstance(value["S"], str) for value in key.values()):
         raise ValidationFailed([_BAD_PAGE])
     return key
 
@@ -143,8 +145,12 @@ def reporter_of(user: StaffUser, ticket: TicketModel, ref: ReferenceData) -> dic
 
 
 def template_values(ticket: TicketModel, ref: ReferenceData, reporter: Mapping[str, Any]) -> dict[str, str]:
+    """Placeholder values. {ten} stays empty for confidential categories: what staff send is on the
+    timeline the agency officer reads, so the name must not ride in on a template."""
     agency = ref.agencies.get(ticket.agency or "")
     category = ref.categories.get(ticket.category or "")
+    if category and category.confidential:
+        reporter = {}
     return {"ma": ticket.tracking_code, "co_quan": agency.name if agency else "",
             "han": local_text(ticket.due_at) if ticket.due_at else "",
             "linh_vuc": category.name if category else "", "ten": str(reporter.get("name") or "")}
@@ -219,9 +225,13 @@ def _to_reporter(ticket: TicketModel, kind: str, reply: replies.Reply, now: date
     if route is not None:
         messages.append(_message(route, ticket.tracking_code, kind, reply, now))
     for follower in (ticket.followers or []) if followers else []:
-        route = (follower.channel, follower.provider, follower.recipient, None)
+        route = (follower.channel, follower.provider, follower.recipient, follower.device)
         messages.append(_message(route, follower.tracking_code, kind, reply, now))
     return messages
+
+
+def _open_callbacks(ticket: TicketModel) -> list[Any]:
+    return [c for c in callbacks.of_ticket(ticket.tracking_code) if c.status is not None]
 
 
 def _send(messages: list[OutboundModel]) -> None:
@@ -338,17 +348,20 @@ def _callback_done(user: StaffUser, ticket: TicketModel, form: Mapping[str, str]
     callback = next((c for c in callbacks.of_ticket(ticket.tracking_code) if c.sk == form.get("callback")), None)
     if callback is None or callback.status is None:
         raise Missing()
-    status = Status.IN_PROGRESS.value if Status(ticket.status) == Status.AWAITING_CALLBACK else None
+    still_open = [c for c in callbacks.of_ticket(ticket.tracking_code) if c.status is not None and c.sk != callback.sk]
+    status = (Status.IN_PROGRESS.value if Status(ticket.status) == Status.AWAITING_CALLBACK and not still_open
+              else None)
     event = _event(user, "callback_done", now, "Tổng đài đã gọi lại cho người dân.", outcome=outcome,
                    callback=callback.sk)
-    callbacks.close_on_ticket(ticket, callback, outcome, event, now, status)
+    callbacks.close_on_ticket(ticket, callback, outcome, event, now, status, last=not still_open)
     return "Đã ghi kết quả gọi lại."
 
 
 def _extend(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     days = staff_forms.working_days(form)
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
-    due = deadlines.extend(ticket.tracking_code, days, reason, approver=user.email, actor=user.actor, now=now)
+    due = deadlines.extend(ticket.tracking_code, days, reason, approver=user.email, actor=user.actor, now=now,
+                           ticket=ticket)
     return f"Đã gia hạn đến {local_text(due)}."
 
 
@@ -360,7 +373,8 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
     changes = {"answer": answer, "answered_at": now, "answered_on_time": on_time, "needs_callback": False,
                **_STOP_WATCHING}
     event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency)
-    tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages)
+    tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages,
+                       close_callbacks=_open_callbacks(ticket))
     _send(messages)
     return "Đã trả lời và gửi cho người dân." if messages else "Đã lưu trả lời (người dân không có kênh nhận tin)."
 
@@ -368,9 +382,10 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
 def _reject(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
     _move(ticket, Status.REJECTED, {"reason": reason})
-    messages = _to_reporter(ticket, "rejected", replies.rejected(ticket.tracking_code, reason), now)
+    messages = _to_reporter(ticket, "rejected", replies.rejected(ticket.tracking_code, reason), now, followers=True)
     event = _event(user, "rejected", now, f"Không tiếp nhận: {reason}", reason=reason)
-    tickets.transition(ticket, Status.REJECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages)
+    tickets.transition(ticket, Status.REJECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages,
+                       close_callbacks=_open_callbacks(ticket))
     _send(messages)
     return "Đã từ chối tiếp nhận và báo người dân."
 
@@ -379,10 +394,12 @@ def _redirect(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
     where = staff_forms.text(form, "redirected_to", 200)
     _move(ticket, Status.REDIRECTED, {"reason": reason, "redirected_to": where})
-    messages = _to_reporter(ticket, "redirected", replies.redirected(ticket.tracking_code, where, reason), now)
+    messages = _to_reporter(ticket, "redirected", replies.redirected(ticket.tracking_code, where, reason), now,
+                            followers=True)
     event = _event(user, "redirected", now, f"Hướng dẫn gửi đến {where}: {reason}", reason=reason,
                    redirected_to=where)
-    tickets.transition(ticket, Status.REDIRECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages)
+    tickets.transition(ticket, Status.REDIRECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages,
+                       close_callbacks=_open_callbacks(ticket))
     _send(messages)
     return "Đã hướng dẫn người dân gửi đến nơi có thẩm quyền."
 
@@ -396,16 +413,16 @@ def _merge(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
     # The reporter (and whoever already followed this ticket) now follow the original.
     route = _route(ticket)
     followers = [{"tracking_code": ticket.tracking_code, "channel": route[0], "provider": route[1],
-                  "recipient": route[2]}] if route else []
+                  "recipient": route[2], "device": route[3]}] if route else []
     followers += [{"tracking_code": f.tracking_code, "channel": f.channel, "provider": f.provider,
-                   "recipient": f.recipient} for f in ticket.followers or []]
+                   "recipient": f.recipient, "device": f.device} for f in ticket.followers or []]
     messages = _to_reporter(ticket, "merged", replies.merged(ticket.tracking_code, original.tracking_code), now)
     also = tickets.AlsoUpdate(original, _event(user, "merged_from", now, merged_from=ticket.tracking_code), followers)
     event = _event(user, "merged", now, f"Đã gộp vào phản ánh {original.tracking_code}.",
                    merged_into=original.tracking_code)
     tickets.transition(ticket, Status.MERGED, event, now, changes={"merged_into": original.tracking_code,
                                                                      **_STOP_WATCHING},
-                       outbound=messages, also=also)
+                       outbound=messages, also=also, close_callbacks=_open_callbacks(ticket))
     _send(messages)
     return f"Đã gộp vào {original.tracking_code}; người phản ánh sẽ nhận trả lời của phản ánh đó."
 
@@ -414,7 +431,14 @@ def _reopen(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
     _move(ticket, Status.REOPENED, {"reason": reason})
     event = _event(user, "reopened", now, "Phản ánh được mở lại để xử lý tiếp.", reason=reason)
-    tickets.transition(ticket, Status.REOPENED, event, now, changes={"merged_into": None})
+    also = None
+    if ticket.status == Status.MERGED.value and ticket.merged_into:
+        # Reopened on its own: its reporter stops following the original (version-checked on both).
+        original = tickets.get_ticket(ticket.merged_into)
+        keep = [f.attribute_values for f in original.followers or [] if f.tracking_code != ticket.tracking_code]
+        also = tickets.AlsoUpdate(original, _event(user, "follower_removed", now, unmerged=ticket.tracking_code),
+                                  keep, replace_followers=True)
+    tickets.transition(ticket, Status.REOPENED, event, now, changes={"merged_into": None}, also=also)
     return "Đã mở lại phản ánh."
 
 
@@ -496,14 +520,19 @@ def save_template(user: StaffUser, form: Mapping[str, str], now: datetime | None
     body = staff_forms.text(form, "body", staff_forms.MAX_REPLY)
     template_id = (form.get("id") or "").strip()
     if not template_id:
-        return templates.create_template(category, title, body, user.actor, now).sk
+        template_id = templates.create_template(category, title, body, user.actor, now).sk
+        audit.record("template_created", user.actor, now, template=template_id, title=title)
+        return template_id
     templates.update_template(template_id, staff_forms.version(form), category, title, body, user.actor, now)
+    audit.record("template_edited", user.actor, now, template=template_id, title=title)
     return template_id
 
 
 def delete_template(user: StaffUser, form: Mapping[str, str]) -> None:
     require(user, "edit_templates")
-    templates.delete_template((form.get("id") or "").strip(), staff_forms.version(form))
+    template_id = (form.get("id") or "").strip()
+    templates.delete_template(template_id, staff_forms.version(form))
+    audit.record("template_deleted", user.actor, datetime.now(timezone.utc), template=template_id)
 
 
 # Staff accounts
@@ -523,5 +552,18 @@ def add_staff(user: StaffUser, form: Mapping[str, str]) -> tuple[str, str]:
 
     email, name, role, agency = staff_forms.new_staff(form, load_reference())
     password = identity.create_staff(email, name, role, agency)
+    audit.record("staff_created", user.actor, datetime.now(timezone.utc), email=email, role=role, agency=agency)
     logger().info("staff account created", extra={"role": role, "by": user.sub})
     return email, password
+
+
+def set_staff_enabled(user: StaffUser, email: str, enabled: bool) -> None:
+    """Disables (and signs out everywhere) or re-enables an account; admins only, never themselves."""
+    require(user, "manage_staff")
+    from chalicelib import identity
+
+    if email.strip().lower() == user.email.lower():
+        raise ValidationFailed([FieldError("email", "Không thể tự khoá tài khoản của mình.",
+                                           "You cannot disable your own account.")])
+    identity.set_enabled(email, enabled)
+    audit.record("staff_enabled" if enabled else "staff_disabled", user.actor, datetime.now(timezone.utc), email=email)

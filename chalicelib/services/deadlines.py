@@ -3,9 +3,11 @@ and the clock pausing while the hotline waits on the citizen."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from chalicelib.domain.clock import local_text
 from chalicelib.domain.errors import FieldError, ValidationFailed, collector
+from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.domain.working_time import add_working_seconds, resume, warn_at
 from chalicelib.services.routing import watch_shard
 from chalicelib.store import tickets
@@ -22,8 +24,9 @@ def _watch(code: str, created: datetime, due: datetime, now: datetime) -> dict[s
 
 
 def extend(code: str, working_days: float, reason: str, approver: str, actor: str,
-           now: datetime | None = None) -> datetime:
-    """Moves the deadline `working_days` later; returns it. Needs a reason and an approver.
+           now: datetime | None = None, ticket: Any = None) -> datetime:
+    """Moves the deadline `working_days` later; returns it. Needs a reason and an approver, and an
+    open ticket (`ticket`: the copy the approver saw, so a change made meanwhile is a Conflict).
     Raises ValidationFailed, NotFound, Conflict (someone changed the ticket meanwhile)."""
     now = now or datetime.now(timezone.utc)
     errors = collector()
@@ -34,7 +37,10 @@ def extend(code: str, working_days: float, reason: str, approver: str, actor: st
     if working_days <= 0:
         errors.add("working_days", "Số ngày gia hạn phải lớn hơn 0.", "Extend by a positive number of days.")
     errors.raise_if_any()
-    ticket = tickets.get_ticket(code)
+    ticket = ticket or tickets.get_ticket(code)
+    if not is_open(Status(ticket.status)):
+        raise ValidationFailed([FieldError("working_days", "Chỉ gia hạn phản ánh đang xử lý.",
+                                           "Only open tickets can be extended.")])
     calendar = load_reference().calendar
     if ticket.due_at is None or calendar is None:
         raise ValidationFailed([FieldError("due_at", "Phản ánh chưa có hạn trả lời.", "The ticket has no deadline.")])

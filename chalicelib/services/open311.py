@@ -13,7 +13,7 @@ from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.permissions import StaffUser, require
 from chalicelib.domain.tracking import parse_code
 from chalicelib.services import intake
-from chalicelib.store import integrators, photos, tickets
+from chalicelib.store import audit, integrators, photos, tickets
 from chalicelib.store.reference import load_reference
 
 
@@ -134,10 +134,14 @@ def add_integrator(user: StaffUser, name: str, now: datetime | None = None) -> d
                                            "An integrator name (at most 100 characters) is needed.")])
     key = secrets.token_urlsafe(32)
     integrator_id = f"I{secrets.token_hex(6)}"
-    integrators.add(integrator_id, name, key, user.actor, now or datetime.now(timezone.utc))
+    now = now or datetime.now(timezone.utc)
+    integrators.add(integrator_id, name, key, user.actor, now)
+    audit.record("integrator_added", user.actor, now, integrator=integrator_id, name=name)
     return {"id": integrator_id, "name": name, "api_key": key}
 
 
 def revoke_integrator(user: StaffUser, integrator_id: str, now: datetime | None = None) -> None:
     require(user, "manage_integrators")
-    integrators.revoke(integrator_id, now or datetime.now(timezone.utc))
+    now = now or datetime.now(timezone.utc)
+    integrators.revoke(integrator_id, now)
+    audit.record("integrator_revoked", user.actor, now, integrator=integrator_id)

@@ -62,9 +62,9 @@ def schedule_on_ticket(ticket: TicketModel, callback: CallbackModel, event: NewE
 
 
 def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, event: NewEvent, now: datetime,
-                    status: str | None) -> None:
-    """Records a callback's outcome with its event, clears the ticket's call-back flag and moves it
-    to `status`, atomically. Raises Conflict when the callback was closed already or the ticket
+                    status: str | None, last: bool = True) -> None:
+    """Records a callback's outcome with its event, clears the ticket's call-back flag when it was
+    the `last` open one, and moves it to `status`, atomically. Raises Conflict when the callback was closed already or the ticket
     changed since it was read."""
     connection = bind()
     with translate():
@@ -72,7 +72,7 @@ def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, 
             transaction.update(callback, actions=[CallbackModel.outcome.set(outcome), CallbackModel.status.remove(),
                                                   CallbackModel.due_sort.remove()],
                                condition=CallbackModel.status == OPEN)
-            transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=True))
+            transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=last))
             transaction.save(event_item(ticket.tracking_code, event, status or ticket.status),
                              condition=EventModel.pk.does_not_exist())
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.errors import Missing
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import ApiKeyModel, IntegratorModel
@@ -46,9 +47,11 @@ def listing() -> list[IntegratorModel]:
 def revoke(integrator_id: str, now: datetime) -> None:
     """Deletes the key lookup and marks the integrator revoked, atomically."""
     connection = bind()
-    bind()
     with translate():
-        item = IntegratorModel.get("INTEGRATORS", integrator_id)
+        try:
+            item = IntegratorModel.get("INTEGRATORS", integrator_id, consistent_read=True)
+        except IntegratorModel.DoesNotExist:
+            raise Missing() from None
         with TransactWrite(connection=connection) as transaction:
             transaction.update(item, actions=[IntegratorModel.revoked_at.set(now)],
                                condition=IntegratorModel.revoked_at.does_not_exist())

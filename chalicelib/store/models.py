@@ -160,6 +160,7 @@ class FollowerMap(MapAttribute):
     channel = UnicodeAttribute()
     provider = UnicodeAttribute()
     recipient = UnicodeAttribute()
+    device = UnicodeAttribute(null=True)  # the SMSSync phone that should send it
 
 
 class TicketModel(Model):

@@ -161,11 +161,13 @@ class AlsoUpdate:
     ticket: TicketModel
     event: NewEvent
     followers: list[dict[str, str]]
+    replace_followers: bool = False  # True: `followers` is the whole new list (someone stops following)
 
 
 def transition(ticket: TicketModel, target: Status, event: NewEvent, now: datetime,
                agency: str | None = None, changes: dict[str, Any] | None = None,
-               outbound: list[OutboundModel] | None = None, also: AlsoUpdate | None = None) -> None:
+               outbound: list[OutboundModel] | None = None, also: AlsoUpdate | None = None,
+               close_callbacks: list[Any] | None = None) -> None:
     """Moves `ticket` to `target`, applies `changes` (attribute -> value; None removes it), and
     appends `event` and any `outbound` messages, atomically.
 
@@ -193,9 +195,16 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
             transaction.save(event_item(ticket.tracking_code, event, target.value),
                              condition=EventModel.pk.does_not_exist())
             _save_outbound(transaction, ticket.tracking_code, outbound)
+            for callback in close_callbacks or []:  # the ticket is done: nobody should be reminded to call
+                transaction.update(callback, actions=[type(callback).outcome.set(f"Không cần gọi: phản ánh {target.value}"),
+                                                      type(callback).status.remove(), type(callback).due_sort.remove()],
+                                   condition=type(callback).status == callback.status)
             if also is not None:
                 actions = [TicketModel.updated_at.set(now)]
-                if also.followers:
+                if also.replace_followers:
+                    actions.append(TicketModel.followers.set(also.followers) if also.followers
+                                   else TicketModel.followers.remove())
+                elif also.followers:
                     actions.append(TicketModel.followers.set((TicketModel.followers | []).append(also.followers)))
                 transaction.update(also.ticket, actions=actions)
                 transaction.save(event_item(also.ticket.tracking_code, also.event),
@@ -318,7 +327,7 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
         return _page(index.query(query.key, range_condition, filter_condition=condition, limit=limit,
                                  last_evaluated_key=start))
     except QueryError as exc:
-        if exc.cause_response_code == "ValidationException" and start is not None:  # a start key not of this query
+        if start is not None:  # a start key that is not one of this query's (tampered or from another filter)
             raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
                                                "Invalid page; go back to the first page.")]) from exc
         raise

@@ -305,6 +305,14 @@ def accounts_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Resp
 
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
+    if form.get("disable") or form.get("enable"):
+        email = form.get("disable") or form.get("enable") or ""
+        try:
+            console.set_staff_enabled(session.user, email, enabled=bool(form.get("enable")))
+        except ValidationFailed as failed:
+            return accounts_page(headers, {}, _errors(failed), status=400)
+        message = "Đã mở khoá tài khoản." if form.get("enable") else "Đã khoá tài khoản và đăng xuất mọi nơi."
+        return redirect("/staff/accounts", [*session.set_cookies, sessions.flash_cookie(message)])
     try:
         created = console.add_staff(session.user, form)
     except ValidationFailed as failed:

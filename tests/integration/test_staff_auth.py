@@ -188,7 +188,9 @@ def test_a_new_account_must_change_its_password_at_first_sign_in_then_can_sign_o
     out = _form(client, "/staff/sign-out", {"csrf": cookies["hl_csrf"]}, jar)
     assert out.status_code == 303 and out.headers["Location"] == "/staff/sign-in"
     assert all(value == "" for value in _set_cookies(out).values())
-    with pytest.raises(Exception):
+    from chalicelib.domain.errors import Unauthenticated
+
+    with pytest.raises(Unauthenticated):
         identity.refresh(cookies["hl_refresh"])
     assert identity.sign_in(email, "MatKhauMoi2026").id_token  # the password itself still works
 

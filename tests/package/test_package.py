@@ -93,3 +93,16 @@ def test_the_zip_imports_app_with_only_what_lambda_provides(dist: Path, tmp_path
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok hotline1022"
+
+
+def test_every_cognito_admin_call_the_code_makes_is_in_the_iam_policy() -> None:
+    """The emulator does not enforce IAM, so a call missing from the policy would only fail on AWS."""
+    import re
+
+    source = (ROOT / "chalicelib" / "identity.py").read_text()
+    calls = set(re.findall(r"\.((?:admin|list)_\w+)\(", source)) | set(re.findall(r'get_paginator\("(\w+)"\)', source))
+    needed = {"cognito-idp:" + "".join(part.capitalize() for part in call.split("_")) for call in calls}
+    overlay = json.loads((ROOT / "infra" / "chalice-overlay.json").read_text())
+    granted = {action for statement in overlay["Resources"]["AppDataPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+               for action in statement["Action"]}
+    assert needed and needed <= granted, needed - granted
