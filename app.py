@@ -40,13 +40,46 @@ def report_form() -> Response:
     return report_form()
 
 
+def _source_ip() -> str | None:
+    return ((app.current_request.context or {}).get("identity") or {}).get("sourceIp")
+
+
 @app.route("/", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 @html_page(_context)
 def submit_report_form() -> Response:
     from chalicelib.web.pages import form_fields
     from chalicelib.web.views import submit_form
 
-    return submit_form(form_fields(app.current_request.raw_body))
+    return submit_form(form_fields(app.current_request.raw_body), _source_ip())
+
+
+@app.route("/theo-doi", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+@html_page(_context)
+def follow_report() -> Response:
+    from chalicelib.web.pages import form_fields
+    from chalicelib.web.views import follow
+
+    return follow(form_fields(app.current_request.raw_body))
+
+
+@app.route("/danh-gia/{code}", methods=["GET", "POST"], content_types=ANY)
+@html_page(_context)
+def rating(code: str) -> Response:
+    from chalicelib.web.pages import form_fields
+    from chalicelib.web.views import rating_page
+
+    request = app.current_request
+    if request.method == "GET":
+        return rating_page(code, (request.query_params or {}).get("t", ""))
+    fields = form_fields(request.raw_body)
+    return rating_page(code, fields.get("t", ""), fields)
+
+
+@app.route("/static/report.js", methods=["GET"])
+def report_script() -> Response:
+    from chalicelib.web.pages import static_file
+
+    return static_file("report.js", "application/javascript; charset=utf-8")
 
 
 @app.route("/tra-cuu", methods=["GET"])
@@ -79,8 +112,36 @@ def create_report() -> Response:
 
     request = app.current_request
     submission = validate_submission(parse_json_body(request), load_reference(), channel="web")
-    receipt = intake.submit(submission, request.headers.get("idempotency-key"), _context())
+    receipt = intake.submit(submission, request.headers.get("idempotency-key"), _context(), source_ip=_source_ip())
     return Response(receipt, status_code=201, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/reports/similar", methods=["GET"])
+@json_api(_context)
+def similar_reports() -> Response:
+    from chalicelib.services import intake
+
+    query = app.current_request.query_params or {}
+    return Response({"tickets": intake.similar(query.get("category"), query.get("area"))}, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/reports/{code}/followers", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def follow_report_api(code: str) -> Response:
+    from chalicelib.services import intake
+    from chalicelib.web.api import parse_json_body
+
+    followed = intake.follow(code, str(parse_json_body(app.current_request).get("phone") or ""))
+    return Response({"tracking_code": followed, "following": True}, status_code=201, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/uploads", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def photo_upload() -> Response:
+    from chalicelib.services.uploads import grant
+    from chalicelib.web.api import parse_json_body
+
+    return Response(grant(parse_json_body(app.current_request), _source_ip()), status_code=201, headers=JSON_UTF8)
 
 
 @app.route("/api/v1/reports/{code}", methods=["GET"])
@@ -417,6 +478,17 @@ def admin_contacts() -> Response:
 
     staff_api.admin(app.current_request.headers)
     return Response({"contacts": admin.contact_problems()}, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/admin/stats", methods=["GET"])
+@json_api(_context)
+def admin_stats() -> Response:
+    from chalicelib.services import satisfaction
+    from chalicelib.web import staff_api
+
+    request = app.current_request
+    staff_api.user(request.headers)  # every staff role may read the statistics
+    return Response(satisfaction.statistics((request.query_params or {}).get("month", "")), headers=JSON_UTF8)
 
 
 @app.route("/api/v1/admin/quarantine", methods=["GET"])

@@ -79,8 +79,9 @@ def _phone(n: int) -> str:
 
 def _post_form(client: Any, n: int) -> None:
     """One citizen form post as a browser sends it (with the form's token); raises unless confirmed."""
+    # confirm_new: the citizen was shown the similar open reports and chose to send a new one
     fields = {"description": DESCRIPTION, "phone": _phone(n), "category": "ngap-ung", "area": "tan-ninh",
-              "form_token": f"bench-{uuid.uuid4()}"}
+              "form_token": f"bench-{uuid.uuid4()}", "confirm_new": "1"}
     response = client.http.post("/", headers=FORM, body=urlencode(fields).encode())
     if response.status_code != 200 or b'id="tracking-code"' not in response.body:
         raise RuntimeError(f"form post {n} failed: {response.status_code} {response.body[:300]!r}")

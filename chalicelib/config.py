@@ -28,6 +28,8 @@ class Settings:
     notify_max_attempts: int
     cognito_user_pool_id: str
     cognito_client_id: str
+    form_cap_per_ip_hour: int
+    form_cap_per_phone_hour: int
 
 
 @lru_cache(maxsize=1)
@@ -51,4 +53,6 @@ def settings() -> Settings:
         notify_max_attempts=int(env.get("NOTIFY_MAX_ATTEMPTS", "8")),
         cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID", ""),
         cognito_client_id=env.get("COGNITO_CLIENT_ID", ""),
+        form_cap_per_ip_hour=int(env.get("FORM_CAP_PER_IP_HOUR", "60")),
+        form_cap_per_phone_hour=int(env.get("FORM_CAP_PER_PHONE_HOUR", "10")),
     )

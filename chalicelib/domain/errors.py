@@ -122,3 +122,10 @@ class Missing(NotFound):
 
     message_vi = "Không tìm thấy mục này (có thể đã bị xoá hoặc thay đổi)."
     message_en = "Not found (it may have been deleted or changed)."
+
+
+class TooManyRequests(DomainError):
+    """A rate limit per IP or per phone number was reached (429); nothing was stored."""
+
+    message_vi = "Bạn đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau hoặc gọi đường dây nóng."
+    message_en = "Too many requests in a short time. Please try again later or call the hotline."

@@ -20,7 +20,8 @@ from chalicelib.domain.permissions import StaffUser
 from chalicelib.domain.reference import ReferenceData
 
 CHANNELS = ("web", "sms", "zalo", "phone", "open311")
-VIEWS = {"": "Tất cả", "overdue": "Quá hạn", "due_today": "Đến hạn hôm nay", "callback": "Chờ gọi lại"}
+VIEWS = {"": "Tất cả", "overdue": "Quá hạn", "due_today": "Đến hạn hôm nay", "callback": "Chờ gọi lại",
+         "held": "Bị giữ lại (tin trống, lặp lại)"}
 PAGE_SIZE = 25
 
 
@@ -49,6 +50,7 @@ class InboxQuery:
     channel: str | None = None
     agency: str | None = None
     awaiting_callback: bool = False
+    held: bool = False
 
 
 def parse_filters(raw: Mapping[str, str], ref: ReferenceData) -> InboxFilters:
@@ -85,7 +87,7 @@ def plan(user: StaffUser, filters: InboxFilters, now: datetime) -> InboxQuery:
         due_from = _utc(datetime.combine(today, time(0, 0), VN_TZ))
         due_before = _utc(datetime.combine(today + timedelta(days=1), time(0, 0), VN_TZ))
     common = {"due_from": due_from, "due_before": due_before, "category": filters.category or None,
-              "channel": filters.channel or None, "awaiting_callback": filters.view == "callback"}
+              "channel": filters.channel or None, "awaiting_callback": filters.view == "callback", "held": filters.view == "held"}
     if filters.status:
         return InboxQuery("status", filters.status, agency=agency or None, **common)
     if agency:

@@ -103,12 +103,33 @@ def validate_submission(raw: Mapping[str, Any], ref: ReferenceData, channel: str
             errors.errors.extend(exc.errors)
     lat = _coordinate(raw, "lat", 90, errors)
     lon = _coordinate(raw, "lon", 180, errors)
+    attachments = _photos(raw.get("photos"), errors)
     errors.raise_if_any()
     return Submission(
         channel=channel, description=description, phone=phone, category=category, area=area,
         address=address, name=name, email=email, consent_publish=_flag(raw.get("consent_publish")),
-        lat=lat, lon=lon,
+        lat=lat, lon=lon, attachments=attachments,
     )
+
+
+_UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/photo\.(jpg|png|heic)$")
+_BY_EXTENSION = {"jpg": "image/jpeg", "png": "image/png", "heic": "image/heic"}
+
+
+def _photos(value: Any, errors: Any) -> list[dict[str, str]]:
+    """Keys of photos the browser uploaded (a comma-separated field, or a JSON list)."""
+    from chalicelib.domain.images import MAX_PHOTOS
+
+    if value in (None, "", []):
+        return []
+    keys = value if isinstance(value, list) else str(value).split(",")
+    keys = [str(k).strip() for k in keys if str(k).strip()]
+    if len(keys) > MAX_PHOTOS or not all(_UPLOAD_KEY.match(k) for k in keys):
+        errors.add("photos", f"Tối đa {MAX_PHOTOS} ảnh, tải lên qua biểu mẫu.",
+                   f"At most {MAX_PHOTOS} photos, uploaded through the form.")
+        return []
+    return [{"key": k, "filename": f"anh-{n}.{k.rsplit('.', 1)[1]}", "content_type": _BY_EXTENSION[k.rsplit(".", 1)[1]]}
+            for n, k in enumerate(dict.fromkeys(keys), start=1)]
 
 
 def due_at_for(submission: Submission, ref: ReferenceData, now: datetime) -> datetime | None:
@@ -138,6 +159,7 @@ class PublicStatus:
     created_at: datetime
     due_at: datetime | None
     timeline: list[PublicEvent]
+    answer: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -150,6 +172,7 @@ class PublicStatus:
             "created_at": self.created_at.isoformat(),
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "timeline": [{"at": e.at.isoformat(), "text": e.text} for e in self.timeline],
+            "answer": self.answer,
         }
 
 
@@ -169,4 +192,5 @@ def public_status(ticket: Mapping[str, Any], events: list[Mapping[str, Any]], re
         created_at=ticket["created_at"],
         due_at=ticket.get("due_at"),
         timeline=[PublicEvent(e["at"], e["public_text"]) for e in events if e.get("public")],
+        answer=ticket.get("answer") if status in (Status.ANSWERED, Status.CLOSED) else None,
     )

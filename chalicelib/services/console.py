@@ -36,7 +36,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
 from chalicelib.services import deadlines, intake, lookup, routing
-from chalicelib.store import audit, callbacks, outbound, templates, tickets
+from chalicelib.store import audit, callbacks, outbound, ratings, templates, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
@@ -77,7 +77,7 @@ def summary(ticket: TicketModel, ref: ReferenceData, now: datetime) -> dict[str,
             "agency": agency.name if agency else None, "channel": ticket.channel,
             "created": local_text(ticket.created_at), "due": local_text(ticket.due_at) if ticket.due_at else None,
             "overdue": bool(ticket.due_at and is_open(status) and ticket.due_at < now),
-            "needs_callback": bool(ticket.needs_callback), "excerpt": ticket.text[:140]}
+            "needs_callback": bool(ticket.needs_callback), "held": bool(ticket.held), "excerpt": ticket.text[:140]}
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
@@ -177,7 +177,16 @@ def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
             "can": {action: allowed(user, _PERMISSION.get(action, action)) for action in ACTIONS},
             "open": is_open(status), "status": status, "ref": ref,
             "public_preview": _public_preview(ticket) if ticket.consent_publish else None,
+            "photos": _photo_links(ticket), "rating": ratings.of_ticket(ticket.tracking_code) if ticket.survey_sent else None,
             "reachable": _route(ticket) is not None}
+
+
+def _photo_links(ticket: TicketModel) -> list[dict[str, str]]:
+    """Short-lived links to the ticket's uploaded photos (staff only; the bucket is private)."""
+    from chalicelib.store import photos
+
+    return [{"url": photos.view_url(a.key), "content_type": a.content_type, "name": a.filename}
+            for a in ticket.attachments or [] if photos.is_upload_key(a.key)]
 
 
 def _public_preview(ticket: TicketModel) -> str:
@@ -370,8 +379,21 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
     _move(ticket, Status.ANSWERED)
     messages = _to_reporter(ticket, "answer", replies.answer(ticket.tracking_code, answer), now, followers=True)
     on_time = ticket.due_at is None or now <= ticket.due_at
-    changes = {"answer": answer, "answered_at": now, "answered_on_time": on_time, "needs_callback": False,
-               **_STOP_WATCHING}
+    changes: dict[str, Any] = {"answer": answer, "answered_at": now, "answered_on_time": on_time,
+                               "needs_callback": False, **_STOP_WATCHING}
+    route = _route(ticket)
+    if route is not None and not ticket.survey_sent:
+        # Exactly one satisfaction survey per ticket, to the reporter, on their channel: a digit reply
+        # for Zalo and SMS reporters, a link for the others (a reopened and re-answered ticket gets none).
+        import secrets
+
+        from chalicelib.domain.satisfaction import survey
+        from chalicelib.services.satisfaction import survey_link
+
+        token = secrets.token_urlsafe(12)
+        link = None if ticket.channel in ("zalo", "sms") else survey_link(ticket.tracking_code, token)
+        messages.append(_message(route, ticket.tracking_code, "survey", survey(ticket.tracking_code, link), now))
+        changes.update(survey_sent=True, survey_token=token)
     event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency)
     tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages,
                        close_callbacks=_open_callbacks(ticket))

@@ -5,33 +5,66 @@ written in one transaction with the message's dedup marker.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 from chalicelib import queues
 from chalicelib.config import settings
 from chalicelib.domain import replies
-from chalicelib.domain.errors import AlreadyExists
+from chalicelib.domain.errors import AlreadyExists, TooManyRequests
 from chalicelib.domain.lifecycle import LABELS_VI, Status
 from chalicelib.domain.messages import InboundMessage
+from chalicelib.domain.text import fold
+from chalicelib.domain.satisfaction import parse_rating
+from chalicelib.domain.satisfaction import thanks as survey_thanks
 from chalicelib.domain.threading import OpenTicket, decide
 from chalicelib.observability import logger
-from chalicelib.services.intake import store_new_ticket
+from chalicelib.services import satisfaction
+from chalicelib.services.intake import public_summary, store_new_ticket
 from chalicelib.store import outbound, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
 ATTACHMENT_ONLY_TEXT = "[Tin nhắn không có chữ, chỉ có tệp/ảnh đính kèm]"
+BLANK_TEXT = "[Tin nhắn trống]"
+HOLD_AFTER_REPEATS = 20  # the same text this many times in a day from one sender is held for operators
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
+def _hold(message: InboundMessage, fields: dict[str, object], first: tickets.NewEvent, why: str) -> str:
+    """Stores the message as a ticket held in triage for an operator: no acknowledgement, no routing."""
+    held = {**fields, "status": Status.TRIAGE.value, "held": True,
+            "text": fields["text"] if why != "blank" else BLANK_TEXT}
+    event = tickets.NewEvent(kind="held", actor=first.actor, at=first.at, detail={**(first.detail or {}), "why": why})
+    code, stored = store_new_ticket(held, event, message.dedup_key)
+    if stored is None:
+        return "duplicate"
+    logger().warning("message held for operators", extra={"ticket": code, "why": why, "channel": message.channel})
+    return "held"
 
 
 def receive(message: InboundMessage, now: datetime | None = None) -> str:
-    """Handles one inbound message; returns what happened ('created', 'appended', 'status',
-    'welcomed', 'ignored', 'duplicate')."""
+    """Handles one inbound message; returns what happened ('created', 'appended', 'status', 'rated',
+    'welcomed', 'ignored', 'duplicate'). A lone 1-5 answers a waiting satisfaction survey."""
     now = now or datetime.now(timezone.utc)
     if message.kind == "unfollow":
         return "ignored"
     if message.kind == "follow":
         return _answer(message, replies.usage(settings().hotline), None, now, kind="welcome")
     history = tickets.by_zalo(message.sender) if message.channel == "zalo" else tickets.by_phone(message.sender)
+    rating = parse_rating(message.text)
+    if rating is not None and message.kind == "message":
+        reply = _outbound(message, "rating_thanks", survey_thanks(rating).for_channel(message.channel), now)
+        _with_device(reply, message)
+        rated = satisfaction.rate_by_reply(history, rating, message.channel, now, message.dedup_key, reply)
+        if rated == "duplicate":
+            return "duplicate"
+        if rated is not None:
+            queues.send_notifications([(reply.pk, reply.sk)])
+            return "rated"
     decision = decide(message.text, [OpenTicket(t.tracking_code, t.status, t.updated_at) for t in history],
                       now, settings().tracking_prefix)
     if decision.kind == "status_query":
@@ -103,6 +136,7 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         "reporter_phone": message.sender if message.channel == "sms" else None,
         "reporter_zalo_id": message.sender if message.channel == "zalo" else None,
         "text": text or ATTACHMENT_ONLY_TEXT,
+        "public_summary": public_summary(text or ATTACHMENT_ONLY_TEXT),
         "attachments": [{"key": a.get("url", ""), "filename": a.get("name", ""), "content_type": a.get("type", "")}
                         for a in message.attachments],
         "lat": message.location[0] if message.location else None,
@@ -122,7 +156,14 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         _with_device(ack, message)
         return [ack]
 
-    code, stored = store_new_ticket(fields, first, message.dedup_key, acknowledgement)
+    if not text.strip() and not message.attachments:
+        return _hold(message, fields, first, "blank")
+    repeat = f"REPEAT#{_digest(message.sender + '#' + fold(text))}#{now:%Y%m%d}"
+    try:
+        code, stored = store_new_ticket(fields, first, message.dedup_key, acknowledgement,
+                                        limits=[(repeat, HOLD_AFTER_REPEATS - 1)])
+    except TooManyRequests:
+        return _hold(message, fields, first, "repeated")
     if stored is None:
         return "duplicate"
     (ack,) = stored

@@ -32,7 +32,7 @@ class SubmissionInProgress(DomainError):
 
 
 def submit(submission: Submission, idempotency_key: str | None = None, context: Any = None,
-           form_token: str | None = None) -> dict[str, Any]:
+           form_token: str | None = None, source_ip: str | None = None) -> dict[str, Any]:
     """Creates the ticket and returns the receipt {tracking_code, status, status_label, due_at}.
 
     With an API idempotency key (Powertools, its own table), a retry returns the first receipt
@@ -40,11 +40,15 @@ def submit(submission: Submission, idempotency_key: str | None = None, context: 
     With a form token (the hidden field of one rendered form), posting the same content twice
     gives one ticket at no extra AWS call: the marker rides in the ticket's own transaction.
     Edited content under the same token (back button, fix, resend) is a new report.
+    Citizens' reports count against an hourly limit per source IP and per phone (in the ticket's own
+    transaction; TooManyRequests, nothing stored); uploaded photos must be there and be images.
     """
+    check_photos(submission)
+    limits = _limits(submission, source_ip)
     if form_token:
-        return _create(submission, dedup_key=f"form#{form_token}#{_fingerprint(submission)}")
+        return _create(submission, dedup_key=f"form#{form_token}#{_fingerprint(submission)}", limits=limits)
     if not idempotency_key:
-        return _create(submission)
+        return _create(submission, limits=limits)
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
@@ -54,7 +58,7 @@ def submit(submission: Submission, idempotency_key: str | None = None, context: 
     if context is not None:
         config.register_lambda_context(context)
     try:
-        return function(request={"key": idempotency_key, "submission": asdict(submission)})
+        return function(request={"key": idempotency_key, "submission": asdict(submission), "limits": limits})
     except IdempotencyValidationError as exc:
         raise IdempotencyKeyReused() from exc
     except IdempotencyAlreadyInProgressError as exc:
@@ -74,7 +78,7 @@ def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def create(request: dict[str, Any]) -> dict[str, Any]:
-        return _create(Submission(**request["submission"]))
+        return _create(Submission(**request["submission"]), limits=[tuple(x) for x in request.get("limits") or []])
 
     return create, config
 
@@ -89,7 +93,47 @@ def _receipt(code: str, status: Status, due_at: datetime | None) -> dict[str, An
             "due_at": due_at.isoformat() if due_at else None}
 
 
-def _create(submission: Submission, now: datetime | None = None, dedup_key: str | None = None) -> dict[str, Any]:
+def _limits(submission: Submission, source_ip: str | None) -> list[tuple[str, int]]:
+    """Hourly counters for a citizen's own report (operators entering calls are not limited)."""
+    if submission.entered_by:
+        return []
+    limits = []
+    hour = datetime.now(timezone.utc).strftime("%Y%m%d%H")
+    if source_ip:
+        limits.append((f"FORM#IP#{_digest(source_ip)}#{hour}", settings().form_cap_per_ip_hour))
+    if submission.phone:
+        limits.append((f"FORM#PHONE#{_digest(submission.phone)}#{hour}", settings().form_cap_per_phone_hour))
+    return limits
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
+def check_photos(submission: Submission) -> None:
+    """Raises ValidationFailed unless every uploaded photo is in the bucket, at most 10 MB, and
+    really the image type its name says (read from its first bytes)."""
+    from chalicelib.domain.errors import FieldError, ValidationFailed
+    from chalicelib.domain.images import MAX_BYTES, sniff
+    from chalicelib.store import photos
+
+    for attachment in submission.attachments:
+        if not photos.is_upload_key(attachment.get("key", "")):
+            continue
+        found = photos.uploaded(attachment["key"])
+        if found is None:
+            raise ValidationFailed([FieldError("photos", "Ảnh chưa tải lên xong, vui lòng chọn lại ảnh.",
+                                               "A photo has not finished uploading; please choose it again.")])
+        size, head = found
+        kind = sniff(head)
+        expected = attachment.get("content_type")
+        if size > MAX_BYTES or kind is None or (kind != expected and {kind, expected} != {"image/heic", "image/heif"}):
+            raise ValidationFailed([FieldError("photos", "Chỉ nhận ảnh JPEG, PNG, HEIC, tối đa 10 MB mỗi ảnh.",
+                                               "Only JPEG, PNG or HEIC images up to 10 MB each.")])
+
+
+def _create(submission: Submission, now: datetime | None = None, dedup_key: str | None = None,
+            limits: list[tuple[str, int]] | None = None) -> dict[str, Any]:
     now = now or datetime.now(timezone.utc)
     ref = load_reference()
     due_at = due_at_for(submission, ref, now)
@@ -107,6 +151,7 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
         "lon": submission.lon,
         "attachments": submission.attachments,
         "consent_publish": submission.consent_publish,
+        "public_summary": public_summary(submission.description, submission.name),
         "status": Status.RECEIVED.value,
         "due_at": due_at,
         "created_at": now,
@@ -114,7 +159,7 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
     }
     first = tickets.NewEvent(kind="created", actor=submission.entered_by or f"citizen:{submission.channel}",
                              at=now, public_text="Đã tiếp nhận phản ánh.")
-    code, created = store_new_ticket(fields, first, dedup_key)
+    code, created = store_new_ticket(fields, first, dedup_key, limits=limits)
     if created is None:
         ticket = tickets.get_ticket(code)
         return _receipt(code, Status(ticket.status), ticket.due_at)
@@ -123,8 +168,16 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
     return _receipt(code, Status.RECEIVED, due_at)
 
 
+def public_summary(text: str, name: str | None = None) -> str:
+    """What duplicate suggestions show of a ticket: the start of its text, personal data masked."""
+    from chalicelib.domain.redact import redact
+
+    return redact(text[:240], [name] if name else [])[:160]
+
+
 def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key: str | None,
-                     outbound_for: Callable[[str], list[Any]] = lambda code: []) -> tuple[str, list[Any] | None]:
+                     outbound_for: Callable[[str], list[Any]] = lambda code: [],
+                     limits: list[tuple[str, int]] | None = None) -> tuple[str, list[Any] | None]:
     """Stores a new ticket under a fresh tracking code, with the messages `outbound_for(code)`
     gives; returns (code, those messages).
 
@@ -135,7 +188,7 @@ def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key:
         code = new_code(settings().tracking_prefix)
         messages = outbound_for(code)
         try:
-            tickets.create_ticket({**fields, "tracking_code": code}, first, dedup_key, messages)
+            tickets.create_ticket({**fields, "tracking_code": code}, first, dedup_key, messages, limits)
             return code, messages
         except AlreadyExists:
             earlier = tickets.deduplicated(dedup_key) if dedup_key else None
@@ -153,3 +206,50 @@ def _ask_routing(code: str) -> None:
         queues.send_routing(code)
     except (BotoCoreError, ClientError):
         logger().warning("routing message not sent; sweeper will retry", extra={"ticket": code})
+
+
+def similar(category: str | None, area: str | None) -> list[dict[str, Any]]:
+    """Open tickets of the same category in the same commune, as public summaries (no personal
+    data): what a citizen may want to follow instead of filing the same report again."""
+    from chalicelib.domain.clock import local_text
+
+    if not category or not area:
+        return []
+    ref = load_reference()
+    return [{"code": t.tracking_code, "category": ref.categories[t.category].name if t.category in ref.categories
+             else None, "area": ref.areas[t.area].name if t.area in ref.areas else None,
+             "created": local_text(t.created_at), "status_label": LABELS_VI[Status(t.status)],
+             "summary": t.public_summary or ""} for t in tickets.open_at_place(category, area)]
+
+
+def follow(code_text: str, phone_text: str, now: datetime | None = None) -> str:
+    """Adds a citizen's phone to an open ticket's followers: they get its answer by SMS.
+    Returns the code. Raises ValidationFailed, NotFound, TooManyRequests."""
+    from chalicelib.domain.errors import Conflict, FieldError, NotFound, TooManyRequests, ValidationFailed
+    from chalicelib.domain.lifecycle import is_open
+    from chalicelib.domain.phones import normalise_phone
+    from chalicelib.domain.tracking import parse_code
+    from chalicelib.store import outbound
+
+    now = now or datetime.now(timezone.utc)
+    phone = normalise_phone(phone_text)
+    code = parse_code(code_text, settings().tracking_prefix)
+    if code is None:
+        raise NotFound()
+    if not outbound.take(f"FOLLOW#{_digest(phone)}", now, settings().form_cap_per_phone_hour):
+        raise TooManyRequests()
+    for _ in range(3):
+        ticket = tickets.get_ticket(code)
+        if not is_open(Status(ticket.status)) or not ticket.place_open:
+            raise ValidationFailed([FieldError("code", "Phản ánh này không còn mở để theo dõi.",
+                                               "This report is no longer open to follow.")])
+        if phone == ticket.reporter_phone or any(f.recipient == phone for f in ticket.followers or []):
+            return code
+        follower = {"tracking_code": code, "channel": "sms", "provider": settings().sms_provider, "recipient": phone}
+        event = tickets.NewEvent("follower_added", "citizen:web", now, detail={"channel": "sms"})
+        try:
+            tickets.add_follower(ticket, follower, event, now)
+            return code
+        except Conflict:
+            continue  # the ticket changed meanwhile: read it again
+    raise Conflict()

@@ -212,7 +212,7 @@ class TicketModel(Model):
     public_summary = UnicodeAttribute(null=True)
     held = BooleanAttribute(null=True)
     survey_sent = BooleanAttribute(null=True)
-    rating = NumberAttribute(null=True)
+    survey_token = UnicodeAttribute(null=True)
     # Reporters of tickets merged into this one: they follow it and receive its answer.
     followers = ListAttribute(of=FollowerMap, null=True)
     due_at = UTCDateTimeAttribute(null=True)

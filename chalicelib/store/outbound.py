@@ -115,6 +115,20 @@ def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:
     return True
 
 
+def take(counter: str, now: datetime, cap: int, window: str = "%Y%m%d%H") -> bool:
+    """Counts one use of `counter` (e.g. "FORM#IP#<hash>") in the current window (an hour by
+    default); False once `cap` is reached. One conditional ADD, so parallel requests never pass it."""
+    bind()
+    bucket = RateModel(pk=f"RATE#{counter}", sk=now.strftime(window))
+    try:
+        with translate():
+            bucket.update(actions=[RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))],
+                          condition=RateModel.n.does_not_exist() | (RateModel.n < cap))
+    except Conflict:
+        return False
+    return True
+
+
 def quarantine(provider: str, reason: str, raw: bytes, now: datetime) -> str:
     """Keeps an unreadable payload from an authenticated provider; returns its id for the operator."""
     bind()

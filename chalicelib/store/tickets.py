@@ -9,16 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pynamodb.exceptions import QueryError
+from pynamodb.exceptions import QueryError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import AlreadyExists, Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    FieldError,
+    NotFound,
+    TooManyRequests,
+    ValidationFailed,
+)
 from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
-    NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, TicketModel, ticket_pk,
+    NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, RateModel, TicketModel, ticket_pk,
 )
 
 DEDUP_TTL = timedelta(days=30)
@@ -64,13 +71,15 @@ def _marker(dedup_key: str, code: str, at: datetime) -> DedupModel:
 
 
 def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str | None = None,
-                  outbound: list[OutboundModel] | None = None) -> None:
+                  outbound: list[OutboundModel] | None = None, limits: list[tuple[str, int]] | None = None) -> None:
     """Writes a new ticket and its first timeline event in one transaction.
 
     With `dedup_key`, a marker is written in the same transaction, so the same submission or
     provider message can never make two tickets; `outbound` messages (an acknowledgement) are
-    stored with it, so a reply can't be lost between the two. Raises AlreadyExists when the
-    tracking code or the marker is taken (see `deduplicated` to tell which).
+    stored with it, so a reply can't be lost between the two. `limits` are (counter, cap) rate
+    limits (the counter's name includes its window), counted in the same transaction (no extra call). Raises AlreadyExists when
+    the tracking code or the marker is taken (see `deduplicated` to tell which), TooManyRequests
+    when a limit is reached (nothing is written).
     """
     connection = bind()
     code = fields["tracking_code"]
@@ -79,15 +88,33 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
                          open_queue=OPEN_QUEUE if is_open(status) else None,
                          place_open=place_key(status, fields.get("category"), fields.get("area")),
                          created_month=fields["created_at"].astimezone(timezone.utc).strftime("%Y-%m"), **fields)
-    with translate(AlreadyExists):
-        with TransactWrite(connection=connection) as transaction:
-            transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
-            transaction.save(event_item(code, first_event, fields["status"]), condition=EventModel.pk.does_not_exist())
-            if dedup_key is not None:
-                transaction.save(_marker(dedup_key, code, first_event.at), condition=DedupModel.pk.does_not_exist())
-            for message in outbound or []:
-                message.pk, message.tracking_code = ticket_pk(code), code
-                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+    limits = limits or []
+    try:
+        _create_transaction(connection, ticket, code, fields, first_event, dedup_key, outbound, limits)
+    except TransactWriteError as exc:
+        # PynamoDB lists the reasons puts first, updates last: the counters are the last ones.
+        reasons = list(exc.cancellation_reasons or [])
+        if limits and any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons[-len(limits):]):
+            raise TooManyRequests() from exc
+        with translate(AlreadyExists):
+            raise
+
+
+def _create_transaction(connection: Any, ticket: TicketModel, code: str, fields: dict[str, Any],
+                        first_event: NewEvent, dedup_key: str | None, outbound: list[OutboundModel] | None,
+                        limits: list[tuple[str, int]]) -> None:
+    with TransactWrite(connection=connection) as transaction:
+        for counter, cap in limits:  # the counter's name carries its window (hour, day)
+            transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
+                RateModel.n.add(1), RateModel.expires_at.set(first_event.at + timedelta(days=2))],
+                condition=RateModel.n.does_not_exist() | (RateModel.n < cap))
+        transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
+        transaction.save(event_item(code, first_event, fields["status"]), condition=EventModel.pk.does_not_exist())
+        if dedup_key is not None:
+            transaction.save(_marker(dedup_key, code, first_event.at), condition=DedupModel.pk.does_not_exist())
+        for message in outbound or []:
+            message.pk, message.tracking_code = ticket_pk(code), code
+            transaction.save(message, condition=OutboundModel.pk.does_not_exist())
 
 
 def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime) -> None:
@@ -318,6 +345,8 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
         filters.append(TicketModel.channel == query.channel)
     if query.agency and query.index != "agency":
         filters.append(TicketModel.agency == query.agency)
+    if query.held:
+        filters.append(TicketModel.held == True)  # noqa: E712
     if query.awaiting_callback:
         filters.append((TicketModel.status == Status.AWAITING_CALLBACK.value) | (TicketModel.needs_callback == True))  # noqa: E712
     condition = None
@@ -358,3 +387,20 @@ def public_updates(day: str, start: datetime, end: datetime) -> list[EventModel]
     bind()
     with translate():
         return list(EventModel.by_update.query(day, EventModel.at.between(start, end)))
+
+
+def open_at_place(category: str, area: str, limit: int = 5) -> list[TicketModel]:
+    """The newest open tickets of a category in a commune (public summary fields only)."""
+    bind()
+    with translate():
+        return list(TicketModel.by_place.query(f"{category}#{area}", scan_index_forward=False, limit=limit))
+
+
+def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent, now: datetime) -> None:
+    """Appends a follower (version-checked) with an internal event; Conflict means read again."""
+    connection = bind()
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(ticket, actions=[TicketModel.updated_at.set(now),
+                                                TicketModel.followers.set((TicketModel.followers | []).append([follower]))])
+            transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    TooManyRequests,
     IllegalTransition,
     NotFound,
     Unauthenticated,
@@ -33,10 +34,11 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     WrongCredentials: 401,
     Forbidden: 403,
+    TooManyRequests: 429,
     PayloadInvalid: 400,
     BodyTooLarge: 413,
 }
-_CODES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large",
+_CODES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large", 429: "too_many_requests",
           422: "unprocessable", 503: "unavailable"}
 JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 

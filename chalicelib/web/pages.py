@@ -39,3 +39,13 @@ def form_fields(raw_body: bytes | None) -> dict[str, str]:
     """Returns the fields of an application/x-www-form-urlencoded body (last value wins)."""
     parsed = parse_qs((raw_body or b"").decode("utf-8", errors="replace"), keep_blank_values=True)
     return {name: values[-1] for name, values in parsed.items()}
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def static_file(name: str, content_type: str) -> Response:
+    """A file shipped in chalicelib/web/static, cacheable for an hour."""
+    return Response(body=(STATIC / name).read_text(encoding="utf-8"), status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": "public, max-age=3600",
+                             "X-Content-Type-Options": "nosniff"})

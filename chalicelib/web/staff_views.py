@@ -50,8 +50,9 @@ def _common(session: sessions.PageSession, **context: Any) -> dict[str, Any]:
             "channel_labels": CHANNEL_LABELS, "citizen_kinds": CITIZEN_KINDS, **context}
 
 
-def _page(session: sessions.PageSession, template: str, status: int = 200, **context: Any) -> Response:
-    response = render(template, status=status, **_common(session, **context))
+def _page(session: sessions.PageSession, template: str, status: int = 200, allow: dict[str, str] | None = None,
+          **context: Any) -> Response:
+    response = render(template, status=status, allow=allow, **_common(session, **context))
     if session.set_cookies:
         response.headers["Set-Cookie"] = list(session.set_cookies)  # type: ignore[assignment]
     return response
@@ -192,7 +193,10 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
     view = console.ticket_page(session.user, code, query.get("template"))
     errors = _errors(error) if isinstance(error, ValidationFailed) else {}
     message = None if error is None else f"{error.message_vi} / {error.message_en}"
-    return _page(session, "staff/ticket.html", status=status, v=view, t=view["ticket"], form=form or {},
+    from chalicelib.store.photos import upload_origin
+
+    return _page(session, "staff/ticket.html", status=status, allow={"img-src": upload_origin()} if view["photos"]
+                 else None, v=view, t=view["ticket"], form=form or {},
                  errors=errors, error=message, failed_action=(form or {}).get("action"),
                  placeholders=staff_forms.PLACEHOLDERS_VI)
 

@@ -21,24 +21,51 @@ def _common() -> dict[str, Any]:
             "prefix": settings().tracking_prefix, "local": local_text}
 
 
+def _uploads() -> dict[str, str]:
+    """The page may send photos to the bucket's origin (and show them from there)."""
+    from chalicelib.store.photos import upload_origin
+
+    origin = upload_origin()
+    return {"connect-src": origin, "img-src": origin}
+
+
 def report_form(values: dict[str, str] | None = None, errors: dict[str, Any] | None = None,
-                status: int = 200) -> Response:
+                status: int = 200, message: str | None = None) -> Response:
     """The citizen form, optionally re-rendered with the input kept and messages by each field."""
     ref = load_reference()
     values = values or {}
-    return render("report_form.html", status=status, values=values, errors=errors or {},
-                  form_token=values.get("form_token") or secrets.token_urlsafe(16),
+    return render("report_form.html", status=status, values=values, errors=errors or {}, message=message,
+                  form_token=values.get("form_token") or secrets.token_urlsafe(16), allow=_uploads(),
                   categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
 
 
-def submit_form(fields: dict[str, str]) -> Response:
-    """Handles a form post: the confirmation page, or the form again with every message (400)."""
+def _field_errors(failed: ValidationFailed) -> dict[str, Any]:
+    return {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
+
+
+def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Response:
+    """Handles a form post: the confirmation page; open reports like it to follow instead; or the
+    form again with every message (400, 429), the input kept."""
+    from chalicelib.domain.errors import TooManyRequests
+
+    if (fields.get("website") or "").strip():  # the honeypot: people never see this field
+        return render("error.html", status=400, title="Không gửi được",
+                      message="Biểu mẫu không hợp lệ. Vui lòng tải lại trang và gửi lại. / Invalid form; reload and "
+                              "send again.", **_common())
     try:
         submission = validate_submission(fields, load_reference(), channel="web")
     except ValidationFailed as failed:
-        errors = {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
-        return report_form(fields, errors, status=400)
-    receipt = intake.submit(submission, form_token=fields.get("form_token") or None)
+        return report_form(fields, _field_errors(failed), status=400)
+    if fields.get("confirm_new") != "1":
+        similar = intake.similar(submission.category, submission.area)
+        if similar:
+            return render("duplicates.html", similar=similar, values=fields, **_common())
+    try:
+        receipt = intake.submit(submission, form_token=fields.get("form_token") or None, source_ip=source_ip)
+    except ValidationFailed as failed:
+        return report_form({**fields, "photos": ""}, _field_errors(failed), status=400)
+    except TooManyRequests as limited:
+        return report_form(fields, status=429, message=f"{limited.message_vi} / {limited.message_en}")
     due = receipt.get("due_at")
     return render("confirmation.html", receipt=receipt,
                   due_at=local_text(datetime.fromisoformat(due)) if due else None, **_common())
@@ -73,3 +100,40 @@ def public_answers(query: dict[str, str]) -> Response:
 
     return render("public_answers.html", page=page, filters=page["filters"], errors={}, next_link=next_link,
                   allow={"img-src": upload_origin()}, categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
+
+
+def follow(fields: dict[str, str]) -> Response:
+    """A citizen follows an open report instead of filing the same one again."""
+    from chalicelib.domain.errors import TooManyRequests
+
+    try:
+        code = intake.follow(fields.get("code", ""), fields.get("phone", ""))
+    except (ValidationFailed, TooManyRequests, NotFound) as error:
+        values = {k: v for k, v in fields.items() if k not in ("code",)}
+        similar = intake.similar(fields.get("category") or None, fields.get("area") or None)
+        return render("duplicates.html", status=429 if isinstance(error, TooManyRequests) else 400, similar=similar,
+                      values=values, follow_error=f"{error.message_vi} / {error.message_en}", **_common())
+    return render("followed.html", code=code, **_common())
+
+
+def rating_page(code: str, token: str, form: dict[str, str] | None = None) -> Response:
+    """The web satisfaction survey (the link in the answer's message); one rating per ticket."""
+    from chalicelib.domain.errors import AlreadyExists
+    from chalicelib.domain.satisfaction import LABELS_VI as RATING_LABELS
+    from chalicelib.services import satisfaction
+
+    context = {"token": token, "labels": RATING_LABELS, **_common()}
+    if form is None:
+        found = satisfaction.page(code, token)
+        return render("rating.html", code=found["code"], rated=found["rated"], errors={}, comment="", **context)
+    try:
+        rated = satisfaction.rate_on_web(code, token, form.get("rating", ""), form.get("comment", ""))
+    except ValidationFailed as failed:
+        errors = {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
+        return render("rating.html", status=400, code=code, rated=None, errors=errors,
+                      comment=form.get("comment", ""), **context)
+    except AlreadyExists:
+        found = satisfaction.page(code, token)
+        return render("rating.html", status=409, code=found["code"], rated=found["rated"], errors={}, comment="",
+                      **context)
+    return render("rating.html", code=rated, done=True, rated=None, errors={}, comment="", **context)

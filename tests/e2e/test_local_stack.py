@@ -25,7 +25,7 @@ def test_a_form_report_is_routed_by_the_in_process_consumer(base_url: str) -> No
     phone = unique_phone()
     page = requests.post(base_url + "/", data={"description": "Ổ gà lớn giữa đường, nhiều xe té ngã.",
                                                "category": "giao-thong", "area": "go-dau", "phone": phone,
-                                               "form_token": token}, timeout=10)
+                                               "form_token": token, "confirm_new": "1"}, timeout=10)
     assert page.status_code == 200
     code = re.search(r'id="tracking-code">([^<]+)<', page.text).group(1)
     # Then the consumer running inside the local stack routes it within seconds

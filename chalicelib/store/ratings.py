@@ -1,0 +1,52 @@
+"""Satisfaction ratings: one per ticket (put if absent), counted into monthly statistics per
+category in the same transaction."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import AlreadyExists
+from chalicelib.store.connection import bind
+from chalicelib.store.errors import translate
+from chalicelib.store.models import DedupModel, EventModel, OutboundModel, RatingModel, StatsModel, ticket_pk
+from chalicelib.store.tickets import DEDUP_TTL, NewEvent, event_item
+
+
+def record(code: str, category: str | None, rating: int, comment: str | None, channel: str, now: datetime,
+           dedup_key: str | None = None, reply: OutboundModel | None = None) -> None:
+    """Stores the rating once, with an internal timeline event, the month's counters and (for a
+    text reply) the provider message's marker and the thank-you, all in one transaction.
+    Raises AlreadyExists when the ticket was rated or the message handled before (nothing changes)."""
+    connection = bind()
+    month = now.astimezone(timezone.utc).strftime("%Y-%m")
+    event = NewEvent("rated", f"citizen:{channel}", now, detail={"rating": rating, "comment": comment})
+    with translate(AlreadyExists):
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(RatingModel(pk=ticket_pk(code), rating=rating, comment=comment, channel=channel, at=now),
+                             condition=RatingModel.pk.does_not_exist())
+            transaction.save(event_item(code, event), condition=EventModel.pk.does_not_exist())
+            transaction.update(StatsModel(sk=f"RATING#{month}#{category or 'khac'}"),
+                               actions=[StatsModel.n.add(1), StatsModel.total.add(rating)])
+            if dedup_key is not None:
+                transaction.save(DedupModel(pk=f"DEDUP#{dedup_key}", tracking_code=code, expires_at=now + DEDUP_TTL),
+                                 condition=DedupModel.pk.does_not_exist())
+            if reply is not None:
+                reply.pk, reply.tracking_code = ticket_pk(code), code
+                transaction.save(reply, condition=OutboundModel.pk.does_not_exist())
+
+
+def of_ticket(code: str) -> RatingModel | None:
+    bind()
+    with translate():
+        try:
+            return RatingModel.get(ticket_pk(code), "RATING", consistent_read=True)
+        except RatingModel.DoesNotExist:
+            return None
+
+
+def month_stats(month: str) -> list[StatsModel]:
+    """The month's counters per category (one Query)."""
+    bind()
+    with translate():
+        return list(StatsModel.query("STATS", StatsModel.sk.startswith(f"RATING#{month}#")))
