@@ -1,0 +1,344 @@
+"""The citizen side on the emulator: photos (presigned POST to S3, checks, metadata stripped
+before publication), duplicate suggestions and following, the public listing with redaction,
+satisfaction surveys, and the abuse limits."""
+from __future__ import annotations
+
+import json
+import re
+import struct
+import uuid
+import zlib
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from chalicelib.domain.reports import validate_submission
+from chalicelib.services import intake, routing
+from chalicelib.store import tickets
+from chalicelib.store.reference import load_reference
+from tests.conftest import bearer, unique_phone
+from tests.integration.test_channels import gateway_post, pump
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON_TYPE = {"Content-Type": "application/json"}
+GPS = b"GPSLatitude 11.3101 N GPSLongitude 106.0987 E"
+
+
+def jpeg_with_exif() -> bytes:
+    """A tiny JPEG with an EXIF (APP1) segment holding GPS text, and a comment."""
+    exif = b"Exif\x00\x00" + GPS
+    app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    comment = b"\xff\xfe" + struct.pack(">H", 12) + b"taken here"
+    quant = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes(range(64))
+    return b"\xff\xd8" + app1 + comment + quant + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x12\x34" + b"\xff\xd9"
+
+
+def png_with_text() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"tEXt", b"Comment\x00" + GPS)
+            + chunk(b"eXIf", GPS) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def _upload(client: Any, content: bytes, content_type: str) -> str:
+    grant = client.http.post("/api/v1/uploads", headers=JSON_TYPE, body=json.dumps(
+        {"content_type": content_type, "size": len(content)}).encode())
+    assert grant.status_code == 201, grant.body
+    body = grant.json_body
+    sent = requests.post(body["url"], data=body["fields"], files={"file": ("photo", content, content_type)}, timeout=10)
+    assert sent.status_code in (200, 204), sent.text
+    return body["key"]
+
+
+def _form(client: Any, fields: dict[str, str], **headers: str) -> Any:
+    return client.http.post("/", headers={**FORM, **headers}, body=urlencode(fields).encode())
+
+
+def _code(html: str) -> str:
+    return re.search(r'id="tracking-code">([^<]+)<', html).group(1)
+
+
+# Photos
+
+
+def test_photos_upload_straight_to_storage_and_ride_with_the_report(client: Any, stack: Any) -> None:
+    jpeg, png = _upload(client, jpeg_with_exif(), "image/jpeg"), _upload(client, png_with_text(), "image/png")
+    page = _form(client, {"description": "Ổ gà sâu trước chợ, có ảnh", "phone": unique_phone(), "confirm_new": "1",
+                          "photos": f"{jpeg},{png}", "lat": "11.31", "lon": "106.1"})
+    assert page.status_code == 200, page.body
+    ticket = tickets.get_ticket(_code(page.body.decode()))
+    assert [(a.key, a.content_type) for a in ticket.attachments] == [(jpeg, "image/jpeg"), (png, "image/png")]
+    assert (ticket.lat, ticket.lon) == (11.31, 106.1)
+    csp = client.http.get("/").headers["Content-Security-Policy"]
+    assert "connect-src 'self' http://127.0.0.1" in csp  # the browser may POST to the bucket, nowhere else
+
+
+@pytest.mark.parametrize("content_type,size,message", [
+    ("application/pdf", 1000, "Chỉ nhận ảnh JPEG, PNG hoặc HEIC."),
+    ("image/jpeg", 10 * 1024 * 1024 + 1, "Mỗi ảnh tối đa 10 MB."),
+    ("image/gif", 10, "Chỉ nhận ảnh JPEG, PNG hoặc HEIC."),
+])
+def test_uploads_of_the_wrong_type_or_size_are_refused(client: Any, stack: Any, content_type: str, size: int,
+                                                      message: str) -> None:
+    response = client.http.post("/api/v1/uploads", headers=JSON_TYPE,
+                                body=json.dumps({"content_type": content_type, "size": size}).encode())
+    assert response.status_code == 400 and response.json_body["error"]["fields"]["photos"]["message"] == message
+
+
+def test_a_fake_or_missing_photo_is_refused_and_the_rest_of_the_form_is_kept(client: Any, stack: Any) -> None:
+    not_an_image = _upload(client, b"%PDF-1.4 not a photo at all", "image/jpeg")
+    fields = {"description": "Cây đổ chắn ngang đường", "phone": unique_phone(), "name": "Lâm Văn Tú",
+              "confirm_new": "1", "photos": not_an_image}
+    page = _form(client, fields)
+    html = page.body.decode()
+    assert page.status_code == 400 and "Chỉ nhận ảnh JPEG, PNG, HEIC" in html
+    assert "Cây đổ chắn ngang đường" in html and 'value="Lâm Văn Tú"' in html
+    missing = _form(client, {**fields, "photos": f"uploads/{uuid.uuid4().hex}/photo.jpg"})
+    assert missing.status_code == 400 and "chưa tải lên xong" in missing.body.decode()
+    forged = _form(client, {**fields, "photos": "../../etc/passwd"})
+    assert forged.status_code == 400 and tickets.by_phone("+84" + fields["phone"][1:]) == []
+
+
+def test_published_photos_lose_their_gps_and_metadata(client: Any, staff: dict[str, str]) -> None:
+    from chalicelib.store import photos
+
+    jpeg, png = _upload(client, jpeg_with_exif(), "image/jpeg"), _upload(client, png_with_text(), "image/png")
+    fields = {"description": "Nắp cống vỡ trước số 12 đường CMT8, gọi Nguyễn Văn Tư 0912 111 222",
+              "phone": unique_phone(), "name": "Nguyễn Văn Tư", "category": "giao-thong", "area": "tan-ninh",
+              "consent_publish": "1", "confirm_new": "1", "photos": f"{jpeg},{png}"}
+    code = _code(_form(client, fields).body.decode())
+    routing.route(code)
+    _resolve(client, staff, code, "Đã thay nắp cống mới.")
+    assert _act(client, staff, code, "publish").status_code == 200
+    ticket = tickets.get_ticket(code)
+    assert len(ticket.photos_public) == 2
+    for key in ticket.photos_public:
+        clean = photos.read(key)
+        assert GPS not in clean and b"Exif" not in clean and b"taken here" not in clean
+        assert clean[:2] in (b"\xff\xd8", b"\x89P")
+    assert GPS in photos.read(jpeg)  # the original stays as sent, for staff only
+
+
+# Public listing
+
+
+def _act(client: Any, staff: dict[str, str], code: str, action: str, **fields: str) -> Any:
+    version = client.http.get(f"/api/v1/staff/tickets/{code}", headers=bearer(staff["operator"])).json_body["version"]
+    return client.http.post(f"/api/v1/staff/tickets/{code}/actions/{action}", headers=bearer(
+        staff["operator"], **JSON_TYPE), body=json.dumps({"version": version, **fields}, ensure_ascii=False).encode())
+
+
+def _resolve(client: Any, staff: dict[str, str], code: str, answer: str) -> None:
+    response = _act(client, staff, code, "resolve", answer=answer)
+    assert response.status_code == 200, response.body
+
+
+def _report(description: str, consent: bool = True, name: str = "", phone: str | None = None,
+            category: str = "moi-truong", area: str = "ben-cau") -> str:
+    fields = {"description": description, "phone": phone or unique_phone(), "name": name, "category": category,
+              "area": area, "consent_publish": "1" if consent else ""}
+    code = intake.submit(validate_submission(fields, load_reference()))["tracking_code"]
+    routing.route(code)
+    return code
+
+
+def test_the_public_listing_shows_only_approved_consented_answers_with_personal_data_masked(
+        client: Any, staff: dict[str, str]) -> None:
+    text = ("Tôi là Trần Thị Bích Ngọc, nhà ở số 5 hẻm 3. Rác ùn ứ 2 tuần. Gọi tôi 0987 654 321 hoặc "
+            "+84 912-345-678, email ngoc.tran@gmail.com hay chồng tôi anh Hùng (hung.le@yahoo.com, 0276.3822.123). "
+            "Chị Ngọc và Tran Thi Bich Ngoc đều là tôi.")
+    code = _report(text, name="Trần Thị Bích Ngọc")
+    hidden = _report("Rác ven kênh xã Bến Cầu bốc mùi", consent=False)
+    pending = _report("Rác ven chợ xã Bến Cầu chưa thu gom")
+    for each in (code, hidden, pending):
+        _resolve(client, staff, each, "UBND xã đã thu gom ngày 28/11.")
+    assert _act(client, staff, hidden, "publish").status_code == 400  # no consent, no publication
+    assert _act(client, staff, code, "publish").status_code == 200
+    page = client.http.get("/api/v1/public/answers?category=moi-truong&area=ben-cau").json_body
+    listed = {a["code"]: a for a in page["answers"]}
+    assert code in listed and hidden not in listed and pending not in listed
+    question = listed[code]["question"]
+    for personal in ("Bích Ngọc", "Bich Ngoc", "0987", "654 321", "912-345", "gmail", "yahoo", "3822", "Ngọc"):
+        assert personal not in question, personal
+    assert "Rác ùn ứ 2 tuần" in question and "hẻm 3" in question
+    assert listed[code]["answer"] == "UBND xã đã thu gom ngày 28/11." and listed[code]["on_time"] is True
+    assert listed[code]["agency"] == "UBND Xã Bến Cầu" and listed[code]["category"] == "Môi trường, rác thải"
+    html = client.http.get("/cong-khai?category=moi-truong").body.decode()
+    assert code in html and "0987" not in html and "Trần Thị" not in html
+    assert code not in json.dumps(client.http.get("/api/v1/public/answers?category=giao-thong").json_body)
+    assert client.http.get("/api/v1/public/answers?from=28-11-2026").status_code == 400
+    assert _act(client, staff, code, "unpublish").status_code == 200
+    assert code not in json.dumps(client.http.get("/api/v1/public/answers?category=moi-truong").json_body)
+
+
+# Duplicates and following
+
+
+def test_a_citizen_sees_open_reports_like_theirs_and_follows_one(client: Any, staff: dict[str, str],
+                                                                 providers: Any) -> None:
+    original = _report("Cống thoát nước khu phố 2 phường Long An bị tắc, gọi 0912 000 111",
+                       category="ngap-ung", area="long-an", name="Đỗ Văn Hải")
+    phone = unique_phone()
+    fields = {"description": "Nước ngập khu phố 2 Long An", "phone": phone, "category": "ngap-ung", "area": "long-an",
+              "form_token": uuid.uuid4().hex}
+    page = _form(client, fields)
+    html = page.body.decode()
+    assert page.status_code == 200 and "Có phản ánh tương tự" in html and original in html
+    assert "0912 000 111" not in html and "Đỗ Văn Hải" not in html  # public summaries only
+    assert tickets.by_phone("+84" + phone[1:]) == []  # nothing filed yet
+    similar = client.http.get("/api/v1/reports/similar?category=ngap-ung&area=long-an").json_body["tickets"]
+    assert original in [t["code"] for t in similar] and "0912" not in json.dumps(similar)
+    followed = client.http.post("/theo-doi", headers=FORM, body=urlencode({**fields, "code": original}).encode())
+    assert followed.status_code == 200 and original in followed.body.decode()
+    again = client.http.post("/theo-doi", headers=FORM, body=urlencode({**fields, "code": original}).encode())
+    assert again.status_code == 200
+    assert [f.recipient for f in tickets.get_ticket(original).followers] == ["+84" + phone[1:]]
+    _resolve(client, staff, original, "Đã nạo vét cống khu phố 2.")
+    pump()
+    view = client.http.get(f"/api/v1/staff/tickets/{original}", headers=bearer(staff["operator"])).json_body
+    answers = [m for m in view["timeline"] if m["type"] == "message_out" and m["kind"] == "answer"]
+    assert len(answers) == 2 and all(m["delivery"] == "sent" for m in answers)
+    # "Send a new one anyway" files it.
+    new = _form(client, {**fields, "confirm_new": "1"})
+    assert new.status_code == 200 and _code(new.body.decode()).startswith("TN-")
+
+
+# Satisfaction
+
+
+def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict[str, str], providers: Any) -> None:
+    phone = unique_phone()
+    assert gateway_post(client, phone, "Đèn đường phường Tân Ninh hỏng cả tuần").status_code == 200
+    pump()
+    (ticket,) = tickets.by_phone("+84" + phone[1:])
+    _resolve(client, staff, ticket.tracking_code, "Điện lực đã thay bóng.")
+    pump()
+    kinds = [m["kind"] for m in client.http.get(f"/api/v1/staff/tickets/{ticket.tracking_code}",
+                                                headers=bearer(staff["operator"])).json_body["timeline"]
+             if m["type"] == "message_out"]
+    assert kinds.count("survey") == 1 and kinds.count("answer") == 1
+    message_id = uuid.uuid4().hex
+    assert gateway_post(client, phone, " 4 ", envelope_id=message_id).status_code == 200
+    assert gateway_post(client, phone, " 4 ", envelope_id=message_id).status_code == 200  # redelivered
+    assert gateway_post(client, phone, "5").status_code == 200  # a second rating is not a rating
+    pump()
+    from chalicelib.store import ratings
+
+    assert ratings.of_ticket(ticket.tracking_code).rating == 4
+    assert len(tickets.by_phone("+84" + phone[1:])) == 2  # the later "5" became an ordinary message
+    stats = client.http.get(f"/api/v1/admin/stats?month={ticket.created_at:%Y-%m}",
+                            headers=bearer(staff["supervisor"])).json_body
+    assert stats["ratings"] >= 1 and any(c["category"] == ticket.category for c in stats["categories"])
+    # Re-answering after a reopen sends no second survey.
+    _act(client, staff, ticket.tracking_code, "reopen", reason="Bóng lại hỏng")
+    _resolve(client, staff, ticket.tracking_code, "Đã thay bóng lần hai.")
+    pump()
+    kinds = [m["kind"] for m in client.http.get(f"/api/v1/staff/tickets/{ticket.tracking_code}",
+                                                headers=bearer(staff["operator"])).json_body["timeline"]
+             if m["type"] == "message_out"]
+    assert kinds.count("survey") == 1 and kinds.count("answer") == 2
+
+
+def test_a_web_reporter_rates_through_the_link_once(client: Any, staff: dict[str, str]) -> None:
+    code = _report("Hỏi thủ tục cấp đổi giấy phép lái xe", category="thu-tuc-hanh-chinh", area="tan-an")
+    _resolve(client, staff, code, "Nộp hồ sơ tại Bộ phận một cửa.")
+    ticket = tickets.get_ticket(code)
+    survey = [m for m in client.http.get(f"/api/v1/staff/tickets/{code}", headers=bearer(staff["operator"])).json_body[
+        "timeline"] if m["type"] == "message_out" and m["kind"] == "survey"]
+    assert len(survey) == 1 and f"/danh-gia/{code}?t={ticket.survey_token}" in survey[0]["text"]
+    assert client.http.get(f"/danh-gia/{code}?t=wrong").status_code == 404
+    form = client.http.get(f"/danh-gia/{code}?t={ticket.survey_token}")
+    assert form.status_code == 200 and "Rất hài lòng" in form.body.decode()
+    post = {"t": ticket.survey_token, "rating": "5", "comment": "Trả lời nhanh"}
+    assert client.http.post(f"/danh-gia/{code}", headers=FORM, body=urlencode({**post, "rating": "9"}).encode()
+                            ).status_code == 400
+    assert client.http.post(f"/danh-gia/{code}", headers=FORM, body=urlencode(post).encode()).status_code == 200
+    assert client.http.post(f"/danh-gia/{code}", headers=FORM, body=urlencode({**post, "rating": "1"}).encode()
+                            ).status_code == 409
+    from chalicelib.store import ratings
+
+    stored = ratings.of_ticket(code)
+    assert (stored.rating, stored.comment) == (5, "Trả lời nhanh")
+    assert "5/5" in client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
+
+
+def test_the_status_page_shows_the_answer(client: Any, staff: dict[str, str]) -> None:
+    phone = unique_phone()
+    code = _report("Hỏi giờ làm việc bộ phận một cửa", category="thu-tuc-hanh-chinh", area="tan-an", phone=phone)
+    _resolve(client, staff, code, "Từ 7 giờ đến 17 giờ, thứ Hai đến thứ Sáu.")
+    html = client.http.get(f"/tra-cuu?code={code}&phone_last4={phone[-4:]}").body.decode()
+    assert 'id="answer"' in html and "Từ 7 giờ đến 17 giờ" in html
+
+
+# Abuse
+
+
+def test_form_posts_are_limited_per_phone_and_the_input_is_kept(client: Any, stack: Any) -> None:
+    from chalicelib.config import settings
+
+    cap = settings().form_cap_per_phone_hour  # the stage's configuration (10 an hour)
+    phone = unique_phone()
+    fields = {"phone": phone, "confirm_new": "1", "name": "Hà Văn Lặp"}
+    for n in range(cap):
+        assert _form(client, {**fields, "description": f"Phản ánh {n}"}).status_code == 200
+    over = _form(client, {**fields, "description": "Phản ánh thêm"})
+    html = over.body.decode()
+    assert over.status_code == 429 and "quá nhiều" in html and "Phản ánh thêm" in html and "Hà Văn Lặp" in html
+    assert len(tickets.by_phone("+84" + phone[1:], limit=50)) == cap
+    api = client.http.post("/api/v1/reports", headers=JSON_TYPE, body=json.dumps(
+        {"description": "Phản ánh qua API", "phone": phone}).encode())
+    assert api.status_code == 429 and api.json_body["error"]["code"] == "too_many_requests"
+
+
+def test_the_honeypot_refuses_bots_and_stores_nothing(client: Any, stack: Any) -> None:
+    phone = unique_phone()
+    page = _form(client, {"description": "Mua bán tài khoản", "phone": phone, "website": "http://spam.example",
+                          "confirm_new": "1"})
+    assert page.status_code == 400 and tickets.by_phone("+84" + phone[1:]) == []
+    assert 'class="trap" aria-hidden="true"' in client.http.get("/").body.decode()
+
+
+def test_blank_or_twenty_times_repeated_messages_are_held_without_acknowledgement(client: Any, providers: Any,
+                                                                                 staff: dict[str, str]) -> None:
+    phone = unique_phone()
+    assert gateway_post(client, phone, "   ").status_code == 200
+    pump()
+    (blank,) = tickets.by_phone("+84" + phone[1:])
+    assert blank.held and blank.status == "triage"
+    other = unique_phone()
+    for n in range(21):
+        assert gateway_post(client, other, "MOI Trúng thưởng 100 triệu bấm link").status_code == 200
+        pump()
+    made = tickets.by_phone("+84" + other[1:], limit=50)
+    assert len(made) == 21 and sum(1 for t in made if t.held) == 2 and all(
+        t.status == "triage" for t in made if t.held)
+    for ticket in [blank] + [t for t in made if t.held]:
+        view = client.http.get(f"/api/v1/staff/tickets/{ticket.tracking_code}", headers=bearer(staff["operator"]))
+        assert not [m for m in view.json_body["timeline"] if m["type"] == "message_out" and m["kind"] == "ack"]
+    held = client.http.get("/api/v1/staff/tickets?view=held", headers=bearer(staff["operator"])).json_body["tickets"]
+    assert blank.tracking_code in [t["code"] for t in held]
+
+
+def test_reports_are_limited_per_source_ip(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.config import settings
+    from chalicelib.domain.errors import TooManyRequests
+
+    monkeypatch.setenv("FORM_CAP_PER_IP_HOUR", "2")
+    settings.cache_clear()
+    try:
+        ip = f"203.0.113.{uuid.uuid4().int % 250}"
+        for n in range(2):
+            intake.submit(validate_submission({"description": f"Phản ánh {n}", "phone": unique_phone()},
+                                              load_reference()), source_ip=ip)
+        phone = unique_phone()
+        with pytest.raises(TooManyRequests):
+            intake.submit(validate_submission({"description": "Phản ánh 3", "phone": phone}, load_reference()),
+                          source_ip=ip)
+        assert tickets.by_phone("+84" + phone[1:]) == []  # refused whole: nothing stored
+        intake.submit(validate_submission({"description": "Từ mạng khác", "phone": unique_phone()}, load_reference()),
+                      source_ip="198.51.100.7")
+    finally:
+        settings.cache_clear()
