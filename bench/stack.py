@@ -178,6 +178,9 @@ def measure() -> dict[str, Any]:
             from bench import routing
 
             routing_figures = routing.throughput(counter)
+            from bench import public
+
+            public_figures = public.measure(client, counter)  # last: 10,000 more items slow every transaction
     finally:
         local.stop()
 
@@ -201,6 +204,7 @@ def measure() -> dict[str, Any]:
         "intake_to_txn_floor_ratio_p99": round(intake_p99 / txn_p99, 2),
         **channel_figures,
         **routing_figures,
+        **public_figures,
         # Read last, so every call of the bench above is counted.
         "scan_calls": counter.scans,
     }

@@ -30,6 +30,7 @@ from chalicelib.store.models import (
 
 DEDUP_TTL = timedelta(days=30)
 OPEN_QUEUE = "OPEN"
+FILTERED_PAGE = 500  # index entries read per request when a filter drops some (1 MB still caps a page)
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
         condition = each if condition is None else condition & each
     try:
         return _page(index.query(query.key, range_condition, filter_condition=condition, limit=limit,
-                                 last_evaluated_key=start))
+                                 last_evaluated_key=start, page_size=FILTERED_PAGE if condition is not None else limit))
     except QueryError as exc:
         if start is not None:  # a start key that is not one of this query's (tampered or from another filter)
             raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
