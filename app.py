@@ -59,7 +59,7 @@ def follow_report() -> Response:
     from chalicelib.web.pages import form_fields
     from chalicelib.web.views import follow
 
-    return follow(form_fields(app.current_request.raw_body))
+    return follow(form_fields(app.current_request.raw_body), _source_ip())
 
 
 @app.route("/danh-gia/{code}", methods=["GET", "POST"], content_types=ANY)
@@ -131,7 +131,8 @@ def follow_report_api(code: str) -> Response:
     from chalicelib.services import intake
     from chalicelib.web.api import parse_json_body
 
-    followed = intake.follow(code, str(parse_json_body(app.current_request).get("phone") or ""))
+    followed = intake.follow(code, str(parse_json_body(app.current_request).get("phone") or ""),
+                             source_ip=_source_ip())
     return Response({"tracking_code": followed, "following": True}, status_code=201, headers=JSON_UTF8)
 
 

@@ -57,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     fakes.state.extra_outbox = emulator_outbox
     os.environ.update(fakes.environment())
     stage_environment(args.stage)
-    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")  # links in survey messages
     os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # local SMS via the gateway fake, shown in the outbox
     seed_provider_secrets(fakes, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 25 * 3600)
     from chalice.cli import factory as chalice_factory

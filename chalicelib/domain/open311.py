@@ -174,7 +174,8 @@ def request(ticket: Mapping[str, Any], ref: ReferenceData, media_url: str | None
     category = ref.categories.get(ticket.get("category") or "")
     agency = ref.agencies.get(ticket.get("agency") or "")
     published = bool(ticket.get("public_shard"))
-    notes = ticket.get("answer") if status in (Status.ANSWERED, Status.CLOSED) else None
+    # Answers are published only with the reporter's consent and staff approval, and redacted then.
+    notes = ticket.get("public_answer") if published else None
     return {
         "service_request_id": ticket["tracking_code"],
         "status": "open" if is_open(status) else "closed",
@@ -187,18 +188,23 @@ def request(ticket: Mapping[str, Any], ref: ReferenceData, media_url: str | None
         "requested_datetime": iso(ticket["created_at"]),
         "updated_datetime": iso(ticket.get("updated_at")),
         "expected_datetime": iso(ticket.get("due_at")),
-        "address": ticket.get("address") if published else None,
+        # A street address can be the reporter's home, and a browser position is exact: neither is
+        # published; a published request's position is rounded to about 100 m.
+        "address": None,
         "address_id": None,
         "zipcode": None,
-        "lat": ticket.get("lat") if published else None,
-        "long": ticket.get("lon") if published else None,
+        "lat": round(ticket["lat"], 3) if published and ticket.get("lat") is not None else None,
+        "long": round(ticket["lon"], 3) if published and ticket.get("lon") is not None else None,
         "media_url": media_url,
     }
 
 
 def update(event: Mapping[str, Any]) -> dict[str, Any]:
-    """A public timeline event as a mySociety `servicerequestupdates` entry."""
+    """A public timeline event as a mySociety `servicerequestupdates` entry. The description is the
+    status label only: what staff wrote to the reporter is theirs, not the public's."""
+    from chalicelib.domain.lifecycle import LABELS_VI
+
     status = Status(event["status_after"]) if event.get("status_after") else Status.RECEIVED
     return {"update_id": event["update_id"], "service_request_id": event["tracking_code"],
             "status": EXTENDED_STATUS[status], "updated_datetime": iso(event["at"]),
-            "description": event.get("public_text") or "", "media_url": ""}
+            "description": LABELS_VI[status], "media_url": ""}

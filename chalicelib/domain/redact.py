@@ -10,12 +10,13 @@ from chalicelib.domain.text import fold
 MASK = "[đã ẩn]"
 # Vietnamese numbers however they are written: 0912 345 678, 0912.345.678, +84 912-345-678,
 # (0276) 3822 123, 84912345678 — any run of 9 to 13 digits with common separators.
-_PHONE = re.compile(r"(?<![\w])(?:\+?\d[\s.\-()]*){9,13}(?![\w])")
+_PHONE = re.compile(r"(?<!\d)\+?\(?\d(?:[\s.\-()]*\d){8,12}(?!\d)")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Vietnamese given names are often words in ordinary use too ("Hoa", "An", "Bình"): a lone given
 # name is masked only where it follows a form of address.
-_ADDRESS_WORDS = ("anh", "chi", "chu", "co", "ba", "ong", "em", "bac", "di", "cau", "thim", "mo", "ban")
+_ADDRESS_WORDS = ("anh", "chi", "chu", "co", "ba", "ong", "em", "bac", "di", "cau", "thim", "mo", "ban", "chau",
+                  "thay", "con", "ten", "la")
 
 
 def _name_patterns(names: list[str]) -> list[re.Pattern[str]]:
@@ -39,7 +40,7 @@ def redact(text: str, names: list[str] | None = None) -> str:
     Names match with or without diacritics ("Nguyễn Văn An" also hides "Nguyen Van An"); a lone
     given name is masked after a form of address ("chị Hoa")."""
     result = _EMAIL.sub(MASK, text)
-    result = _PHONE.sub(lambda m: MASK if sum(c.isdigit() for c in m.group(0)) >= 9 else m.group(0), result)
+    result = _PHONE.sub(MASK, result)
     folded_names = [fold(n) for n in names or [] if n and n.strip()]
     patterns = _name_patterns([n for n in (names or []) if n and n.strip()])
     # match on a folded copy so diacritic-less spellings are caught; masks are applied by position
@@ -51,7 +52,13 @@ def redact(text: str, names: list[str] | None = None) -> str:
             if match.groups():  # keep the form of address itself: "chị [đã ẩn]"
                 start = match.end(1) + 1
             spans.append((start, match.end()))
-    for start, end in sorted(set(spans), reverse=True):
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):  # overlapping matches become one mask
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
         if result[start:end].strip():
             result = result[:start] + MASK + result[end:]
     mask = re.escape(MASK)

@@ -177,6 +177,7 @@ def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
             "can": {action: allowed(user, _PERMISSION.get(action, action)) for action in ACTIONS},
             "open": is_open(status), "status": status, "ref": ref,
             "public_preview": _public_preview(ticket) if ticket.consent_publish else None,
+            "public_answer_preview": _public_answer_preview(ticket) if ticket.consent_publish else None,
             "photos": _photo_links(ticket), "rating": ratings.of_ticket(ticket.tracking_code) if ticket.survey_sent else None,
             "reachable": _route(ticket) is not None}
 
@@ -186,7 +187,13 @@ def _photo_links(ticket: TicketModel) -> list[dict[str, str]]:
     from chalicelib.store import photos
 
     return [{"url": photos.view_url(a.key), "content_type": a.content_type, "name": a.filename}
-            for a in ticket.attachments or [] if photos.is_upload_key(a.key)]
+            for a in ticket.attachments or [] if photos.is_photo_key(a.key)]
+
+
+def _public_answer_preview(ticket: TicketModel) -> str:
+    from chalicelib.services.publication import public_answer
+
+    return ticket.public_answer or public_answer(ticket)
 
 
 def _public_preview(ticket: TicketModel) -> str:
@@ -438,6 +445,11 @@ def _merge(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
                   "recipient": route[2], "device": route[3]}] if route else []
     followers += [{"tracking_code": f.tracking_code, "channel": f.channel, "provider": f.provider,
                    "recipient": f.recipient, "device": f.device} for f in ticket.followers or []]
+    from chalicelib.services.intake import MAX_FOLLOWERS
+
+    if len(original.followers or []) + len(followers) > MAX_FOLLOWERS:
+        raise ValidationFailed([FieldError("merged_into", "Phản ánh gốc đã có quá nhiều người theo dõi.",
+                                           "The original has too many followers already.")])
     messages = _to_reporter(ticket, "merged", replies.merged(ticket.tracking_code, original.tracking_code), now)
     also = tickets.AlsoUpdate(original, _event(user, "merged_from", now, merged_from=ticket.tracking_code), followers)
     event = _event(user, "merged", now, f"Đã gộp vào phản ánh {original.tracking_code}.",
@@ -474,7 +486,8 @@ def _publish(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
     from chalicelib.services import publication
 
     question = staff_forms.text(form, "public_question", staff_forms.MAX_NOTE, required=False)
-    publication.publish(user, ticket, question or None, now)
+    answer = staff_forms.text(form, "public_answer", staff_forms.MAX_REPLY, required=False)
+    publication.publish(user, ticket, question or None, now, answer or None)
     return "Đã công khai câu hỏi (đã ẩn thông tin cá nhân) và câu trả lời."
 
 

@@ -34,6 +34,12 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:20]
 
 
+def _repeat_counter(message: InboundMessage, text: str, now: datetime) -> str:
+    """Counts the same text from the same sender today, whether it opened a ticket or joined one
+    (inside the write's own transaction: no extra call)."""
+    return f"REPEAT#{_digest(message.sender + '#' + fold(text))}#{now:%Y%m%d}"
+
+
 def _hold(message: InboundMessage, fields: dict[str, object], first: tickets.NewEvent, why: str) -> str:
     """Stores the message as a ticket held in triage for an operator: no acknowledgement, no routing."""
     held = {**fields, "status": Status.TRIAGE.value, "held": True,
@@ -122,7 +128,7 @@ def _event(message: InboundMessage, text: str, kind: str) -> tickets.NewEvent:
 def _append(message: InboundMessage, ticket: TicketModel, text: str, now: datetime) -> str:
     try:
         tickets.append_message(ticket, _event(message, text or ATTACHMENT_ONLY_TEXT, "message_in"),
-                               message.dedup_key, now)
+                               message.dedup_key, now, counter=_repeat_counter(message, text, now))
     except AlreadyExists:
         return "duplicate"
     # A Conflict (staff changed the ticket since we read it) propagates: SQS redelivers, the next read is fresh.
@@ -158,10 +164,9 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
 
     if not text.strip() and not message.attachments:
         return _hold(message, fields, first, "blank")
-    repeat = f"REPEAT#{_digest(message.sender + '#' + fold(text))}#{now:%Y%m%d}"
     try:
         code, stored = store_new_ticket(fields, first, message.dedup_key, acknowledgement,
-                                        limits=[(repeat, HOLD_AFTER_REPEATS - 1)])
+                                        limits=[(_repeat_counter(message, text, now), HOLD_AFTER_REPEATS - 1)])
     except TooManyRequests:
         return _hold(message, fields, first, "repeated")
     if stored is None:

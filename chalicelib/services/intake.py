@@ -43,7 +43,6 @@ def submit(submission: Submission, idempotency_key: str | None = None, context: 
     Citizens' reports count against an hourly limit per source IP and per phone (in the ticket's own
     transaction; TooManyRequests, nothing stored); uploaded photos must be there and be images.
     """
-    check_photos(submission)
     limits = _limits(submission, source_ip)
     if form_token:
         return _create(submission, dedup_key=f"form#{form_token}#{_fingerprint(submission)}", limits=limits)
@@ -110,17 +109,25 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:20]
 
 
-def check_photos(submission: Submission) -> None:
-    """Raises ValidationFailed unless every uploaded photo is in the bucket, at most 10 MB, and
-    really the image type its name says (read from its first bytes)."""
+def check_photos(submission: Submission) -> Submission:
+    """Returns the submission with its uploaded photos claimed (copied to keys of their own).
+    Raises ValidationFailed unless every photo is in the bucket, at most 10 MB, and really the image
+    type its name says (read from the first bytes of the claimed copy, which nobody can change)."""
+    from dataclasses import replace
+
     from chalicelib.domain.errors import FieldError, ValidationFailed
     from chalicelib.domain.images import MAX_BYTES, sniff
     from chalicelib.store import photos
 
+    claimed = []
     for attachment in submission.attachments:
         if not photos.is_upload_key(attachment.get("key", "")):
+            claimed.append(attachment)
             continue
         found = photos.uploaded(attachment["key"])
+        if found is not None:
+            attachment = {**attachment, "key": photos.claim(attachment["key"])}
+            found = photos.uploaded(attachment["key"])
         if found is None:
             raise ValidationFailed([FieldError("photos", "Ảnh chưa tải lên xong, vui lòng chọn lại ảnh.",
                                                "A photo has not finished uploading; please choose it again.")])
@@ -130,11 +137,14 @@ def check_photos(submission: Submission) -> None:
         if size > MAX_BYTES or kind is None or (kind != expected and {kind, expected} != {"image/heic", "image/heif"}):
             raise ValidationFailed([FieldError("photos", "Chỉ nhận ảnh JPEG, PNG, HEIC, tối đa 10 MB mỗi ảnh.",
                                                "Only JPEG, PNG or HEIC images up to 10 MB each.")])
+        claimed.append(attachment)
+    return replace(submission, attachments=claimed) if submission.attachments else submission
 
 
 def _create(submission: Submission, now: datetime | None = None, dedup_key: str | None = None,
             limits: list[tuple[str, int]] | None = None) -> dict[str, Any]:
     now = now or datetime.now(timezone.utc)
+    submission = check_photos(submission)  # after the dedup fingerprint and idempotency payload were taken
     ref = load_reference()
     due_at = due_at_for(submission, ref, now)
     fields = {
@@ -172,7 +182,7 @@ def public_summary(text: str, name: str | None = None) -> str:
     """What duplicate suggestions show of a ticket: the start of its text, personal data masked."""
     from chalicelib.domain.redact import redact
 
-    return redact(text[:240], [name] if name else [])[:160]
+    return redact(text[:2000], [name] if name else [])[:160]
 
 
 def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key: str | None,
@@ -213,16 +223,20 @@ def similar(category: str | None, area: str | None) -> list[dict[str, Any]]:
     data): what a citizen may want to follow instead of filing the same report again."""
     from chalicelib.domain.clock import local_text
 
-    if not category or not area:
-        return []
     ref = load_reference()
+    # Confidential categories (denunciations) are never suggested: not even that one exists.
+    if not category or not area or category not in ref.categories or ref.categories[category].confidential:
+        return []
     return [{"code": t.tracking_code, "category": ref.categories[t.category].name if t.category in ref.categories
              else None, "area": ref.areas[t.area].name if t.area in ref.areas else None,
              "created": local_text(t.created_at), "status_label": LABELS_VI[Status(t.status)],
              "summary": t.public_summary or ""} for t in tickets.open_at_place(category, area)]
 
 
-def follow(code_text: str, phone_text: str, now: datetime | None = None) -> str:
+MAX_FOLLOWERS = 40  # one answer is one transaction: the reporter, the followers and the survey must fit
+
+
+def follow(code_text: str, phone_text: str, now: datetime | None = None, source_ip: str | None = None) -> str:
     """Adds a citizen's phone to an open ticket's followers: they get its answer by SMS.
     Returns the code. Raises ValidationFailed, NotFound, TooManyRequests."""
     from chalicelib.domain.errors import Conflict, FieldError, NotFound, TooManyRequests, ValidationFailed
@@ -236,15 +250,23 @@ def follow(code_text: str, phone_text: str, now: datetime | None = None) -> str:
     code = parse_code(code_text, settings().tracking_prefix)
     if code is None:
         raise NotFound()
-    if not outbound.take(f"FOLLOW#{_digest(phone)}", now, settings().form_cap_per_phone_hour):
+    hour = now.strftime("%Y%m%d%H")
+    if not outbound.take(f"FOLLOW#{_digest(phone)}#{hour}", now, settings().form_cap_per_phone_hour) or (
+            source_ip and not outbound.take(f"FOLLOW#IP#{_digest(source_ip)}#{hour}", now,
+                                            settings().form_cap_per_ip_hour)):
         raise TooManyRequests()
     for _ in range(3):
         ticket = tickets.get_ticket(code)
-        if not is_open(Status(ticket.status)) or not ticket.place_open:
+        category = load_reference().categories.get(ticket.category or "")
+        if not is_open(Status(ticket.status)) or not ticket.place_open or (category and category.confidential):
             raise ValidationFailed([FieldError("code", "Phản ánh này không còn mở để theo dõi.",
                                                "This report is no longer open to follow.")])
         if phone == ticket.reporter_phone or any(f.recipient == phone for f in ticket.followers or []):
             return code
+        if len(ticket.followers or []) >= MAX_FOLLOWERS:
+            raise ValidationFailed([FieldError("code", "Phản ánh này đã có nhiều người theo dõi; bạn có thể gửi "
+                                               "phản ánh mới hoặc tra cứu bằng mã.",
+                                               "This report has many followers already; send your own report.")])
         follower = {"tracking_code": code, "channel": "sms", "provider": settings().sms_provider, "recipient": phone}
         event = tickets.NewEvent("follower_added", "citizen:web", now, detail={"channel": "sms"})
         try:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime, timezone
 
 from chalicelib.config import settings
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import NotFound, TooManyRequests
 from chalicelib.domain.phones import last4
 from chalicelib.domain.reports import PublicStatus, public_status
 from chalicelib.domain.tracking import parse_code
@@ -12,16 +13,23 @@ from chalicelib.store import outbound, tickets
 from chalicelib.store.reference import load_reference
 
 
-def status_for_citizen(code_text: str, phone_last4: str) -> PublicStatus:
+LOOKUPS_PER_CODE_PER_DAY = 30  # four digits are 10,000 guesses: a code allows a few dozen tries a day
+
+
+def status_for_citizen(code_text: str, phone_last4: str, now: datetime | None = None) -> PublicStatus:
     """Returns the public view of the ticket.
 
     Raises NotFound alike for an unknown code, a wrong or missing phone_last4, and a ticket
-    without a phone, so the answer never tells whether a code exists.
+    without a phone, so the answer never tells whether a code exists; TooManyRequests once a code
+    was looked up too often today (tracking codes are public on the listing and in Open311).
     """
     code = parse_code(code_text, settings().tracking_prefix)
     digits = (phone_last4 or "").strip()
     if code is None or len(digits) != 4 or not digits.isdigit():
         raise NotFound()
+    now = now or datetime.now(timezone.utc)
+    if not outbound.take(f"LOOKUP#{code}#{now:%Y%m%d}", now, LOOKUPS_PER_CODE_PER_DAY):
+        raise TooManyRequests()
     ticket = tickets.get_ticket(code)
     if not ticket.reporter_phone or not hmac.compare_digest(last4(ticket.reporter_phone), digits):
         raise NotFound()

@@ -67,11 +67,13 @@ def requests(raw: Mapping[str, str], now: datetime | None = None) -> list[dict[s
         found = tickets.many(codes)
     else:
         start, end = spec.date_range(raw, now)
-        found = tickets.created_between(start, end, spec.MAX_ROWS)
-        if filters.service_codes:
-            found = [t for t in found if t.category in filters.service_codes]
-        if filters.statuses:
-            found = [t for t in found if spec.request(t.attribute_values, ref)["status"] in filters.statuses]
+
+        def wanted(ticket: Any) -> bool:
+            return (not filters.service_codes or ticket.category in filters.service_codes) and (
+                not filters.statuses or spec.request(ticket.attribute_values, ref)["status"] in filters.statuses) \
+                and _visible(ticket, ref)
+
+        found = tickets.created_between(start, end, spec.MAX_ROWS, keep=wanted)
     return [spec.request(t.attribute_values, ref, _media(t)) for t in found if _visible(t, ref)]
 
 

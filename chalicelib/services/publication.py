@@ -25,11 +25,15 @@ def public_question(ticket: TicketModel) -> str:
     return redact(ticket.text, [n for n in (ticket.reporter_name,) if n])
 
 
+def public_answer(ticket: TicketModel) -> str:
+    return redact(ticket.answer or "", [n for n in (ticket.reporter_name,) if n])
+
+
 def _public_photos(ticket: TicketModel) -> list[str]:
     """Metadata-free copies of the ticket's JPEG/PNG photos; returns their keys."""
     keys = []
     for number, attachment in enumerate(ticket.attachments or [], start=1):
-        if attachment.content_type not in PUBLISHABLE or not photos.is_upload_key(attachment.key):
+        if attachment.content_type not in PUBLISHABLE or not photos.is_photo_key(attachment.key):
             continue
         try:
             clean, content_type = strip_metadata(photos.read(attachment.key))
@@ -41,7 +45,8 @@ def _public_photos(ticket: TicketModel) -> list[str]:
     return keys
 
 
-def publish(user: StaffUser, ticket: TicketModel, question: str | None, now: datetime) -> None:
+def publish(user: StaffUser, ticket: TicketModel, question: str | None, now: datetime,
+            answer: str | None = None) -> None:
     """Raises ValidationFailed unless the reporter consented and the ticket is answered."""
     if not ticket.consent_publish:
         raise ValidationFailed([FieldError("public_question", "Người phản ánh không đồng ý công khai.",
@@ -50,9 +55,11 @@ def publish(user: StaffUser, ticket: TicketModel, question: str | None, now: dat
         raise ValidationFailed([FieldError("public_question", "Chỉ công khai phản ánh đã có trả lời.",
                                            "Only answered tickets can be published.")])
     # Staff may edit the question, but the names and numbers are masked again whatever they type.
-    text = redact(question or ticket.text, [n for n in (ticket.reporter_name,) if n])
-    event = tickets.NewEvent("published", user.actor, now, detail={"question": text})
-    public.publish(ticket, text, _public_photos(ticket), event, now)
+    names = [n for n in (ticket.reporter_name,) if n]
+    text = redact(question or ticket.text, names)
+    reply = redact(answer or ticket.answer or "", names)  # answers often greet the reporter by name
+    event = tickets.NewEvent("published", user.actor, now, detail={"question": text, "answer": reply})
+    public.publish(ticket, text, reply, _public_photos(ticket), event, now)
 
 
 def unpublish(user: StaffUser, ticket: TicketModel, now: datetime) -> None:
@@ -99,7 +106,7 @@ def answers(raw: Mapping[str, str], now: datetime | None = None) -> dict[str, An
                      "area": place.name if place else None, "agency": agency.name if agency else None,
                      "asked": local_text(ticket.created_at), "answered": local_text(ticket.answered_at)
                      if ticket.answered_at else None, "on_time": ticket.answered_on_time,
-                     "question": ticket.public_question, "answer": ticket.answer,
+                     "question": ticket.public_question, "answer": ticket.public_answer,
                      "photos": [photos.view_url(k) for k in ticket.photos_public or []]})
     return {"answers": rows, "next": encode_cursor(last_key), "filters": {
         "category": category or "", "area": area or "", "from": first.isoformat(), "to": last.isoformat()}}

@@ -20,8 +20,11 @@ REPLY_WINDOW = timedelta(days=30)
 _RATED = {Status.ANSWERED.value, Status.CLOSED.value}
 
 
-def survey_link(code: str, token: str) -> str:
-    return f"{settings().public_base_url.rstrip('/')}/danh-gia/{code}?t={token}"
+def survey_link(code: str, token: str) -> str | None:
+    """The web survey's link, or None when the site's address is not configured (a relative link
+    in an SMS would be useless; the reporter can still reply with a digit)."""
+    base = settings().public_base_url.rstrip("/")
+    return f"{base}/danh-gia/{code}?t={token}" if base else None
 
 
 def rate_by_reply(history: list[TicketModel], rating: int, channel: str, now: datetime, dedup_key: str,
@@ -49,7 +52,8 @@ def _surveyed(code_text: str, token: str) -> TicketModel:
         ticket = tickets.get_ticket(code or "")
     except NotFound:
         ticket = None
-    if ticket is None or not ticket.survey_token or not hmac.compare_digest(ticket.survey_token, token or ""):
+    if ticket is None or not ticket.survey_token or not hmac.compare_digest(
+            ticket.survey_token.encode(), (token or "").encode("utf-8", "replace")):
         raise NotFound()
     return ticket
 

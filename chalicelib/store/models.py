@@ -203,6 +203,7 @@ class TicketModel(Model):
     answered_on_time = BooleanAttribute(null=True)
     # Publication (only with the reporter's consent and a staff member's approval)
     public_question = UnicodeAttribute(null=True)
+    public_answer = UnicodeAttribute(null=True)
     public_shard = UnicodeAttribute(null=True)
     public_sort = UnicodeAttribute(null=True)
     photos_public = ListAttribute(of=UnicodeAttribute, null=True)

@@ -14,6 +14,7 @@ from chalicelib import aws
 UPLOAD_SECONDS = 900
 VIEW_SECONDS = 3600
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/photo\.(jpg|png|heic)$")
+_KEPT_KEY = re.compile(r"^photos/[0-9a-f]{32}/photo\.(jpg|png|heic)$")
 
 
 def bucket() -> str:
@@ -40,7 +41,22 @@ def upload_origin() -> str:
 
 
 def is_upload_key(key: str) -> bool:
+    """A key the browser was allowed to upload to (expires after 2 days unless claimed)."""
     return bool(_UPLOAD_KEY.match(key))
+
+
+def is_photo_key(key: str) -> bool:
+    """A photo kept with a ticket (claimed from an upload when the report was sent)."""
+    return bool(_KEPT_KEY.match(key))
+
+
+def claim(upload_key: str) -> str:
+    """Copies an upload to a key of its own (kept; the uploader can no longer overwrite it, and the
+    uploads/ prefix expires); returns the new key."""
+    key = f"photos/{uuid.uuid4().hex}/{upload_key.rsplit('/', 1)[1]}"
+    aws.client("s3").copy_object(Bucket=bucket(), Key=key, CopySource={"Bucket": bucket(), "Key": upload_key},
+                                 MetadataDirective="COPY")
+    return key
 
 
 def uploaded(key: str) -> tuple[int, bytes] | None:
@@ -50,7 +66,8 @@ def uploaded(key: str) -> tuple[int, bytes] | None:
     try:
         answer = aws.client("s3").get_object(Bucket=bucket(), Key=key, Range="bytes=0-31")
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "InvalidRange"):
+        # Without s3:ListBucket S3 answers a missing key with AccessDenied; both mean "not there".
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "InvalidRange", "AccessDenied"):
             return None
         raise
     total = int(str(answer.get("ContentRange", "")).rpartition("/")[2] or answer["ContentLength"])

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from pynamodb.exceptions import QueryError
+
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.store import tickets
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
@@ -14,12 +17,14 @@ SHARD = "PUB"
 FILTERED_PAGE = 500
 
 
-def publish(ticket: TicketModel, question: str, photos: list[str], event: tickets.NewEvent, now: datetime) -> None:
+def publish(ticket: TicketModel, question: str, answer: str, photos: list[str], event: tickets.NewEvent,
+            now: datetime) -> None:
     """Puts the answered ticket on the public listing (sorted by when it was answered) with its
-    redacted question and metadata-free photos. Raises Conflict on a concurrent change."""
+    redacted question and answer and metadata-free photos. Raises Conflict on a concurrent change."""
     answered = (ticket.answered_at or now).astimezone(timezone.utc).isoformat()
     tickets.update(ticket, event, now, {"public_shard": SHARD, "public_sort": f"{answered}#{ticket.tracking_code}",
-                                        "public_question": question, "photos_public": photos or None})
+                                        "public_question": question, "public_answer": answer,
+                                        "photos_public": photos or None})
 
 
 def unpublish(ticket: TicketModel, event: tickets.NewEvent, now: datetime) -> None:
@@ -41,6 +46,12 @@ def published(start: str, end: str, category: str | None, area: str | None, limi
     query = TicketModel.by_public.query(SHARD, TicketModel.public_sort.between(start, end), filter_condition=condition,
                                         scan_index_forward=False, limit=limit, last_evaluated_key=after,
                                         page_size=FILTERED_PAGE if condition is not None else limit)
-    with translate():
-        items = list(query)
+    try:
+        with translate():
+            items = list(query)
+    except QueryError as exc:
+        if after is None:
+            raise
+        raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
+                                           "Invalid page; go back to the first page.")]) from exc
     return items, query.last_evaluated_key

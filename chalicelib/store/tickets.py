@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from pynamodb.exceptions import QueryError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -118,8 +118,10 @@ def _create_transaction(connection: Any, ticket: TicketModel, code: str, fields:
             transaction.save(message, condition=OutboundModel.pk.does_not_exist())
 
 
-def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime) -> None:
-    """Adds a citizen's message to the ticket's conversation, once per provider message.
+def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime,
+                   counter: str | None = None) -> None:
+    """Adds a citizen's message to the ticket's conversation, once per provider message, counting
+    it on `counter` (e.g. the same text from the same sender today) in the same transaction.
 
     Raises AlreadyExists when the marker shows it was added before, Conflict when the ticket
     changed since it was read (the caller retries from a fresh read).
@@ -133,6 +135,9 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
                 transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
                 transaction.save(_marker(dedup_key, ticket.tracking_code, now),
                                  condition=DedupModel.pk.does_not_exist())
+                if counter is not None:
+                    transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
+                        RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
     except Conflict:
         if deduplicated(dedup_key) is not None:
             raise AlreadyExists() from None
@@ -363,17 +368,22 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
         raise
 
 
-def created_between(start: datetime, end: datetime, limit: int) -> list[TicketModel]:
-    """Tickets created in [start, end), oldest first: one query per calendar month (UTC) in the range."""
+def created_between(start: datetime, end: datetime, limit: int,
+                    keep: Callable[[TicketModel], bool] = lambda ticket: True) -> list[TicketModel]:
+    """Up to `limit` tickets created in [start, end) that `keep` accepts, oldest first: one paged
+    query per calendar month (UTC) in the range."""
     bind()
     items: list[TicketModel] = []
     month = datetime(start.year, start.month, 1, tzinfo=timezone.utc)
     with translate():
         while month < end and len(items) < limit:
-            items += TicketModel.by_month.query(month.strftime("%Y-%m"), TicketModel.created_at.between(start, end),
-                                                limit=limit - len(items))
+            for ticket in TicketModel.by_month.query(month.strftime("%Y-%m"), TicketModel.created_at.between(start, end)):
+                if ticket.created_at < end and keep(ticket):
+                    items.append(ticket)
+                    if len(items) >= limit:
+                        break
             month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=timezone.utc)
-    return [t for t in items if t.created_at < end]
+    return items
 
 
 def many(codes: list[str]) -> list[TicketModel]:
@@ -398,7 +408,8 @@ def open_at_place(category: str, area: str, limit: int = 5) -> list[TicketModel]
 
 
 def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent, now: datetime) -> None:
-    """Appends a follower (version-checked) with an internal event; Conflict means read again."""
+    """Appends a follower (version-checked, so the caller's count of followers holds) with an
+    internal event; Conflict means read again."""
     connection = bind()
     with translate():
         with TransactWrite(connection=connection) as transaction:

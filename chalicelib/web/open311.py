@@ -2,6 +2,7 @@
 of {code, description} with 400 / 403 / 404."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
@@ -10,6 +11,7 @@ from chalice import Response
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.open311 import Open311Error
 
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters XML 1.0 cannot carry
 _ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
           "tokens": ("service_requests", "request"), "created": ("service_requests", "request"),
           "updates": ("service_request_updates", "request_update"), "errors": ("errors", "error")}
@@ -34,7 +36,7 @@ def _xml_value(name: str, value: Any) -> str:
         singular = {"attributes": "attribute", "values": "value", "endpoints": "endpoint",
                     "formats": "format"}.get(name, "item")
         return f"<{name}>{''.join(_xml_value(singular, item) for item in value)}</{name}>"
-    return f"<{name}>{escape(str(value))}</{name}>"
+    return f"<{name}>{escape(_XML_INVALID.sub('', str(value)))}</{name}>"
 
 
 def to_xml(kind: str, body: Any) -> str:

@@ -75,10 +75,15 @@ def status_page(code: str, phone_last4: str) -> Response:
     """The lookup page; with both inputs it shows the public status or one uniform 'not found'."""
     if not code and not phone_last4:
         return render("status.html", code="", **_common())
+    from chalicelib.domain.errors import TooManyRequests
+
     try:
         result = lookup.status_for_citizen(code, phone_last4)
     except NotFound:
         return render("status.html", status=404, code=code, not_found=True, **_common())
+    except TooManyRequests as limited:
+        return render("status.html", status=429, code=code, limited=f"{limited.message_vi} / {limited.message_en}",
+                      **_common())
     return render("status.html", code=result.tracking_code, result=result, **_common())
 
 
@@ -102,12 +107,12 @@ def public_answers(query: dict[str, str]) -> Response:
                   allow={"img-src": upload_origin()}, categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
 
 
-def follow(fields: dict[str, str]) -> Response:
+def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:
     """A citizen follows an open report instead of filing the same one again."""
     from chalicelib.domain.errors import TooManyRequests
 
     try:
-        code = intake.follow(fields.get("code", ""), fields.get("phone", ""))
+        code = intake.follow(fields.get("code", ""), fields.get("phone", ""), source_ip=source_ip)
     except (ValidationFailed, TooManyRequests, NotFound) as error:
         values = {k: v for k, v in fields.items() if k not in ("code",)}
         similar = intake.similar(fields.get("category") or None, fields.get("area") or None)

@@ -26,13 +26,21 @@ JSON_TYPE = {"Content-Type": "application/json"}
 GPS = b"GPSLatitude 11.3101 N GPSLongitude 106.0987 E"
 
 
+SCAN = b"\x12\xff\x00\x34\xff\xd0\x56"
+
+
 def jpeg_with_exif() -> bytes:
-    """A tiny JPEG with an EXIF (APP1) segment holding GPS text, and a comment."""
-    exif = b"Exif\x00\x00" + GPS
+    """A tiny JPEG as phones write them: EXIF with Orientation 6 and GPS, a comment, a scan with a
+    stuffed byte and a restart marker, and after the image a trailer with more GPS (an embedded
+    preview / maker data)."""
+    tiff = (b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0)
+            + struct.pack("<I", 0) + GPS)
+    exif = b"Exif\x00\x00" + tiff
     app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
     comment = b"\xff\xfe" + struct.pack(">H", 12) + b"taken here"
     quant = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes(range(64))
-    return b"\xff\xd8" + app1 + comment + quant + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x12\x34" + b"\xff\xd9"
+    return (b"\xff\xd8" + app1 + comment + quant + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + SCAN + b"\xff\xd9"
+            + b"\xff\xd8\xff\xe1 preview " + GPS)
 
 
 def png_with_text() -> bytes:
@@ -70,7 +78,12 @@ def test_photos_upload_straight_to_storage_and_ride_with_the_report(client: Any,
                           "photos": f"{jpeg},{png}", "lat": "11.31", "lon": "106.1"})
     assert page.status_code == 200, page.body
     ticket = tickets.get_ticket(_code(page.body.decode()))
-    assert [(a.key, a.content_type) for a in ticket.attachments] == [(jpeg, "image/jpeg"), (png, "image/png")]
+    # Claimed: copied to keys of the ticket's own, so the upload link can no longer change them.
+    assert [a.content_type for a in ticket.attachments] == ["image/jpeg", "image/png"]
+    assert all(a.key.startswith("photos/") and a.key not in (jpeg, png) for a in ticket.attachments)
+    from chalicelib.store import photos
+
+    assert photos.read(ticket.attachments[0].key) == jpeg_with_exif()
     assert (ticket.lat, ticket.lon) == (11.31, 106.1)
     csp = client.http.get("/").headers["Content-Security-Policy"]
     assert "connect-src 'self' http://127.0.0.1" in csp  # the browser may POST to the bucket, nowhere else
@@ -115,11 +128,15 @@ def test_published_photos_lose_their_gps_and_metadata(client: Any, staff: dict[s
     assert _act(client, staff, code, "publish").status_code == 200
     ticket = tickets.get_ticket(code)
     assert len(ticket.photos_public) == 2
-    for key in ticket.photos_public:
-        clean = photos.read(key)
-        assert GPS not in clean and b"Exif" not in clean and b"taken here" not in clean
-        assert clean[:2] in (b"\xff\xd8", b"\x89P")
-    assert GPS in photos.read(jpeg)  # the original stays as sent, for staff only
+    clean_jpeg, clean_png = (photos.read(key) for key in ticket.photos_public)
+    for clean in (clean_jpeg, clean_png):
+        assert GPS not in clean and b"taken here" not in clean and b"preview" not in clean
+    # The JPEG keeps its image (tables, the scan with its stuffed byte and restart marker) and only its
+    # orientation, so a portrait photo stays upright; nothing follows the end-of-image marker.
+    assert clean_jpeg.startswith(b"\xff\xd8\xff\xe1") and clean_jpeg.endswith(SCAN + b"\xff\xd9")
+    assert struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) in clean_jpeg and bytes(range(64)) in clean_jpeg
+    assert clean_png.startswith(b"\x89PNG") and b"IDAT" in clean_png and b"tEXt" not in clean_png
+    assert GPS in photos.read(ticket.attachments[0].key)  # the original stays as sent, for staff only
 
 
 # Public listing
@@ -148,12 +165,13 @@ def _report(description: str, consent: bool = True, name: str = "", phone: str |
 def test_the_public_listing_shows_only_approved_consented_answers_with_personal_data_masked(
         client: Any, staff: dict[str, str]) -> None:
     text = ("Tôi là Trần Thị Bích Ngọc, nhà ở số 5 hẻm 3. Rác ùn ứ 2 tuần. Gọi tôi 0987 654 321 hoặc "
-            "+84 912-345-678, email ngoc.tran@gmail.com hay chồng tôi anh Hùng (hung.le@yahoo.com, 0276.3822.123). "
-            "Chị Ngọc và Tran Thi Bich Ngoc đều là tôi.")
+            "+84 912-345-678, sdt0911222333, email ngoc.tran@gmail.com hay chồng tôi anh Hùng (hung.le@yahoo.com, "
+            "0276.3822.123). Chị Ngọc và Tran Thi Bich Ngoc đều là tôi.")
     code = _report(text, name="Trần Thị Bích Ngọc")
     hidden = _report("Rác ven kênh xã Bến Cầu bốc mùi", consent=False)
     pending = _report("Rác ven chợ xã Bến Cầu chưa thu gom")
-    for each in (code, hidden, pending):
+    _resolve(client, staff, code, "Kính gửi chị Bích Ngọc: UBND xã đã thu gom ngày 28/11.")
+    for each in (hidden, pending):
         _resolve(client, staff, each, "UBND xã đã thu gom ngày 28/11.")
     assert _act(client, staff, hidden, "publish").status_code == 400  # no consent, no publication
     assert _act(client, staff, code, "publish").status_code == 200
@@ -161,15 +179,23 @@ def test_the_public_listing_shows_only_approved_consented_answers_with_personal_
     listed = {a["code"]: a for a in page["answers"]}
     assert code in listed and hidden not in listed and pending not in listed
     question = listed[code]["question"]
-    for personal in ("Bích Ngọc", "Bich Ngoc", "0987", "654 321", "912-345", "gmail", "yahoo", "3822", "Ngọc"):
+    for personal in ("Bích Ngọc", "Bich Ngoc", "0987", "654 321", "912-345", "0911", "gmail", "yahoo", "3822", "Ngọc"):
         assert personal not in question, personal
-    assert "Rác ùn ứ 2 tuần" in question and "hẻm 3" in question
-    assert listed[code]["answer"] == "UBND xã đã thu gom ngày 28/11." and listed[code]["on_time"] is True
+    assert "Rác ùn ứ 2 tuần" in question and "hẻm 3" in question and "]]" not in question
+    assert listed[code]["answer"] == "Kính gửi chị [đã ẩn]: UBND xã đã thu gom ngày 28/11."
+    assert listed[code]["on_time"] is True
     assert listed[code]["agency"] == "UBND Xã Bến Cầu" and listed[code]["category"] == "Môi trường, rác thải"
     html = client.http.get("/cong-khai?category=moi-truong").body.decode()
     assert code in html and "0987" not in html and "Trần Thị" not in html
     assert code not in json.dumps(client.http.get("/api/v1/public/answers?category=giao-thong").json_body)
     assert client.http.get("/api/v1/public/answers?from=28-11-2026").status_code == 400
+    import base64
+
+    forged = base64.urlsafe_b64encode(json.dumps({"pk": {"S": "x"}}).encode()).decode()
+    assert client.http.get(f"/cong-khai?after={forged}").status_code == 400
+    (request,) = client.http.get(f"/open311/v2/requests/{code}.json").json_body  # published: the redacted texts
+    assert request["status_notes"] == listed[code]["answer"] and request["description"] == question
+    assert request["address"] is None
     assert _act(client, staff, code, "unpublish").status_code == 200
     assert code not in json.dumps(client.http.get("/api/v1/public/answers?category=moi-truong").json_body)
 
@@ -329,7 +355,7 @@ def test_reports_are_limited_per_source_ip(stack: Any, monkeypatch: pytest.Monke
     monkeypatch.setenv("FORM_CAP_PER_IP_HOUR", "2")
     settings.cache_clear()
     try:
-        ip = f"203.0.113.{uuid.uuid4().int % 250}"
+        ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
         for n in range(2):
             intake.submit(validate_submission({"description": f"Phản ánh {n}", "phone": unique_phone()},
                                               load_reference()), source_ip=ip)
@@ -342,3 +368,31 @@ def test_reports_are_limited_per_source_ip(stack: Any, monkeypatch: pytest.Monke
                       source_ip="198.51.100.7")
     finally:
         settings.cache_clear()
+
+
+def test_confidential_reports_are_never_suggested_or_followed(client: Any, stack: Any) -> None:
+    code = _report("Tố giác đường dây cho vay nặng lãi ở ấp 2", category="an-ninh-trat-tu", area="tan-chau")
+    assert client.http.get("/api/v1/reports/similar?category=an-ninh-trat-tu&area=tan-chau").json_body == {"tickets": []}
+    page = _form(client, {"description": "Cho vay nặng lãi ấp 2", "phone": unique_phone(),
+                          "category": "an-ninh-trat-tu", "area": "tan-chau"})
+    assert page.status_code == 200 and code not in page.body.decode() and 'id="tracking-code"' in page.body.decode()
+    followed = client.http.post(f"/api/v1/reports/{code}/followers", headers=JSON_TYPE,
+                                body=json.dumps({"phone": unique_phone()}).encode())
+    assert followed.status_code == 400 and tickets.get_ticket(code).followers is None
+
+
+def test_a_code_can_be_looked_up_only_so_often(client: Any, stack: Any) -> None:
+    from chalicelib.services.lookup import LOOKUPS_PER_CODE_PER_DAY
+
+    phone = unique_phone()
+    code = _report("Hỏi lịch tiếp công dân", category="khac", area="tan-an", phone=phone)
+    for guess in range(LOOKUPS_PER_CODE_PER_DAY):
+        assert client.http.get(f"/api/v1/reports/{code}?phone_last4={guess:04d}").status_code in (200, 404)
+    assert client.http.get(f"/api/v1/reports/{code}?phone_last4={phone[-4:]}").status_code == 429
+    assert client.http.get(f"/tra-cuu?code={code}&phone_last4={phone[-4:]}").status_code == 429
+
+
+def test_a_survey_link_with_a_strange_token_is_just_not_found(client: Any, staff: dict[str, str]) -> None:
+    code = _report("Hỏi thủ tục", category="thu-tuc-hanh-chinh", area="tan-an")
+    _resolve(client, staff, code, "Đã hướng dẫn.")
+    assert client.http.get(f"/danh-gia/{code}?t=%C3%A9%C3%A9").status_code == 404
