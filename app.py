@@ -1,6 +1,7 @@
 """hotline1022: routes and event handlers only. Each one parses, calls chalicelib once, returns."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from chalice import Chalice, Cron, Rate, Response
@@ -223,9 +224,13 @@ def esms_webhook() -> Response:
 
 
 def open311_endpoint(view: Any) -> Any:
-    from chalicelib.web.open311 import endpoint
+    """The spec's error handling, imported on the first Open311 request (not at cold start)."""
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        from chalicelib.web.open311 import endpoint
 
-    return endpoint(_context)(view)
+        return endpoint(_context)(view)(*args, **kwargs)
+    return guarded
 
 
 @app.route("/open311/v2/{resource}", methods=["GET", "POST"], content_types=ANY)
@@ -295,9 +300,13 @@ def _form() -> dict[str, str]:
 
 
 def staff_page(view: Any) -> Any:
-    from chalicelib.web.staff_views import staff_page as guard
+    """Sign-in redirects and error pages, imported on the first staff request (not at cold start)."""
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        from chalicelib.web.staff_views import staff_page as guard
 
-    return guard(_context, _path)(view)
+        return guard(_context, _path)(view)(*args, **kwargs)
+    return guarded
 
 
 @app.route("/staff", methods=["GET"])

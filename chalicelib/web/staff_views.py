@@ -16,7 +16,7 @@ from chalicelib.domain.clock import local_text
 from chalicelib.domain.errors import DomainError, Unauthenticated, ValidationFailed
 from chalicelib.domain.inbox import CHANNELS, VIEWS
 from chalicelib.domain.lifecycle import LABELS_VI, Status
-from chalicelib.domain.permissions import ROLE_LABELS_VI, ROLES, StaffUser, allowed
+from chalicelib.domain.permissions import ROLE_LABELS_VI, ROLES, allowed
 from chalicelib.web import session as sessions
 from chalicelib.web.http import request_id, status_for
 from chalicelib.web.pages import render
@@ -351,8 +351,3 @@ def integrators_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> R
     response = integrators_page(headers, created=created)
     response.headers["Cache-Control"] = "no-store"  # the key is shown once, on this response only
     return response
-
-
-def user_json(user: StaffUser) -> dict[str, Any]:
-    return {"email": user.email, "name": user.name, "roles": sorted(user.roles), "agency": user.agency}
-
