@@ -309,6 +309,14 @@ def staff_page(view: Any) -> Any:
     return guarded
 
 
+def _page_or_submit(page: Any, submit: Any) -> Response:
+    """An admin page: GET shows it, POST sends its form."""
+    request = app.current_request
+    if request.method == "GET":
+        return page(request.headers)
+    return submit(request.headers, _form())
+
+
 @app.route("/staff", methods=["GET"])
 def staff_home() -> Response:
     return Response(body="", status_code=303, headers={"Location": "/staff/inbox"})
@@ -376,10 +384,7 @@ def staff_intake() -> Response:
 def staff_templates() -> Response:
     from chalicelib.web import staff_views
 
-    request = app.current_request
-    if request.method == "GET":
-        return staff_views.templates_page(request.headers)
-    return staff_views.templates_submit(request.headers, _form())
+    return _page_or_submit(staff_views.templates_page, staff_views.templates_submit)
 
 
 @app.route("/staff/integrators", methods=["GET", "POST"], content_types=ANY)
@@ -387,10 +392,7 @@ def staff_templates() -> Response:
 def staff_integrators() -> Response:
     from chalicelib.web import staff_views
 
-    request = app.current_request
-    if request.method == "GET":
-        return staff_views.integrators_page(request.headers)
-    return staff_views.integrators_submit(request.headers, _form())
+    return _page_or_submit(staff_views.integrators_page, staff_views.integrators_submit)
 
 
 @app.route("/staff/accounts", methods=["GET", "POST"], content_types=ANY)
@@ -398,10 +400,7 @@ def staff_integrators() -> Response:
 def staff_accounts() -> Response:
     from chalicelib.web import staff_views
 
-    request = app.current_request
-    if request.method == "GET":
-        return staff_views.accounts_page(request.headers)
-    return staff_views.accounts_submit(request.headers, _form())
+    return _page_or_submit(staff_views.accounts_page, staff_views.accounts_submit)
 
 
 # Staff JSON API: `Authorization: Bearer <Cognito ID token>` only (chalicelib/web/staff_api.py)

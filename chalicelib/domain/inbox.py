@@ -1,6 +1,6 @@
 """The staff inbox: which index answers a set of filters, and what is filtered on top of it.
 
-Every inbox page is one index query (never a Scan):
+Every inbox page is one index query (never a table scan):
     a status given           -> by_status_due (status, earliest deadline first)
     an agency (or an officer) -> by_agency_due (that agency's open tickets)
     otherwise                -> by_open (every open ticket)
