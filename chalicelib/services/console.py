@@ -472,7 +472,10 @@ def _reopen(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
         keep = [f.attribute_values for f in original.followers or [] if f.tracking_code != ticket.tracking_code]
         also = tickets.AlsoUpdate(original, _event(user, "follower_removed", now, unmerged=ticket.tracking_code),
                                   keep, replace_followers=True)
-    tickets.transition(ticket, Status.REOPENED, event, now, changes={"merged_into": None}, also=also)
+    # A reopened ticket gets the category's whole allowed time again, from now, and is watched again.
+    changes: dict[str, Any] = {"merged_into": None, "overdue": False,
+                               **routing.deadline_changes(ticket, ref, ticket.category, start=now)}
+    tickets.transition(ticket, Status.REOPENED, event, now, changes=changes, also=also)
     return "Đã mở lại phản ánh."
 
 

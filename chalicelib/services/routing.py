@@ -32,12 +32,15 @@ def watch_shard(code: str) -> str:
     return f"W#{zlib.crc32(code.encode()) % WATCH_SHARDS}"
 
 
-def deadline_changes(ticket: TicketModel, ref: ReferenceData, category: str | None) -> dict[str, object]:
-    """Returns due_at / warn_at and the watch-index keys for `category` (nothing without one)."""
-    if category is None or ref.calendar is None:
+def deadline_changes(ticket: TicketModel, ref: ReferenceData, category: str | None,
+                     start: datetime | None = None) -> dict[str, object]:
+    """Returns due_at / warn_at and the watch-index keys for `category` (nothing without one), the
+    allowed time counted from `start` (default: when the ticket was received)."""
+    if category is None or ref.calendar is None or category not in ref.categories:
         return {}
-    due = due_at(ref.calendar, ticket.created_at, ref.categories[category].sla_working_days)
-    warning = warn_at(ref.calendar, ticket.created_at, due)
+    start = start or ticket.created_at
+    due = due_at(ref.calendar, start, ref.categories[category].sla_working_days)
+    warning = warn_at(ref.calendar, start, due)
     return {"due_at": due, "warn_at": warning, "watch_shard": watch_shard(ticket.tracking_code),
             "watch_at": warning.astimezone(timezone.utc).isoformat(), "watch_stage": "warn"}
 

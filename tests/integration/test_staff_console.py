@@ -495,3 +495,17 @@ def test_admins_disable_accounts_and_admin_changes_are_audited(client: Any, staf
     kinds = {(e.kind, (e.detail or {}).get("email")) for e in audit.month(datetime.now(timezone.utc))}
     assert ("staff_disabled", email) in kinds and all(e.actor.startswith("staff:") for e in
                                                     audit.month(datetime.now(timezone.utc)))
+
+
+def test_a_reopened_ticket_gets_a_new_deadline_and_is_watched_again(client: Any, staff: dict[str, str]) -> None:
+    op = staff["operator"]
+    code = _report("Ổ gà lớn trước cổng chợ phường Tân Ninh", "giao-thong", "tan-ninh")
+    ticket = tickets.get_ticket(code)
+    long_ago = ticket.created_at - timedelta(days=30)
+    tickets.update(ticket, tickets.NewEvent("test_setup", "test", long_ago), long_ago, {"due_at": long_ago})
+    assert _act(client, op, code, "resolve", answer="Đã vá").status_code == 200
+    assert tickets.get_ticket(code).watch_shard is None
+    assert _act(client, op, code, "reopen", reason="Ổ gà lại xuất hiện").status_code == 200
+    reopened = tickets.get_ticket(code)
+    assert reopened.due_at > datetime.now(timezone.utc) and reopened.watch_shard and reopened.watch_stage == "warn"
+    assert code not in [t["code"] for t in _get(client, op, "/api/v1/staff/tickets?view=overdue").json_body["tickets"]]
