@@ -26,7 +26,7 @@ def grant(body: Mapping[str, Any], source_ip: str | None, now: datetime | None =
         raise ValidationFailed([FieldError("photos", "Mỗi ảnh tối đa 10 MB.", "Each photo must be at most 10 MB.")])
     now = now or datetime.now(timezone.utc)
     if source_ip:
-        counter = "UPLOAD#IP#" + hashlib.sha256(source_ip.encode()).hexdigest()[:20]
+        counter = f"UPLOAD#IP#{hashlib.sha256(source_ip.encode()).hexdigest()[:20]}#{now:%Y%m%d%H}"
         if not outbound.take(counter, now, settings().form_cap_per_ip_hour * 5):
             raise TooManyRequests()
     extension = CONTENT_TYPES[content_type]

@@ -100,26 +100,17 @@ def queued(queue: str, before: str | None = None, limit: int = 50) -> list[Outbo
 
 
 def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:
-    """Counts one automated reply to `sender` this hour; False once `cap` is reached.
+    """Counts one automated reply to `sender` this hour; False once `cap` is reached."""
+    return take(f"AUTO#{sender}#{now:%Y%m%d%H}", now, cap)
 
-    One conditional ADD: concurrent consumers can never send more than `cap`.
-    """
+
+def take(counter: str, now: datetime, cap: int) -> bool:
+    """Counts one use of `counter`, whose name carries its window (e.g. "FOLLOW#<hash>#2026112814" for
+    an hour, "LOOKUP#<code>#20261128" for a day); False once `cap` is reached. One conditional ADD,
+    so parallel requests never pass it; the same counters ride in ticket transactions
+    (chalicelib.store.tickets.create_ticket)."""
     bind()
-    bucket = RateModel(pk=f"RATE#{sender}", sk=now.strftime("%Y%m%d%H"))
-    try:
-        with translate():
-            bucket.update(actions=[RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(hours=2))],
-                          condition=RateModel.n.does_not_exist() | (RateModel.n < cap))
-    except Conflict:
-        return False
-    return True
-
-
-def take(counter: str, now: datetime, cap: int, window: str = "%Y%m%d%H") -> bool:
-    """Counts one use of `counter` (e.g. "FORM#IP#<hash>") in the current window (an hour by
-    default); False once `cap` is reached. One conditional ADD, so parallel requests never pass it."""
-    bind()
-    bucket = RateModel(pk=f"RATE#{counter}", sk=now.strftime(window))
+    bucket = RateModel(pk=f"RATE#{counter}", sk="N")
     try:
         with translate():
             bucket.update(actions=[RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))],

@@ -235,6 +235,11 @@ def test_a_citizen_sees_open_reports_like_theirs_and_follows_one(client: Any, st
 # Satisfaction
 
 
+def _sent_kinds(client: Any, staff: dict[str, str], code: str) -> list[str]:
+    timeline = client.http.get(f"/api/v1/staff/tickets/{code}", headers=bearer(staff["operator"])).json_body["timeline"]
+    return [m["kind"] for m in timeline if m["type"] == "message_out"]
+
+
 def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict[str, str], providers: Any) -> None:
     phone = unique_phone()
     assert gateway_post(client, phone, "Đèn đường phường Tân Ninh hỏng cả tuần").status_code == 200
@@ -242,9 +247,7 @@ def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict
     (ticket,) = tickets.by_phone("+84" + phone[1:])
     _resolve(client, staff, ticket.tracking_code, "Điện lực đã thay bóng.")
     pump()
-    kinds = [m["kind"] for m in client.http.get(f"/api/v1/staff/tickets/{ticket.tracking_code}",
-                                                headers=bearer(staff["operator"])).json_body["timeline"]
-             if m["type"] == "message_out"]
+    kinds = _sent_kinds(client, staff, ticket.tracking_code)
     assert kinds.count("survey") == 1 and kinds.count("answer") == 1
     message_id = uuid.uuid4().hex
     assert gateway_post(client, phone, " 4 ", envelope_id=message_id).status_code == 200
@@ -262,9 +265,7 @@ def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict
     _act(client, staff, ticket.tracking_code, "reopen", reason="Bóng lại hỏng")
     _resolve(client, staff, ticket.tracking_code, "Đã thay bóng lần hai.")
     pump()
-    kinds = [m["kind"] for m in client.http.get(f"/api/v1/staff/tickets/{ticket.tracking_code}",
-                                                headers=bearer(staff["operator"])).json_body["timeline"]
-             if m["type"] == "message_out"]
+    kinds = _sent_kinds(client, staff, ticket.tracking_code)
     assert kinds.count("survey") == 1 and kinds.count("answer") == 2
 
 
@@ -390,6 +391,18 @@ def test_a_code_can_be_looked_up_only_so_often(client: Any, stack: Any) -> None:
         assert client.http.get(f"/api/v1/reports/{code}?phone_last4={guess:04d}").status_code in (200, 404)
     assert client.http.get(f"/api/v1/reports/{code}?phone_last4={phone[-4:]}").status_code == 429
     assert client.http.get(f"/tra-cuu?code={code}&phone_last4={phone[-4:]}").status_code == 429
+    # The limit is per day, not per hour: later the same day the code is still refused.
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.domain.errors import TooManyRequests
+    from chalicelib.services.lookup import status_for_citizen
+
+    now = datetime.now(timezone.utc)
+    other_hour = now + timedelta(minutes=65)
+    if other_hour.date() != now.date():
+        other_hour = now - timedelta(minutes=65)
+    with pytest.raises(TooManyRequests):
+        status_for_citizen(code, phone[-4:], now=other_hour)
 
 
 def test_a_survey_link_with_a_strange_token_is_just_not_found(client: Any, staff: dict[str, str]) -> None:
