@@ -1,6 +1,7 @@
 """Builds dist/: the CloudFormation/SAM template (chalice package merged with infra/) and the zip.
 
-1. deep-merges infra/resources.json with infra/chalice-overlay.json into dist/merge.json;
+1. deep-merges infra/resources.json (the part the local emulator creates too) with the AWS-only
+   fragments in OVERLAYS into dist/merge.json, the packaged stage as the `Stage` parameter's default;
 2. runs `chalice package --merge-template dist/merge.json` (needs a region, no credentials);
 3. drops from the zip what the Lambda runtime already provides (boto3, botocore and their
    dependencies): PynamoDB pulls botocore in, which would triple the zip, and a vendored
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# AWS-only parts, merged in this order: what Chalice's functions need (environment, event sources),
+# the API's gateway responses and custom domain, each function's own role policy, alarms and logs.
+OVERLAYS = ("chalice-overlay.json", "api.json", "iam.json", "alarms.json")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
@@ -57,9 +61,10 @@ def main(out: Path, stage: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("sam.json", "deployment.zip"):
         (out / stale).unlink(missing_ok=True)
-    resources = json.loads((ROOT / "infra" / "resources.json").read_text(encoding="utf-8"))
-    overlay = json.loads((ROOT / "infra" / "chalice-overlay.json").read_text(encoding="utf-8"))
-    merged = deep_merge(resources, overlay)
+    merged = json.loads((ROOT / "infra" / "resources.json").read_text(encoding="utf-8"))
+    for name in OVERLAYS:
+        merged = deep_merge(merged, json.loads((ROOT / "infra" / name).read_text(encoding="utf-8")))
+    merged["Parameters"]["Stage"]["Default"] = stage
     merged.pop("AWSTemplateFormatVersion", None)
     merged.pop("Description", None)
     build = out / "build"
