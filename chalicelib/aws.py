@@ -9,6 +9,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+# S3: presigned uploads and links must be SigV4 on the regional virtual-hosted endpoint
+# (https://<bucket>.s3.<region>.amazonaws.com). botocore's legacy default presigns SigV2 on the
+# global host, which a bucket answers with 307 redirects (that a browser POST does not survive)
+# for up to a day after it is created. With AWS_ENDPOINT_URL set, botocore uses that endpoint
+# instead (path-style on an IP address), so the emulator needs no other setting.
+_CLIENT_CONFIG: dict[str, dict[str, Any]] = {
+    "s3": {"signature_version": "s3v4",
+           "s3": {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}},
+}
+
 
 @lru_cache(maxsize=1)
 def _session() -> Any:
@@ -22,7 +32,12 @@ def client(service: str) -> Any:
     """Returns the shared boto3 client for `service` ('dynamodb', 'sqs', ...)."""
     from chalicelib.config import settings
 
-    return _session().client(service, region_name=settings().region)
+    options = _CLIENT_CONFIG.get(service)
+    if options is None:
+        return _session().client(service, region_name=settings().region)
+    from botocore.config import Config
+
+    return _session().client(service, region_name=settings().region, config=Config(**options))
 
 
 def botocore_session() -> Any:
