@@ -1,6 +1,7 @@
-"""SQS batch handling for the consumers: each record succeeds or fails on its own, and only the
-failed ones are reported back (ReportBatchItemFailures), so SQS retries just those and moves a
-poison message to the DLQ after maxReceiveCount."""
+"""SQS batch handling for the consumers: only the failed records are reported back
+(ReportBatchItemFailures), so SQS retries just those and moves a poison message to the DLQ after
+maxReceiveCount. On the standard queues each record succeeds or fails on its own; on the inbound
+FIFO queue a batch stops at its first failure (see inbound_batch)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -54,8 +55,27 @@ def notify_batch(event: Any) -> dict[str, Any]:
 
 
 def inbound_batch(event: Any) -> dict[str, Any]:
-    """Handles each citizen message (threading, tickets, replies)."""
+    """Handles each citizen message (threading, tickets, replies) of a FIFO batch, in order.
+
+    The first failure stops the batch: it and every later record are reported failed (Powertools'
+    SqsFifoPartialProcessor), so SQS redelivers them in their original order and one citizen's
+    second message is never applied before their first (it could otherwise open a ticket of its own).
+    """
+    from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
     from chalicelib import queues
     from chalicelib.services import conversations
 
-    return _each(event, lambda record: conversations.receive(queues.parse_inbound(record.body)))
+    def handle(record: Any) -> None:
+        try:
+            conversations.receive(queues.parse_inbound(record.body))
+        except Exception as exc:
+            logger().warning("record failed", extra={"error_type": type(exc).__name__})
+            raise
+
+    processor = SqsFifoPartialProcessor()
+    # A batch whose records all failed is reported like any other (not raised as a Lambda error):
+    # SQS redelivers them all the same, and poison messages reach the DLQ, which has its alarm.
+    processor.raise_on_entire_batch_failure = False
+    return process_partial_response(event=event.to_dict(), record_handler=handle, processor=processor,
+                                    context=event.context)
