@@ -250,7 +250,11 @@ def open311_resource(resource: str) -> Response:
     if request.method == "GET" and name == "services":
         return respond("services", fmt, open311.service_list())
     if request.method == "GET" and name == "requests":
-        return respond("requests", fmt, open311.requests(query))
+        rows, more = open311.requests(query)
+        response = respond("requests", fmt, rows)
+        if more:  # the next page (RFC 8288; relative to this URL, so any base path works): the body stays the spec's
+            response.headers["Link"] = f'<?{more}>; rel="next"'
+        return response
     if request.method == "GET" and name == "servicerequestupdates":
         return respond("updates", fmt, open311.updates(query))
     raise Open311Error(404, [("404", f"No resource {name} / Không có tài nguyên {name}")])

@@ -16,6 +16,8 @@ from chalicelib.services import intake
 from chalicelib.store import audit, integrators, photos, tickets
 from chalicelib.store.reference import load_reference
 
+MAX_QUERIES = 8  # index pages (Query calls) read per anonymous GET requests
+
 
 def discovery(base_url: str) -> dict[str, Any]:
     return {"changeset": "2026-11-28T00:00:00+07:00", "contact": f"Đường dây nóng 1022 – {settings().hotline}",
@@ -57,24 +59,41 @@ def _visible(ticket: Any, ref: Any) -> bool:
     return spec.is_listed(ticket.attribute_values, ref)
 
 
-def requests(raw: Mapping[str, str], now: datetime | None = None) -> list[dict[str, Any]]:
-    """GET requests with the spec's filters (ids override the others)."""
+def requests(raw: Mapping[str, str], now: datetime | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """GET requests with the spec's filters (ids override the others), newest first.
+
+    Returns the spec's list and, when the date range was not read to its end, the query string of
+    the next page (the same filters and an `after` cursor) for a `Link: <?...>; rel="next"` header:
+    each request reads a bounded number of index pages, so a filter matching nothing over a busy
+    quarter answers quickly with an empty list and that link. Raises Open311Error (400)."""
+    from urllib.parse import urlencode
+
+    from chalicelib.services.console import decode_cursor, encode_cursor
+
     now = now or datetime.now(timezone.utc)
     ref = load_reference()
     filters = spec.request_filters(raw)
     if filters.ids:
         codes = [code for code in (parse_code(i, settings().tracking_prefix) for i in filters.ids) if code]
-        found = tickets.many(codes)
-    else:
-        start, end = spec.date_range(raw, now)
+        return [spec.request(t.attribute_values, ref, _media(t)) for t in tickets.many(codes) if _visible(t, ref)], None
+    start, end = spec.date_range(raw, now)
 
-        def wanted(ticket: Any) -> bool:
-            return (not filters.service_codes or ticket.category in filters.service_codes) and (
-                not filters.statuses or spec.request(ticket.attribute_values, ref)["status"] in filters.statuses) \
-                and _visible(ticket, ref)
+    def wanted(ticket: Any) -> bool:
+        return (not filters.service_codes or ticket.category in filters.service_codes) and (
+            not filters.statuses or spec.request(ticket.attribute_values, ref)["status"] in filters.statuses) \
+            and _visible(ticket, ref)
 
-        found = tickets.created_between(start, end, spec.MAX_ROWS, keep=wanted)
-    return [spec.request(t.attribute_values, ref, _media(t)) for t in found if _visible(t, ref)]
+    try:
+        found, more = tickets.created_between(start, end, spec.MAX_ROWS, wanted, after=decode_cursor(raw.get("after")),
+                                              max_queries=MAX_QUERIES)
+    except ValidationFailed as failed:
+        raise spec.bad_request("after", "Invalid page cursor; start again without it / Trang không hợp lệ") from failed
+    rows = [spec.request(t.attribute_values, ref, _media(t)) for t in found]
+    if more is None:
+        return rows, None
+    # The same range on every page, even when the first request used the defaults ("the last 90 days").
+    pinned = {"start_date": spec.iso(start), "end_date": spec.iso(end)}
+    return rows, urlencode({**{k: v for k, v in raw.items() if k != "after"}, **pinned, "after": encode_cursor(more)})
 
 
 def one_request(request_id: str) -> list[dict[str, Any]]:

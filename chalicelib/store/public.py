@@ -8,13 +8,13 @@ from typing import Any
 from pynamodb.exceptions import QueryError
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.store import tickets
+from chalicelib.store import pages, tickets
 from chalicelib.store.connection import bind
-from chalicelib.store.errors import translate
 from chalicelib.store.models import TicketModel
 
 SHARD = "PUB"
 FILTERED_PAGE = 500
+MAX_PAGES = 4  # Query calls per anonymous request: at most ~2,000 index entries, whatever the filter
 
 
 def publish(ticket: TicketModel, question: str, answer: str, photos: list[str], event: tickets.NewEvent,
@@ -34,7 +34,8 @@ def unpublish(ticket: TicketModel, event: tickets.NewEvent, now: datetime) -> No
 def published(start: str, end: str, category: str | None, area: str | None, limit: int,
               after: dict[str, Any] | None) -> tuple[list[TicketModel], dict[str, Any] | None]:
     """One page of published answers answered in [start, end), newest first (one index query;
-    category and commune filter it)."""
+    category and commune filter it), read from at most MAX_PAGES DynamoDB pages: a filter that
+    matches little returns what those pages held (maybe nothing) and the key to read on from."""
     bind()
     condition = None
     if category:
@@ -47,11 +48,10 @@ def published(start: str, end: str, category: str | None, area: str | None, limi
                                         scan_index_forward=False, limit=limit, last_evaluated_key=after,
                                         page_size=FILTERED_PAGE if condition is not None else limit)
     try:
-        with translate():
-            items = list(query)
+        page = pages.read(TicketModel.by_public, query, limit, MAX_PAGES)
     except QueryError as exc:
         if after is None:
             raise
         raise ValidationFailed([FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.",
                                            "Invalid page; go back to the first page.")]) from exc
-    return items, query.last_evaluated_key
+    return page.items, page.next_key

@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
+from chalicelib.store import pages
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
@@ -31,6 +32,7 @@ from chalicelib.store.models import (
 DEDUP_TTL = timedelta(days=30)
 OPEN_QUEUE = "OPEN"
 FILTERED_PAGE = 500  # index entries read per request when a filter drops some (1 MB still caps a page)
+_BAD_PAGE = FieldError("after", "Trang không hợp lệ; hãy quay lại trang đầu.", "Invalid page; go back to the first page.")
 
 
 @dataclass(frozen=True)
@@ -368,22 +370,49 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
         raise
 
 
-def created_between(start: datetime, end: datetime, limit: int,
-                    keep: Callable[[TicketModel], bool] = lambda ticket: True) -> list[TicketModel]:
-    """Up to `limit` tickets created in [start, end) that `keep` accepts, oldest first: one paged
-    query per calendar month (UTC) in the range."""
+OPEN311_PAGE = 250  # index entries per Query when listing Open311 requests
+
+
+def _month_before(month: datetime) -> datetime:
+    return datetime(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def created_between(start: datetime, end: datetime, limit: int, keep: Callable[[TicketModel], bool],
+                    after: dict[str, Any] | None = None, max_queries: int = 8
+                    ) -> tuple[list[TicketModel], dict[str, Any] | None]:
+    """Up to `limit` tickets created in [start, end) that `keep` accepts, newest first, from at
+    most `max_queries` Query calls (one calendar month's index partition after another, back from
+    `end`), and the key to read on from (None: the range is done). `after` is such a key; one that
+    is not this range's raises ValidationFailed."""
     bind()
+    first = datetime(start.year, start.month, 1, tzinfo=timezone.utc)
+    last_moment = end - timedelta(microseconds=1)
+    month = datetime(last_moment.year, last_moment.month, 1, tzinfo=timezone.utc)
+    key = None
+    if after is not None:
+        try:
+            month = datetime.strptime(after["created_month"]["S"], "%Y-%m").replace(tzinfo=timezone.utc)
+        except (KeyError, TypeError, ValueError):
+            month = first - timedelta(days=1)
+        if not first <= month <= last_moment:
+            raise ValidationFailed([_BAD_PAGE])
+        key = after if len(after) > 1 else None  # a bare month: that month from its newest ticket
     items: list[TicketModel] = []
-    month = datetime(start.year, start.month, 1, tzinfo=timezone.utc)
-    with translate():
-        while month < end and len(items) < limit:
-            for ticket in TicketModel.by_month.query(month.strftime("%Y-%m"), TicketModel.created_at.between(start, end)):
-                if ticket.created_at < end and keep(ticket):
-                    items.append(ticket)
-                    if len(items) >= limit:
-                        break
-            month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=timezone.utc)
-    return items
+    queries = 0
+    while month >= first and queries < max_queries and len(items) < limit:
+        query = TicketModel.by_month.query(month.strftime("%Y-%m"), TicketModel.created_at.between(start, end),
+                                           scan_index_forward=False, last_evaluated_key=key, page_size=OPEN311_PAGE)
+        try:
+            page = pages.read(TicketModel.by_month, query, limit - len(items), max_queries - queries,
+                              keep=lambda ticket: ticket.created_at < end and keep(ticket))
+        except QueryError as exc:
+            raise ValidationFailed([_BAD_PAGE]) from exc
+        items += page.items
+        queries += page.queries
+        if page.next_key is not None:
+            return items, page.next_key
+        month, key = _month_before(month), None
+    return items, ({"created_month": {"S": month.strftime("%Y-%m")}} if month >= first else None)
 
 
 def many(codes: list[str]) -> list[TicketModel]:
