@@ -5,8 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 CHROMIUM ?= /usr/bin/chromium
+# AWS: the stage to package and deploy, the region, and an S3 bucket for the code and template
+STAGE ?= prod
+AWS_REGION ?= ap-southeast-1
+ARTIFACT_BUCKET ?=
+AWS_ENV = STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) ARTIFACT_BUCKET=$(ARTIFACT_BUCKET)
 
-.PHONY: run test bench package browser clean
+.PHONY: run test bench package deploy secrets browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -28,10 +33,18 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	@$(BIN)/python -m bench
 
-## make package: dist/sam.json (CloudFormation/SAM, cfn-lint checked) and dist/deployment.zip
+## make package [STAGE=prod]: dist/sam.json, its SAM expansion dist/expanded.json (both cfn-lint checked), dist/deployment.zip
 package: $(STAMP)
-	@$(BIN)/python infra/package.py dist
-	@$(BIN)/cfn-lint dist/sam.json && echo "cfn-lint: dist/sam.json OK"
+	@STAGE=$(STAGE) $(BIN)/python infra/package.py dist
+	@$(BIN)/cfn-lint dist/sam.json dist/expanded.json && echo "cfn-lint: dist/sam.json and dist/expanded.json OK"
+
+## make deploy STAGE=prod ARTIFACT_BUCKET=… [AWS_REGION=ap-southeast-1] [ALARM_EMAIL=…]: package, upload, deploy, print outputs (DRY_RUN=1: print only)
+deploy: package
+	@$(AWS_ENV) $(BIN)/python -m infra.deploy --dist dist
+
+## make secrets STAGE=prod: the providers' secrets into SSM for that stage, from the environment or prompts (DRY_RUN=1: print only)
+secrets: $(STAMP)
+	@$(AWS_ENV) $(BIN)/python -m infra.secrets
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:
