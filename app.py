@@ -30,6 +30,19 @@ def observability(event: Any, get_response: Any) -> Any:
         log.remove_keys(["request_id", "ticket"])
 
 
+@app.middleware("http")
+def base_path(event: Any, get_response: Any) -> Any:
+    """Every URL a response carries starts with the path the client used before the route: '/api'
+    on the execute-api URL, '' on a custom domain (chalicelib/web/urls.py)."""
+    from chalicelib.web.urls import base_path_of, reset_base, use_base
+
+    token = use_base(base_path_of((event.context or {}).get("path", ""), event.path, event.uri_params))
+    try:
+        return get_response(event)
+    finally:
+        reset_base(token)
+
+
 # Citizen pages
 
 
@@ -284,9 +297,12 @@ def settings_base_url() -> str:
 
 
 def _base_url() -> str:
-    """API Gateway says https in X-Forwarded-Proto; PUBLIC_BASE_URL wins when configured."""
+    """API Gateway says https in X-Forwarded-Proto; PUBLIC_BASE_URL (origin + base path) wins when configured."""
+    from chalicelib.web.urls import base
+
     headers = app.current_request.headers
-    return settings_base_url() or f"{headers.get('x-forwarded-proto', 'http')}://{headers.get('host', 'localhost')}"
+    return settings_base_url() or (f"{headers.get('x-forwarded-proto', 'http')}://{headers.get('host', 'localhost')}"
+                                   f"{base()}")
 
 
 # Staff console pages (chalicelib/web/staff_views.py): Cognito session cookie + CSRF token
@@ -323,7 +339,9 @@ def _page_or_submit(page: Any, submit: Any) -> Response:
 
 @app.route("/staff", methods=["GET"])
 def staff_home() -> Response:
-    return Response(body="", status_code=303, headers={"Location": "/staff/inbox"})
+    from chalicelib.web.urls import url
+
+    return Response(body="", status_code=303, headers={"Location": url("/staff/inbox")})
 
 
 @app.route("/staff/sign-in", methods=["GET", "POST"], content_types=ANY)

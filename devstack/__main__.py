@@ -1,12 +1,14 @@
 """`make run`: the whole system on this machine, no AWS account.
 
 moto on 127.0.0.1 -> the infra/resources.json stack -> demo data -> the Chalice app on
-http://127.0.0.1:8000 (chalice local's server, in-process) -> SQS consumers and schedules
-driven in-process. Ctrl-C stops everything.
+http://127.0.0.1:8000 (chalice local's server, in-process, behind API Gateway's routing:
+devstack/gateway.py) -> SQS consumers and schedules driven in-process. Ctrl-C stops everything.
+`--base-path /api` (or BASE_PATH=/api) serves the site under /api/, as execute-api does.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -38,16 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--providers-port", type=int, default=int(os.environ.get("PROVIDERS_PORT", "0")),
                         help="fake Zalo/SMS provider APIs and the outbox (0: any free port)")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--base-path", default=os.environ.get("BASE_PATH", ""),
+                        help="serve the site under this prefix, as API Gateway's stage URL does (e.g. /api)")
     parser.add_argument("--no-demo", action="store_true", help="reference data only, no demo tickets")
     args = parser.parse_args(argv)
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     sys.path.insert(0, str(ROOT))
     from devstack.emulator import bring_up
+    from devstack.gateway import StageRequestHandler, normalise_base_path
     from devstack.seed import seed
     from devstack.worker import Worker
 
-    stack = bring_up(args.emulator_port, public_origin=f"http://{args.host}:{args.port}")
+    origin, base_path = f"http://{args.host}:{args.port}", normalise_base_path(args.base_path)
+    stack = bring_up(args.emulator_port, public_origin=origin)
+    # As infra/api.json sets it on AWS: links in messages are the origin plus the base path.
+    os.environ["PUBLIC_BASE_URL"] = origin + base_path
     from devstack.emulator import stage_environment
     from devstack.fakes import seed_provider_secrets, start_fakes
 
@@ -79,10 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     worker.start()
     _log_paths_only()
     server = create_local_server(app_obj, config, args.host, args.port)
+    server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
+        StageRequestHandler, app_object=app_obj, config=config, base_path=base_path)
     serving = threading.Thread(target=server.server.serve_forever, daemon=True)
     serving.start()
 
-    url = f"http://{args.host}:{args.port}"
+    url = origin + base_path
     print(f"hotline1022 is running (stage {args.stage}).")
     print(f"  citizen form   {url}/")
     print(f"  status lookup  {url}/tra-cuu   (demo: {codes[0]} with last 4 digits 5678)" if codes else

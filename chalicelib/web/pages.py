@@ -20,8 +20,12 @@ HTML = {"Content-Type": "text/html; charset=utf-8",
 def _environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+    from chalicelib.web.urls import url
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.globals["url"] = url  # every link, form and script: {{ url('/tra-cuu') }}, under the request's base path
+    return env
 
 
 def render(template: str, status: int = 200, allow: dict[str, str] | None = None, **context: Any) -> Response:
@@ -33,6 +37,16 @@ def render(template: str, status: int = 200, allow: dict[str, str] | None = None
         extra = "; ".join(f"{directive} 'self' {source}" for directive, source in allow.items())
         headers["Content-Security-Policy"] = f"{HTML['Content-Security-Policy']}; {extra}"
     return Response(body=body, status_code=status, headers=headers)
+
+
+def not_found_html(province: str, hotline: str, home: str | None = None) -> str:
+    """Our 404 page ("Không tìm thấy trang"), as API Gateway answers paths the app does not have.
+    Its links are under `home` (a base URL such as 'https://1022.example.vn' or '/api'); without
+    it, under this request's base path."""
+    context: dict[str, Any] = {"province": province, "hotline": hotline}
+    if home is not None:
+        context["url"] = lambda path: home.rstrip("/") + path
+    return _environment().get_template("not_found.html").render(**context)
 
 
 def form_fields(raw_body: bytes | None) -> dict[str, str]:

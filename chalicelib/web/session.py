@@ -1,6 +1,7 @@
 """Staff sessions over HTTP: where the ID token comes from, cookies, and cross-site request checks.
 
-Pages: the ID token rides in an HttpOnly, Secure, SameSite=Strict cookie scoped to /staff, next
+Pages: the ID token rides in an HttpOnly, Secure, SameSite=Strict cookie scoped to the console's
+path (/staff under the site's base path: /api/staff on the execute-api URL), next
 to a refresh-token cookie (a silent refresh when the hour-long ID token runs out) and a random
 CSRF token that every form posts back (double submit; compared in constant time). The JSON API
 takes only `Authorization: Bearer <ID token>`: no cookie is ever accepted there, so a forged
@@ -17,9 +18,9 @@ from urllib.parse import quote, unquote
 
 from chalicelib.domain.errors import Forbidden, Unauthenticated
 from chalicelib.domain.permissions import StaffUser
+from chalicelib.web.urls import url
 
 ID_COOKIE, REFRESH_COOKIE, CSRF_COOKIE, FLASH_COOKIE = "hl_id", "hl_refresh", "hl_csrf", "hl_flash"
-_ATTRIBUTES = "Path=/staff; HttpOnly; Secure; SameSite=Strict"
 REFRESH_MAX_AGE = 12 * 3600
 
 
@@ -37,13 +38,17 @@ def cookies(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+def _attributes() -> str:
+    return f"Path={url('/staff')}; HttpOnly; Secure; SameSite=Strict"
+
+
 def set_cookie(name: str, value: str, max_age: int | None = None) -> str:
     age = f"; Max-Age={max_age}" if max_age is not None else ""
-    return f"{name}={value}; {_ATTRIBUTES}{age}"
+    return f"{name}={value}; {_attributes()}{age}"
 
 
 def clear_cookie(name: str) -> str:
-    return f"{name}=; {_ATTRIBUTES}; Max-Age=0"
+    return f"{name}=; {_attributes()}; Max-Age=0"
 
 
 def flash_cookie(message: str) -> str:

@@ -20,6 +20,7 @@ from chalicelib.domain.permissions import ROLE_LABELS_VI, ROLES, allowed
 from chalicelib.web import session as sessions
 from chalicelib.web.http import request_id, status_for
 from chalicelib.web.pages import render
+from chalicelib.web.urls import staff_target, url
 
 EVENT_LABELS = {
     "created": "Tiếp nhận", "routed": "Phân loại tự động", "message_in": "Tin nhắn của người dân",
@@ -58,15 +59,17 @@ def _page(session: sessions.PageSession, template: str, status: int = 200, allow
     return response
 
 
-def redirect(location: str, cookies: list[str] | None = None) -> Response:
-    headers: dict[str, Any] = {"Location": location, "Cache-Control": "no-store"}
+def redirect(path: str, cookies: list[str] | None = None) -> Response:
+    """A 303 to the app's route `path` (under the request's base path)."""
+    headers: dict[str, Any] = {"Location": url(path), "Cache-Control": "no-store"}
     if cookies:
         headers["Set-Cookie"] = cookies
     return Response(body="", status_code=303, headers=headers)
 
 
 def _sign_in_location(path: str) -> str:
-    return "/staff/sign-in?" + urlencode({"next": path}) if path.startswith("/staff/") else "/staff/sign-in"
+    target = staff_target(path, default="")
+    return "/staff/sign-in?" + urlencode({"next": target}) if target else "/staff/sign-in"
 
 
 def staff_page(context_of: Callable[[], Any], path_of: Callable[[], str]
@@ -104,13 +107,8 @@ def _errors(failed: ValidationFailed) -> dict[str, Any]:
 # Sign-in
 
 
-def _safe_next(target: str | None) -> str:
-    target = target or ""
-    return target if target.startswith("/staff/") and not target.startswith("//") else "/staff/inbox"
-
-
 def sign_in_page(next_path: str = "", message: str | None = None, status: int = 200, email: str = "") -> Response:
-    return render("staff/sign_in.html", status=status, next=_safe_next(next_path), message=message, email=email,
+    return render("staff/sign_in.html", status=status, next=staff_target(next_path), message=message, email=email,
                   province=settings().province_name, hotline=settings().hotline)
 
 
@@ -125,10 +123,10 @@ def sign_in(form: Mapping[str, str]) -> Response:
         return sign_in_page(form.get("next", ""), f"{wrong.message_vi} / {wrong.message_en}", 401, email)
     if result.new_password_session:
         return render("staff/new_password.html", email=email, session=result.new_password_session,
-                      next=_safe_next(form.get("next")), errors={}, province=settings().province_name,
+                      next=staff_target(form.get("next")), errors={}, province=settings().province_name,
                       hotline=settings().hotline)
     assert result.id_token is not None
-    return redirect(_safe_next(form.get("next")), sessions.session_cookies(result.id_token, result.refresh_token))
+    return redirect(staff_target(form.get("next")), sessions.session_cookies(result.id_token, result.refresh_token))
 
 
 def new_password(form: Mapping[str, str]) -> Response:
@@ -136,7 +134,7 @@ def new_password(form: Mapping[str, str]) -> Response:
 
     email, challenge = (form.get("email") or "").strip(), form.get("session") or ""
     password, again = form.get("new_password") or "", form.get("confirm") or ""
-    context = {"email": email, "session": challenge, "next": _safe_next(form.get("next")),
+    context = {"email": email, "session": challenge, "next": staff_target(form.get("next")),
                "province": settings().province_name, "hotline": settings().hotline}
     if password != again:
         return render("staff/new_password.html", status=400, errors={"confirm": {
@@ -178,7 +176,7 @@ def inbox(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
         found = result["tickets"]
     page = console.inbox(session.user, query)
     filters = page["filters"].as_query()
-    next_link = "/staff/inbox?" + urlencode({**filters, "after": page["next"]}) if page["next"] else None
+    next_link = url("/staff/inbox") + "?" + urlencode({**filters, "after": page["next"]}) if page["next"] else None
     ref = load_reference()
     return _page(session, "staff/inbox.html", page=page, found=found, q=search, filters=page["filters"],
                  next_link=next_link, statuses=list(Status), categories=list(ref.categories.values()),

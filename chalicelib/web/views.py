@@ -14,6 +14,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.services import intake, lookup
 from chalicelib.store.reference import load_reference
 from chalicelib.web.pages import render
+from chalicelib.web.urls import url
 
 
 def _common() -> dict[str, Any]:
@@ -100,7 +101,7 @@ def public_answers(query: dict[str, str]) -> Response:
         errors = {e.field: {"message": e.vi, "message_en": e.en} for e in failed.errors}
         return render("public_answers.html", status=400, page={"answers": []}, filters=query, errors=errors,
                       categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
-    next_link = "/cong-khai?" + urlencode({**page["filters"], "after": page["next"]}) if page["next"] else None
+    next_link = url("/cong-khai") + "?" + urlencode({**page["filters"], "after": page["next"]}) if page["next"] else None
     from chalicelib.store.photos import upload_origin
 
     return render("public_answers.html", page=page, filters=page["filters"], errors={}, next_link=next_link,

@@ -1,4 +1,6 @@
-"""Starts the whole local stack the way `make run` does (python -m devstack) for real-HTTP tests."""
+"""Starts the whole local stack the way `make run` does (python -m devstack) for real-HTTP tests,
+once at / and once under /api/ exactly as API Gateway's execute-api URL serves it: every e2e and
+browser test runs in both."""
 from __future__ import annotations
 
 import os
@@ -6,7 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,12 +27,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def local_stack() -> Iterator[dict[str, str]]:
-    """The running stack's addresses, read from the banner `make run` prints."""
-    port = _free_port()
+@pytest.fixture(scope="session", params=["", "/api"], ids=["at-root", "under-api"])
+def local_stack(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The running stack's addresses, read from the banner `make run` prints: `base_url` is where
+    the site is (origin + base path), `origin` the server's root."""
+    port, base_path = _free_port(), request.param
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TICKETS_", "ROUTING_", "IDEMPOTENCY_"))}
-    process = subprocess.Popen([sys.executable, "-m", "devstack", "--port", str(port), "--emulator-port", "0"],
+    command = [sys.executable, "-m", "devstack", "--port", str(port), "--emulator-port", "0"]
+    process = subprocess.Popen(command + (["--base-path", base_path] if base_path else []),
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     banner: list[str] = []
     deadline = time.monotonic() + 90
@@ -40,11 +46,14 @@ def local_stack() -> Iterator[dict[str, str]]:
         banner.append(line)
         if READY in line:
             break
-    if READY not in "".join(banner):
+    origin = f"http://127.0.0.1:{port}"
+    if READY not in "".join(banner) or f"citizen form   {origin}{base_path}/" not in "".join(banner):
         process.kill()
         pytest.fail("the local stack did not start:\n" + "".join(banner))
     outbox = next(line.split()[1] for line in banner if line.strip().startswith("outbox"))
-    yield {"base_url": f"http://127.0.0.1:{port}", "outbox": outbox}
+    # keep reading its log, or a full pipe would block the server mid-suite
+    threading.Thread(target=lambda: deque(process.stdout, maxlen=0), daemon=True).start()  # type: ignore[arg-type]
+    yield {"base_url": origin + base_path, "origin": origin, "base_path": base_path, "outbox": outbox}
     # Ctrl-C stops everything cleanly and promptly
     process.send_signal(signal.SIGINT)
     try:

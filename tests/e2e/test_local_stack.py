@@ -82,3 +82,19 @@ def test_a_web_report_reaches_the_right_agency_whose_email_shows_in_the_local_ou
         time.sleep(0.5)
         page = requests.get(local_stack["outbox"], timeout=10).text
     assert f"[1022] Phản ánh mới {code}" in page and "soxaydung@example.gov.vn" in page
+
+
+def test_unknown_paths_and_the_favicon_get_our_404_page_not_a_gateway_error(local_stack: dict[str, str]) -> None:
+    base, origin = local_stack["base_url"], local_stack["origin"]
+    outside = [origin + "/tra-cuu"] if local_stack["base_path"] else []  # outside the stage, as on execute-api
+    for url in [origin + "/favicon.ico", base + "/favicon.ico", base + "/khong-co-trang-nay", base + "/staff/nope",
+                *outside]:
+        response = requests.get(url, timeout=10)
+        assert response.status_code == 404, url
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8", url
+        assert "Không tìm thấy trang" in response.text and "Missing Authentication Token" not in response.text
+        # its links lead back into the site
+        assert f'href="{local_stack["base_path"]}/tra-cuu"' in response.text
+    # a method the API does not have on a path it has: API Gateway's answer too
+    assert requests.delete(base + "/tra-cuu", timeout=10).status_code == 404
+    assert requests.get(base + "/", timeout=10).status_code == 200

@@ -1,6 +1,9 @@
-"""Staff work in a real browser (Debian's Chromium via Playwright) against `python -m devstack`:
-sign in -> inbox -> ticket -> reply -> resolve; phone intake with caller history; an agency
-officer cannot open another agency's ticket by URL; stored XSS payloads never run."""
+"""Staff work in a real browser (Debian's Chromium via Playwright) against `python -m devstack`
+(at / and under /api/): sign in -> inbox -> ticket -> reply, note, re-categorise, assign, resolve
+-> sign out, with the session cookies scoped to the console's path; phone intake with caller
+history; an admin adds an account whose first sign-in sets a new password, a response template
+and an Open311 key; an agency officer cannot open another agency's ticket by URL; stored XSS
+payloads never run."""
 from __future__ import annotations
 
 import json
@@ -24,17 +27,22 @@ def _report(base_url: str, **fields: Any) -> str:
     return response.json()["tracking_code"]
 
 
-def _sign_in(browser: Any, base_url: str, email: str, width: int = 1280) -> Any:
+def _sign_in(browser: Any, base_url: str, email: str, width: int = 1280, password: str = DEMO_PASSWORD) -> Any:
     page = browser.new_page(viewport={"width": width, "height": 900}, locale="vi-VN")
     page.goto(base_url + "/staff/inbox")
     assert page.url.startswith(base_url + "/staff/sign-in")
     if width > 1000:
         shot(page, "staff-sign-in.png")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(base_url + "/staff/inbox")
+    if password == DEMO_PASSWORD:
+        page.wait_for_url(base_url + "/staff/inbox")
     return page
+
+
+def _flash(page: Any) -> str:
+    return page.locator("#flash").inner_text()
 
 
 def _wait_routed(page: Any, base_url: str, code: str) -> None:
@@ -46,11 +54,18 @@ def _wait_routed(page: Any, base_url: str, code: str) -> None:
     pytest.fail(f"{code} was never routed")
 
 
-def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: Any, base_url: str) -> None:
+def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: Any, local_stack: dict[str, str]
+                                                                     ) -> None:
+    base_url = local_stack["base_url"]
     code = _report(base_url, description="Cống thoát nước đường Trưng Nữ Vương bị tắc, nước tràn lên mặt đường.",
                    category="ngap-ung", area="tan-ninh", phone=unique_phone(), name="Hồ Văn Lợi")
     page = _sign_in(browser, base_url, "tongdai@demo.1022.vn")
     assert "Lê Thị Mai" in page.locator("#who").inner_text()
+    # the session rides in cookies the browser sends to the console's pages only
+    session = {c["name"]: c for c in page.context.cookies() if c["name"].startswith("hl_")}
+    assert {"hl_id", "hl_csrf", "hl_refresh"} <= set(session)
+    assert {c["path"] for c in session.values()} == {local_stack["base_path"] + "/staff"}
+    assert all(c["httpOnly"] and c["secure"] and c["sameSite"] == "Strict" for c in session.values())
     _wait_routed(page, base_url, code)
     page.goto(base_url + "/staff/inbox")
     shot(page, "staff-inbox.png")
@@ -64,6 +79,20 @@ def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: An
     page.get_by_label("Tin nhắn (gửi qua kênh của phản ánh)").fill("Chào anh Lợi, Sở Xây dựng đã nhận phản ánh.")
     page.get_by_role("button", name="Gửi tin nhắn").click()
     assert page.locator("#flash").inner_text() == "Đã gửi tin nhắn cho người dân."
+    page.locator("summary", has_text="Ghi chú nội bộ").click()
+    page.get_by_label("Ghi chú (người dân không thấy)").fill("Đã gọi Sở Xây dựng, hẹn xử lý trong tuần.")
+    page.get_by_role("button", name="Lưu ghi chú").click()
+    assert _flash(page) == "Đã lưu ghi chú nội bộ."
+    page.locator("summary", has_text="Phân loại lại").click()
+    page.locator("#cat").select_option("giao-thong")
+    page.get_by_role("button", name="Phân loại và chuyển").click()
+    assert _flash(page).startswith("Đã phân loại")
+    page.locator("summary", has_text="Giao / chuyển cơ quan").click()
+    page.get_by_label("Cơ quan xử lý").select_option("ubnd-tan-ninh")
+    page.get_by_label("Ghi chú (không bắt buộc)").fill("Thuộc thẩm quyền phường.")
+    page.get_by_role("button", name="Giao", exact=True).click()
+    assert _flash(page) == "Đã giao cho UBND Phường Tân Ninh."
+    assert page.locator("#ticket-agency").inner_text() == "UBND Phường Tân Ninh"
     page.get_by_label("Nội dung trả lời").fill("Đã nạo vét cống ngày 28/11, nước đã rút.")
     shot(page, "staff-ticket.png")
     page.get_by_role("button", name="Trả lời và kết thúc").click()
@@ -71,10 +100,17 @@ def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: An
     assert page.locator("#ticket-answer").inner_text() == "Đã nạo vét cống ngày 28/11, nước đã rút."
     timeline = page.locator("#timeline").inner_text()
     assert "Nhắn người dân" in timeline and "Trả lời" in timeline and "staff:tongdai@demo.1022.vn" in timeline
+    assert "Ghi chú nội bộ" in timeline and "Chuyển cơ quan" in timeline
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url(base_url + "/staff/sign-in")
+    assert not [c for c in page.context.cookies() if c["name"] in ("hl_id", "hl_refresh")]
     page.goto(f"{base_url}/staff/tickets/{code}")
     assert page.url.startswith(base_url + "/staff/sign-in")  # signed out for real
+    # signing in again returns to the page asked for, under the same base path
+    page.get_by_label("Email").fill("tongdai@demo.1022.vn")
+    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{base_url}/staff/tickets/{code}")
 
 
 def test_phone_intake_shows_the_callers_history_first(browser: Any, base_url: str) -> None:
@@ -162,3 +198,36 @@ def test_stored_xss_payloads_do_not_execute_on_staff_pages(browser: Any, base_ur
     assert page.locator("a[href^='javascript:']").count() == 0
     page.goto(base_url + "/staff/inbox")
     assert dialogs == [] and page.evaluate("window.__xss === undefined")  # … and never run
+
+
+def test_an_admin_adds_an_account_a_response_template_and_an_open311_key(browser: Any, base_url: str) -> None:
+    admin = _sign_in(browser, base_url, "quantri@demo.1022.vn")
+    admin.get_by_role("link", name="Nhân sự").click()
+    email = f"canbo-{uuid.uuid4().hex[:8]}@demo.1022.vn"
+    admin.get_by_label("Email").fill(email)
+    admin.get_by_label("Họ tên").fill("Trần Văn Bình")
+    admin.get_by_label("Vai trò").select_option("operator")
+    admin.get_by_role("button", name="Tạo tài khoản").click()
+    temporary = admin.locator("#temporary-password").inner_text()
+    assert email in admin.locator("#created").inner_text()
+    # the new colleague's first sign-in asks for a password of their own, then opens the inbox
+    newcomer = _sign_in(browser, base_url, email, password=temporary)
+    newcomer.locator("#new_password").fill("Binh-Tongdai-2026")
+    newcomer.locator("#confirm").fill("Binh-Tongdai-2026")
+    newcomer.get_by_role("button", name="Lưu mật khẩu và vào làm việc").click()
+    newcomer.wait_for_url(base_url + "/staff/inbox")
+    assert "Trần Văn Bình" in newcomer.locator("#who").inner_text()
+
+    admin.get_by_role("link", name="Mẫu trả lời").click()
+    title = f"Đã tiếp nhận {uuid.uuid4().hex[:6]}"
+    admin.locator("#new-title").fill(title)
+    admin.locator("#new-body").fill("Cơ quan đã tiếp nhận phản ánh {code}.")
+    admin.get_by_role("button", name="Thêm mẫu").click()
+    assert _flash(admin) == "Đã lưu mẫu trả lời." and title in admin.locator("table").inner_text()
+
+    admin.get_by_role("link", name="Open311").click()
+    admin.get_by_label("Tên đơn vị / ứng dụng").fill("Ứng dụng Tây Ninh Smart")
+    admin.get_by_role("button", name="Cấp api_key").click()
+    assert admin.locator("#api-key").inner_text()
+    admin.get_by_role("button", name="Thu hồi").first.click()
+    assert _flash(admin) == "Đã thu hồi api_key."

@@ -9,9 +9,10 @@
   var list = document.getElementById("photo-list");
   var error = document.getElementById("photos-error");
   var form = document.getElementById("report-form");
+  var grants = form && form.getAttribute("data-uploads");  // under the site's base path (e.g. /api/ on execute-api)
   var submit = form && form.querySelector("button[type=submit]");
   var pending = 0;
-  if (!input || !keys || !form) { return; }
+  if (!input || !keys || !form || !grants) { return; }
 
   input.disabled = false;
   document.getElementById("photo-nojs").hidden = true;
@@ -34,7 +35,7 @@
     return li;
   }
   function upload(file) {
-    return fetch("/api/v1/uploads", {
+    return fetch(grants, {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ content_type: typeOf(file), size: file.size })
     }).then(function (response) {
