@@ -578,7 +578,8 @@ def deadline_watch(event: Any) -> dict[str, int]:
     return deadline_watch()
 
 
-@app.schedule(Cron(0, 0, "*", "*", "?", "*"))  # 00:00 UTC = 07:00 in Vietnam
+# 07:00-08:50 in Vietnam (00:00-01:50 UTC), every 10 minutes: each run sends the next page of agencies
+@app.schedule(Cron("0,10,20,30,40,50", "0,1", "*", "*", "?", "*"))
 def daily_digest(event: Any) -> dict[str, int]:
     from chalicelib.services.schedules import daily_digest
 

@@ -110,16 +110,22 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
     return "callback"
 
 
-def requeue_stale(now: datetime | None = None) -> int:
-    """Re-queues pending messages older than STALE_PENDING (their queue message was lost or is in
-    the DLQ after an outage); returns how many. The notifier ignores what it already handled."""
+def requeue_stale(now: datetime | None = None, page_size: int = 100) -> int:
+    """Re-queues up to `page_size` pending messages older than STALE_PENDING (their queue message
+    was lost or is in the DLQ after an outage); returns how many. The notifier ignores what it
+    already handled. Each one re-queued moves to the back of the pending queue, so the next run's
+    page starts with the older ones still waiting and a stuck page never hides the rest."""
     now = now or datetime.now(timezone.utc)
-    stale = outbound.queued(outbound.PENDING, before=(now - STALE_PENDING).isoformat(), limit=100)
+    stale = outbound.queued(outbound.PENDING, before=(now - STALE_PENDING).astimezone(timezone.utc).isoformat(),
+                            limit=page_size)
     if stale:
         queues.send_notifications([(m.pk, m.sk) for m in stale])
+        for message in stale:
+            outbound.requeued(message, now)
     # SMS an SMSSync phone took but never confirmed go back to its queue: at least once, as
     # SMSSync itself is (a lost confirmation can mean the citizen gets it twice, never zero times).
-    for message in outbound.queued(outbound.HANDED, before=now.astimezone(timezone.utc).isoformat(), limit=100):
+    # Each one leaves the handed queue, so the next run's page is the rest.
+    for message in outbound.queued(outbound.HANDED, before=now.astimezone(timezone.utc).isoformat(), limit=page_size):
         try:
             outbound.move(message, "device_handed", "device_queued", now,
                           queue=outbound.device_queue(message.provider_ref or "default"))

@@ -111,17 +111,28 @@ def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area:
 
 
 def requeue_unrouted(now: datetime | None = None, page_size: int = 100) -> int:
-    """Re-sends routing messages for tickets still `received` after STALE_AFTER; returns how many.
+    """Re-sends routing messages for tickets still `received` after STALE_AFTER, one index page per
+    run; returns how many.
 
-    Covers an SQS outage at intake time: the ticket was stored, its message was not.
+    Covers an SQS outage at intake time: the ticket was stored, its message was not. A ticket that
+    cannot be routed stays `received`, so the pages go round the whole status with a cursor (saved
+    only over the version read) rather than restarting at the front: a stuck page never hides the
+    tickets behind it.
     """
+    import json
+
+    from chalicelib.store import cursors
+
     now = now or datetime.now(timezone.utc)
-    count, start = 0, None
-    while True:
-        page, start = tickets.by_status(Status.RECEIVED, limit=page_size, start=start)
-        for ticket in page:
-            if ticket.created_at <= now - STALE_AFTER:
-                queues.send_routing(ticket.tracking_code)
-                count += 1
-        if start is None:
-            return count
+    cursor = cursors.read("requeue_unrouted")
+    start = json.loads(cursor.value) if cursor.value else None
+    page, after = tickets.by_status(Status.RECEIVED, limit=page_size, start=start)
+    count = 0
+    for ticket in page:
+        if ticket.created_at <= now - STALE_AFTER:
+            queues.send_routing(ticket.tracking_code)
+            count += 1
+    value = json.dumps(after, sort_keys=True) if after else None  # None: the next run starts again at the front
+    if value != cursor.value:
+        cursors.save(cursor, value, now)
+    return count

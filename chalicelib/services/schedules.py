@@ -4,10 +4,19 @@ Each one reads index queries (open callbacks by time, the watch index, each agen
 tickets), never a table scan, and takes `now` so tests can drive the clock. Every notification is an
 outbound item with a deterministic key, written only if absent, so running a schedule twice
 never sends the same reminder twice.
+
+Each run does a bounded page of work and the next run continues, so a backlog never makes one run
+outlast its timeout:
+- reminders and the watch read what is due in index order, and handling an item moves it out of
+  what is due (the callback to its next reminder's partition, the ticket's mark to its deadline or
+  off the index), so the next run's first page is what is still due: nothing is skipped, and an
+  item that failed stays due and is tried again;
+- the digest walks the agencies in id order with a cursor saved after each run (store/cursors.py).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, TypeVar
 
 from chalicelib import queues
 from chalicelib.domain.clock import local_text
@@ -18,11 +27,35 @@ from chalicelib.domain.working_time import within_hours
 from chalicelib.notify import staff
 from chalicelib.observability import logger
 from chalicelib.services.routing import WATCH_SHARDS
-from chalicelib.store import callbacks, outbound, tickets
-from chalicelib.store.models import OutboundModel, TicketModel
+from chalicelib.store import callbacks, cursors, outbound, tickets
+from chalicelib.store.models import CallbackModel, OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
+T = TypeVar("T")
 REMIND_AHEAD = timedelta(minutes=15)
+REMINDERS_PER_RUN = 100        # every 5 minutes
+WATCH_PER_SHARD = 50           # x 4 shards, every 15 minutes
+DIGEST_AGENCIES_PER_RUN = 30   # the digest runs every 10 minutes from 07:00 to 08:50
+DIGEST_MAX_TICKETS = 500       # per agency: five pages of 100; more shows as "500+"
+
+
+class PageIncomplete(RuntimeError):
+    """Some items of a run failed (each is logged); the others were done. The failed ones are
+    still due, so the next run tries them again; the run itself fails so that it is seen."""
+
+
+def _each(items: list[T], handle: Callable[[T], None], job: str) -> None:
+    failures = 0
+    for item in items:
+        try:
+            handle(item)
+        except Conflict:
+            continue  # changed meanwhile (or done by a parallel run): the next run sees it fresh
+        except Exception as exc:  # one bad item must not hold back the rest of the page
+            failures += 1
+            logger().error("scheduled item failed", extra={"job": job, "error_type": type(exc).__name__})
+    if failures:
+        raise PageIncomplete(f"{job}: {failures} of {len(items)} items failed")
 
 
 def _keyed(items: list[OutboundModel], key: str) -> list[OutboundModel]:
@@ -48,46 +81,51 @@ def _store_once(items: list[OutboundModel], pk_code: str | None = None, pk: str 
     return len(stored)
 
 
-def callback_reminders(now: datetime | None = None) -> int:
-    """Reminds operators of callbacks due within 15 minutes ('soon') or overdue, once per stage.
-    Outside hotline hours nothing is sent: the reminders wait for the next opening."""
+def callback_reminders(now: datetime | None = None, page: int = REMINDERS_PER_RUN) -> int:
+    """Reminds operators of callbacks due within 15 minutes ('soon') or overdue, once per stage,
+    at most `page` callbacks per run. Outside hotline hours nothing is sent: the reminders wait for
+    the next opening. Raises PageIncomplete after the page when some callbacks failed."""
     now = now or datetime.now(timezone.utc)
     ref = load_reference()
     if not within_hours(now, ref.hotline_opens, ref.hotline_closes):
         return 0
     sent = 0
-    for callback in callbacks.due_by(now + REMIND_AHEAD):
+
+    def remind(callback: CallbackModel) -> None:
+        nonlocal sent
         stage = "overdue" if callback.due_at <= now else "soon"
-        if stage in (callback.reminded or set()):
-            continue
-        when = local_text(callback.due_at)
-        subject = (f"[1022] Quá hạn gọi lại {callback.tracking_code}" if stage == "overdue"
-                   else f"[1022] Sắp đến giờ gọi lại {callback.tracking_code}")
-        items = staff.messages(f"callback_{stage}",
-                               staff.Contact(callback.operator_email or "", callback.operator_phone or ""),
-                               subject, f"Bạn đã hẹn gọi lại công dân lúc {when}. Lý do: {callback.reason}",
-                               f"1022: {'QUA HAN' if stage == 'overdue' else 'Sap den gio'} goi lai "
-                               f"{callback.tracking_code} luc {when}.", now,
-                               t={"code": callback.tracking_code, "due": when})
-        sent += _store_once(_keyed(items, f"{callback.sk}#{stage}"), pk_code=callback.tracking_code)
+        if stage not in (callback.reminded or set()):  # else sent by a run that stopped before moving it on
+            when = local_text(callback.due_at)
+            subject = (f"[1022] Quá hạn gọi lại {callback.tracking_code}" if stage == "overdue"
+                       else f"[1022] Sắp đến giờ gọi lại {callback.tracking_code}")
+            items = staff.messages(f"callback_{stage}",
+                                   staff.Contact(callback.operator_email or "", callback.operator_phone or ""),
+                                   subject, f"Bạn đã hẹn gọi lại công dân lúc {when}. Lý do: {callback.reason}",
+                                   f"1022: {'QUA HAN' if stage == 'overdue' else 'Sap den gio'} goi lai "
+                                   f"{callback.tracking_code} luc {when}.", now,
+                                   t={"code": callback.tracking_code, "due": when})
+            sent += _store_once(_keyed(items, f"{callback.sk}#{stage}"), pk_code=callback.tracking_code)
         callbacks.mark_reminded(callback, stage)
+
+    _each(callbacks.due_for_reminder(now, REMIND_AHEAD, page), remind, "callback_reminders")
     return sent
 
 
-def deadline_watch(now: datetime | None = None) -> dict[str, int]:
+def deadline_watch(now: datetime | None = None, per_shard: int = WATCH_PER_SHARD) -> dict[str, int]:
     """At 80 % of the allowed time warns the agency; at the deadline escalates to the agency's
-    supervisor and the hotline supervisor and flags the ticket overdue."""
+    supervisor and the hotline supervisor and flags the ticket overdue. At most `per_shard` tickets
+    of each watch shard per run. Raises PageIncomplete after the page when some tickets failed."""
     now = now or datetime.now(timezone.utc)
     ref = load_reference()
     counts = {"warned": 0, "escalated": 0}
-    for shard in range(WATCH_SHARDS):
-        for ticket in tickets.watch_due(f"W#{shard}", now):
-            try:
-                outcome = _watch_one(ticket, ref, now)
-            except Conflict:
-                continue  # changed meanwhile (or done by a parallel run): the next run sees it fresh
-            if outcome:
-                counts[outcome] += 1
+
+    def watch(ticket: TicketModel) -> None:
+        outcome = _watch_one(ticket, ref, now)
+        if outcome:
+            counts[outcome] += 1
+
+    due = [ticket for shard in range(WATCH_SHARDS) for ticket in tickets.watch_due(f"W#{shard}", now, per_shard)]
+    _each(due, watch, "deadline_watch")
     return counts
 
 
@@ -127,32 +165,60 @@ def _watch_one(ticket: TicketModel, ref: ReferenceData, now: datetime) -> str | 
     return "escalated"
 
 
-def daily_digest(now: datetime | None = None) -> int:
-    """07:00 local: each agency with open tickets gets one email — open, due today, overdue."""
+def daily_digest(now: datetime | None = None, per_run: int = DIGEST_AGENCIES_PER_RUN) -> int:
+    """07:00 local: each agency with open tickets gets one email — open, due today, overdue.
+
+    Each run takes the next `per_run` agencies (by id) after the day's cursor, so the runs between
+    07:00 and 08:50 cover every agency once; a failure saves the cursor before the failed agency
+    and raises, so the next run starts there (what was sent is not sent again)."""
     now = now or datetime.now(timezone.utc)
     ref = load_reference()
     today = local_text(now)[:10]
-    sent = 0
-    for agency in ref.agencies.values():
-        if not agency.email:
-            continue
-        open_tickets, start = [], None
-        while True:
-            page, start = tickets.open_by_agency(agency.id, limit=100, start=start)
-            open_tickets += page
-            if start is None:
-                break
-        if not open_tickets:
-            continue
-        overdue = [t for t in open_tickets if t.due_at and t.due_at <= now]
-        due_today = [t for t in open_tickets if t.due_at and t.due_at > now and local_text(t.due_at)[:10] == today]
-        items = [{"code": t.tracking_code, "category": ref.categories[t.category].name if t.category in
-                  ref.categories else "", "due": local_text(t.due_at) if t.due_at else "",
-                  "state": "Quá hạn" if t in overdue else ("Đến hạn hôm nay" if t in due_today else "Đang xử lý")}
-                 for t in open_tickets[:50]]
-        messages = staff.messages("digest", staff.Contact(email=agency.email),
-                                  f"[1022] Tổng hợp ngày {today}: {len(open_tickets)} phản ánh đang mở", "", "",
-                                  now, template="digest", agency=agency.name, day=today, open=len(open_tickets),
-                                  due_today=len(due_today), overdue=len(overdue), items=items)
-        sent += _store_once(_keyed(messages, "digest"), pk=f"OUTBOX#digest#{today}#{agency.id}")
+    cursor = cursors.read("daily_digest")
+    day, _, done_up_to = (cursor.value or "").partition("|")
+    after = done_up_to if day == today else ""
+    page = [a for a in sorted(ref.agencies.values(), key=lambda a: a.id) if a.email and a.id > after][:per_run]
+    sent, last = 0, after
+    try:
+        for agency in page:
+            sent += _digest(agency, ref, now, today)
+            last = agency.id
+    finally:
+        if last != after:
+            cursors.save(cursor, f"{today}|{last}", now)
     return sent
+
+
+def _at_least(count: int, complete: bool) -> int | str:
+    return count if complete else f"{count}+"
+
+
+def _digest(agency: Any, ref: ReferenceData, now: datetime, today: str) -> int:
+    """Stores and queues one agency's digest (once per day); returns how many messages that took."""
+    open_tickets: list[TicketModel] = []
+    start = None
+    while len(open_tickets) < DIGEST_MAX_TICKETS:
+        page, start = tickets.open_by_agency(agency.id, limit=100, start=start)
+        open_tickets += page
+        if start is None:
+            break
+    if not open_tickets:
+        return 0
+    # Earliest deadline first: overdue ones are read before due-today ones, both before the rest.
+    complete = start is None
+    last_due = open_tickets[-1].due_at
+    overdue = [t for t in open_tickets if t.due_at and t.due_at <= now]
+    due_today = [t for t in open_tickets if t.due_at and t.due_at > now and local_text(t.due_at)[:10] == today]
+    open_count = _at_least(len(open_tickets), complete)
+    items = [{"code": t.tracking_code, "category": ref.categories[t.category].name if t.category in
+              ref.categories else "", "due": local_text(t.due_at) if t.due_at else "",
+              "state": "Quá hạn" if t in overdue else ("Đến hạn hôm nay" if t in due_today else "Đang xử lý")}
+             for t in open_tickets[:50]]
+    messages = staff.messages("digest", staff.Contact(email=agency.email),
+                              f"[1022] Tổng hợp ngày {today}: {open_count} phản ánh đang mở", "", "",
+                              now, template="digest", agency=agency.name, day=today, open=open_count,
+                              due_today=_at_least(len(due_today), complete or bool(
+                                  last_due and local_text(last_due)[:10] > today)),
+                              overdue=_at_least(len(overdue), complete or bool(last_due and last_due > now)),
+                              items=items)
+    return _store_once(_keyed(messages, "digest"), pk=f"OUTBOX#digest#{today}#{agency.id}")

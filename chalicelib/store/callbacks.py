@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from typing import Any
 
@@ -14,7 +14,11 @@ from chalicelib.store.errors import translate
 from chalicelib.store.models import CallbackModel, ContactHealthModel, EventModel, TicketModel, ticket_pk
 from chalicelib.store.tickets import NewEvent, event_item
 
-OPEN = "cb#open"
+# Open callbacks live in the status index in the partition of the reminder they wait for, so the
+# reminder job reads only callbacks it has to act on, earliest first (no cursor needed):
+OPEN = "cb#open"            # no reminder yet: 'soon' 15 minutes before, or 'overdue' when first seen late
+SOON = "cb#soon"            # 'soon' sent: waits for 'overdue'
+REMINDED = "cb#reminded"    # both sent: nothing more until an operator closes it (still open)
 
 
 def add(code: str, due: datetime, reason: str, operator: str, operator_email: str | None,
@@ -71,7 +75,7 @@ def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, 
         with TransactWrite(connection=connection) as transaction:
             transaction.update(callback, actions=[CallbackModel.outcome.set(outcome), CallbackModel.status.remove(),
                                                   CallbackModel.due_sort.remove()],
-                               condition=CallbackModel.status == OPEN)
+                               condition=CallbackModel.status.exists())
             transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=last))
             transaction.save(event_item(ticket.tracking_code, event, status or ticket.status),
                              condition=EventModel.pk.does_not_exist())
@@ -84,36 +88,41 @@ def of_ticket(code: str) -> list[CallbackModel]:
         return list(CallbackModel.query(ticket_pk(code), CallbackModel.sk.startswith("CALLBACK#")))
 
 
-def due_by(moment: datetime) -> list[CallbackModel]:
-    """Returns every open callback due at or before `moment`, earliest first (index query; PynamoDB
-    follows the pages)."""
+def due_for_reminder(now: datetime, ahead: timedelta, limit: int) -> list[CallbackModel]:
+    """Returns up to `limit` open callbacks that owe a reminder, earliest first: those reminded
+    'soon' and now due, then those not reminded yet and due within `ahead` (one Query each)."""
     bind()
+    moment = now.astimezone(timezone.utc)
     with translate():
-        return list(CallbackModel.by_status_due.query(
-            OPEN, CallbackModel.due_sort <= moment.astimezone(timezone.utc).isoformat()))
+        found = list(CallbackModel.by_status_due.query(SOON, CallbackModel.due_sort <= moment.isoformat(),
+                                                       limit=limit))
+        if len(found) < limit:
+            found += CallbackModel.by_status_due.query(OPEN, CallbackModel.due_sort <= (moment + ahead).isoformat(),
+                                                       limit=limit - len(found))
+    return found
 
 
 def mark_reminded(callback: CallbackModel, stage: str) -> bool:
-    """Records that `stage` was reminded; False if it already was (so each stage is sent once,
-    even when the schedule runs twice)."""
+    """Records that `stage` ('soon' or 'overdue') was reminded and moves the callback on to the next
+    reminder it waits for; False if it was closed or moved meanwhile (nothing changes then)."""
     bind()
     try:
         with translate():
-            callback.update(actions=[CallbackModel.reminded.add({stage})],
-                            condition=CallbackModel.reminded.does_not_exist()
-                            | ~CallbackModel.reminded.contains(stage))
+            callback.update(actions=[CallbackModel.reminded.add({stage}),
+                                     CallbackModel.status.set(SOON if stage == "soon" else REMINDED)],
+                            condition=CallbackModel.status == callback.status)
     except Conflict:
         return False
     return True
 
 
 def close(callback: CallbackModel, outcome: str) -> None:
-    """Records the outcome and takes the callback out of the open index; raises Conflict when it
+    """Records the outcome and takes the callback out of the status index; raises Conflict when it
     was closed already."""
     bind()
     with translate():
         callback.update(actions=[CallbackModel.outcome.set(outcome), CallbackModel.status.remove(),
-                                 CallbackModel.due_sort.remove()], condition=CallbackModel.status == OPEN)
+                                 CallbackModel.due_sort.remove()], condition=CallbackModel.status.exists())
 
 
 def record_contact_event(address: str, kind: str, now: datetime) -> None:

@@ -18,7 +18,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
 | auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#AUTO#<sender>#<yyyymmddhh> ADD n    |
 | tickets whose 80% mark or deadline has come   | GSI by_watch: watch_shard=W#0..3, watch_at <= now      |
-| open callbacks by time (reminders)            | GSI by_status_due: status=cb#open, due_sort            |
+| callbacks owing a reminder, by time           | GSI by_status_due: status=cb#open / cb#soon, due_sort  |
 | a ticket's callbacks                          | Query pk=TICKET#<code>, sk begins_with CALLBACK#       |
 | response templates                            | Query pk=TEMPLATES                                     |
 | published answers, newest first (public list) | GSI by_public: public_shard=PUB, public_sort=<answered>#<code> |
@@ -31,6 +31,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
+| where a scheduled job stopped (its cursor)    | GetItem / UpdateItem pk=CURSOR#<job>, sk=CURSOR (versioned) |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -403,6 +404,20 @@ class LeaseModel(Model):
     expires_at = TTLAttribute()
 
 
+class CursorModel(Model):
+    """Where a scheduled job's last run stopped, so the next run continues there (a bounded page
+    per run). `n` counts the writes: a run saves only over the version it read."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CURSOR")
+    value = UnicodeAttribute(null=True)
+    n = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute()
+
+
 class ResponseTemplateModel(Model):
     """A canned answer (mẫu trả lời) for a category, with {placeholders}; admins edit them."""
 
@@ -486,4 +501,4 @@ class ReferenceModel(Model):
 MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
-                                   IntegratorModel, ApiKeyModel)
+                                   IntegratorModel, ApiKeyModel, CursorModel)

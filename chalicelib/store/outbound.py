@@ -28,7 +28,8 @@ def new_outbound(kind: str, channel: str, provider: str, recipient: str, text: s
     """Returns an unsaved pending message; the caller stores it with what caused it."""
     return OutboundModel(sk=f"OUT#{now.astimezone(timezone.utc).isoformat()}#{secrets.token_hex(3)}", kind=kind, channel=channel,
                          provider=provider, recipient=recipient, text=text, automated=automated,
-                         state="pending", status=PENDING, due_sort=now.isoformat(), created_at=now, updated_at=now)
+                         state="pending", status=PENDING, due_sort=now.astimezone(timezone.utc).isoformat(),
+                         created_at=now, updated_at=now)
 
 
 def add_outbound(message: OutboundModel, code: str) -> OutboundModel:
@@ -97,6 +98,19 @@ def queued(queue: str, before: str | None = None, limit: int = 50) -> list[Outbo
     condition = OutboundModel.due_sort < before if before else None
     with translate():
         return list(OutboundModel.by_status_due.query(queue, condition, limit=limit))
+
+
+def requeued(message: OutboundModel, now: datetime) -> bool:
+    """Moves a pending message that was handed to the queue again to the back of the pending queue
+    (sorted by now), so the sweeper's next page starts with older ones; False if someone moved it first."""
+    bind()
+    try:
+        with translate(Conflict):
+            message.update(actions=[OutboundModel.due_sort.set(now.astimezone(timezone.utc).isoformat())],
+                           condition=(OutboundModel.state == "pending") & (OutboundModel.due_sort == message.due_sort))
+    except Conflict:
+        return False
+    return True
 
 
 def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:

@@ -278,12 +278,13 @@ def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[st
             _save_outbound(transaction, ticket.tracking_code, outbound)
 
 
-def watch_due(shard: str, now: datetime) -> list[TicketModel]:
-    """Returns every ticket of one watch shard whose next mark (80 % or deadline) has come
-    (PynamoDB follows the pages)."""
+def watch_due(shard: str, now: datetime, limit: int) -> list[TicketModel]:
+    """Returns up to `limit` tickets of one watch shard whose next mark (80 % or deadline) has come,
+    earliest first (one Query). Handling a ticket moves its mark on, so the next call sees the rest."""
     bind()
     with translate():
-        return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat()))
+        return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat(),
+                                               limit=limit))
 
 
 def _page(query: Any) -> tuple[list[TicketModel], dict[str, Any] | None]:

@@ -21,8 +21,10 @@ def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     assert _period_seconds(schedules["daily_digest"]) is None  # a cron
 
 
-def test_the_daily_digest_fires_at_seven_in_the_morning_vietnam_time_only() -> None:
+def test_the_daily_digest_runs_every_ten_minutes_from_seven_to_nine_vietnam_time_only() -> None:
     digest = _schedules()["daily_digest"]
     assert _cron_matches(digest, datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))       # 07:00 ICT
+    assert _cron_matches(digest, datetime(2026, 12, 1, 1, 50, tzinfo=timezone.utc))      # 08:50 ICT: the last page
     assert not _cron_matches(digest, datetime(2026, 12, 1, 0, 1, tzinfo=timezone.utc))
+    assert not _cron_matches(digest, datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc))   # 09:00 ICT
     assert not _cron_matches(digest, datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc))   # 14:00 ICT
