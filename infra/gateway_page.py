@@ -5,9 +5,9 @@ API Gateway answers those itself (403 `Missing Authentication Token`) before the
 app's own not_found.html. Its body is rendered here at package time, for the packaged stage's
 province and hotline, with links under `${Home}` (Fn::Sub fills in the site's base URL).
 
-A gateway response template is not plain text: API Gateway substitutes `$` variables in it, and
-Velocity treats `#` as a directive. The page keeps neither: CSS colours become rgb(), id selectors
-attribute selectors, and anything else left is refused.
+A gateway response template is not plain text: API Gateway substitutes `$context...` variables in
+it, and `#` starts a directive in the Velocity language of its other mapping templates. The page
+keeps neither: CSS colours become rgb(), id selectors attribute selectors, anything else is refused.
 """
 from __future__ import annotations
 
