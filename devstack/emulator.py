@@ -36,9 +36,9 @@ class LocalStack:
 
 
 def _stop_instance_tracking() -> None:
-    """moto records every model instance it ever creates (for its dashboard's data.json), and its
-    DynamoDB deep-copies all tables on every TransactWriteItems: each transaction would keep a full
-    copy of the database alive. Without the record, a long `make run` or bench stays flat."""
+    """moto records every model instance it ever creates (for its dashboard's data.json): every
+    item version ever written would stay alive. Without the record, a long `make run` or bench
+    stays flat."""
     from moto.core import common_models
 
     def untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
@@ -57,12 +57,15 @@ def start_emulator(port: int = 0) -> tuple[Any, str]:
 
     from moto.server import ThreadedMotoServer
 
+    from devstack import moto_patches
+
     # The emulator skips resource types it lacks (CloudWatch alarms); that is expected locally.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
     for name in ("werkzeug", "moto"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
     _stop_instance_tracking()
+    moto_patches.apply()  # item-level transaction rollback, narrowed queries, one DynamoDB lock
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
