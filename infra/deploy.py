@@ -1,5 +1,7 @@
 """`make deploy STAGE=prod ARTIFACT_BUCKET=… [AWS_REGION=ap-southeast-1]`: dist/ to a CloudFormation stack.
 
+0. on an update, refuses a table change DynamoDB would reject: more than one global secondary index
+   added or removed at once, or any change while an index is still being built;
 1. uploads dist/deployment.zip to s3://$ARTIFACT_BUCKET/<stage>/<sha256>.zip (the bucket is created
    if missing; an object already there is not uploaded again);
 2. points every function at it and uploads the template too: with the code location it is over
@@ -23,6 +25,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,6 +103,9 @@ def dry_run(plan: Plan, reason: str) -> None:
     print(f"DRY RUN ({reason}): nothing is sent to AWS. Stack {plan.stack} in {plan.region}, stage {plan.stage}.")
     if not plan.bucket:
         print("  ARTIFACT_BUCKET is not set: a real deployment needs it (an S3 bucket in the same region).")
+    print("0. on an update, check each table gains or loses at most one index and none is still being built")
+    _show("cloudformation.describe_stack_resource", StackName=plan.stack, LogicalResourceId="TicketsTable")
+    _show("dynamodb.describe_table", TableName="<its physical name>")
     print(f"1. artifact bucket s3://{bucket} (created if missing: public access blocked, encrypted)")
     _show("s3.head_bucket", Bucket=bucket)
     _show("s3.create_bucket", Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": plan.region})
@@ -135,11 +141,13 @@ class Deployer:
 
     def __init__(self, plan: Plan, session: Any) -> None:
         self.plan = plan
+        self.session = session
         self.s3 = session.client("s3")
         self.cfn = session.client("cloudformation")
 
     def run(self) -> dict[str, str]:
         plan = self.plan
+        self.check_indexes()
         self.ensure_bucket()
         self.upload_code()
         print(f"template: s3://{plan.bucket}/{plan.template_key} ({len(plan.body):,} bytes)")
@@ -155,6 +163,35 @@ class Deployer:
         for key, value in sorted(outputs.items()):
             print(f"{key}: {value}")
         return outputs
+
+    def check_indexes(self) -> None:
+        """Refuses an update that adds or removes more than one global secondary index of a table, or
+        that comes while an index is still being built: DynamoDB takes one index change per table
+        update and no update until the index is ACTIVE, and CloudFormation does not wait for it."""
+        from botocore.exceptions import ClientError
+
+        if self.stack_status() in (None, "REVIEW_IN_PROGRESS"):
+            return
+        dynamodb = self.session.client("dynamodb")
+        for logical, resource in self.plan.template["Resources"].items():
+            if resource["Type"] != "AWS::DynamoDB::Table":
+                continue
+            try:
+                table = self.cfn.describe_stack_resource(StackName=self.plan.stack, LogicalResourceId=logical)
+            except ClientError:
+                continue  # a table this update creates
+            live = dynamodb.describe_table(TableName=table["StackResourceDetail"]["PhysicalResourceId"])["Table"]
+            indexes = {i["IndexName"]: i["IndexStatus"] for i in live.get("GlobalSecondaryIndexes", [])}
+            wanted = {i["IndexName"] for i in resource["Properties"].get("GlobalSecondaryIndexes", [])}
+            building = sorted(name for name, status in indexes.items() if status != "ACTIVE")
+            if building:
+                raise DeployError(f"{logical}: index {', '.join(building)} is not ACTIVE yet (still being built); "
+                                  "deploy again once it is (docs/operations.md, Upgrade)")
+            added, removed = sorted(wanted - set(indexes)), sorted(set(indexes) - wanted)
+            if len(added) + len(removed) > 1:
+                raise DeployError(f"{logical}: this update would add {added or 'no index'} and remove "
+                                  f"{removed or 'no index'}, but a table takes one index change per update: "
+                                  "deploy them one at a time (docs/operations.md, Upgrade)")
 
     def ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
@@ -211,7 +248,7 @@ class Deployer:
                               "delete it (the tables and bucket are retained; delete them too if empty), deploy again")
         creating = status in (None, "REVIEW_IN_PROGRESS")
         previous = None if creating else set(self.stack_parameters())
-        name = f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.cfn.create_change_set(StackName=plan.stack, ChangeSetName=name, TemplateURL=plan.template_url,
                                    ChangeSetType="CREATE" if creating else "UPDATE", Capabilities=CAPABILITIES,
                                    Parameters=plan.parameters(previous, override),

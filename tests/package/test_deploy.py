@@ -166,3 +166,70 @@ def test_make_secrets_dry_run_and_prompts(stack: Any, capsys: pytest.CaptureFixt
     assert len(asked) == len(make_secrets.SECRETS)
     assert outcome["written"] == ["smssync_secret"] and "zalo/token" in outcome["missing"]
     assert set(_stored(ssm, "secretsprompt")) == {"/hotline1022/secretsprompt/smssync_secret"}
+
+
+def test_deploy_against_the_emulator_uploads_once_keeps_settings_and_takes_the_api_origin(
+        stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real calls, on the emulator's S3 and CloudFormation, with a small plain template (the
+    emulator has no SAM transform, and its change sets compute no outputs: ExecuteApiOrigin is given)."""
+    import boto3
+
+    from infra.deploy import Deployer, Plan
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "deployment.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (dist / "sam.json").write_text(json.dumps({
+        "Parameters": {name: {"Type": "String", "Default": default} for name, default in
+                       (("Stage", "prod"), ("AlarmEmail", ""), ("PublicOrigin", "https://placeholder.example"))},
+        "Resources": {"AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}}}}))
+    bucket, name = "deploy-check-artifacts", "deploy-check"
+    settings = {"STAGE": "prod", "ARTIFACT_BUCKET": bucket, "STACK_NAME": name}
+    session = boto3.Session(region_name="ap-southeast-1")
+    s3, cfn = session.client("s3"), session.client("cloudformation")
+
+    # First deploy: creates the bucket (not public), uploads, creates the stack with the given settings
+    plan = Plan({**settings, "ALARM_EMAIL": "ops@example.gov.vn"}, dist)
+    Deployer(plan, session).run()
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert s3.head_object(Bucket=bucket, Key=plan.code_key)["ContentLength"] == 22
+    assert json.loads(s3.get_object(Bucket=bucket, Key=plan.template_key)["Body"].read())["Resources"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=name)["Stacks"][0]["Parameters"]}
+    assert parameters["AlarmEmail"] == "ops@example.gov.vn"
+
+    # Next deploy of the same code, no ALARM_EMAIL given, the API's origin known from the stack
+    origin = "https://abc123.execute-api.ap-southeast-1.amazonaws.com"
+    monkeypatch.setattr(Deployer, "outputs", lambda self: {"ExecuteApiOrigin": origin})
+    capsys.readouterr()
+    Deployer(Plan(settings, dist), session).run()
+    out = capsys.readouterr().out
+    assert "(already uploaded)" in out and f"second pass: PublicOrigin = {origin}" in out
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=name)["Stacks"][0]["Parameters"]}
+    assert parameters == {"Stage": "prod", "AlarmEmail": "ops@example.gov.vn", "PublicOrigin": origin}
+
+
+def test_deploy_refuses_more_than_one_index_change_per_table(stack: Any, tmp_path: Path) -> None:
+    """DynamoDB takes one global secondary index change per table update (and CloudFormation does
+    not wait for an index to be built): checked against the live table before any change set."""
+    import boto3
+
+    from infra.deploy import Deployer, DeployError, Plan
+
+    template = json.loads((ROOT / "infra" / "resources.json").read_text())
+    template["Parameters"]["Stage"]["Default"] = "prod"
+    indexes = template["Resources"]["TicketsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "deployment.zip").write_bytes(b"zip")
+    session = boto3.Session(region_name="ap-southeast-1")
+
+    def deployer(changed: list[dict[str, Any]]) -> Deployer:
+        template["Resources"]["TicketsTable"]["Properties"]["GlobalSecondaryIndexes"] = changed
+        (dist / "sam.json").write_text(json.dumps(template))
+        return Deployer(Plan({"STAGE": "prod", "STACK_NAME": stack.stack_name, "ARTIFACT_BUCKET": BUCKET}, dist), session)
+
+    new_index = {**indexes[0], "IndexName": "by_something_new"}
+    deployer(indexes[1:]).check_indexes()  # one removed: fine
+    deployer([*indexes, new_index]).check_indexes()  # one added: fine
+    with pytest.raises(DeployError, match=r"add \['by_something_new'\] and remove \['" + indexes[0]["IndexName"]):
+        deployer([*indexes[1:], new_index]).check_indexes()  # a "rename" is two changes
