@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+pytest_plugins = ("tests.iam_recorder",)  # what each handler calls on AWS, for tests/package/test_iam.py
 
 
 class ScanForbidden(AssertionError):
@@ -37,6 +38,9 @@ def stack() -> Iterator[Any]:
 
     # No Scan on any request or worker path: any test that triggers one fails.
     aws.botocore_session().register("before-call.dynamodb.Scan", refuse_scan)
+    from tests.iam_recorder import install
+
+    install(aws.botocore_session())
     save_reference(seed_document(), expected_version=None)
     yield local
     local.stop()

@@ -1,0 +1,173 @@
+"""Each Lambda function's own permissions: only the actions and resources its code calls.
+
+`python infra/iam.py` writes infra/iam.json, which infra/package.py merges into the template. It
+replaces the `Policies` list of each role Chalice generates (`<Function>Role`), so every grant is
+inline in the role: the function depends on its role, and a queue's event-source mapping on its
+function, so CloudFormation creates the SQS grant before the mapping that needs it.
+
+tests/package/test_iam.py records every AWS call each handler makes in the tests and fails when one
+is not allowed here (the message names the function, the action and the resource), when a grant
+uses "*" outside WILDCARD_ONLY, or when infra/iam.json is older than this file.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "iam.json"
+
+# The only actions granted on "*", each because AWS has no narrower resource for the call.
+WILDCARD_ONLY = {
+    "sns:Publish": "an SMS sent straight to a phone number has no resource ARN; "
+                   "publishing to any topic is denied in the same policy",
+}
+
+
+def _sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def _arn(logical_id: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+TICKETS = _arn("TicketsTable")
+TICKETS_INDEXES = _sub("${TicketsTable.Arn}/index/*")
+IDEMPOTENCY = _arn("IdempotencyTable")
+STAGE_SECRETS = _sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/hotline1022/${Stage}/*")
+ZALO_TOKEN = _sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/hotline1022/${Stage}/zalo/token")
+SENDER = _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesFromAddress}")
+CONFIGURATION_SET = _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
+                         "${SesConfigurationSet}")
+ANY_TOPIC = _sub("arn:${AWS::Partition}:sns:*:*:*")
+
+
+def _objects(*prefixes: str) -> list[dict[str, str]]:
+    return [_sub(f"${{AttachmentsBucket.Arn}}/{prefix}/*") for prefix in prefixes]
+
+
+def allow(sid: str, actions: list[str], resources: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def table(sid: str, *actions: str) -> dict[str, Any]:
+    """Item actions on the tickets table (every item kind lives in it)."""
+    return allow(sid, [f"dynamodb:{a}" for a in actions], TICKETS)
+
+
+def indexes(sid: str) -> dict[str, Any]:
+    return allow(sid, ["dynamodb:Query"], TICKETS_INDEXES)
+
+
+def send_to(*queues: str) -> dict[str, Any]:
+    return allow("SendTo" + "".join(q.removesuffix("Queue") for q in queues), ["sqs:SendMessage"],
+                 [_arn(q) for q in queues])
+
+
+def consume(queue: str, *extra: str) -> dict[str, Any]:
+    """What Lambda's poller does with the function's role (the event-source mapping)."""
+    return allow("Consume" + queue, ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", *extra],
+                 _arn(queue))
+
+
+READ_SECRETS = allow("ReadThisStagesSecrets", ["ssm:GetParameter"], STAGE_SECRETS)
+# The refresh token is single-use: only the functions that refresh it may write it, and only this stage's.
+WRITE_ZALO_TOKEN = allow("RotateThisStagesZaloToken", ["ssm:PutParameter"], ZALO_TOKEN)
+ZALO_LEASE = table("ZaloRefreshLease", "PutItem", "DeleteItem")
+
+FUNCTIONS: dict[str, list[dict[str, Any]]] = {
+    # Pages, the JSON API, webhooks, Open311 and the staff console.
+    "APIHandler": [
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        indexes("TicketIndexes"),
+        allow("IdempotencyRecords", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                     "dynamodb:DeleteItem"], IDEMPOTENCY),
+        send_to("RoutingQueue", "InboundQueue", "NotificationsQueue"),
+        READ_SECRETS,  # webhook signing keys
+        # Reads uploads to check them, copies them to photos/, writes metadata-free public/ copies,
+        # signs the browser's upload POST (s3:PutObject on uploads/) and view links (s3:GetObject).
+        allow("Photos", ["s3:GetObject", "s3:PutObject"], _objects("uploads", "photos", "public")),
+        allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
+                                "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
+                                "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup"],
+              _arn("StaffUserPool")),
+    ],
+    # SQS consumers.
+    "RouteTickets": [
+        consume("RoutingQueue"),
+        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        send_to("NotificationsQueue"),
+    ],
+    "HandleInbound": [
+        consume("InboundQueue"),
+        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        indexes("TicketIndexes"),
+        send_to("RoutingQueue", "NotificationsQueue"),
+    ],
+    "SendNotifications": [
+        consume("NotificationsQueue", "sqs:ChangeMessageVisibility"),  # backoff on one message
+        table("Tickets", "GetItem", "UpdateItem"),
+        ZALO_LEASE,
+        READ_SECRETS,  # provider credentials and the Zalo token
+        WRITE_ZALO_TOKEN,  # when Zalo rejects the token mid-send
+        allow("EmailFromTheSender", ["ses:SendEmail"], [SENDER, CONFIGURATION_SET]),
+        allow("SmsToPhoneNumbers", ["sns:Publish"], "*"),
+        {"Sid": "NoTopics", "Effect": "Deny", "Action": ["sns:Publish"], "Resource": ANY_TOPIC},
+    ],
+    # Schedules.
+    "SweepUnrouted": [
+        table("Tickets", "GetItem", "UpdateItem"),
+        indexes("TicketIndexes"),
+        send_to("RoutingQueue", "NotificationsQueue"),
+    ],
+    "CallbackReminders": [
+        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        indexes("TicketIndexes"),
+        send_to("NotificationsQueue"),
+    ],
+    "DeadlineWatch": [
+        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        indexes("TicketIndexes"),
+        send_to("NotificationsQueue"),
+    ],
+    "DailyDigest": [
+        table("Tickets", "GetItem", "PutItem"),
+        indexes("TicketIndexes"),
+        send_to("NotificationsQueue"),
+    ],
+    # SES bounces and complaints (SNS).
+    "SesEvents": [
+        table("Tickets", "UpdateItem"),
+    ],
+    "RefreshZaloToken": [
+        ZALO_LEASE,
+        READ_SECRETS,
+        WRITE_ZALO_TOKEN,
+    ],
+}
+
+
+def role_name(function: str) -> str:
+    """The role Chalice generates for a function (its API handler's is `ApiHandlerRole`)."""
+    return "ApiHandlerRole" if function == "APIHandler" else f"{function}Role"
+
+
+def policy(function: str) -> dict[str, Any]:
+    logs = allow("OwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], _arn(f"{function}LogGroup"))
+    return {"PolicyName": f"{function}Policy",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [logs, *FUNCTIONS[function]]}}
+
+
+def overlay() -> dict[str, Any]:
+    """The iam.json overlay: each role's Policies list (the deep merge replaces Chalice's)."""
+    return {"Resources": {role_name(f): {"Properties": {"Policies": [policy(f)]}} for f in FUNCTIONS}}
+
+
+def render() -> str:
+    return json.dumps(overlay(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUT.name}: {len(FUNCTIONS)} roles")
