@@ -164,9 +164,12 @@ def test_alarms_watch_queues_dead_letters_the_api_ses_and_what_the_app_reports(d
     assert ("AWS/SES", "Reputation.ComplaintRate", "[]") in watched
     by_metric = {a["MetricName"]: a for a in alarms if a.get("Namespace") == "Hotline1022"}
     assert by_metric["OutboundDead"]["Period"] == 900 and by_metric["OutboundDead"]["Threshold"] == 1
+    # the token lives 25 h and is refreshed about every 24 h: no refresh in 30 hourly periods means it expired;
+    # silence is the problem here, so missing data breaches
     zalo = by_metric["ZaloTokenRefreshed"]
-    assert (zalo["Period"], zalo["ComparisonOperator"], zalo["TreatMissingData"]) == \
-        (86400, "LessThanThreshold", "breaching")
+    assert (zalo["Period"] * zalo["EvaluationPeriods"], zalo["DatapointsToAlarm"], zalo["ComparisonOperator"],
+            zalo["Threshold"], zalo["TreatMissingData"]) == (30 * 3600, 30, "LessThanThreshold", 1, "breaching")
+    assert 25 * 3600 < zalo["Period"] * zalo["EvaluationPeriods"] <= 7 * 86400  # CloudWatch's longest window
 
 
 def test_the_app_metrics_alarmed_on_are_emitted_by_the_code_as_alarmed(dist: Path, capsys: pytest.CaptureFixture[str],
