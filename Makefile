@@ -44,7 +44,7 @@ deploy: package
 
 ## make secrets STAGE=prod: the providers' secrets into SSM for that stage, from the environment or prompts (DRY_RUN=1: print only)
 secrets: $(STAMP)
-	@$(AWS_ENV) $(BIN)/python -m infra.secrets
+	@$(AWS_ENV) $(BIN)/python -m infra.ssm_secrets
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:

@@ -111,7 +111,7 @@ def test_make_secrets_stores_every_secret_the_code_reads_where_it_reads_them(sta
 
     from chalicelib import secrets as app_secrets
     from chalicelib.notify import zalo
-    from infra import secrets as make_secrets
+    from infra import ssm_secrets as make_secrets
 
     stage = "secretscheck"
     read_by_code = _secrets_read_by_the_code()
@@ -148,7 +148,7 @@ def test_make_secrets_stores_every_secret_the_code_reads_where_it_reads_them(sta
 def test_make_secrets_dry_run_and_prompts(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
     import boto3
 
-    from infra import secrets as make_secrets
+    from infra import ssm_secrets as make_secrets
 
     # dry run: says what it would do, names only
     make_secrets.main("secretsdry", {"ESMS_API_KEY": "k-123"}, None, None)

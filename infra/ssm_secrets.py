@@ -13,7 +13,8 @@ token is single-use: once the refresher has used it, writing it again breaks the
 pair is replaced only with FORCE_ZALO_TOKEN=1 (after a re-consent), with a newer generation.
 
 With DRY_RUN=1, or without AWS credentials, it prints what it would do and calls nothing. It never
-prints a value.  `python -m infra.secrets`
+prints a value.  `python -m infra.ssm_secrets` (not infra/secrets.py: a script runs with its folder first
+on sys.path, and that name would stand in for the standard library's `secrets` module the app imports)
 """
 from __future__ import annotations
 
