@@ -117,7 +117,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     ],
     # Schedules.
     "SweepUnrouted": [
-        table("Tickets", "GetItem", "UpdateItem"),
+        table("Tickets", "GetItem", "PutItem", "UpdateItem"),  # its cursor, and SMSSync hand-backs
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
     ],
