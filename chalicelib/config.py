@@ -1,7 +1,9 @@
 """One typed settings object, read from the environment on first use (never at import time).
 
-AWS gets these from the CloudFormation stack (infra/chalice-overlay.json); the local stack
-(devstack) sets the same names from the emulator's stack outputs. No other difference.
+AWS gets these from the CloudFormation stack (infra/chalice-overlay.json) and from the stage's
+`environment_variables` in .chalice/config.json (the SMS sender settings: docs/channels.md); the
+local stack (devstack) sets the same names from the emulator's stack outputs and its provider fakes.
+No other difference.
 """
 from __future__ import annotations
 
@@ -30,6 +32,15 @@ class Settings:
     cognito_client_id: str
     form_cap_per_ip_hour: int
     form_cap_per_phone_hour: int
+    sms_sender_id: str          # SNS: the registered alphanumeric sender ID (AWS.SNS.SMS.SenderID); "" = none
+    android_gateway_url: str    # the android-sms-gateway phone's API base; "" = that provider is off
+    esms_brandname: str         # eSMS: the registered brandname SMS are sent under
+
+    def public_url(self, path: str) -> str | None:
+        """The site's absolute URL for `path` ('/tra-cuu?code=...'), for links sent outside a request
+        (SMS, Zalo, email); None when PUBLIC_BASE_URL (origin + stage path) is not configured."""
+        base = self.public_base_url.rstrip("/")
+        return f"{base}{path}" if base else None
 
 
 @lru_cache(maxsize=1)
@@ -55,4 +66,7 @@ def settings() -> Settings:
         cognito_client_id=env.get("COGNITO_CLIENT_ID", ""),
         form_cap_per_ip_hour=int(env.get("FORM_CAP_PER_IP_HOUR", "60")),
         form_cap_per_phone_hour=int(env.get("FORM_CAP_PER_PHONE_HOUR", "10")),
+        sms_sender_id=env.get("SMS_SENDER_ID", "").strip(),
+        android_gateway_url=env.get("ANDROID_GATEWAY_URL", "").strip().rstrip("/"),
+        esms_brandname=env.get("ESMS_BRANDNAME", "").strip(),
     )

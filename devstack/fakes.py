@@ -42,6 +42,7 @@ class FakeState:
     access_token: str = field(default_factory=lambda: "at-" + secrets.token_hex(8))
     refresh_token: str = field(default_factory=lambda: "rt-" + secrets.token_hex(8))
     refresh_calls: int = 0
+    zalo_sends: int = 0                                    # send calls, whatever their answer
     refused_refreshes: int = 0
     zalo_errors: list[int] = field(default_factory=list)   # next Zalo send answers (popped first)
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
@@ -89,14 +90,17 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(404, {"error": "not found"})
 
     def _zalo_send(self, raw: bytes) -> None:
+        self.state.zalo_sends += 1
         if self.headers.get("access_token") != self.state.access_token:
             return self._reply(200, {"error": -216, "message": "Access token is invalid"})
         if self.state.zalo_errors:
             return self._reply(200, {"error": self.state.zalo_errors.pop(0), "message": "scripted"})
         body = json.loads(raw)
         message_id = secrets.token_hex(10)
+        # `quote`: the user's message this one replies to (Zalo bills an unquoted one as proactive)
         self.state.outbox.append({"provider": "zalo", "to": body["recipient"]["user_id"],
-                                  "text": body["message"]["text"], "id": message_id})
+                                  "text": body["message"]["text"], "id": message_id,
+                                  "quote": body["message"].get("react_message_id")})
         return self._reply(200, {"error": 0, "message": "Success", "data": {"message_id": message_id}})
 
     def _zalo_refresh(self, raw: bytes) -> None:
@@ -142,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(self.state.http_errors.pop(0), {"message": "scripted"})
         sms_id = secrets.token_hex(8)
         self.state.outbox.append({"provider": "esms", "to": "+" + body["Phone"], "text": body["Content"],
-                                  "id": sms_id})
+                                  "id": sms_id, "brandname": body.get("Brandname")})
         return self._reply(200, {"CodeResult": "100", "SMSID": sms_id})
 
 

@@ -56,6 +56,9 @@ def providers(stack: Any) -> Iterator[Any]:
 
     fakes = start_fakes()
     os.environ.update(fakes.environment())
+    from chalicelib.config import settings
+
+    settings.cache_clear()  # the gateway's URL is a setting, read once
     seed_provider_secrets(fakes, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 25 * 3600)
     yield fakes
     fakes.stop()

@@ -27,6 +27,12 @@ class InboundMessage:
     reply_via: str = ""
 
     @property
+    def quotable_id(self) -> str | None:
+        """The id a Zalo reply quotes so that Zalo bills it as a reply, not a proactive message
+        (a citizen's Zalo message; follow events have no message to quote, SMS has no quoting)."""
+        return self.provider_message_id if self.channel == "zalo" and self.kind == "message" else None
+
+    @property
     def dedup_key(self) -> str:
         return f"in#{self.provider}#{self.provider_message_id}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.domain.sms import sms_text
+from chalicelib.domain.sms import fits_one_segment, sms_text
 
 AGENCY_MAX = 40
 
@@ -76,3 +76,22 @@ def redirected(code: str, where: str, reason: str) -> Reply:
 def merged(code: str, original: str) -> Reply:
     text = f"Phản ánh {code} trùng nội dung với {original}; bạn sẽ nhận trả lời của {original}."
     return Reply(zalo=text, sms=sms_text(text))
+
+
+# The timeline note (for staff) when a message went as that notice.
+LONG_MESSAGE_NOTE = ("Nội dung dài hơn một tin SMS: người dân nhận tin ngắn có mã phản ánh và đường dẫn trang tra "
+                     "cứu (người theo dõi: số đường dây nóng); nội dung đầy đủ có trên trang tra cứu.")
+
+
+def long_message_notice(code: str, status_link: str | None, hotline: str) -> str:
+    """The one-segment GSM-7 SMS sent instead of a citizen message too long for one SMS: the
+    tracking code and where to read it in full (the status page, else the hotline). Never longer
+    than one segment, whatever the link's length."""
+    candidates = []
+    if status_link:
+        candidates += [f"1022: Phan anh {code} co tin tra loi moi. Xem day du tai {status_link} (nhap 4 so cuoi SDT).",
+                       f"1022: Phan anh {code} co tin moi. Xem tai {status_link}"]
+    candidates += [f"1022: Phan anh {code} co tin tra loi moi. Goi {hotline} de nghe day du.",
+                   f"1022: Phan anh {code} co tin moi. Goi {hotline}."]
+    fitting = [sms_text(text) for text in candidates if fits_one_segment(sms_text(text))]
+    return fitting[0] if fitting else sms_text(f"1022: {code}")[:160]

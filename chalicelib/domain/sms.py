@@ -26,6 +26,12 @@ def segments(text: str) -> int:
     return 1 if units <= 70 else math.ceil(units / 67)
 
 
+def fits_one_segment(text: str) -> bool:
+    """What a citizen SMS may take: one segment. Registered sender IDs and brandnames in Vietnam
+    are approved per template, and a longer message is billed (and refused by some gateways) per part."""
+    return segments(text) == 1
+
+
 def sms_text(text: str) -> str:
     """Returns `text` as an SMS: no diacritics, and only GSM-7 characters ('?' for the rest)."""
     plain = strip_diacritics(text).replace("–", "-").replace("“", '"').replace("”", '"').replace("’", "'")

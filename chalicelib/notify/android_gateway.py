@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
+from chalicelib.config import settings
 from chalicelib.notify.base import DeliveryFailed, http_json, raise_for_http
 from chalicelib.secrets import secret
 
 
 class AndroidGatewaySender:
-    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
-        base = os.environ.get("ANDROID_GATEWAY_URL", "").rstrip("/")
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None,
+             reply_to: str | None = None) -> str:
+        base = settings().android_gateway_url
         if not base:
             raise DeliveryFailed("ANDROID_GATEWAY_URL is not configured", transient=False)
         credentials = f"{secret('android_gateway_user')}:{secret('android_gateway_password')}"

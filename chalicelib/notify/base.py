@@ -34,9 +34,12 @@ class TokenRejected(DeliveryFailed):
 
 
 class Sender(Protocol):
-    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None,
+             reply_to: str | None = None) -> str:
         """Sends `text` (email: with `subject` and an `html` part); returns the provider's message
-        id. Raises DeliveryFailed."""
+        id. `reply_to` is the provider's id of the citizen message this one answers (Zalo quotes
+        it: a quoted reply is a free consultation message, not a paid proactive one); the other
+        providers ignore it. Raises DeliveryFailed."""
 
 
 def http_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:

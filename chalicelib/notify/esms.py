@@ -5,6 +5,7 @@ import json
 import os
 import uuid
 
+from chalicelib.config import settings
 from chalicelib.notify.base import DeliveryFailed, http_json, raise_for_http
 from chalicelib.secrets import secret
 
@@ -12,12 +13,13 @@ _RETRYABLE = {"99", "102"}  # unknown error / system busy: worth another try lat
 
 
 class EsmsSender:
-    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None,
+             reply_to: str | None = None) -> str:
         base = os.environ.get("ESMS_API_BASE", "https://rest.esms.vn").rstrip("/")
         body = json.dumps({
             "ApiKey": secret("esms_api_key"), "SecretKey": secret("esms_secret_key"),
             "Phone": recipient.lstrip("+"), "Content": text, "SmsType": "2", "IsUnicode": "0",
-            "Brandname": os.environ.get("ESMS_BRANDNAME", ""), "RequestId": str(uuid.uuid4()),
+            "Brandname": settings().esms_brandname, "RequestId": str(uuid.uuid4()),
         }).encode()
         status, answer = http_json(f"{base}/MainService.svc/json/SendMultipleMessage_V4_post_json/", body,
                                    {"Content-Type": "application/json"})

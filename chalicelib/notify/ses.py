@@ -13,7 +13,8 @@ _RETRYABLE = {"Throttling", "ThrottlingException", "ServiceUnavailable", "Intern
 
 
 class SesSender:
-    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None,
+             reply_to: str | None = None) -> str:
         body = {"Text": {"Data": text, "Charset": "UTF-8"}}
         if html:
             body["Html"] = {"Data": html, "Charset": "UTF-8"}

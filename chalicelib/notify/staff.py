@@ -51,12 +51,11 @@ def ticket_facts(ticket: TicketModel, ref: ReferenceData) -> dict[str, Any]:
     area = ref.areas.get(ticket.area or "")
     agency = ref.agencies.get(ticket.agency or "")
     confidential = bool(category and category.confidential)
-    base = settings().public_base_url.rstrip("/")
     return {"code": ticket.tracking_code, "category": category.name if category else None,
             "area": area.name if area else None, "agency": agency.name if agency else None,
             "due": local_text(ticket.due_at) if ticket.due_at else None,
             "excerpt": None if confidential else ticket.text[:EXCERPT],
-            "link": f"{base}/staff/tickets/{ticket.tracking_code}" if base else None}
+            "link": settings().public_url(f"/staff/tickets/{ticket.tracking_code}")}
 
 
 def _sms_fit(text: str) -> str:

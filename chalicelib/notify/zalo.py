@@ -4,6 +4,10 @@ The refresh token is single-use and rotates on every refresh, so two refreshers 
 it. The token pair lives in an SSM SecureString with a `generation`; a refresher must hold a
 DynamoDB lease, and re-reads the parameter after taking it, so a refresh somebody else just did is
 used instead of repeated.
+
+Senders keep the access token in memory for the life of the container (not one SSM read per
+message): they read SSM again only when the token is about to expire or Zalo rejects it, and then
+take whatever newer generation the refresher stored, refreshing themselves only if there is none.
 """
 from __future__ import annotations
 
@@ -17,12 +21,15 @@ from urllib.parse import urlencode
 
 from chalicelib import aws
 from chalicelib.notify.base import DeliveryFailed, OutsideWindow, TokenRejected, http_json
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.secrets import secret
 from chalicelib.store import leases
 
 LEASE = "zalo-token"
-REFRESH_BEFORE_S = 2 * 3600
+# Longer than the scheduled refresher's 12 h period, so it always renews the 25 h token before it
+# expires (every 12-24 h): senders never wait on a refresh, and the refresh chain stays fresh.
+REFRESH_BEFORE_S = 13 * 3600
+USE_UNTIL_S = 300  # a sender stops using a token this close to its expiry
 _OUTSIDE_WINDOW = {-230, -232, -227, -213}
 _TOKEN = {-216, -220}
 _RATE = {-32}
@@ -86,6 +93,7 @@ def refresh(seen_generation: int | None = None, now: datetime | None = None) -> 
         renewed = _call_refresh(current, now)
         write_token(renewed)
         logger().info("zalo token refreshed", extra={"generation": renewed.generation})
+        count("ZaloTokenRefreshed")  # the alarm "token not refreshed for a day" watches this
         return renewed
     finally:
         leases.release(LEASE, holder)
@@ -111,21 +119,50 @@ def _call_refresh(current: Token, now: datetime) -> Token:
                  current.generation + 1)
 
 
-class ZaloSender:
-    """Sends a consultation text; refreshes the token once when Zalo rejects it."""
+_cached: Token | None = None  # this container's access token (see the module docstring)
 
-    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None) -> str:
+
+def _token_for_sending() -> Token:
+    """The cached token while it is good for a while yet; else the stored one (one SSM read),
+    refreshed first if it is about to expire too."""
+    global _cached
+    token = _cached
+    if token is None or token.expires_at - time.time() < USE_UNTIL_S:
         token = read_token()
-        if token.expires_at - time.time() < 300:
+        if token.expires_at - time.time() < USE_UNTIL_S:
             token = refresh()
-        try:
-            return self._send(recipient, text, token)
-        except TokenRejected:
-            return self._send(recipient, text, refresh(seen_generation=token.generation))
+        _cached = token
+    return token
 
-    def _send(self, recipient: str, text: str, token: Token) -> str:
+
+def forget_token() -> None:
+    """Drops this container's cached token (the next send reads SSM)."""
+    global _cached
+    _cached = None
+
+
+class ZaloSender:
+    """Sends a consultation text, quoting the citizen's message it answers; when Zalo rejects the
+    token, takes a newer one (or refreshes) once and sends again."""
+
+    def send(self, recipient: str, text: str, subject: str | None = None, html: str | None = None,
+             reply_to: str | None = None) -> str:
+        global _cached
+        token = _token_for_sending()
+        try:
+            return self._send(recipient, text, reply_to, token)
+        except TokenRejected:
+            _cached = refresh(seen_generation=token.generation)  # re-reads SSM first: maybe already renewed
+            return self._send(recipient, text, reply_to, _cached)
+
+    def _send(self, recipient: str, text: str, reply_to: str | None, token: Token) -> str:
         base = os.environ.get("ZALO_API_BASE", "https://openapi.zalo.me").rstrip("/")
-        body = json.dumps({"recipient": {"user_id": recipient}, "message": {"text": text[:2000]}}).encode()
+        message = {"text": text[:2000]}
+        if reply_to:
+            # Quoting the user's message makes this a reply (free within the window), not a paid
+            # proactive message (reference/channels.md §1.4, §1.6).
+            message["react_message_id"] = reply_to
+        body = json.dumps({"recipient": {"user_id": recipient}, "message": message}).encode()
         status, answer = http_json(f"{base}/v3.0/oa/message/cs", body, {
             "Content-Type": "application/json", "access_token": token.access_token})
         if status >= 500 or status == 429:

@@ -33,6 +33,7 @@ from chalicelib.domain.permissions import StaffUser, allowed, check_visible, may
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.reports import validate_submission
+from chalicelib.domain.sms import fits_one_segment
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
 from chalicelib.services import deadlines, intake, lookup, routing
@@ -221,10 +222,17 @@ def _route(ticket: TicketModel) -> tuple[str, str, str, str | None] | None:
 
 
 def _message(route: tuple[str, str, str, str | None], code: str, kind: str, reply: replies.Reply,
-             now: datetime) -> OutboundModel:
+             now: datetime, reporter: bool = True) -> OutboundModel:
+    """The message to one recipient. An SMS longer than one segment goes as a one-segment notice
+    with the code and, to the ticket's reporter, the status page's link (where the whole text is
+    on the timeline); a follower cannot open the reporter's status page, so theirs names the hotline."""
     channel, provider, recipient, device = route
-    item = outbound.new_outbound(kind, channel, provider, recipient, reply.sms if channel == "sms" else reply.zalo,
-                                 now, automated=False)
+    text = reply.sms if channel == "sms" else reply.zalo
+    if channel == "sms" and kind != "survey" and not fits_one_segment(text):  # the survey is its own short text
+        from chalicelib.services.lookup import status_link
+
+        text = replies.long_message_notice(code, status_link(code) if reporter else None, settings().hotline)
+    item = outbound.new_outbound(kind, channel, provider, recipient, text, now, automated=False)
     item.tracking_code = code
     if device:
         item.provider_ref = device
@@ -242,8 +250,18 @@ def _to_reporter(ticket: TicketModel, kind: str, reply: replies.Reply, now: date
         messages.append(_message(route, ticket.tracking_code, kind, reply, now))
     for follower in (ticket.followers or []) if followers else []:
         route = (follower.channel, follower.provider, follower.recipient, follower.device)
-        messages.append(_message(route, follower.tracking_code, kind, reply, now))
+        messages.append(_message(route, follower.tracking_code, kind, reply, now, reporter=False))
     return messages
+
+
+def _sms_note(messages: list[OutboundModel], reply: replies.Reply, now: datetime) -> tickets.NewEvent | None:
+    """The timeline note for SMS that went as a short notice instead of `reply` (None: none did;
+    the survey, sent with an answer, is a text of its own)."""
+    short = [m for m in messages if m.channel == "sms" and m.kind != "survey" and m.text != reply.sms]
+    if not short:
+        return None
+    return tickets.NewEvent("sms_notice", "system:notify", now, detail={"text": replies.LONG_MESSAGE_NOTE,
+                                                                         "messages": len(short)})
 
 
 def _open_callbacks(ticket: TicketModel) -> list[Any]:
@@ -330,12 +348,13 @@ def _start(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
 
 def _reply(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     body = staff_forms.text(form, "text", staff_forms.MAX_REPLY)
-    messages = _to_reporter(ticket, "staff_reply", replies.staff_message(ticket.tracking_code, body), now)
+    reply = replies.staff_message(ticket.tracking_code, body)
+    messages = _to_reporter(ticket, "staff_reply", reply, now)
     if not messages:
         raise ValidationFailed([FieldError("text", "Người dân không để lại số điện thoại, Zalo hay email: hãy gọi lại "
                                            "hoặc ghi chú.", "The reporter left no phone, Zalo or email.")])
     event = _event(user, "reply", now, body, channel=messages[0].channel)
-    tickets.update(ticket, event, now, {}, outbound=messages)
+    tickets.update(ticket, event, now, {}, outbound=messages, note=_sms_note(messages, reply, now))
     _send(messages)
     return "Đã gửi tin nhắn cho người dân."
 
@@ -384,7 +403,8 @@ def _extend(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
 def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     answer = staff_forms.text(form, "answer", staff_forms.MAX_REPLY)
     _move(ticket, Status.ANSWERED)
-    messages = _to_reporter(ticket, "answer", replies.answer(ticket.tracking_code, answer), now, followers=True)
+    reply = replies.answer(ticket.tracking_code, answer)
+    messages = _to_reporter(ticket, "answer", reply, now, followers=True)
     on_time = ticket.due_at is None or now <= ticket.due_at
     changes: dict[str, Any] = {"answer": answer, "answered_at": now, "answered_on_time": on_time,
                                "needs_callback": False, **_STOP_WATCHING}
@@ -403,7 +423,7 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
         changes.update(survey_sent=True, survey_token=token)
     event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency)
     tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages,
-                       close_callbacks=_open_callbacks(ticket))
+                       close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))
     _send(messages)
     return "Đã trả lời và gửi cho người dân." if messages else "Đã lưu trả lời (người dân không có kênh nhận tin)."
 
@@ -411,10 +431,11 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
 def _reject(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
     _move(ticket, Status.REJECTED, {"reason": reason})
-    messages = _to_reporter(ticket, "rejected", replies.rejected(ticket.tracking_code, reason), now, followers=True)
+    reply = replies.rejected(ticket.tracking_code, reason)
+    messages = _to_reporter(ticket, "rejected", reply, now, followers=True)
     event = _event(user, "rejected", now, f"Không tiếp nhận: {reason}", reason=reason)
     tickets.transition(ticket, Status.REJECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages,
-                       close_callbacks=_open_callbacks(ticket))
+                       close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))
     _send(messages)
     return "Đã từ chối tiếp nhận và báo người dân."
 
@@ -423,12 +444,12 @@ def _redirect(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
     where = staff_forms.text(form, "redirected_to", 200)
     _move(ticket, Status.REDIRECTED, {"reason": reason, "redirected_to": where})
-    messages = _to_reporter(ticket, "redirected", replies.redirected(ticket.tracking_code, where, reason), now,
-                            followers=True)
+    reply = replies.redirected(ticket.tracking_code, where, reason)
+    messages = _to_reporter(ticket, "redirected", reply, now, followers=True)
     event = _event(user, "redirected", now, f"Hướng dẫn gửi đến {where}: {reason}", reason=reason,
                    redirected_to=where)
     tickets.transition(ticket, Status.REDIRECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages,
-                       close_callbacks=_open_callbacks(ticket))
+                       close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))
     _send(messages)
     return "Đã hướng dẫn người dân gửi đến nơi có thẩm quyền."
 

@@ -87,7 +87,9 @@ def _reply_provider(message: InboundMessage) -> str:
 
 
 def _outbound(message: InboundMessage, kind: str, text: str, now: datetime) -> OutboundModel:
-    return outbound.new_outbound(kind, message.channel, _reply_provider(message), message.sender, text, now)
+    item = outbound.new_outbound(kind, message.channel, _reply_provider(message), message.sender, text, now)
+    item.reply_to = message.quotable_id
+    return item
 
 
 def _answer(message: InboundMessage, reply: replies.Reply, code: str | None, now: datetime, kind: str) -> str:
@@ -128,7 +130,8 @@ def _event(message: InboundMessage, text: str, kind: str) -> tickets.NewEvent:
 def _append(message: InboundMessage, ticket: TicketModel, text: str, now: datetime) -> str:
     try:
         tickets.append_message(ticket, _event(message, text or ATTACHMENT_ONLY_TEXT, "message_in"),
-                               message.dedup_key, now, counter=_repeat_counter(message, text, now))
+                               message.dedup_key, now, counter=_repeat_counter(message, text, now),
+                               quotable_id=message.quotable_id)
     except AlreadyExists:
         return "duplicate"
     # A Conflict (staff changed the ticket since we read it) propagates: SQS redelivers, the next read is fresh.
@@ -149,6 +152,7 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         "lon": message.location[1] if message.location else None,
         "reply_via": message.reply_via or None,
         "last_inbound_at": message.received_at,
+        "last_inbound_ref": message.quotable_id,
         "status": Status.RECEIVED.value,
         "created_at": now,
         "updated_at": now,

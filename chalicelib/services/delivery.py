@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from chalicelib import queues
 from chalicelib.config import settings
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.sms import sms_text
+from chalicelib.domain.sms import fits_one_segment, sms_text
 from chalicelib.notify import sender_for
 from chalicelib.notify.base import DeliveryFailed, OutsideWindow
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.store import outbound, tickets
 from chalicelib.store.models import OutboundModel
 
@@ -62,11 +62,17 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     # Claim it before calling the provider: of two copies of one queue message delivered at once,
     # only one gets past this conditional write, so the citizen gets one SMS, not two.
     outbound.move(message, "pending", "sending", now, queue=outbound.PENDING, queue_at=now + CLAIM)
-    # An automated reply answers a message that just arrived, so it is inside the window by definition.
-    if message.channel == "zalo" and not message.automated and _outside_window(message, now):
-        return _fallback(message, now, "last interaction over 7 days ago")
+    reply_to = message.reply_to
+    # An automated reply answers a message that just arrived, so it is inside the window by definition
+    # and knows the message it answers; staff messages take both from the ticket (read once).
+    if message.channel == "zalo" and not message.automated and message.tracking_code:
+        ticket = tickets.get_ticket(message.tracking_code)
+        if ticket.last_inbound_at is not None and now - ticket.last_inbound_at > ZALO_WINDOW:
+            return _fallback(message, now, "last interaction over 7 days ago")
+        reply_to = reply_to or ticket.last_inbound_ref
     try:
-        reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html)
+        reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html,
+                                                      reply_to=reply_to)
     except OutsideWindow as refused:
         return _fallback(message, now, refused.reason)
     except DeliveryFailed as failed:
@@ -76,18 +82,17 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
                           attempt=True, queue_at=now + timedelta(seconds=backoff_seconds(attempt)))
             logger().warning("delivery failed, will retry", extra={"provider": message.provider, "attempt": attempt})
             raise RetryLater(backoff_seconds(attempt)) from failed
-        outbound.move(message, "sending", "dead", now, error=failed.reason, attempt=True)
         logger().error("delivery gave up", extra={"provider": message.provider, "ticket": message.tracking_code})
-        return "dead"
+        return _dead(message, now, failed.reason, attempt=True)
     outbound.move(message, "sending", "sent", now, provider_ref=reference, attempt=True)
     return "sent"
 
 
-def _outside_window(message: OutboundModel, now: datetime) -> bool:
-    if not message.tracking_code:
-        return False
-    ticket = tickets.get_ticket(message.tracking_code)
-    return ticket.last_inbound_at is not None and now - ticket.last_inbound_at > ZALO_WINDOW
+def _dead(message: OutboundModel, now: datetime, error: str, attempt: bool = False) -> str:
+    """Gives the message up (it stays for operators) and counts it: the OutboundDead alarm."""
+    outbound.move(message, "sending", "dead", now, error=error, attempt=attempt)
+    count("OutboundDead")
+    return "dead"
 
 
 def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
@@ -95,12 +100,19 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
     try:
         ticket = tickets.get_ticket(message.tracking_code or "")
     except NotFound:
-        outbound.move(message, "sending", "dead", now, error=f"{reason}; no ticket to fall back on")
-        return "dead"
+        return _dead(message, now, f"{reason}; no ticket to fall back on")
     if ticket.reporter_phone:
+        text, note = sms_text(message.text), None
+        if not fits_one_segment(text):
+            from chalicelib.domain.replies import LONG_MESSAGE_NOTE, long_message_notice
+            from chalicelib.services.lookup import status_link
+
+            code = ticket.tracking_code
+            text = long_message_notice(code, status_link(code), settings().hotline)
+            note = tickets.NewEvent("sms_notice", "system:delivery", now, detail={"text": LONG_MESSAGE_NOTE, "messages": 1})
         sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
-                                    sms_text(message.text), now, automated=message.automated)
-        outbound.replace_with(message, sms, ticket.tracking_code, now, f"{reason}; sent by SMS instead")
+                                    text, now, automated=message.automated)
+        outbound.replace_with(message, sms, ticket.tracking_code, now, f"{reason}; sent by SMS instead", note=note)
         queues.send_notifications([(sms.pk, sms.sk)])
         return "fallback"
     event = tickets.NewEvent(kind="callback_needed", actor="system:delivery", at=now,

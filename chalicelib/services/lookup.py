@@ -16,6 +16,14 @@ from chalicelib.store.reference import load_reference
 LOOKUPS_PER_CODE_PER_DAY = 30  # four digits are 10,000 guesses: a code allows a few dozen tries a day
 
 
+def status_link(code: str) -> str | None:
+    """The status page of `code` as an absolute link for messages (the citizen adds the last four
+    digits of their phone there); None when the site's address is not configured."""
+    from urllib.parse import urlencode
+
+    return settings().public_url(f"/tra-cuu?{urlencode({'code': code})}")
+
+
 def status_for_citizen(code_text: str, phone_last4: str, now: datetime | None = None) -> PublicStatus:
     """Returns the public view of the ticket.
 

@@ -23,8 +23,7 @@ _RATED = {Status.ANSWERED.value, Status.CLOSED.value}
 def survey_link(code: str, token: str) -> str | None:
     """The web survey's link, or None when the site's address is not configured (a relative link
     in an SMS would be useless; the reporter can still reply with a digit)."""
-    base = settings().public_base_url.rstrip("/")
-    return f"{base}/danh-gia/{code}?t={token}" if base else None
+    return settings().public_url(f"/danh-gia/{code}?t={token}")
 
 
 def rate_by_reply(history: list[TicketModel], rating: int, channel: str, now: datetime, dedup_key: str,

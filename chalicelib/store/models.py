@@ -187,6 +187,8 @@ class TicketModel(Model):
     consent_publish = BooleanAttribute(default=False)
     reply_via = UnicodeAttribute(null=True)
     last_inbound_at = UTCDateTimeAttribute(null=True)
+    # The provider's id of the citizen's latest Zalo message: staff replies quote it (free, not billed).
+    last_inbound_ref = UnicodeAttribute(null=True)
     needs_callback = BooleanAttribute(default=False)
     overdue = BooleanAttribute(default=False)
     warn_at = UTCDateTimeAttribute(null=True)
@@ -310,6 +312,7 @@ class OutboundModel(Model):
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
     provider_ref = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)  # the citizen message an automated reply answers (Zalo quotes it)
     subject = UnicodeAttribute(null=True)
     html = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)

@@ -175,11 +175,16 @@ def confirm_device_sent(uuids: list[str], now: datetime) -> list[str]:
     return confirmed
 
 
-def replace_with(original: OutboundModel, replacement: OutboundModel, code: str, now: datetime, reason: str) -> None:
+def replace_with(original: OutboundModel, replacement: OutboundModel, code: str, now: datetime, reason: str,
+                 note: Any = None) -> None:
     """Atomically stores `replacement` (e.g. an SMS instead of a refused Zalo message) and moves
-    `original` (claimed for sending) to fallback, so the citizen never gets both and never neither.
+    `original` (claimed for sending) to fallback, so the citizen never gets both and never neither;
+    `note` (a tickets.NewEvent) goes on the ticket's timeline with them.
     Raises Conflict when `original` was moved first."""
     from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store.models import EventModel
+    from chalicelib.store.tickets import event_item
 
     connection = bind()
     replacement.pk, replacement.tracking_code = ticket_pk(code), code
@@ -190,3 +195,5 @@ def replace_with(original: OutboundModel, replacement: OutboundModel, code: str,
                 OutboundModel.state.set("fallback"), OutboundModel.updated_at.set(now),
                 OutboundModel.last_error.set(reason[:300]), OutboundModel.status.remove(),
                 OutboundModel.due_sort.remove()], condition=OutboundModel.state == "sending")
+            if note is not None:
+                transaction.save(event_item(code, note), condition=EventModel.pk.does_not_exist())

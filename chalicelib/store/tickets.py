@@ -121,9 +121,10 @@ def _create_transaction(connection: Any, ticket: TicketModel, code: str, fields:
 
 
 def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime,
-                   counter: str | None = None) -> None:
+                   counter: str | None = None, quotable_id: str | None = None) -> None:
     """Adds a citizen's message to the ticket's conversation, once per provider message, counting
-    it on `counter` (e.g. the same text from the same sender today) in the same transaction.
+    it on `counter` (e.g. the same text from the same sender today) in the same transaction, and
+    remembers `quotable_id` (a Zalo message id) as the message staff replies will quote.
 
     Raises AlreadyExists when the marker shows it was added before, Conflict when the ticket
     changed since it was read (the caller retries from a fresh read).
@@ -132,8 +133,10 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
     try:
         with translate():
             with TransactWrite(connection=connection) as transaction:
-                transaction.update(ticket, actions=[TicketModel.updated_at.set(now),
-                                                    TicketModel.last_inbound_at.set(now)])
+                actions = [TicketModel.updated_at.set(now), TicketModel.last_inbound_at.set(now)]
+                if quotable_id:
+                    actions.append(TicketModel.last_inbound_ref.set(quotable_id))
+                transaction.update(ticket, actions=actions)
                 transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
                 transaction.save(_marker(dedup_key, ticket.tracking_code, now),
                                  condition=DedupModel.pk.does_not_exist())
@@ -202,9 +205,9 @@ class AlsoUpdate:
 def transition(ticket: TicketModel, target: Status, event: NewEvent, now: datetime,
                agency: str | None = None, changes: dict[str, Any] | None = None,
                outbound: list[OutboundModel] | None = None, also: AlsoUpdate | None = None,
-               close_callbacks: list[Any] | None = None) -> None:
+               close_callbacks: list[Any] | None = None, note: NewEvent | None = None) -> None:
     """Moves `ticket` to `target`, applies `changes` (attribute -> value; None removes it), and
-    appends `event` and any `outbound` messages, atomically.
+    appends `event` (and an internal `note` about it) and any `outbound` messages, atomically.
 
     The update is conditional on the version the caller read, so a concurrent change raises
     Conflict and nothing is written (no lost update). `agency`, when given, replaces the agency
@@ -229,6 +232,7 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
             transaction.update(ticket, actions=actions)
             transaction.save(event_item(ticket.tracking_code, event, target.value),
                              condition=EventModel.pk.does_not_exist())
+            _save_note(transaction, ticket.tracking_code, note)
             _save_outbound(transaction, ticket.tracking_code, outbound)
             for callback in close_callbacks or []:  # the ticket is done: nobody should be reminded to call
                 transaction.update(callback, actions=[type(callback).outcome.set(f"Không cần gọi: phản ánh {target.value}"),
@@ -244,6 +248,11 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                 transaction.update(also.ticket, actions=actions)
                 transaction.save(event_item(also.ticket.tracking_code, also.event),
                                  condition=EventModel.pk.does_not_exist())
+
+
+def _save_note(transaction: Any, code: str, note: NewEvent | None) -> None:
+    if note is not None:
+        transaction.save(event_item(code, note), condition=EventModel.pk.does_not_exist())
 
 
 def _save_outbound(transaction: Any, code: str, outbound: list[OutboundModel] | None) -> None:
@@ -265,9 +274,10 @@ def _changes(changes: dict[str, Any]) -> list[Any]:
 
 
 def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[str, Any],
-           condition: Any = None, outbound: list[OutboundModel] | None = None) -> None:
+           condition: Any = None, outbound: list[OutboundModel] | None = None, note: NewEvent | None = None) -> None:
     """Applies `changes` without a status change (deadline watch, extensions, pauses), with the
-    event and messages, atomically. Version-checked; `condition` may add a guard (e.g. stage)."""
+    event (and an internal `note` about it) and messages, atomically. Version-checked; `condition`
+    may add a guard (e.g. stage)."""
     connection = bind()
     with translate():
         with TransactWrite(connection=connection) as transaction:
@@ -275,6 +285,7 @@ def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[st
                                condition=condition)
             transaction.save(event_item(ticket.tracking_code, event, ticket.status),
                              condition=EventModel.pk.does_not_exist())
+            _save_note(transaction, ticket.tracking_code, note)
             _save_outbound(transaction, ticket.tracking_code, outbound)
 
 
