@@ -42,7 +42,6 @@ class FakeState:
     access_token: str = field(default_factory=lambda: "at-" + secrets.token_hex(8))
     refresh_token: str = field(default_factory=lambda: "rt-" + secrets.token_hex(8))
     refresh_calls: int = 0
-    zalo_sends: int = 0                                    # send calls, whatever their answer
     refused_refreshes: int = 0
     zalo_errors: list[int] = field(default_factory=list)   # next Zalo send answers (popped first)
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
@@ -90,7 +89,6 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(404, {"error": "not found"})
 
     def _zalo_send(self, raw: bytes) -> None:
-        self.state.zalo_sends += 1
         if self.headers.get("access_token") != self.state.access_token:
             return self._reply(200, {"error": -216, "message": "Access token is invalid"})
         if self.state.zalo_errors:
