@@ -7,8 +7,8 @@ was running (`app.app` for the API, `app.<name>` for each event handler: the SAM
 turns it into the IAM requests AWS would authorise: (action, resource ARN, condition keys).
 tests/package/test_iam.py checks them against each function's role in the packaged template.
 
-Calls made outside a handler (test set-up, tests calling services directly) are not recorded:
-no deployed function makes them.
+Calls made outside a handler (test set-up, tests calling services directly) are not recorded, as
+no deployed function makes them, unless the test runs them `with running("app.<name>")`.
 """
 from __future__ import annotations
 

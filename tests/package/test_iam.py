@@ -201,6 +201,8 @@ def _drain_queues() -> None:
 
 @pytest.fixture(scope="module")
 def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str, str]) -> None:
+    """Each of the ten functions through its main paths, each call from a cold container: the
+    check never judges an empty recording, even when this file runs alone."""
     import boto3
     import requests
 
@@ -245,8 +247,8 @@ def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str,
         # the stored token once, so the notifier refreshes it.
         providers.state.access_token = f"rotated-{uuid.uuid4().hex[:6]}"
         _drain_queues()
-        # The schedules, then what each one's one-line handler runs at a clock with work due (the
-        # real clock rarely has any), the token refresher (its token near expiry), SES events.
+        # The schedules (the real clock rarely has work due: see _with_work_due), the token
+        # refresher (its token near expiry), SES events.
         for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest"):
             _cold_container()
             client.lambda_.invoke(name, scheduled_event(name))
@@ -268,6 +270,8 @@ def _code(html: str) -> str:
 
 
 def _with_work_due(report_code: str) -> None:
+    """What each schedule's one-line handler runs, at a clock with work due (a callback to remind,
+    a deadline to warn about then escalate, a digest), recorded as that schedule's function."""
     from datetime import datetime, timedelta, timezone
 
     from chalicelib.services import delivery, routing, schedules
@@ -320,16 +324,15 @@ def test_every_aws_call_a_handler_made_is_allowed_by_its_own_functions_role(
 
 
 def test_nothing_is_granted_on_every_resource_except_what_aws_cannot_scope(template: dict[str, Any]) -> None:
-    WILDCARD_ONLY = iam_spec().WILDCARD_ONLY
-
-    for handler, (function, role) in functions(template).items():
+    wildcard_only = iam_spec().WILDCARD_ONLY
+    for function, role in functions(template).values():
         statements = role_statements(template, role)
         assert [p["PolicyName"] for p in template["Resources"][role]["Properties"]["Policies"]] == [f"{function}Policy"]
         for statement in statements:
             actions, resources = _listed(statement["Action"]), _listed(statement["Resource"])
             assert not any("*" in action for action in actions), (function, statement)
             if statement["Effect"] == "Allow" and any("*" in str(r) and "Fn::" not in str(r) for r in resources):
-                assert resources == ["*"] and set(actions) <= set(WILDCARD_ONLY), (function, statement)
+                assert resources == ["*"] and set(actions) <= set(wildcard_only), (function, statement)
         sids = [s.get("Sid", "") for s in statements]
         assert len(set(sids)) == len(sids) and all(re.fullmatch(r"[A-Za-z0-9]+", s) for s in sids), sids
         # its logs go to its own log group, nowhere else
