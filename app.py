@@ -549,7 +549,8 @@ def handle_inbound(event: Any) -> dict[str, Any]:
     return inbound_batch(event)
 
 
-@app.on_sqs_message(queue="hotline-notifications", batch_size=10)
+# 3 per batch: each may take two provider calls of up to 8 s, inside the function's 60 s (infra/chalice-overlay.json)
+@app.on_sqs_message(queue="hotline-notifications", batch_size=3)
 def send_notifications(event: Any) -> dict[str, Any]:
     from chalicelib.workers import notify_batch
 

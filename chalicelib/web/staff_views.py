@@ -33,6 +33,7 @@ EVENT_LABELS = {
     "clock_paused": "Tạm dừng thời hạn", "clock_resumed": "Tiếp tục thời hạn", "published": "Công khai",
     "unpublished": "Gỡ công khai", "held": "Giữ lại chờ kiểm tra", "rated": "Người dân đánh giá",
     "follower_added": "Có người theo dõi thêm", "survey": "Gửi phiếu đánh giá",
+    "sms_notice": "Tin SMS rút gọn (nội dung dài)",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
