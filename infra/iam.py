@@ -71,6 +71,8 @@ def consume(queue: str, *extra: str) -> dict[str, Any]:
                  _arn(queue))
 
 
+# Lambda hands a failed asynchronous invocation (schedules, SNS) to this queue with the function's own role.
+ON_FAILURE = allow("OnFailureDestination", ["sqs:SendMessage"], _arn("ScheduleFailuresQueue"))
 READ_SECRETS = allow("ReadThisStagesSecrets", ["ssm:GetParameter"], STAGE_SECRETS)
 # The refresh token is single-use: only the functions that refresh it may write it, and only this stage's.
 WRITE_ZALO_TOKEN = allow("RotateThisStagesZaloToken", ["ssm:PutParameter"], ZALO_TOKEN)
@@ -117,30 +119,36 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     ],
     # Schedules.
     "SweepUnrouted": [
+        ON_FAILURE,
         table("Tickets", "GetItem", "PutItem", "UpdateItem"),  # its cursor, and SMSSync hand-backs
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
     ],
     "CallbackReminders": [
+        ON_FAILURE,
         table("Tickets", "GetItem", "PutItem", "UpdateItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
     "DeadlineWatch": [
+        ON_FAILURE,
         table("Tickets", "GetItem", "PutItem", "UpdateItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
     "DailyDigest": [
+        ON_FAILURE,
         table("Tickets", "GetItem", "PutItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
     # SES bounces and complaints (SNS).
     "SesEvents": [
+        ON_FAILURE,
         table("Tickets", "UpdateItem"),
     ],
     "RefreshZaloToken": [
+        ON_FAILURE,
         ZALO_LEASE,
         READ_SECRETS,
         WRITE_ZALO_TOKEN,

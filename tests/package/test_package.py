@@ -137,6 +137,33 @@ def test_every_function_runs_the_lambda_python_logs_to_its_group_and_is_alarmed(
     assert expanded["Parameters"]["AlarmEmail"]["Default"] == ""
 
 
+def test_a_failing_schedule_or_sns_handler_leaves_its_event_in_a_watched_queue(dist: Path) -> None:
+    """Lambda retries asynchronous invocations twice, then drops them unless there is an on-failure destination."""
+    expanded = _load(dist, "expanded.json")
+    resources = expanded["Resources"]
+    configs = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
+               for c in _of_type(expanded, "AWS::Lambda::EventInvokeConfig").values()}
+    asynchronous = {name for name, r in _of_type(expanded, "AWS::Lambda::Permission").items()
+                    if r["Properties"]["Principal"] in ("events.amazonaws.com", "sns.amazonaws.com")}
+    invoked = {resources[name]["Properties"]["FunctionName"]["Ref"] for name in asynchronous}
+    assert invoked == {"SweepUnrouted", "CallbackReminders", "DeadlineWatch", "DailyDigest", "RefreshZaloToken",
+                       "SesEvents"}
+    assert set(configs) == invoked
+    for function, config in configs.items():
+        destination = config["DestinationConfig"]["OnFailure"]["Destination"]
+        assert destination == {"Fn::GetAtt": ["ScheduleFailuresQueue", "Arn"]}, function
+        # Lambda sends to the destination with the function's own role
+        role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        assert any("sqs:SendMessage" in s["Action"] and destination in (s["Resource"] if isinstance(s["Resource"], list)
+                                                                        else [s["Resource"]]) for s in statements), function
+    watched = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+               for a in _of_type(expanded, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("Namespace") == "AWS/SQS" and a["Properties"]["MetricName"] ==
+               "ApproximateNumberOfMessagesVisible"}
+    assert "ScheduleFailuresQueue" in watched
+
+
 def test_alarms_watch_queues_dead_letters_the_api_ses_and_what_the_app_reports(dist: Path) -> None:
     expanded = _load(dist, "expanded.json")
     resources = expanded["Resources"]
@@ -149,7 +176,8 @@ def test_alarms_watch_queues_dead_letters_the_api_ses_and_what_the_app_reports(d
 
     dead_letter = {r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
                    for r in _of_type(expanded, "AWS::SQS::Queue").values() if "RedrivePolicy" in r["Properties"]}
-    main_queues = set(_of_type(expanded, "AWS::SQS::Queue")) - dead_letter
+    # the schedule-failures queue is an on-failure destination, itself a dead letter (tested above)
+    main_queues = set(_of_type(expanded, "AWS::SQS::Queue")) - dead_letter - {"ScheduleFailuresQueue"}
     assert len(dead_letter) == 3 and len(main_queues) == 3
     assert all(queue_watched("ApproximateNumberOfMessagesVisible", q) for q in dead_letter)
     assert all(queue_watched("ApproximateAgeOfOldestMessage", q) for q in main_queues)
