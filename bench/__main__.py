@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from bench import ROOT, coldstart, package_size, report, routing, stack
+from bench import ROOT, coldstart, emulator, package_size, report, routing, stack
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -15,7 +15,8 @@ def main() -> None:
     figures: dict[str, Any] = {}
     # Cold start first, on a quiet machine: no emulator thread yet.
     for title, section in (("cold start", coldstart.measure), ("routing accuracy", routing.accuracy),
-                           ("local stack", stack.measure), ("deployment zip", package_size.measure)):
+                           ("local stack", stack.measure), ("emulator at 100,000 tickets", emulator.measure),
+                           ("deployment zip", package_size.measure)):
         print(f"bench: {title}…", file=sys.stderr, flush=True)
         figures.update(section())
     report.write(figures, measured_at, RESULTS)

@@ -27,11 +27,12 @@ def _table() -> str:
 
 
 def _ticket(code: str, phone: str, status: str, created: str, version: int = 1) -> dict[str, Any]:
-    """A ticket item with the index attributes the app writes (by_phone, by_status_due)."""
+    """A ticket item with two of the indexes the app writes (by_phone, by_status_due), under
+    values only this test uses: the other tests' index queries never see it."""
     return {"pk": {"S": f"TICKET#{code}"}, "sk": {"S": "TICKET"}, "tracking_code": {"S": code},
             "channel": {"S": "web"}, "text": {"S": "Cống thoát nước bị tắc."}, "status": {"S": status},
             "due_sort": {"S": NO_DUE}, "reporter_phone": {"S": phone}, "created_at": {"S": created},
-            "created_month": {"S": created[:7]}, "version": {"N": str(version)}}
+            "version": {"N": str(version)}}
 
 
 def _event(code: str, at: str) -> dict[str, Any]:
@@ -79,14 +80,14 @@ def test_a_transaction_cancelled_by_its_last_condition_leaves_nothing_written(st
     dynamodb, run = _client(), _run()
     phone, waiting, routed = f"+8491{run}", f"new#{run}", f"routed#{run}"
     # Given an existing ticket of this reporter, and the marker of a submission already handled
-    existing = _ticket(f"A{run}", phone, waiting, "2026-11-01T08:00:00+00:00")
+    existing = _ticket(f"A{run}", phone, waiting, "2026-11-01T08:00:00.000000+0000")
     marker = {"pk": {"S": f"DEDUP#form#{run}"}, "sk": {"S": "DEDUP"}, "tracking_code": {"S": f"A{run}"}}
     dynamodb.put_item(TableName=_table(), Item=existing)
     dynamodb.put_item(TableName=_table(), Item=marker)
     # When a transaction writes a new ticket and its event, updates the existing ticket, and only
     # its last action (the same submission's marker) fails its condition
-    new = _ticket(f"B{run}", phone, routed, "2026-11-02T08:00:00+00:00")
-    event = _event(f"B{run}", "2026-11-02T08:00:00+00:00")
+    new = _ticket(f"B{run}", phone, routed, "2026-11-02T08:00:00.000000+0000")
+    event = _event(f"B{run}", "2026-11-02T08:00:00.000000+0000")
     update = {"Update": {"TableName": _table(), "Key": _key(existing),
                          "UpdateExpression": "SET #s = :routed, version = :two",
                          "ConditionExpression": "version = :one", "ExpressionAttributeNames": {"#s": "status"},
@@ -110,10 +111,10 @@ def test_a_transaction_cancelled_by_its_last_condition_leaves_nothing_written(st
 def test_a_transaction_whose_conditions_hold_writes_every_item(stack: Any) -> None:
     dynamodb, run = _client(), _run()
     phone, routed = f"+8492{run}", f"routed#{run}"
-    existing = _ticket(f"A{run}", phone, f"new#{run}", "2026-11-01T08:00:00+00:00")
+    existing = _ticket(f"A{run}", phone, f"new#{run}", "2026-11-01T08:00:00.000000+0000")
     dynamodb.put_item(TableName=_table(), Item=existing)
-    new = _ticket(f"B{run}", phone, routed, "2026-11-02T08:00:00+00:00")
-    event = _event(f"B{run}", "2026-11-02T08:00:00+00:00")
+    new = _ticket(f"B{run}", phone, routed, "2026-11-02T08:00:00.000000+0000")
+    event = _event(f"B{run}", "2026-11-02T08:00:00.000000+0000")
     update = {"Update": {"TableName": _table(), "Key": _key(existing), "UpdateExpression": "SET #s = :routed",
                          "ExpressionAttributeNames": {"#s": "status"},
                          "ExpressionAttributeValues": {":routed": {"S": routed}}}}
@@ -124,7 +125,7 @@ def test_a_transaction_whose_conditions_hold_writes_every_item(stack: Any) -> No
     assert _get(dynamodb, event) == event
     assert _get(dynamodb, existing)["status"] == {"S": routed}
     assert _query(dynamodb, None, "pk", f"TICKET#B{run}") == [
-        f"TICKET#B{run}#EVENT#2026-11-02T08:00:00+00:00#created", f"TICKET#B{run}#TICKET"]
+        f"TICKET#B{run}#EVENT#2026-11-02T08:00:00.000000+0000#created", f"TICKET#B{run}#TICKET"]
     assert _query(dynamodb, "by_phone", "reporter_phone", phone) == [f"TICKET#A{run}#TICKET", f"TICKET#B{run}#TICKET"]
     assert _query(dynamodb, "by_status_due", "status", routed) == [f"TICKET#A{run}#TICKET", f"TICKET#B{run}#TICKET"]
 
@@ -149,7 +150,7 @@ def test_index_queries_see_exactly_the_stored_items_after_every_kind_of_write(st
         code = f"T{run}-{rng.randrange(30):02d}"
         action = rng.choice(("put", "update", "delete", "transaction"))
         if action == "put" and code not in stored:
-            item = _ticket(code, f"+8493{run}", rng.choice(statuses), "2026-11-01T08:00:00+00:00")
+            item = _ticket(code, f"+8493{run}", rng.choice(statuses), "2026-11-01T08:00:00.000000+0000")
             item["due_sort"] = {"S": f"2026-12-{rng.randrange(1, 29):02d}T00:00:00"}
             dynamodb.put_item(TableName=_table(), Item=item)
             stored[code] = item
@@ -191,7 +192,7 @@ def test_concurrent_writers_raise_nothing_and_lose_nothing(stack: Any) -> None:
     loader = _client()
     for start in range(0, 2000, 25):  # enough items that a whole-table copy takes a while
         loader.batch_write_item(RequestItems={_table(): [
-            {"PutRequest": {"Item": _ticket(f"F{run}-{n}", f"+8494{run}", f"filler#{run}", "2026-11-01T08:00:00+00:00")}}
+            {"PutRequest": {"Item": _ticket(f"F{run}-{n}", f"+8494{run}", f"filler#{run}", "2026-11-01T08:00:00.000000+0000")}}
             for n in range(start, start + 25)]})
     errors: list[str] = []
 
@@ -199,7 +200,7 @@ def test_concurrent_writers_raise_nothing_and_lose_nothing(stack: Any) -> None:
         phone = f"+8495{run}{worker}"
         try:
             for n in range(rounds):
-                created = f"2026-11-02T08:{n:02d}:00+00:00"
+                created = f"2026-11-02T08:{n:02d}:00.000000+0000"
                 plain = _ticket(f"P{run}-{worker}-{n}", phone, f"new#{run}", created)
                 dynamodb.put_item(TableName=_table(), Item=plain)
                 _query(dynamodb, "by_phone", "reporter_phone", phone)
