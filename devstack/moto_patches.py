@@ -371,7 +371,8 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
 
 
 def _transact(self: Any, transact_items: list[dict[str, Any]], journal: _Journal) -> None:
-    # moto's body, unchanged but for `journal.remember` and the rollbacks the caller now does.
+    # moto's body, unchanged but for `journal.remember`; the caller rolls back on any error
+    # (moto forgot to for a request with two operations in one item: it kept earlier writes).
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (
         ConditionalCheckFailed,
