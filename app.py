@@ -102,7 +102,7 @@ def status_page() -> Response:
     from chalicelib.web.views import status_page
 
     query = app.current_request.query_params or {}
-    return status_page(query.get("code", ""), query.get("phone_last4", ""))
+    return status_page(query.get("code", ""), query.get("phone_last4", ""), _source_ip())
 
 
 @app.route("/cong-khai", methods=["GET"])
@@ -165,7 +165,8 @@ def report_status(code: str) -> Response:
     from chalicelib.services import lookup
 
     query = app.current_request.query_params or {}
-    return Response(lookup.status_for_citizen(code, query.get("phone_last4", "")).to_json(), headers=JSON_UTF8)
+    return Response(lookup.status_for_citizen(code, query.get("phone_last4", ""), _source_ip()).to_json(),
+                    headers=JSON_UTF8)
 
 
 @app.route("/api/v1/public/answers", methods=["GET"])
@@ -193,7 +194,7 @@ def reference() -> Response:
 def zalo_webhook() -> Response:
     from chalicelib.services import webhooks
 
-    webhooks.zalo_event(app.current_request.raw_body or b"", app.current_request.headers)
+    webhooks.zalo_event(app.current_request.raw_body or b"", app.current_request.headers, _source_ip())
     return Response({"ok": True}, headers=JSON_UTF8)
 
 
@@ -202,7 +203,7 @@ def zalo_webhook() -> Response:
 def android_gateway_webhook() -> Response:
     from chalicelib.services import webhooks
 
-    webhooks.android_gateway_event(app.current_request.raw_body or b"", app.current_request.headers)
+    webhooks.android_gateway_event(app.current_request.raw_body or b"", app.current_request.headers, _source_ip())
     return Response({"ok": True}, headers=JSON_UTF8)
 
 
@@ -216,10 +217,10 @@ def smssync_webhook() -> Response:
     query = request.query_params or {}
     raw = request.raw_body or b""
     if query.get("task") == "send":
-        return Response(webhooks.smssync_task_send(query), headers=JSON_UTF8)
+        return Response(webhooks.smssync_task_send(query, _source_ip()), headers=JSON_UTF8)
     if query.get("task") == "sent":
-        return Response(webhooks.smssync_task_sent(raw, query), headers=JSON_UTF8)
-    return Response(webhooks.smssync_message(raw, form_fields(raw)), headers=JSON_UTF8)
+        return Response(webhooks.smssync_task_sent(raw, query, _source_ip()), headers=JSON_UTF8)
+    return Response(webhooks.smssync_message(raw, form_fields(raw), _source_ip()), headers=JSON_UTF8)
 
 
 @app.route("/webhooks/sms/esms", methods=["GET", "POST"], content_types=ANY)
@@ -230,7 +231,7 @@ def esms_webhook() -> Response:
 
     request = app.current_request
     params = {**(request.query_params or {}), **form_fields(request.raw_body)}
-    return Response(webhooks.esms_mo(params), headers={"Content-Type": "text/xml; charset=utf-8"})
+    return Response(webhooks.esms_mo(params, _source_ip()), headers={"Content-Type": "text/xml; charset=utf-8"})
 
 
 # Open311 GeoReport v2 (chalicelib/web/open311.py): /open311/v2/<resource>.json|.xml

@@ -8,7 +8,7 @@ No other difference.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 
@@ -35,6 +35,8 @@ class Settings:
     sms_sender_id: str          # SNS: the registered alphanumeric sender ID (AWS.SNS.SMS.SenderID); "" = none
     android_gateway_url: str    # the android-sms-gateway phone's API base; "" = that provider is off
     esms_brandname: str         # eSMS: the registered brandname SMS are sent under
+    # provider -> comma-separated CIDRs its webhooks may come from ("" = any): <PROVIDER>_SOURCE_CIDRS
+    source_cidrs: dict[str, str] = field(default_factory=dict)
 
     def public_url(self, path: str) -> str | None:
         """The site's absolute URL for `path` ('/tra-cuu?code=...'), for links sent outside a request
@@ -69,4 +71,6 @@ def settings() -> Settings:
         sms_sender_id=env.get("SMS_SENDER_ID", "").strip(),
         android_gateway_url=env.get("ANDROID_GATEWAY_URL", "").strip().rstrip("/"),
         esms_brandname=env.get("ESMS_BRANDNAME", "").strip(),
+        source_cidrs={provider: env.get(f"{provider.upper()}_SOURCE_CIDRS", "").strip()
+                      for provider in ("zalo", "android_gateway", "smssync", "esms")},
     )

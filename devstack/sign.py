@@ -8,10 +8,13 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from chalicelib.channels import android_gateway, esms, zalo
 from devstack.fakes import LOCAL_SECRETS as S
+
+VN = timezone(timedelta(hours=7))  # eSMS dates its MO in Vietnamese local time, whatever this machine's zone
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ def signed_requests(base: str, phone: str, text: str, zalo_user: str = "24684588
     gateway_body = json.dumps({"deviceId": "phone-1", "event": "sms:received", "id": uuid.uuid4().hex,
                                "webhookId": "local", "payload": {
                                    "messageId": uuid.uuid4().hex[:8], "message": text, "phoneNumber": phone,
-                                   "simNumber": 1, "receivedAt": time.strftime("%Y-%m-%dT%H:%M:%S.000+07:00")}},
+                                   "simNumber": 1, "receivedAt": datetime.now(VN).isoformat(timespec="milliseconds")}},
                               ensure_ascii=False).encode()
     gateway_sig = android_gateway.signature(gateway_body, seconds, S["android_gateway_signing_key"])
     smssync_form = urlencode({"from": phone, "message": text, "message_id": uuid.uuid4().hex,
@@ -50,7 +53,7 @@ def signed_requests(base: str, phone: str, text: str, zalo_user: str = "24684588
                               "sent_timestamp": str(int(time.time() * 1000))}).encode()
     mo = {"sender": "84" + phone.lstrip("0+").removeprefix("84"), "content": text, "serviceNumber": "8041",
           "keyword": text.split()[0] if text.split() else "", "cpid": S["esms_cpid"], "smsid": uuid.uuid4().hex,
-          "receiverTime": time.strftime("%Y%m%d%H%M%S")}
+          "receiverTime": datetime.now(VN).strftime("%Y%m%d%H%M%S")}
     mo["sign"] = esms.signatures(mo, S["esms_private_key"])[0]
     json_type = {"Content-Type": "application/json"}
     return [

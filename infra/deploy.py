@@ -45,6 +45,10 @@ PARAMETERS = {
     "CertificateArn": "CERTIFICATE_ARN",
     "ZaloEnabled": "ZALO_ENABLED",
     "LogRetentionDays": "LOG_RETENTION_DAYS",
+    "ZaloSourceCidrs": "ZALO_SOURCE_CIDRS",
+    "AndroidGatewaySourceCidrs": "ANDROID_GATEWAY_SOURCE_CIDRS",
+    "SmssyncSourceCidrs": "SMSSYNC_SOURCE_CIDRS",
+    "EsmsSourceCidrs": "ESMS_SOURCE_CIDRS",
 }
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 

@@ -1,21 +1,41 @@
 """Ushahidi SMSSync (reference/channels.md §2.2): form posts with a plaintext shared secret, its
-JSON replies, and task polling through which replies leave from the same phone."""
+JSON replies, and task polling through which replies leave from the same phone.
+
+Nothing is signed: whoever holds the secret can post anything, any date included. The age bound
+below only stops a captured request from being replayed verbatim after MAX_AGE; within it,
+the message_id dedup makes a verbatim replay a no-op.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from chalicelib.channels.base import PayloadInvalid, SignatureInvalid, same
+from chalicelib.channels.base import PayloadInvalid, SignatureInvalid, check_age, epoch_number, same
 from chalicelib.domain.messages import InboundMessage
 from chalicelib.domain.phones import normalise_phone
 
 PROVIDER = "smssync"
+# The phone keeps what it could not post and tries again when it is back online: a phone off the
+# network over a weekend must still deliver on Monday.
+MAX_AGE = timedelta(hours=72)
 
 
 def verify(secret_given: str | None, secret: str) -> None:
     """Raises SignatureInvalid unless the app's shared secret matches (constant time)."""
     if not same(secret, secret_given):
         raise SignatureInvalid()
+
+
+def _sent_ms(sent: str) -> int:
+    # The docs say Unix time; the app sends milliseconds. Accept both.
+    value = epoch_number(sent)
+    return value if len(sent.strip()) >= 12 else value * 1000
+
+
+def check_fresh(fields: dict[str, str], now: datetime) -> None:
+    """Raises SignatureInvalid when `sent_timestamp` is missing ('undated'), more than MAX_AGE
+    before `now` ('stale') or more than MAX_AHEAD after it ('future')."""
+    check_age(_sent_ms(fields.get("sent_timestamp", "")), now, MAX_AGE)
 
 
 def parse(fields: dict[str, str], now: datetime) -> InboundMessage:
@@ -26,11 +46,9 @@ def parse(fields: dict[str, str], now: datetime) -> InboundMessage:
         if not message_id:
             raise ValueError("empty message_id")
         sent = fields.get("sent_timestamp", "").strip()
-        # The docs say Unix time; the app sends milliseconds. Accept both, else the arrival time.
-        received = now
-        if sent.isdigit():
-            seconds = int(sent) / 1000 if len(sent) >= 12 else int(sent)
-            received = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        received = now  # checked by check_fresh before a message is queued; parsing alone is lenient
+        if sent.isascii() and sent.isdigit() and len(sent) <= 16:
+            received = datetime.fromtimestamp(_sent_ms(sent) / 1000, tz=timezone.utc)
         device = fields.get("device_id") or fields.get("sent_to") or ""
         return InboundMessage(channel="sms", provider=PROVIDER, provider_message_id=message_id, sender=sender,
                               text=fields.get("message", ""), received_at=received,

@@ -1,6 +1,7 @@
 """Use case: a citizen looks a ticket up by tracking code and the last four digits of their phone."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 from datetime import datetime, timezone
 
@@ -13,7 +14,17 @@ from chalicelib.store import outbound, tickets
 from chalicelib.store.reference import load_reference
 
 
-LOOKUPS_PER_CODE_PER_DAY = 30  # four digits are 10,000 guesses: a code allows a few dozen tries a day
+# Four digits are 10,000 guesses and tracking codes are public, so lookups are limited per day:
+# per code *and* source (a stranger's guesses use up only the stranger's allowance, never the
+# reporter's), and per source across codes (one address probing many codes).
+LOOKUPS_PER_CODE_PER_SOURCE_PER_DAY = 30
+LOOKUPS_PER_SOURCE_PER_DAY = 100
+
+
+def source_key(source: str | None) -> str:
+    """The pseudonym of a lookup's source (an IP address, or a phone) in counter keys: no address
+    or phone number is ever stored, only this hash, for the two days its counter lives."""
+    return hashlib.sha256(f"lookup-source:{source or 'unknown'}".encode()).hexdigest()[:24]
 
 
 def status_link(code: str) -> str | None:
@@ -24,19 +35,22 @@ def status_link(code: str) -> str | None:
     return settings().public_url(f"/tra-cuu?{urlencode({'code': code})}")
 
 
-def status_for_citizen(code_text: str, phone_last4: str, now: datetime | None = None) -> PublicStatus:
-    """Returns the public view of the ticket.
+def status_for_citizen(code_text: str, phone_last4: str, source: str | None = None,
+                       now: datetime | None = None) -> PublicStatus:
+    """Returns the public view of the ticket. `source` is who asks: the request's source IP.
 
     Raises NotFound alike for an unknown code, a wrong or missing phone_last4, and a ticket
-    without a phone, so the answer never tells whether a code exists; TooManyRequests once a code
-    was looked up too often today (tracking codes are public on the listing and in Open311).
+    without a phone, so the answer never tells whether a code exists; TooManyRequests once this
+    source looked this code up LOOKUPS_PER_CODE_PER_SOURCE_PER_DAY times today, or any codes
+    LOOKUPS_PER_SOURCE_PER_DAY times (one conditional write counts both).
     """
     code = parse_code(code_text, settings().tracking_prefix)
     digits = (phone_last4 or "").strip()
-    if code is None or len(digits) != 4 or not digits.isdigit():
+    if code is None or len(digits) != 4 or not (digits.isascii() and digits.isdigit()):
         raise NotFound()
     now = now or datetime.now(timezone.utc)
-    if not outbound.take(f"LOOKUP#{code}#{now:%Y%m%d}", now, LOOKUPS_PER_CODE_PER_DAY):
+    if not outbound.take_within(f"LOOKUP#SRC#{source_key(source)}#{now:%Y%m%d}", code, now,
+                                LOOKUPS_PER_SOURCE_PER_DAY, LOOKUPS_PER_CODE_PER_SOURCE_PER_DAY):
         raise TooManyRequests()
     ticket = tickets.get_ticket(code)
     if not ticket.reporter_phone or not hmac.compare_digest(last4(ticket.reporter_phone), digits):

@@ -134,6 +134,27 @@ def take(counter: str, now: datetime, cap: int) -> bool:
     return True
 
 
+def take_within(counter: str, part: str, now: datetime, cap: int, part_cap: int) -> bool:
+    """Counts one use of `counter` and of its `part` (e.g. one source's status lookups today, and
+    its lookups of one tracking code among them: "LOOKUP#SRC#<hash>#20261130", part "TN-7KXQ4M");
+    False once either cap is reached, and then neither is counted. Both counts live in one item
+    (the part as an attribute of its own), so this is one conditional UpdateItem, like `take`."""
+    from pynamodb.expressions.operand import Path
+
+    bind()
+    share = Path([f"part_{part}"])  # a list: the name is one attribute, never a document path
+    bucket = RateModel(pk=f"RATE#{counter}", sk="N")
+    try:
+        with translate():
+            bucket.update(actions=[RateModel.n.add(1), share.add({"N": "1"}),
+                                   RateModel.expires_at.set(now + timedelta(days=2))],
+                          condition=(RateModel.n.does_not_exist() | (RateModel.n < cap))
+                          & (share.does_not_exist() | (share < {"N": str(part_cap)})))
+    except Conflict:
+        return False
+    return True
+
+
 def quarantine(provider: str, reason: str, raw: bytes, now: datetime) -> str:
     """Keeps an unreadable payload from an authenticated provider; returns its id for the operator."""
     bind()

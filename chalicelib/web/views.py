@@ -72,14 +72,14 @@ def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Respons
                   due_at=local_text(datetime.fromisoformat(due)) if due else None, **_common())
 
 
-def status_page(code: str, phone_last4: str) -> Response:
+def status_page(code: str, phone_last4: str, source_ip: str | None = None) -> Response:
     """The lookup page; with both inputs it shows the public status or one uniform 'not found'."""
     if not code and not phone_last4:
         return render("status.html", code="", **_common())
     from chalicelib.domain.errors import TooManyRequests
 
     try:
-        result = lookup.status_for_citizen(code, phone_last4)
+        result = lookup.status_for_citizen(code, phone_last4, source_ip)
     except NotFound:
         return render("status.html", status=404, code=code, not_found=True, **_common())
     except TooManyRequests as limited:

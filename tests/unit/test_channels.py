@@ -126,10 +126,10 @@ def test_esms_signature_hex_or_base64_and_xml_reply() -> None:
               "cpid": "cp1", "smsid": "s-99", "receiverTime": "20261128170000"}
     digest = hashlib.md5(b"cp1" + b"s-99" + "Đèn hỏng".encode() + b"20261128170000" + b"pk").digest()
     for sign in (digest.hex(), base64.b64encode(digest).decode()):
-        esms.verify({**params, "sign": sign}, "pk", "cp1")
+        esms.verify({**params, "sign": sign}, "pk", "cp1", NOW)
     for bad in ({**params, "sign": "x"}, {**params, "sign": digest.hex(), "cpid": "cp2"}, params):
         with pytest.raises(SignatureInvalid):
-            esms.verify(bad, "pk", "cp1")
+            esms.verify(bad, "pk", "cp1", NOW)
     message = esms.parse(params)
     assert message.sender == "+84912345678" and message.received_at.hour == 17 and message.reply_via == "esms:8041"
     assert esms.reply("s-99", "84912345678", "A & B") == \
