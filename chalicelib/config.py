@@ -37,6 +37,8 @@ class Settings:
     esms_brandname: str         # eSMS: the registered brandname SMS are sent under
     # provider -> comma-separated CIDRs its webhooks may come from ("" = any): <PROVIDER>_SOURCE_CIDRS
     source_cidrs: dict[str, str] = field(default_factory=dict)
+    # hosts (and their subdomains) whose https images a sender may show staff: Zalo's CDN (chalicelib/domain/links.py)
+    image_hosts: tuple[str, ...] = ("zdn.vn", "zadn.vn")
 
     def public_url(self, path: str) -> str | None:
         """The site's absolute URL for `path` ('/tra-cuu?code=...'), for links sent outside a request
@@ -73,4 +75,5 @@ def settings() -> Settings:
         esms_brandname=env.get("ESMS_BRANDNAME", "").strip(),
         source_cidrs={provider: env.get(f"{provider.upper()}_SOURCE_CIDRS", "").strip()
                       for provider in ("zalo", "android_gateway", "smssync", "esms")},
+        image_hosts=tuple(h.strip() for h in env.get("IMAGE_HOSTS", "zdn.vn,zadn.vn").split(",") if h.strip()),
     )

@@ -192,10 +192,17 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
     view = console.ticket_page(session.user, code, query.get("template"))
     errors = _errors(error) if isinstance(error, ValidationFailed) else {}
     message = None if error is None else f"{error.message_vi} / {error.message_en}"
+    from chalicelib.domain.links import attachment_views, host_of, image_sources
     from chalicelib.store.photos import upload_origin
 
-    return _page(session, "staff/ticket.html", status=status, allow={"img-src": upload_origin()} if view["photos"]
-                 else None, v=view, t=view["ticket"], form=form or {},
+    origin = upload_origin()
+    hosts = [*settings().image_hosts, *([host_of(origin)[1]] if origin.startswith("https://") else [])]
+    attachments = attachment_views([a.attribute_values for a in view["ticket"].attachments or []], hosts)
+    sources = [origin] if view["photos"] or any(a["image"] for a in attachments) else []
+    if any(a["image"] for a in attachments):
+        sources.append(image_sources(settings().image_hosts))
+    return _page(session, "staff/ticket.html", status=status, allow={"img-src": " ".join(sources)} if sources
+                 else None, v=view, t=view["ticket"], attachments=attachments, form=form or {},
                  errors=errors, error=message, failed_action=(form or {}).get("action"),
                  placeholders=staff_forms.PLACEHOLDERS_VI)
 
