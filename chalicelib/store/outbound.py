@@ -120,7 +120,7 @@ def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:
 
 def take(counter: str, now: datetime, cap: int) -> bool:
     """Counts one use of `counter`, whose name carries its window (e.g. "FOLLOW#<hash>#2026112814" for
-    an hour, "LOOKUP#<code>#20261128" for a day); False once `cap` is reached. One conditional ADD,
+    an hour, "REPEAT#<hash>#20261128" for a day); False once `cap` is reached. One conditional ADD,
     so parallel requests never pass it; the same counters ride in ticket transactions
     (chalicelib.store.tickets.create_ticket)."""
     bind()
