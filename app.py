@@ -43,6 +43,14 @@ def base_path(event: Any, get_response: Any) -> Any:
         reset_base(token)
 
 
+@app.middleware("http")
+def bounded_query(event: Any, get_response: Any) -> Any:
+    """A query string beyond its bounds (count, length) is a 400 before any route reads it."""
+    from chalicelib.web.http import refuse_unbounded_query
+
+    return refuse_unbounded_query(event.path, event.uri_params, event.query_params) or get_response(event)
+
+
 # Citizen pages
 
 
@@ -184,6 +192,15 @@ def reference() -> Response:
     from chalicelib.web.api import reference_json
 
     return Response(reference_json(), headers={**JSON_UTF8, "Cache-Control": "public, max-age=300"})
+
+
+@app.route("/api/v1/openapi.json", methods=["GET"])
+@json_api(_context)
+def openapi_document() -> Response:
+    from chalicelib.web.openapi import document
+    from chalicelib.web.urls import url
+
+    return Response(document(url("/")), headers={**JSON_UTF8, "Cache-Control": "public, max-age=300"})
 
 
 # Provider webhooks: verify, queue, answer fast (chalicelib/services/webhooks.py)

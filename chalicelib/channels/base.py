@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,11 +97,15 @@ def same(expected: str, given: str | None) -> bool:
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
-    """Returns the JSON object in `raw`; raises PayloadInvalid otherwise."""
+    """Returns the JSON object in `raw`, read by the bounded parser every webhook and the API share
+    (chalicelib/domain/bounds.py); raises PayloadInvalid otherwise (not JSON, nested too deep, a
+    string or number too long)."""
+    from chalicelib.domain.bounds import Unreadable, load_json
+
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadInvalid("not JSON") from exc
+        body = load_json(raw)
+    except Unreadable as exc:
+        raise PayloadInvalid(exc.reason) from exc
     if not isinstance(body, dict):
         raise PayloadInvalid("not a JSON object")
     return body

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.dates import filter_moment
+from chalicelib.domain.errors import DomainError, ValidationFailed
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.reference import ReferenceData
@@ -123,20 +124,20 @@ def submission(raw: Mapping[str, str], ref: ReferenceData) -> Submission:
                       attachments=attachments)
 
 
-def _moment(raw: str, name: str) -> datetime:
+def _moment(raw: str | None, name: str) -> datetime | None:
+    """The filter's moment, None when empty (chalicelib/domain/dates.py: a timezone, 2000-01-01..2099-12-31);
+    raises Open311Error (400) with the spec's error list, English first as everywhere in Open311."""
     try:
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(name, f"{name} must be a W3C date-time, e.g. 2026-11-28T08:00:00+07:00") from None
-    if moment.tzinfo is None:
-        raise bad_request(name, f"{name} needs a timezone (Z or +07:00)")
-    return moment
+        return filter_moment(raw, name)
+    except ValidationFailed as refused:
+        error = refused.errors[0]
+        raise bad_request(name, f"{name}: {error.en} / {error.vi}") from None
 
 
 def date_range(raw: Mapping[str, str], now: datetime, default: timedelta = MAX_RANGE) -> tuple[datetime, datetime]:
     """start_date / end_date (at most 90 days apart; the last 90 days by default)."""
-    end = _moment(raw["end_date"], "end_date") if (raw.get("end_date") or "").strip() else now
-    start = _moment(raw["start_date"], "start_date") if (raw.get("start_date") or "").strip() else end - default
+    end = _moment(raw.get("end_date"), "end_date") or now
+    start = _moment(raw.get("start_date"), "start_date") or end - default
     if start > end:
         raise bad_request("start_date", "start_date is after end_date")
     if end - start > MAX_RANGE:

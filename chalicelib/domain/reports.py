@@ -56,7 +56,7 @@ def _coordinate(raw: Mapping[str, Any], name: str, limit: float, errors: Any) ->
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a double
         number = None
     if number is None or not -limit <= number <= limit:
         errors.add(name, "Tọa độ không hợp lệ.", "Invalid coordinate.")

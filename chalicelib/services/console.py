@@ -19,6 +19,7 @@ from chalicelib import queues
 from chalicelib.config import settings
 from chalicelib.domain import inbox as inbox_rules
 from chalicelib.domain import replies, staff_forms
+from chalicelib.domain.bounds import load_json
 from chalicelib.domain.clock import local_text
 from chalicelib.domain.errors import (
     Conflict,
@@ -92,7 +93,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        key = load_json(base64.urlsafe_b64decode(cursor.encode()))  # bounded: a cursor is ours or refused
     except (binascii.Error, ValueError):
         key = None
     # A DynamoDB start key: a few string attributes, each {"S": "..."}; anything else is refused here.

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from chalicelib.domain.clock import VN_TZ, local_text
+from chalicelib.domain.dates import filter_day
 from chalicelib.domain.errors import FieldError, ValidationFailed, collector
 from chalicelib.domain.images import PUBLISHABLE, NotAnImage, strip_metadata
 from chalicelib.domain.lifecycle import Status
@@ -67,12 +68,10 @@ def unpublish(user: StaffUser, ticket: TicketModel, now: datetime) -> None:
 
 
 def _day(raw: str, name: str, errors: Any) -> date | None:
-    if not raw:
-        return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors.add(name, "Ngày không hợp lệ (YYYY-MM-DD).", "Invalid date (YYYY-MM-DD).")
+        return filter_day(raw, name)  # 2000-01-01..2099-12-31: the arithmetic below cannot overflow
+    except ValidationFailed as refused:
+        errors.errors.extend(refused.errors)
         return None
 
 

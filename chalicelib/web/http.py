@@ -111,3 +111,29 @@ def html_page(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], C
         lambda rid: render("error.html", status=500, title="Lỗi hệ thống", request_id=rid,
                            message="Xin lỗi, hệ thống gặp lỗi. Phản ánh chưa được gửi, vui lòng thử lại "
                                    "hoặc gọi đường dây nóng.", province="", hotline=""))
+
+
+def refuse_unbounded_query(route: str, uri_params: dict[str, str] | None, query: Any) -> Response | None:
+    """A 400 for a query string beyond the bounds (chalicelib/domain/bounds.py), checked before any
+    route reads it, in the shape the route's callers expect: the spec's error list on Open311,
+    our JSON error on the API and webhooks, the error page on citizen and staff pages. None when
+    the query is within bounds."""
+    from chalicelib.domain.bounds import check_query
+
+    try:
+        check_query({name: query.getlist(name) for name in query} if query else {})
+    except ValidationFailed as refused:
+        if route.startswith("/open311/"):
+            from chalicelib.web.open311 import respond
+
+            fmt = "xml" if any(str(v).endswith(".xml") for v in (uri_params or {}).values()) else "json"
+            return respond("errors", fmt, [{"code": e.field, "description": f"{e.en} / {e.vi}"}
+                                           for e in refused.errors], 400)
+        if route.startswith(("/api/", "/webhooks/")):
+            return Response(error_body(refused), status_code=400, headers=JSON_UTF8)
+        from chalicelib.web.pages import render
+
+        error = refused.errors[0]
+        return render("error.html", status=400, title="Không thực hiện được", message=f"{error.vi} / {error.en}",
+                      province="", hotline="")
+    return None

@@ -1,0 +1,530 @@
+"""The API contract: an OpenAPI 3.1 document for every JSON endpoint, served at /api/v1/openapi.json.
+
+Public API, staff API, admin API, Open311's JSON forms and the webhook requests the providers document
+(reference/channels.md). The tests validate it with openapi-spec-validator and check real responses
+against it; schemathesis fuzzes every operation in it. Paths are the app's routes; `servers` carries
+the request's base path ('/api' on execute-api), so the document is right wherever the site lives.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from chalicelib.domain.bounds import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    MAX_NUMBER_CHARS,
+    MAX_QUERY_PARAMS,
+    MAX_QUERY_VALUE,
+    MAX_STRING_CHARS,
+)
+from chalicelib.domain.dates import EARLIEST, LATEST
+
+Schema = dict[str, Any]
+
+# Small builders keep the document readable: the same few shapes recur in every operation.
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None, closed: bool = False) -> Schema:
+    schema: Schema = {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+STR: Schema = {"type": "string"}
+NSTR: Schema = {"type": ["string", "null"]}
+BOOL: Schema = {"type": "boolean"}
+INT: Schema = {"type": "integer"}
+DATETIME: Schema = {"type": "string", "format": "date-time"}
+LOCAL_TEXT: Schema = {"type": "string", "description": "Vietnam time as staff read it, dd/mm/yyyy HH:MM"}
+CODE: Schema = {"type": "string", "description": "tracking code, e.g. TN-7KXQ4M (case and dashes are forgiven)",
+                "examples": ["TN-7KXQ4M"]}
+STATUS: Schema = {"type": "string", "enum": ["received", "triage", "assigned", "in_progress", "awaiting_callback",
+                                             "answered", "closed", "rejected", "redirected", "merged", "reopened"]}
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _json(schema: Schema, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": f"#/components/responses/E{status}"} for status in statuses}
+
+
+def _open311_errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": "#/components/responses/Open311Errors"} for status in statuses}
+
+
+def _query(name: str, description: str, schema: Schema | None = None, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string", "maxLength": MAX_QUERY_VALUE}}
+
+
+def _path(name: str, description: str, schema: Schema | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema or STR}
+
+
+def _header(name: str, description: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "description": description, "schema": STR}
+
+
+def _body(schema: Schema, media: str = JSON, description: str = "") -> dict[str, Any]:
+    return {"required": True, "description": description, "content": {media: {"schema": schema}}}
+
+
+STAFF = [{"staffBearer": []}]
+
+# Components
+
+
+ERROR = _obj({"error": _obj(
+    {"code": {"type": "string", "enum": ["validation_failed", "malformed_payload", "unauthorized", "forbidden",
+                                         "not_found", "conflict", "too_large", "unprocessable", "too_many_requests",
+                                         "unavailable", "error"]},
+     "message": {"type": "string", "description": "Vietnamese"},
+     "message_en": {"type": "string", "description": "English"}},
+    {"fields": {"type": "object", "description": "every bad field, by name",
+                "additionalProperties": _obj({"message": STR, "message_en": STR}, closed=True)},
+     "quarantine_id": {"type": ["string", "null"], "description": "where a refused webhook payload was kept"}},
+    closed=True)}, closed=True)
+
+REPORT_INPUT = _obj(
+    {"description": {"type": "string", "maxLength": 5000, "description": "required, stored NFC"},
+     "phone": {"type": "string", "description": "any Vietnamese spelling (0912 345 678, +84…, 0084…)",
+               "examples": ["0912 345 678"]}},
+    {"category": {"type": "string", "description": "an id from /api/v1/reference (empty: triage)"},
+     "area": {"type": "string", "description": "a commune or ward id from /api/v1/reference"},
+     "address": {"type": "string", "maxLength": 300},
+     "name": {"type": "string", "maxLength": 100},
+     "email": {"type": "string"},
+     "consent_publish": {"type": ["boolean", "string"]},
+     "lat": {"type": ["number", "string"], "description": "-90 to 90"},
+     "lon": {"type": ["number", "string"], "description": "-180 to 180"},
+     "photos": {"oneOf": [{"type": "array", "items": STR, "maxItems": 5}, STR],
+                "description": "upload keys from /api/v1/uploads, a list or comma-separated"}})
+
+RECEIPT = _obj({"tracking_code": CODE, "status": STATUS, "status_label": STR,
+                "due_at": {"type": ["string", "null"], "format": "date-time"}})
+
+PUBLIC_STATUS = _obj(
+    {"tracking_code": CODE, "status": STATUS, "status_label": STR, "category": NSTR, "area": NSTR, "agency": NSTR,
+     "created_at": DATETIME, "due_at": {"type": ["string", "null"], "format": "date-time"},
+     "timeline": {"type": "array", "items": _obj({"at": DATETIME, "text": STR}, closed=True)},
+     "answer": NSTR}, closed=True)
+
+SIMILAR = _obj({"tickets": {"type": "array", "items": _obj(
+    {"code": CODE, "category": NSTR, "area": NSTR, "created": LOCAL_TEXT, "status_label": STR, "summary": STR},
+    closed=True)}}, closed=True)
+
+FOLLOWING = _obj({"tracking_code": CODE, "following": {"const": True}}, closed=True)
+
+UPLOAD_INPUT = _obj({"content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "image/heic"]},
+                     "size": {"type": "integer", "minimum": 1, "maximum": 10 * 1024 * 1024}})
+
+UPLOAD_GRANT = _obj({"url": STR, "fields": {"type": "object", "additionalProperties": STR}, "key": STR}, closed=True)
+
+PUBLIC_ANSWERS = _obj(
+    {"answers": {"type": "array", "items": _obj(
+        {"code": CODE, "category": NSTR, "area": NSTR, "agency": NSTR, "asked": LOCAL_TEXT,
+         "answered": {"type": ["string", "null"]}, "on_time": {"type": ["boolean", "null"]},
+         "question": NSTR, "answer": NSTR, "photos": {"type": "array", "items": STR}}, closed=True)},
+     "next": {"type": ["string", "null"], "description": "cursor for `after`"},
+     "filters": _obj({"category": STR, "area": STR, "from": {"type": "string", "format": "date"},
+                      "to": {"type": "string", "format": "date"}}, closed=True)}, closed=True)
+
+REFERENCE = _obj(
+    {"version": INT,
+     "categories": {"type": "array", "items": _obj({"id": STR, "name": STR}, closed=True)},
+     "areas": {"type": "array", "items": _obj({"id": STR, "name": STR, "kind": STR}, closed=True)}}, closed=True)
+
+INBOX_ROW = _obj({"code": CODE, "status": STATUS, "status_label": STR, "category": NSTR, "area": NSTR,
+                  "agency": NSTR, "channel": STR, "created": LOCAL_TEXT, "due": _nullable(LOCAL_TEXT),
+                  "overdue": BOOL, "needs_callback": BOOL, "held": BOOL, "excerpt": STR})
+
+INBOX = {"oneOf": [
+    _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}, "next": NSTR,
+          "filters": {"type": "object", "additionalProperties": STR}}),
+    _obj({"code": CODE}, closed=True),
+    _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}}, closed=True)],
+    "description": "an inbox page; with `q`: the ticket's code, or the caller's tickets"}
+
+STAFF_TICKET = _obj(
+    {"tracking_code": CODE, "version": INT, "status": STATUS, "text": STR, "summary": _ref("InboxRow"),
+     "reporter": {"type": "object", "description": "the reporter, or {hidden: true} for roles that may not see them"},
+     "answer": NSTR, "merged_into": NSTR, "followers": {"type": "array", "items": CODE},
+     "timeline": {"type": "array", "items": _obj({"at": DATETIME, "type": STR, "kind": NSTR})},
+     "callbacks": {"type": "array", "items": _obj(
+         {"id": STR, "due_at": DATETIME, "reason": NSTR, "operator": NSTR, "open": BOOL, "outcome": NSTR})},
+     "actions": {"type": "array", "items": STR}})
+
+ACTION_INPUT = _obj({"version": {"type": ["integer", "string"], "description": "the ticket version last read"}},
+                    {name: STR for name in ("category", "area", "agency", "reason", "text", "due", "callback",
+                                            "outcome", "working_days", "answer", "redirected_to", "merged_into",
+                                            "public_question", "public_answer")})
+
+ZALO_EVENT = _obj(
+    {"app_id": STR, "event_name": {"type": "string", "examples": ["user_send_text", "user_send_image",
+                                                                 "user_send_location", "follow", "unfollow"]},
+     "timestamp": {"type": "string", "pattern": "^[0-9]{10,13}$", "description": "epoch milliseconds, as a string"}},
+    {"user_id_by_app": STR, "sender": _obj({"id": STR}), "recipient": _obj({"id": STR}),
+     "follower": _obj({"id": STR}),
+     "message": _obj({"msg_id": STR}, {"text": STR, "attachments": {"type": "array", "items": _obj(
+         {"type": STR}, {"payload": {"type": "object", "properties": {
+             "url": STR, "thumbnail": STR, "name": STR, "description": STR,
+             "coordinates": {"type": "object", "properties": {
+                 "latitude": {"type": ["string", "number"]}, "longitude": {"type": ["string", "number"]}}}}}})}})})
+
+ANDROID_EVENT = _obj(
+    {"event": {"type": "string", "examples": ["sms:received", "sms:sent", "system:ping"]}, "id": STR},
+    {"deviceId": STR, "webhookId": STR, "payload": _obj(
+        {"phoneNumber": STR, "receivedAt": DATETIME},
+        {"messageId": STR, "message": STR, "simNumber": {"type": ["integer", "null"]}})})
+
+SMSSYNC_MESSAGE = _obj({"secret": STR, "from": STR, "message_id": STR},
+                       {"message": STR, "sent_to": STR, "device_id": STR,
+                        "sent_timestamp": {"type": "string", "description": "Unix seconds or milliseconds"}})
+
+OPEN311_REQUEST = _obj(
+    {"service_request_id": CODE, "status": {"type": "string", "enum": ["open", "closed"]}},
+    {"status_notes": NSTR, "service_name": NSTR, "service_code": STR, "description": NSTR,
+     "agency_responsible": NSTR, "service_notice": NSTR,
+     "requested_datetime": {"type": ["string", "null"], "format": "date-time"},
+     "updated_datetime": {"type": ["string", "null"], "format": "date-time"},
+     "expected_datetime": {"type": ["string", "null"], "format": "date-time"},
+     "address": NSTR, "address_id": NSTR, "zipcode": NSTR,
+     "lat": {"type": ["number", "null"]}, "long": {"type": ["number", "null"]}, "media_url": NSTR}, closed=True)
+
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": ERROR,
+        "Open311Errors": {"type": "array", "minItems": 1, "items": _obj({"code": STR, "description": STR},
+                                                                       closed=True)},
+        "ReportInput": REPORT_INPUT, "Receipt": RECEIPT, "PublicStatus": PUBLIC_STATUS,
+        "SimilarReports": SIMILAR, "Following": FOLLOWING, "UploadInput": UPLOAD_INPUT, "UploadGrant": UPLOAD_GRANT,
+        "PublicAnswers": PUBLIC_ANSWERS, "Reference": REFERENCE, "InboxRow": INBOX_ROW, "Inbox": INBOX,
+        "StaffTicket": STAFF_TICKET, "ActionInput": ACTION_INPUT, "ZaloEvent": ZALO_EVENT,
+        "AndroidGatewayEvent": ANDROID_EVENT, "SmssyncMessage": SMSSYNC_MESSAGE, "ServiceRequest": OPEN311_REQUEST,
+        "Ok": _obj({"ok": {"const": True}}, closed=True),
+    },
+    "responses": {
+        **{f"E{status}": _json(_ref("Error"), text) for status, text in (
+            (400, "invalid input, named field by field (nothing was written); `malformed_payload` for a webhook "
+                  "body from an authenticated provider that cannot be read (kept in quarantine)"),
+            (401, "no valid staff ID token; a missing or wrong webhook signature"),
+            (403, "the staff role may not do this"),
+            (404, "not found, or not the caller's to see (the same answer for both)"),
+            (409, "somebody changed it first (stale version or If-Match)"),
+            (413, f"the body is over {MAX_BODY_BYTES // 1024} KiB"),
+            (422, "a well-formed request the use case refuses (e.g. an Idempotency-Key reused for another "
+                  "report)"),
+            (429, "a rate limit was reached; nothing was stored"),
+            (503, "a backing service is busy; retry later"))},
+        "Open311Errors": _json(_ref("Open311Errors"), "the GeoReport v2 error list"),
+    },
+    "securitySchemes": {
+        "staffBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "the Cognito ID token of a staff account (InitiateAuth, USER_PASSWORD_AUTH)"},
+    },
+    "links": {
+        "ReportStatus": {"operationId": "getReportStatus", "parameters": {"code": "$response.body#/tracking_code"},
+                         "description": "the status of the report just filed (phone_last4 is the reporter's)"},
+        "FollowReport": {"operationId": "followReport", "parameters": {"code": "$response.body#/tracking_code"}},
+        "StaffTicket": {"operationId": "getStaffTicket", "parameters": {"code": "$response.body#/tracking_code"}},
+        "Open311Request": {"operationId": "getOpen311Request",
+                           "parameters": {"service_request_id": "$response.body#/0/service_request_id"}},
+    },
+}
+
+
+def _paths() -> dict[str, Any]:
+    json_body_errors = (400, 413)
+    return {
+        "/api/v1/openapi.json": {"get": {
+            "operationId": "getOpenApi", "tags": ["public"], "summary": "this document",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}},
+                          **_errors(400)}}},
+        "/api/v1/reports": {"post": {
+            "operationId": "createReport", "tags": ["public"], "summary": "file a report (phản ánh)",
+            "parameters": [_header("Idempotency-Key", "a retry with the same key returns the first receipt")],
+            "requestBody": _body(_ref("ReportInput")),
+            "responses": {"201": {**_json(_ref("Receipt"), "the receipt"),
+                                  "links": {"status": {"$ref": "#/components/links/ReportStatus"},
+                                            "follow": {"$ref": "#/components/links/FollowReport"},
+                                            "staff": {"$ref": "#/components/links/StaffTicket"}}},
+                          **_errors(*json_body_errors, 409, 422, 429, 503)}}},
+        "/api/v1/reports/similar": {"get": {
+            "operationId": "similarReports", "tags": ["public"],
+            "summary": "open reports of a category in a commune (public summaries), newest 5",
+            "parameters": [_query("category", "category id"), _query("area", "commune or ward id")],
+            "responses": {"200": _json(_ref("SimilarReports"), "public summaries"), **_errors(400, 503)}}},
+        "/api/v1/reports/{code}": {"get": {
+            "operationId": "getReportStatus", "tags": ["public"],
+            "summary": "a report's status, for whoever knows the phone's last four digits",
+            "parameters": [_path("code", "tracking code", CODE),
+                           _query("phone_last4", "the last four digits of the reporter's phone",
+                                  {"type": "string", "pattern": "^[0-9]{4}$"})],
+            "responses": {"200": _json(_ref("PublicStatus"), "the public view (no personal data)"),
+                          **_errors(400, 404, 429, 503)}}},
+        "/api/v1/reports/{code}/followers": {"post": {
+            "operationId": "followReport", "tags": ["public"], "summary": "follow an open report by SMS",
+            "parameters": [_path("code", "tracking code", CODE)],
+            "requestBody": _body(_obj({"phone": STR})),
+            "responses": {"201": _json(_ref("Following"), "following"),
+                          **_errors(*json_body_errors, 404, 409, 422, 429, 503)}}},
+        "/api/v1/uploads": {"post": {
+            "operationId": "grantUpload", "tags": ["public"],
+            "summary": "a presigned POST for one photo (valid 15 minutes)",
+            "requestBody": _body(_ref("UploadInput")),
+            "responses": {"201": _json(_ref("UploadGrant"), "send the file to `url` with `fields`"),
+                          **_errors(*json_body_errors, 429, 503)}}},
+        "/api/v1/public/answers": {"get": {
+            "operationId": "publicAnswers", "tags": ["public"],
+            "summary": "published answers, redacted, 20 a page, newest first (the last year by default)",
+            "parameters": [_query("category", "category id"), _query("area", "commune or ward id"),
+                           _query("from", f"first day, YYYY-MM-DD ({EARLIEST} to {LATEST})",
+                                  {"type": "string", "format": "date"}),
+                           _query("to", f"last day, YYYY-MM-DD ({EARLIEST} to {LATEST})",
+                                  {"type": "string", "format": "date"}),
+                           _query("after", "the `next` cursor of the previous page")],
+            "responses": {"200": _json(_ref("PublicAnswers"), "one page"), **_errors(400, 503)}}},
+        "/api/v1/reference": {"get": {
+            "operationId": "reference", "tags": ["public"],
+            "summary": "the categories and communes/wards a client needs to fill a report",
+            "responses": {"200": _json(_ref("Reference"), "categories and areas"), **_errors(400, 503)}}},
+        **_staff_paths(),
+        **_admin_paths(),
+        **_webhook_paths(),
+        **_open311_paths(),
+    }
+
+
+def _staff_paths() -> dict[str, Any]:
+    common = _errors(400, 401, 403, 503)
+    return {
+        "/api/v1/staff/me": {"get": {
+            "operationId": "staffMe", "tags": ["staff"], "security": STAFF, "summary": "the signed-in account",
+            "responses": {"200": _json(_obj({"email": STR, "name": STR, "roles": {"type": "array", "items": STR},
+                                             "agency": NSTR}, closed=True), "who"), **common}}},
+        "/api/v1/staff/tickets": {"get": {
+            "operationId": "staffInbox", "tags": ["staff"], "security": STAFF,
+            "summary": "one inbox page (25 rows, earliest deadline first), or a search with `q`",
+            "parameters": [_query("status", "a status", STATUS), _query("category", "category id"),
+                           _query("agency", "agency id"),
+                           _query("channel", "channel", {"type": "string",
+                                                         "enum": ["web", "sms", "zalo", "phone", "open311"]}),
+                           _query("view", "a saved view", {"type": "string",
+                                                           "enum": ["", "overdue", "due_today", "callback", "held"]}),
+                           _query("after", "the `next` cursor"), _query("q", "a tracking code or a phone")],
+            "responses": {"200": _json(_ref("Inbox"), "rows"), **common, **_errors(404)}}},
+        "/api/v1/staff/tickets/{code}": {"get": {
+            "operationId": "getStaffTicket", "tags": ["staff"], "security": STAFF,
+            "summary": "a ticket, its whole timeline and the actions this caller may take",
+            "parameters": [_path("code", "tracking code", CODE)],
+            "responses": {"200": _json(_ref("StaffTicket"), "the ticket"), **common, **_errors(404)}}},
+        "/api/v1/staff/tickets/{code}/actions/{action}": {"post": {
+            "operationId": "staffAction", "tags": ["staff"], "security": STAFF, "summary": "one action on a ticket",
+            "parameters": [_path("code", "tracking code", CODE),
+                           _path("action", "the action", {"type": "string", "enum": [
+                               "categorise", "assign", "return", "start", "reply", "note", "callback",
+                               "callback_done", "extend", "resolve", "reject", "redirect", "merge", "reopen",
+                               "close", "publish", "unpublish"]})],
+            "requestBody": _body(_ref("ActionInput")),
+            "responses": {"200": _json(_obj({"ok": {"const": True}, "message": STR}, closed=True), "done"),
+                          **common, **_errors(404, 409, 413, 422)}}},
+        "/api/v1/staff/callers/{phone}": {"get": {
+            "operationId": "staffCaller", "tags": ["staff"], "security": STAFF,
+            "summary": "a caller's earlier tickets, newest first (hotline roles)",
+            "parameters": [_path("phone", "a Vietnamese phone number")],
+            "responses": {"200": _json(_obj({"tickets": {"type": "array", "items": _ref("InboxRow")}}, closed=True),
+                                       "tickets"), **common}}},
+        "/api/v1/staff/intake": {"post": {
+            "operationId": "staffIntake", "tags": ["staff"], "security": STAFF,
+            "summary": "a ticket from a phone call (hotline roles)",
+            "requestBody": _body({**copy.deepcopy(REPORT_INPUT), "properties": {
+                **REPORT_INPUT["properties"], "form_token": STR}}),
+            "responses": {"201": _json(_ref("Receipt"), "the receipt"), **common, **_errors(409, 413, 422, 429)}}},
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    common = _errors(400, 401, 403, 503)
+    return {
+        "/api/v1/admin/reference": {
+            "get": {"operationId": "adminReference", "tags": ["admin"], "security": STAFF,
+                    "summary": "the reference document in use, its version and what to fix",
+                    "responses": {"200": _json(_obj({"version": INT, "document": {"type": "object"},
+                                                     "warnings": {"type": "array", "items": STR}}, closed=True),
+                                               "the document"), **common}},
+            "put": {"operationId": "replaceReference", "tags": ["admin"], "security": STAFF,
+                    "summary": "replace the whole document (validated whole: any error and nothing changes)",
+                    "parameters": [_header("If-Match", "the current version")],
+                    "requestBody": _body({"type": "object", "required": ["version", "categories", "areas",
+                                                                         "agencies"]}),
+                    "responses": {"200": _json(_obj({"version": INT}, closed=True), "stored"), **common,
+                                  **_errors(409, 413)}}},
+        "/api/v1/admin/contacts": {"get": {
+            "operationId": "adminContacts", "tags": ["admin"], "security": STAFF,
+            "summary": "addresses SES reported bounces or complaints for",
+            "responses": {"200": _json(_obj({"contacts": {"type": "array", "items": _obj(
+                {"address": STR, "bounces": INT, "complaints": INT, "last_type": NSTR, "last_at": NSTR})}},
+                closed=True), "contacts"), **common}}},
+        "/api/v1/admin/stats": {"get": {
+            "operationId": "adminStats", "tags": ["admin"], "security": STAFF,
+            "summary": "satisfaction ratings of a month (every staff role)",
+            "parameters": [_query("month", "YYYY-MM (this month by default)")],
+            "responses": {"200": _json(_obj({"month": STR, "ratings": INT, "average": {"type": ["number", "null"]},
+                                             "categories": {"type": "array", "items": {"type": "object"}}}),
+                                       "statistics"), **common}}},
+        "/api/v1/admin/quarantine": {"get": {
+            "operationId": "adminQuarantine", "tags": ["admin"], "security": STAFF,
+            "summary": "webhook payloads that could not be read (kept 90 days)",
+            "responses": {"200": _json(_obj({"payloads": {"type": "array", "items": _obj(
+                {"id": STR, "provider": STR, "reason": STR, "received_at": DATETIME, "raw": NSTR})}}, closed=True),
+                "payloads"), **common}}},
+    }
+
+
+def _webhook_paths() -> dict[str, Any]:
+    refused = _errors(400, 401, 413, 503)
+    return {
+        "/webhooks/zalo": {"post": {
+            "operationId": "zaloWebhook", "tags": ["webhooks"],
+            "summary": "Zalo OA events (X-ZEvent-Signature: sha256(app_id + body + timestamp + OA secret key))",
+            "parameters": [_header("X-ZEvent-Signature", "mac=<hex>", required=True),
+                           _header("num_retry", "Zalo's retry count")],
+            "requestBody": _body(_ref("ZaloEvent")),
+            "responses": {"200": _json(_ref("Ok"), "queued (or ignored: echoes, receipts)"), **refused}}},
+        "/webhooks/sms/android-gateway": {"post": {
+            "operationId": "androidGatewayWebhook", "tags": ["webhooks"],
+            "summary": "android-sms-gateway `sms:received` (X-Signature: hex HMAC-SHA256(key, body + X-Timestamp))",
+            "parameters": [_header("X-Signature", "hex HMAC-SHA256", required=True),
+                           _header("X-Timestamp", "Unix seconds", required=True)],
+            "requestBody": _body(_ref("AndroidGatewayEvent")),
+            "responses": {"200": _json(_ref("Ok"), "queued"), **refused}}},
+        "/webhooks/sms/smssync": {
+            "post": {"operationId": "smssyncMessage", "tags": ["webhooks"],
+                     "summary": "SMSSync: a received SMS (form post with the shared secret), or `task=sent`",
+                     "parameters": [_query("task", "`sent`: the phone reports what it sent",
+                                           {"type": "string", "enum": ["sent"]}),
+                                    _query("secret", "the shared secret (task=sent)")],
+                     "requestBody": {"required": True, "content": {
+                         FORM: {"schema": _ref("SmssyncMessage")},
+                         JSON: {"schema": _obj({"queued_messages": {"type": "array", "items": STR}})}}},
+                     "responses": {"200": _json({"oneOf": [
+                         _obj({"payload": _obj({"success": BOOL, "error": NSTR})}),
+                         _obj({"message_uuids": {"type": "array", "items": STR}})]}, "SMSSync's answer"),
+                         **refused}},
+            "get": {"operationId": "smssyncTaskSend", "tags": ["webhooks"],
+                    "summary": "SMSSync polls for SMS to send (`task=send`)",
+                    "parameters": [_query("task", "send", {"type": "string", "enum": ["send"]}, required=True),
+                                   _query("secret", "the shared secret", required=True),
+                                   _query("device_id", "the phone")],
+                    "responses": {"200": _json(_obj({"payload": _obj(
+                        {"task": {"const": "send"}, "secret": STR, "messages": {"type": "array", "items": _obj(
+                            {"uuid": STR, "to": STR, "message": STR})}})}), "messages to send"), **refused}}},
+        "/webhooks/sms/esms": {"get": {
+            "operationId": "esmsMo", "tags": ["webhooks"],
+            "summary": "eSMS short-code MO (sign = MD5(cpid + smsid + content + receiverTime + private key))",
+            "parameters": [_query(name, text, required=name in ("cpid", "sign", "smsid", "sender")) for name, text in (
+                ("sender", "84…"), ("content", "the text"), ("serviceNumber", "the short code"),
+                ("keyword", "the first word"), ("cpid", "partner id"), ("smsid", "unique id"),
+                ("receiverTime", "yyyyMMddHHmmss, Vietnam time"), ("sign", "hex or Base64 MD5"))],
+            "responses": {"200": {"description": "eSMS's XML ClientResponse",
+                                  "content": {"text/xml": {"schema": STR}}}, **refused}}},
+    }
+
+
+def _open311_paths() -> dict[str, Any]:
+    def get(operation_id: str, summary: str, schema: Schema, parameters: list[Any] | None = None,
+            errors: tuple[int, ...] = (400,)) -> dict[str, Any]:
+        return {"get": {"operationId": operation_id, "tags": ["open311"], "summary": summary,
+                        "parameters": parameters or [],
+                        "responses": {"200": _json(schema, "JSON form"), **_open311_errors(*errors)}}}
+
+    dates = [_query("start_date", f"W3C date-time with a timezone ({EARLIEST} to {LATEST})",
+                    {"type": "string", "format": "date-time"}),
+             _query("end_date", "W3C date-time with a timezone", {"type": "string", "format": "date-time"})]
+    requests = {"type": "array", "items": _ref("ServiceRequest")}
+    paths = {
+        "/open311/v2/discovery.json": get("open311Discovery", "the endpoint, formats, contact", _obj(
+            {"changeset": STR, "contact": STR, "key_service": STR, "endpoints": {"type": "array", "items": _obj(
+                {"specification": STR, "url": STR, "changeset": STR, "type": STR,
+                 "formats": {"type": "array", "items": STR}})}})),
+        "/open311/v2/services.json": get("open311Services", "our categories as services", {
+            "type": "array", "items": _obj({"service_code": STR, "service_name": STR, "metadata": BOOL,
+                                            "type": {"const": "realtime"}},
+                                           {"description": STR, "keywords": NSTR, "group": STR})}),
+        "/open311/v2/services/{service_code}.json": get(
+            "open311ServiceDefinition", "the one `area` attribute every service has",
+            _obj({"service_code": STR, "attributes": {"type": "array", "items": {"type": "object"}}}),
+            [_path("service_code", "a category id")], (400, 404)),
+        "/open311/v2/requests/{service_request_id}.json": get(
+            "getOpen311Request", "one service request", requests, [_path("service_request_id", "tracking code")],
+            (400, 404)),
+        "/open311/v2/tokens/{token_id}.json": get(
+            "open311Token", "our requests are realtime: a token is its request's code",
+            {"type": "array", "items": _obj({"service_request_id": CODE, "token": STR}, closed=True)},
+            [_path("token_id", "tracking code")], (400, 404)),
+        "/open311/v2/servicerequestupdates.json": get(
+            "open311Updates", "mySociety's update feed: public status changes (at most 31 days a call)",
+            {"type": "array", "items": _obj({"update_id": STR, "service_request_id": CODE, "status": STR,
+                                             "updated_datetime": DATETIME, "description": STR,
+                                             "media_url": STR}, closed=True)}, dates),
+    }
+    paths["/open311/v2/requests.json"] = {
+        **get("open311Requests", "service requests, newest first (≤ 90 days; a Link rel=next header for more)",
+              requests, [_query("service_request_id", "comma list; overrides the other filters"),
+                         _query("service_code", "comma list"),
+                         _query("status", "open, closed or both", {"type": "string",
+                                                                   "enum": ["open", "closed", "open,closed"]}),
+                         *dates, _query("after", "the cursor of a Link rel=next")]),
+        "post": {"operationId": "createOpen311Request", "tags": ["open311"], "summary": "a service request",
+                 "parameters": [_header("Idempotency-Key", "a retry with the same key creates nothing new")],
+                 "requestBody": _body(_obj(
+                     {"api_key": STR, "service_code": STR, "description": {"type": "string", "maxLength": 4000}},
+                     {"lat": STR, "long": STR, "address_string": STR, "address_id": STR, "attribute[area]": STR,
+                      "first_name": STR, "last_name": STR, "phone": STR, "email": STR, "media_url": STR}), FORM),
+                 "responses": {"200": {**_json({"type": "array", "items": _obj(
+                     {"service_request_id": CODE, "service_notice": STR, "account_id": {"type": "null"}},
+                     closed=True)}, "created"), "links": {"request": {"$ref": "#/components/links/Open311Request"}}},
+                     **_open311_errors(400, 403, 404)}}}
+    return paths
+
+
+def document(server_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document, with `server_url` ('/api/' under the stage, '/' at a domain's root,
+    or an absolute URL) as its one server; the paths follow it."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Đường dây nóng 1022 — API",
+            "version": "1",
+            "summary": "Citizen reports (phản ánh), the staff console's API, Open311 GeoReport v2 and webhooks",
+            "description": (
+                "JSON is UTF-8; messages are Vietnamese first (`message`), English too (`message_en`). "
+                f"Input bounds, checked before parsing: JSON bodies ≤ {MAX_BODY_BYTES // 1024} KiB, nesting ≤ "
+                f"{MAX_DEPTH} levels, each string ≤ {MAX_STRING_CHARS:,} characters as sent, each number ≤ "
+                f"{MAX_NUMBER_CHARS} characters; ≤ {MAX_QUERY_PARAMS} query parameters of ≤ {MAX_QUERY_VALUE:,} "
+                f"characters; dates in filters between {EARLIEST} and {LATEST}. Anything else is a 4xx in the "
+                "error shape below, never a 5xx."),
+        },
+        "servers": [{"url": server_url.rstrip("/") or "/", "description": "this site (its base path included)"}],
+        "tags": [{"name": "public", "description": "citizen API, no sign-in, never a reporter's personal data"},
+                 {"name": "staff", "description": "the console's use cases, Bearer ID token"},
+                 {"name": "admin", "description": "admins (stats: every staff role)"},
+                 {"name": "webhooks", "description": "providers' callbacks; each verifies its signature first"},
+                 {"name": "open311", "description": "GeoReport v2, JSON forms (.xml works too)"}],
+        "paths": _paths(),
+        "components": copy.deepcopy(COMPONENTS),
+    }
