@@ -11,7 +11,7 @@ AWS_REGION ?= ap-southeast-1
 ARTIFACT_BUCKET ?=
 AWS_ENV = STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) ARTIFACT_BUCKET=$(ARTIFACT_BUCKET)
 
-.PHONY: run test bench package deploy secrets browser clean
+.PHONY: run test bench fuzz package deploy secrets browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -32,6 +32,11 @@ test: $(STAMP) browser
 ## make bench: figures into bench/results.json and a table on stdout
 bench: $(STAMP)
 	@$(BIN)/python -m bench
+
+## make fuzz [FUZZ_CASES=100000]: the long fuzzing run on its own local stack; figures into bench/results.json
+FUZZ_CASES ?= 100000
+fuzz: $(STAMP)
+	@FUZZ_CASES=$(FUZZ_CASES) $(BIN)/python -m bench.fuzz
 
 ## make package [STAGE=prod]: dist/sam.json, its SAM expansion dist/expanded.json (both cfn-lint checked), dist/deployment.zip
 package: $(STAMP)

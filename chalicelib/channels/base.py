@@ -103,7 +103,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
     from chalicelib.domain.bounds import Unreadable, load_json
 
     try:
-        body = load_json(raw)
+        body = load_json(raw, lenient=True)
     except Unreadable as exc:
         raise PayloadInvalid(exc.reason) from exc
     if not isinstance(body, dict):

@@ -25,6 +25,7 @@ MAX_QUERY_VALUE = 2048         # a page cursor is ~400 characters, an eSMS MO te
 # A string token (its closing quote optional, so an unterminated one is consumed at once instead of
 # being retried from every later quote) or a bracket; everything else is skipped in C.
 _TOKENS = re.compile(r'"(?:[^"\\]+|\\.)*"?|[\[\]{}]', re.DOTALL)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins a valid pair into one character
 
 
 class Unreadable(ValueError):
@@ -35,23 +36,23 @@ class Unreadable(ValueError):
         self.reason = reason
 
 
-def _int(text: str) -> int:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise Unreadable("number too long")
-    return int(text)
+def _number(text: str, strict: bool) -> int | float | str:
+    """A JSON number token as int or float. Beyond MAX_NUMBER_CHARS or a double's range it is
+    refused (`strict`), or kept as its text for the adapter to judge (a provider's signed payload)."""
+    number: int | float | None = None
+    if len(text) <= MAX_NUMBER_CHARS:
+        number = float(text) if any(c in text for c in ".eE") else int(text)
+    if number is not None and number not in (float("inf"), float("-inf")):
+        return number
+    if strict:
+        raise Unreadable("number too long" if number is None else "number out of range")
+    return text
 
 
-def _float(text: str) -> float:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise Unreadable("number too long")
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise Unreadable("number out of range")
-    return number
-
-
-def _constant(name: str) -> float:
-    raise Unreadable(f"{name} is not JSON")
+def _constant(name: str, strict: bool) -> str:
+    if strict:
+        raise Unreadable(f"{name} is not JSON")
+    return name
 
 
 def check_shape(text: str) -> None:
@@ -70,10 +71,15 @@ def check_shape(text: str) -> None:
             raise Unreadable("string too long")
 
 
-def load_json(raw: bytes | str) -> Any:
+def load_json(raw: bytes | str, lenient: bool = False) -> Any:
     """Returns the JSON value in `raw` (UTF-8 bytes or text). Raises Unreadable for a body over
     MAX_BODY_BYTES, invalid UTF-8 or JSON, nesting deeper than MAX_DEPTH, a string over
-    MAX_STRING_CHARS, a number over MAX_NUMBER_CHARS characters or beyond a double, NaN or Infinity."""
+    MAX_STRING_CHARS, a number over MAX_NUMBER_CHARS characters or beyond a double, NaN or
+    Infinity, a lone surrogate in a string.
+
+    `lenient` is for a provider's signed payload, which is better kept than lost: a number out of
+    bounds or NaN stays as its text and a lone surrogate becomes U+FFFD, so the adapter reads what
+    it can and refuses (quarantines) the rest; only what cannot be parsed safely at all is refused."""
     if len(raw) > MAX_BODY_BYTES:
         raise Unreadable("body too large")
     try:
@@ -82,11 +88,31 @@ def load_json(raw: bytes | str) -> Any:
         raise Unreadable("not UTF-8") from exc
     check_shape(text)
     try:
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        value = json.loads(text, parse_int=lambda t: _number(t, not lenient),
+                           parse_float=lambda t: _number(t, not lenient),
+                           parse_constant=lambda t: _constant(t, not lenient))
     except Unreadable:
         raise
     except ValueError as exc:  # JSONDecodeError, and anything a parse hook refused
         raise Unreadable("not JSON") from exc
+    return _text_of(value, lenient)
+
+
+def _text_of(value: Any, repair: bool) -> Any:
+    """`value` with every string valid text. A lone surrogate ("\\ud800" is valid JSON but no
+    text: UTF-8 cannot encode it, so storing it would fail far from here) raises Unreadable, or
+    with `repair` becomes U+FFFD. Recursion is bounded: the shape was checked first."""
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value) is None:
+            return value
+        if not repair:
+            raise Unreadable("not UTF-8")
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_text_of(item, repair) for item in value]
+    if isinstance(value, dict):
+        return {_text_of(key, repair): _text_of(item, repair) for key, item in value.items()}
+    return value
 
 
 def check_query(params: Mapping[str, list[str]]) -> None:

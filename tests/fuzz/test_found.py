@@ -139,6 +139,32 @@ def test_a_signed_zalo_event_with_fields_of_unexpected_types_is_quarantined(
     assert quarantined(error["quarantine_id"]).raw == signed.body.decode()
 
 
+# Root cause 5: a lone surrogate ("\\ud800") is valid JSON but no text; storing it failed as a 503
+
+
+def test_a_report_whose_text_holds_a_lone_surrogate_is_invalid_json_not_a_busy_service(client: Any) -> None:
+    body = json.dumps(report()).encode().replace(b'"description": "', b'"description": "\\ud800 ')
+    assert b"\\ud800" in body
+    error = error_of(client.http.post("/api/v1/reports", headers=JSON, body=body), 400)
+    assert error["fields"]["body"]["message"] == "Dữ liệu JSON không hợp lệ."
+
+
+def test_a_signed_zalo_message_with_a_lone_surrogate_is_kept_with_a_replacement_character(
+        client: Any, providers: Any) -> None:
+    from chalicelib.channels import zalo
+    from chalicelib.domain.bounds import load_json
+
+    stamp = signing.now_ms()
+    raw = json.dumps({"app_id": "1022000000000000001", "event_name": "user_send_text", "timestamp": stamp,
+                      "sender": {"id": "u-surrogate"}, "message": {"msg_id": uuid.uuid4().hex,
+                                                                   "text": "Đường \ud83d ngập"}}).encode()
+    signed = signing.zalo_event(raw, stamp)
+    assert b"\\ud83d ng" in signed.body  # json.dumps escapes it as sent
+    assert client.http.post(signed.path, headers=signed.headers, body=signed.body).status_code == 200
+    message = zalo.parse(load_json(signed.body, lenient=True))
+    assert message is not None and message.text == "Đường \ufffd ngập"
+
+
 # Root cause 4: extreme dates in filters overflowed datetime arithmetic
 
 

@@ -1,0 +1,202 @@
+"""Property-based fuzzing (hypothesis) of what schemathesis cannot reach: every webhook with a VALID
+signature over a fuzzed body (so the parsers behind the signature checks are what gets fuzzed),
+and the citizen form posts. Against the running local stack over real HTTP (at / and under /api).
+
+The properties: never a 5xx; a JSON error is our shape; a signed payload the app cannot read is a
+400 `malformed_payload` whose raw body is in quarantine (nothing is lost); a form gets a page back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+import requests
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from devstack.fakes import LOCAL_SECRETS as S
+from tests.fuzz import signing
+from tests.fuzz.api_fuzz import staff_token
+
+pytestmark = pytest.mark.e2e
+
+# Seeded (derandomized): the same examples every run; `make fuzz` (bench/fuzz.py) runs many more,
+# freshly random (FUZZ_RANDOM=1).
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), database=None, deadline=None,
+                derandomize=os.environ.get("FUZZ_RANDOM") != "1", suppress_health_check=list(HealthCheck))
+VN = timezone(timedelta(hours=7))
+
+
+class Site:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.admin = {"Authorization": f"Bearer {staff_token(base_url)}"}
+
+    def send(self, signed: signing.Signed) -> requests.Response:
+        return self.session.request(signed.method, self.base_url + signed.path, headers=signed.headers,
+                                    data=signed.body, timeout=30, allow_redirects=False)
+
+    def quarantined_ids(self) -> set[str]:
+        listing = self.session.get(f"{self.base_url}/api/v1/admin/quarantine", headers=self.admin, timeout=30)
+        assert listing.status_code == 200
+        return {entry["id"] for entry in listing.json()["payloads"]}
+
+
+@pytest.fixture(scope="module")
+def site(local_stack: dict[str, str]) -> Site:
+    return Site(local_stack["base_url"])
+
+
+def accepted_or_quarantined(site: Site, response: requests.Response) -> None:
+    """The webhook property: 200, or 400 malformed_payload with the payload kept for review."""
+    assert response.status_code in (200, 400), (response.status_code, response.text[:500])
+    event(f"HTTP {response.status_code}")  # --hypothesis-show-statistics: how many were accepted or quarantined
+    if response.status_code == 400:
+        error = response.json()["error"]
+        assert error["code"] == "malformed_payload" and error["message"] and error["message_en"]
+        assert error["quarantine_id"] in site.quarantined_ids()
+
+
+# Strategies: JSON of any shape, with the values that broke parsers before (huge and non-finite
+# numbers, lone surrogates, control characters), and the providers' documented shapes around them.
+
+TEXT = st.text(st.characters(categories=["L", "N", "P", "S", "Zs", "Cc", "Cs", "Mn"]), max_size=40)
+SCALARS = st.none() | st.booleans() | st.integers() | st.integers(min_value=10**18, max_value=10**400) | \
+    st.floats() | TEXT
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+                      max_leaves=8)
+DIGITS = st.text("0123456789", min_size=1, max_size=20)
+PHONES = st.sampled_from(["0912345678", "+84 912 345 679", "84912345670", "0084912345671", "02763822111", "113",
+                          "0912", "+1 650 555 1212"]) | TEXT
+
+
+def either(shape: Any) -> Any:
+    """The documented shape most of the time, anything at all otherwise."""
+    return st.one_of(shape, shape, VALUES)
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value).encode()  # ASCII escapes: lone surrogates and NaN/Infinity go out as sent
+
+
+ATTACHMENT = either(st.fixed_dictionaries({"type": either(st.sampled_from(["image", "location", "file", "link"]))},
+                                          optional={"payload": either(st.fixed_dictionaries({}, optional={
+                                              "url": either(TEXT), "name": either(TEXT),
+                                              "coordinates": either(st.fixed_dictionaries({
+                                                  "latitude": either(st.floats(-90, 90).map(str)),
+                                                  "longitude": either(st.floats(-180, 180).map(str))}))}))}))
+ZALO_EVENT = st.fixed_dictionaries(
+    {"app_id": st.just(S["zalo_app_id"]),
+     "event_name": st.sampled_from(["user_send_text", "user_send_image", "user_send_location", "user_send_file",
+                                    "follow", "unfollow", "oa_send_text", "user_seen_message"]) | TEXT,
+     "sender": either(st.fixed_dictionaries({"id": either(DIGITS)})),
+     "recipient": either(st.fixed_dictionaries({"id": DIGITS})),
+     "message": either(st.fixed_dictionaries({"msg_id": either(DIGITS)}, optional={
+         "text": either(TEXT), "attachments": either(st.lists(ATTACHMENT, max_size=3)),
+         "location": either(st.fixed_dictionaries({"latitude": VALUES, "longitude": VALUES}))}))},
+    optional={"follower": either(st.fixed_dictionaries({"id": either(DIGITS)})), "user_id_by_app": VALUES})
+
+
+@FUZZ
+@given(event=ZALO_EVENT)
+def test_signed_zalo_events_are_queued_ignored_or_quarantined(site: Site, event: dict[str, Any]) -> None:
+    stamp = signing.now_ms()
+    raw = json_bytes({**event, "timestamp": stamp})
+    accepted_or_quarantined(site, site.send(signing.zalo_event(raw, stamp)))
+
+
+GATEWAY_EVENT = st.fixed_dictionaries(
+    {"event": st.sampled_from(["sms:received", "sms:received", "sms:sent", "system:ping"]) | TEXT,
+     "id": either(DIGITS), "deviceId": either(TEXT),
+     "payload": either(st.fixed_dictionaries({"phoneNumber": either(PHONES), "receivedAt": either(
+         st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                      timezones=st.just(VN)).map(lambda d: d.isoformat()))},
+         optional={"message": either(TEXT), "messageId": either(DIGITS), "simNumber": VALUES}))})
+
+
+@FUZZ
+@given(body=st.one_of(GATEWAY_EVENT.map(json_bytes), VALUES.map(json_bytes), st.binary(max_size=300)))
+def test_signed_android_gateway_events_are_queued_ignored_or_quarantined(site: Site, body: bytes) -> None:
+    accepted_or_quarantined(site, site.send(signing.android_gateway_event(body)))
+
+
+SMS_FIELDS = st.fixed_dictionaries(
+    {"from": PHONES, "message": TEXT, "message_id": either(DIGITS).map(str)},
+    optional={"sent_to": TEXT, "device_id": TEXT, "extra": TEXT})
+
+
+@FUZZ
+@given(fields=SMS_FIELDS, junk=st.binary(max_size=80))
+def test_signed_smssync_messages_are_queued_or_quarantined(site: Site, fields: dict[str, str], junk: bytes) -> None:
+    fresh = {"sent_timestamp": str(int(time.time() * 1000))}
+    signed = signing.smssync_message({**{k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+                                         for k, v in fields.items()}, **fresh})
+    accepted_or_quarantined(site, site.send(signed))
+    # the same, behind bytes that are not a form at all (the secret and time still parse out of it)
+    raw = junk + b"&" + urlencode({"secret": S["smssync_secret"], **fresh}).encode()
+    accepted_or_quarantined(site, site.send(signing.Signed("POST", signed.path, signed.headers, raw)))
+
+
+@FUZZ
+@given(body=st.one_of(st.fixed_dictionaries({"queued_messages": either(st.lists(TEXT, max_size=3))}).map(json_bytes),
+                      VALUES.map(json_bytes), st.binary(max_size=200)))
+def test_signed_smssync_delivery_reports_are_answered_or_quarantined(site: Site, body: bytes) -> None:
+    accepted_or_quarantined(site, site.send(signing.smssync_sent(body)))
+
+
+@FUZZ
+@given(sender=PHONES, content=TEXT, smsid=TEXT, extra=st.dictionaries(st.sampled_from(["keyword", "serviceNumber",
+                                                                                     "x"]), TEXT, max_size=2))
+def test_signed_esms_messages_are_answered_or_quarantined(site: Site, sender: str, content: str, smsid: str,
+                                                          extra: dict[str, str]) -> None:
+    def clean(text: str) -> str:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+    params = {**{k: clean(v) for k, v in extra.items()}, "sender": clean(sender), "content": clean(content),
+              "smsid": clean(smsid) or uuid.uuid4().hex, "receiverTime": datetime.now(VN).strftime("%Y%m%d%H%M%S")}
+    response = site.send(signing.esms_mo(params))
+    accepted_or_quarantined(site, response)
+    if response.status_code == 200:
+        assert response.headers["Content-Type"].startswith("text/xml") and "<ClientResponse>" in response.text
+
+
+# Citizen form posts: whatever is posted, a page comes back (the form again with messages, a
+# confirmation, a refusal), never the error page of a crash.
+
+FORM_FIELDS = st.fixed_dictionaries({}, optional={
+    "description": TEXT | st.sampled_from(["Đường ngập sâu sau mưa", "x" * 6000]), "phone": PHONES,
+    "category": TEXT | st.sampled_from(["ngap-ung", "khac"]), "area": TEXT | st.just("tan-ninh"),
+    "address": TEXT, "name": TEXT, "email": TEXT | st.just("a@b.vn"), "consent_publish": TEXT | st.just("on"),
+    "lat": TEXT | st.sampled_from(["1" + "0" * 400, "nan", "-inf", "1e999", "10.5"]),
+    "lon": TEXT | st.sampled_from(["106.1", "9" * 50]), "photos": TEXT, "form_token": TEXT, "website": TEXT,
+    "code": TEXT | st.just("TN-ZZZZZZ"), "t": TEXT, "rating": TEXT | st.sampled_from(["1", "5", "6", "-1"]),
+    "comment": TEXT})
+FORM_BODIES = st.one_of(FORM_FIELDS.map(lambda fields: urlencode({
+    k: v.encode("utf-8", "surrogatepass") for k, v in fields.items()}).encode()), st.binary(max_size=300))
+
+
+def a_page(response: requests.Response) -> None:
+    event(f"HTTP {response.status_code}")
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    assert response.headers["Content-Type"].startswith("text/html") and "<html" in response.text
+    assert "Lỗi hệ thống" not in response.text
+
+
+@FUZZ
+@given(body=FORM_BODIES, path=st.sampled_from(["/", "/theo-doi"]))
+def test_the_report_and_follow_forms_answer_any_post_with_a_page(site: Site, body: bytes, path: str) -> None:
+    a_page(site.send(signing.Signed("POST", path, signing.FORM, body)))
+
+
+@FUZZ
+@given(body=FORM_BODIES, code=TEXT | st.just("TN-ZZZZZZ"))
+def test_the_rating_page_answers_any_post_with_a_page(site: Site, body: bytes, code: str) -> None:
+    path = "/danh-gia/" + quote(code.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), safe="")
+    a_page(site.send(signing.Signed("POST", path, signing.FORM, body)))
