@@ -14,7 +14,12 @@ from typing import Any
 # global host, which a bucket answers with 307 redirects (that a browser POST does not survive)
 # for up to a day after it is created. With AWS_ENDPOINT_URL set, botocore uses that endpoint
 # instead (path-style on an IP address), so the emulator needs no other setting.
+# SES and SNS: one short attempt each; a failed send is retried by its queue message with backoff, and
+# botocore's defaults (60 s reads, 3 attempts) would not fit the notifications function's time budget.
+_SEND_ONCE = {"connect_timeout": 3, "read_timeout": 5, "retries": {"total_max_attempts": 1}}
 _CLIENT_CONFIG: dict[str, dict[str, Any]] = {
+    "ses": _SEND_ONCE,
+    "sns": _SEND_ONCE,
     "s3": {"signature_version": "s3v4",
            "s3": {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}},
 }

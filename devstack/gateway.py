@@ -3,7 +3,7 @@
 On AWS the site is https://<id>.execute-api.<region>.amazonaws.com/api/ (or a custom domain at /).
 API Gateway takes the stage off to find the route, keeps the path the client used in
 `requestContext.path`, and answers a path or a method the API does not have itself, with the
-gateway response infra/api.json gives it (our 404 page). `chalice local` serves at / and answers
+gateway response infra/api.json gives it (our 404 page); a path outside the stage gets its own 403. `chalice local` serves at / and answers
 those with a JSON 403; StageGateway does what API Gateway does, under any base path.
 """
 from __future__ import annotations
@@ -18,6 +18,13 @@ def normalise_base_path(value: str | None) -> str:
     """'' for the root; otherwise '/api' style: one leading slash, none at the end."""
     stripped = (value or "").strip().strip("/")
     return f"/{stripped}" if stripped else ""
+
+
+def outside_stage_response() -> dict[str, Any]:
+    """What execute-api answers for a path outside every stage (e.g. the browser's automatic /favicon.ico at
+    the origin root): API Gateway's own 403, which no gateway response of the API can change."""
+    return {"statusCode": 403, "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
+            "body": '{"message":"Forbidden"}'}
 
 
 def not_found_response(base_path: str) -> dict[str, Any]:
@@ -52,7 +59,7 @@ class StageGateway(LocalGateway):
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         route_path = self.route_path(path)
         if route_path is None:
-            return not_found_response(self.base_path)
+            return outside_stage_response()
         context = self._generate_lambda_context()
         try:
             event = self._generate_lambda_event(method, route_path, headers, body)

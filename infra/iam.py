@@ -37,7 +37,7 @@ TICKETS_INDEXES = _sub("${TicketsTable.Arn}/index/*")
 IDEMPOTENCY = _arn("IdempotencyTable")
 STAGE_SECRETS = _sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/hotline1022/${Stage}/*")
 ZALO_TOKEN = _sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/hotline1022/${Stage}/zalo/token")
-SENDER = _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesFromAddress}")
+ANY_IDENTITY = _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")
 CONFIGURATION_SET = _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
                          "${SesConfigurationSet}")
 ANY_TOPIC = _sub("arn:${AWS::Partition}:sns:*:*:*")
@@ -113,7 +113,10 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         ZALO_LEASE,
         READ_SECRETS,  # provider credentials and the Zalo token
         WRITE_ZALO_TOKEN,  # when Zalo rejects the token mid-send
-        allow("EmailFromTheSender", ["ses:SendEmail"], [SENDER, CONFIGURATION_SET]),
+        # In the SES sandbox a send is also authorised on each recipient's identity, so the grant is on
+        # identity/* but only ever from the stack's sender address.
+        {**allow("EmailFromTheSender", ["ses:SendEmail"], [ANY_IDENTITY, CONFIGURATION_SET]),
+         "Condition": {"StringEquals": {"ses:FromAddress": {"Ref": "SesFromAddress"}}}},
         allow("SmsToPhoneNumbers", ["sns:Publish"], "*"),
         {"Sid": "NoTopics", "Effect": "Deny", "Action": ["sns:Publish"], "Resource": ANY_TOPIC},
     ],

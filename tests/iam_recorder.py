@@ -92,11 +92,17 @@ def _s3(operation: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str
 
 
 def _ses(operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str, dict[str, str]]]:
-    # SES authorises a send on the sender identity and, when one is named, on the configuration set.
-    needed = [(f"ses:{operation}", _arn("ses", region, f"identity/{_address(params['Source'])}"), {})]
+    # SES authorises a send on the sender identity and, when one is named, on the configuration set;
+    # while the account is in the SES sandbox also on each recipient's (verified) identity.
+    sender = _address(params["Source"])
+    context = {"ses:FromAddress": sender}
+    recipients = [address for field in ("ToAddresses", "CcAddresses", "BccAddresses")
+                  for address in (params.get("Destination") or {}).get(field, [])]
+    needed = [(f"ses:{operation}", _arn("ses", region, f"identity/{identity}"), context)
+              for identity in [sender, *(_address(r) for r in recipients)]]
     if params.get("ConfigurationSetName"):
         needed.append((f"ses:{operation}", _arn("ses", region, f"configuration-set/{params['ConfigurationSetName']}"),
-                       {}))
+                       context))
     return needed
 
 

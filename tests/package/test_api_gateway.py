@@ -90,6 +90,10 @@ def test_the_stage_is_throttled_and_redeployed_on_every_update(dist: Path, templ
     body = expanded["RestAPI"]["Properties"]["Body"]
     assert body["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
     assert template["Parameters"]["ApiThrottlingRateLimit"]["Default"] > 0
+    # one stage only: SAM's default extra stage "Stage" would serve the whole site unthrottled at /Stage/
+    stages = [r for r in expanded.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    deployments = [r for r in expanded.values() if r["Type"] == "AWS::ApiGateway::Deployment"]
+    assert len(stages) == 1 and deployments and all("StageName" not in d["Properties"] for d in deployments)
 
 
 def test_an_optional_custom_domain_serves_the_site_at_its_root(dist: Path, template: dict[str, Any]) -> None:

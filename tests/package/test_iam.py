@@ -139,9 +139,10 @@ def _applies(statement: Statement, action: str, resource: str, context: dict[str
             value = context.get(key)
             if value is None:  # a key the request lacks fails the condition
                 return False
-            if operator == "StringLike" and not any(_matches(e, value) for e in _listed(expected)):
+            wanted = [resolve(e) for e in _listed(expected)]
+            if operator == "StringLike" and not any(_matches(e, value) for e in wanted):
                 return False
-            if operator == "StringEquals" and value not in _listed(expected):
+            if operator == "StringEquals" and value not in wanted:
                 return False
             if operator not in ("StringLike", "StringEquals"):
                 raise AssertionError(f"the evaluator does not know {operator}")
@@ -350,9 +351,9 @@ def test_secrets_sms_email_photos_and_accounts_are_each_only_their_functions_bus
     topic = f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:hotline1022-alarms"
     sender = f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/hotline1022@example.gov.vn"
 
-    def who(action: str, resource: str) -> set[str]:
+    def who(action: str, resource: str, context: dict[str, str] | None = None) -> set[str]:
         return {function for function, role in functions(template).values()
-                if allowed(role_statements(template, role), action, resource, resolve)}
+                if allowed(role_statements(template, role), action, resource, resolve, context)}
 
     assert who("ssm:GetParameter", f"{dev}/zalo/token") == set()  # no stage reads another's secrets
     assert who("ssm:PutParameter", f"{dev}/zalo/token") == set()  # ... nor burns its refresh token
@@ -362,9 +363,14 @@ def test_secrets_sms_email_photos_and_accounts_are_each_only_their_functions_bus
                                                                       "RefreshZaloToken"}
     assert who("sns:Publish", "*") == {"SendNotifications"}  # an SMS to a phone number
     assert who("sns:Publish", topic) == set()  # never a topic, even with sns:Publish on "*"
-    assert who("ses:SendEmail", sender) == {"SendNotifications"}
-    assert who("ses:SendEmail", f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/someone@else.vn") == set()
-    assert who("ses:SendRawEmail", sender) == set()
+    ours = {"ses:FromAddress": "hotline1022@example.gov.vn"}
+    recipient = f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/sxd@tayninh.gov.vn"
+    assert who("ses:SendEmail", sender, ours) == {"SendNotifications"}
+    assert who("ses:SendEmail", recipient, ours) == {"SendNotifications"}  # the SES sandbox checks recipients too
+    # never from another sender address, whatever identity the account has verified
+    assert who("ses:SendEmail", recipient, {"ses:FromAddress": "someone@else.vn"}) == set()
+    assert who("ses:SendEmail", sender) == set()
+    assert who("ses:SendRawEmail", sender, ours) == set()
     assert who("s3:PutObject", f"{bucket}/uploads/x/photo.jpg") == {"APIHandler"}
     assert who("s3:PutObject", f"{bucket}/elsewhere/x") == set()
     assert who("s3:DeleteObject", f"{bucket}/photos/x/photo.jpg") == set()

@@ -105,6 +105,13 @@ def test_queue_mappings_are_ones_lambda_accepts_and_bounded(dist: Path) -> None:
             # each message may take two provider calls (a Zalo token refresh, then the send), each up to
             # TIMEOUT_S; the rest (DynamoDB, SSM, a cold start) gets a margin
             assert properties["BatchSize"] * 2 * TIMEOUT_S + 10 <= timeout
+            # the AWS senders too: one attempt each within TIMEOUT_S (botocore's defaults: 60 s reads, 3 tries)
+            from chalicelib import aws
+
+            for service in ("ses", "sns"):
+                config = aws.client(service).meta.config
+                assert config.retries["total_max_attempts"] == 1, service  # no retry inside the call
+                assert config.connect_timeout + config.read_timeout <= TIMEOUT_S, service
     # a slow provider must not fan out: the sender runs the fewest copies
     assert caps["SendNotifications"] == min(caps.values())
     assert set(caps) == {"RouteTickets", "HandleInbound", "SendNotifications"}
@@ -162,6 +169,18 @@ def test_a_failing_schedule_or_sns_handler_leaves_its_event_in_a_watched_queue(d
                if a["Properties"].get("Namespace") == "AWS/SQS" and a["Properties"]["MetricName"] ==
                "ApproximateNumberOfMessagesVisible"}
     assert "ScheduleFailuresQueue" in watched
+
+
+def test_a_stage_without_zalo_never_runs_the_token_refresher(dist: Path) -> None:
+    """With ZaloEnabled=false there is no token: the refresher would fail twice a day and page someone."""
+    expanded = _load(dist, "expanded.json")
+    rules = [r["Properties"] for r in _of_type(expanded, "AWS::Events::Rule").values()
+             if r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["RefreshZaloToken", "Arn"]}]
+    assert rules == [{**rules[0], "State": {"Fn::If": ["UsesZalo", "ENABLED", "DISABLED"]}}]
+    assert expanded["Conditions"]["UsesZalo"] == {"Fn::Equals": [{"Ref": "ZaloEnabled"}, "true"]}
+    others = [r["Properties"] for r in _of_type(expanded, "AWS::Events::Rule").values()
+              if r["Properties"] not in rules]
+    assert others and all(r.get("State", "ENABLED") == "ENABLED" for r in others)
 
 
 def test_alarms_watch_queues_dead_letters_the_api_ses_and_what_the_app_reports(dist: Path) -> None:
@@ -229,11 +248,11 @@ def test_data_survives_a_mistaken_delete_and_the_bucket_is_tls_only(dist: Path) 
     resources = _load(dist, "expanded.json")["Resources"]
     for table in ("TicketsTable", "IdempotencyTable"):
         assert resources[table]["Properties"]["DeletionProtectionEnabled"] is True
-        assert (resources[table]["DeletionPolicy"], resources[table]["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert (resources[table]["DeletionPolicy"], resources[table]["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert resources["TicketsTable"]["Properties"]["PointInTimeRecoverySpecification"] == \
         {"PointInTimeRecoveryEnabled": True}
     bucket = resources["AttachmentsBucket"]
-    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
     # a deleted photo's old versions do not live forever
     assert any(rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays", 0) > 0
