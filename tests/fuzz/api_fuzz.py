@@ -24,6 +24,7 @@ TIMEOUT_S = 30
 @dataclass
 class Figures:
     cases: int = 0
+    stateful: int = 0  # of the cases, those sent while following links
     server_errors: int = 0
     nonconforming: int = 0
     duration_s: float = 0.0
@@ -32,7 +33,7 @@ class Figures:
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cases": self.cases, "server_errors": self.server_errors, "nonconforming": self.nonconforming,
+        return {"cases": self.cases, "stateful": self.stateful, "server_errors": self.server_errors, "nonconforming": self.nonconforming,
                 "duration_s": round(self.duration_s, 1), "operations": len(self.by_operation),
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
 
@@ -125,6 +126,7 @@ def _stateful(schema: Any, recorder: _Recorder, steps: int, seed: int) -> None:
                     "timeout": TIMEOUT_S}
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            recorder.figures.stateful += 1
             recorder.record(case, response)
 
     scenarios = max(1, steps // 5)
