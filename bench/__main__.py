@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from bench import ROOT, coldstart, emulator, package_size, report, routing, stack
+from bench import ROOT, coldstart, cost, emulator, package_size, report, routing, stack
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -16,13 +16,15 @@ def main() -> None:
     # Cold start first, on a quiet machine: no emulator thread yet.
     for title, section in (("cold start", coldstart.measure), ("routing accuracy", routing.accuracy),
                            ("local stack", stack.measure), ("emulator at 100,000 tickets", emulator.measure),
-                           ("deployment zip", package_size.measure)):
+                           ("deployment zip", package_size.measure), ("running cost", cost.measure)):
         print(f"bench: {title}…", file=sys.stderr, flush=True)
         figures.update(section())
     report.write(figures, measured_at, RESULTS)
     confusion = figures.pop("routing_confusion", {})
+    cost_detail = figures.pop("cost_detail", {})
     print(report.table(figures))
     print("\n" + routing.confusion_table(confusion))
+    print("\n" + cost.detail_table(cost_detail))
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 
 

@@ -17,6 +17,11 @@ TARGETS: dict[str, float] = {
     "sms_templates_max_segments": 1,
     "aws_calls_per_public_page": 1,
     "intake_ratio_100k": 1.5,
+    # running cost (bench/cost.py, issue 12): per ticket of the bench's day, at list prices
+    "sms_segments_per_sms_web_ticket_citizen": 2,
+    "sms_segments_per_ticket_staff": 0.3,
+    "ddb_write_units_per_ticket": 60,
+    "usd_per_1000_tickets_aws_core": 0.15,
 }
 # Figures that must reach at least this value.
 MINIMUMS: dict[str, float] = {
