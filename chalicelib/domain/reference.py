@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.text import fold
@@ -40,6 +40,8 @@ class Agency:
     phone: str
     supervisor_email: str = ""
     on_duty: str = ""
+    supervisor_phone: str = ""                     # E.164; SMS only on escalation, only when opted in
+    supervisor_sms_escalations: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class ReferenceData:
     hotline_closes: time = time(20, 0)
     admin_email: str = ""
     hotline_supervisor_email: str = ""
+    hotline_supervisor_phone: str = ""
+    hotline_supervisor_sms_escalations: bool = False
 
     def agency_for(self, category: str | None, area: str | None) -> str | None:
         """The routing table: category x area, then the category's agency, then the area's."""
@@ -79,8 +83,13 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
 
     try:
         agencies = {a["id"]: Agency(a["id"], a["name"], a.get("email", ""), a.get("phone", ""),
-                                    a.get("supervisor_email", ""), a.get("on_duty", ""))
+                                    a.get("supervisor_email", ""), a.get("on_duty", ""),
+                                    _phone(a.get("supervisor_phone"), f"agencies.{a['id']}.supervisor_phone", bad),
+                                    _flag(a.get("supervisor_sms_escalations"),
+                                          f"agencies.{a['id']}.supervisor_sms_escalations", bad))
                     for a in doc["agencies"]}
+        hotline_phone = _phone(doc.get("hotline_supervisor_phone"), "hotline_supervisor_phone", bad)
+        hotline_sms = _flag(doc.get("hotline_supervisor_sms_escalations"), "hotline_supervisor_sms_escalations", bad)
         areas = {a["id"]: Area(a["id"], a["name"], a["kind"], a.get("agency")) for a in doc["areas"]}
         categories = {c["id"]: Category(c["id"], c["name"], int(c["sla_working_days"]),
                                         bool(c.get("confidential", False)), c.get("agency"),
@@ -99,6 +108,13 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
     for name, items in (("agencies", doc["agencies"]), ("areas", doc["areas"]), ("categories", doc["categories"])):
         if len({i["id"] for i in items}) != len(items):
             bad(name, "Mã bị trùng trong danh mục.", "Duplicate ids in the list.")
+    for agency in agencies.values():
+        if agency.supervisor_sms_escalations and not agency.supervisor_phone:
+            bad(f"agencies.{agency.id}.supervisor_phone", "Chọn nhận SMS khi quá hạn thì phải có số điện thoại.",
+                "SMS on escalation needs a phone number.")
+    if hotline_sms and not hotline_phone:
+        bad("hotline_supervisor_phone", "Chọn nhận SMS khi quá hạn thì phải có số điện thoại.",
+            "SMS on escalation needs a phone number.")
     for category in categories.values():
         if category.agency is not None and category.agency not in agencies:
             bad(f"categories.{category.id}.agency", "Cơ quan xử lý không có trong danh mục.",
@@ -124,4 +140,26 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
         raise ValidationFailed(errors)
     return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
                          float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
-                         opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""))
+                         opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""),
+                         hotline_phone, hotline_sms)
+
+
+def _phone(value: Any, where: str, bad: Callable[[str, str, str], None]) -> str:
+    """A contact's phone as E.164 ('' when absent); a number that is not Vietnamese is an error."""
+    if value in (None, ""):
+        return ""
+    from chalicelib.domain.phones import normalise_phone
+
+    try:
+        return normalise_phone(str(value), where)
+    except ValidationFailed:
+        bad(where, "Số điện thoại không hợp lệ.", "Not a Vietnamese phone number.")
+        return ""
+
+
+def _flag(value: Any, where: str, bad: Callable[[str, str, str], None]) -> bool:
+    """An opt-in setting: JSON true or false (absent: false); anything else is an error, never a guess."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    bad(where, "Giá trị phải là true hoặc false.", "Must be true or false.")
+    return False

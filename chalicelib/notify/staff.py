@@ -1,5 +1,7 @@
 """Notifications to staff (agencies, operators, supervisors, admins): Vietnamese email with HTML
-and text parts (Jinja2, autoescaped HTML) and a one-segment SMS without diacritics. Built as
+and text parts (Jinja2, autoescaped HTML); staff work in the console and read e-mail, so an SMS
+(one segment, without diacritics) goes only to a supervisor who opted in to SMS on escalation
+(`supervisor_sms_escalations` in the reference data): SMS is most of the running cost. Built as
 outbound items so they travel the same queue, retries, DLQ and delivery state as citizen replies.
 Reporter identity never goes into these messages; the text excerpt is left out for confidential
 categories."""
@@ -12,8 +14,6 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.domain.clock import local_text
-from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.sms import sms_text
 from chalicelib.store.models import OutboundModel, TicketModel
@@ -26,7 +26,7 @@ SMS_LIMIT = 160
 @dataclass(frozen=True)
 class Contact:
     email: str = ""
-    phone: str = ""
+    sms: str = ""    # E.164, only for a contact who opted in to SMS; '' = e-mail only
 
 
 @lru_cache(maxsize=1)
@@ -65,26 +65,30 @@ def _sms_fit(text: str) -> str:
 
 def messages(kind: str, contact: Contact, subject: str, intro: str, sms: str, now: datetime,
              template: str = "ticket", **context: Any) -> list[OutboundModel]:
-    """Returns the email and/or SMS outbound items for one staff notification."""
+    """Returns the email and/or SMS outbound items for one staff notification (an SMS only when the
+    contact opted in and the notification has an SMS text)."""
     items = []
     if contact.email:
         html, text = render(template, subject=subject, intro=intro, **context)
         email = new_outbound(kind, "email", "ses", contact.email, text, now, automated=False)
         email.subject, email.html = subject, html
         items.append(email)
-    if contact.phone:
-        try:
-            phone = normalise_phone(contact.phone)
-        except ValidationFailed:
-            phone = ""
-        if phone:
-            items.append(new_outbound(kind, "sms", "sns", phone, _sms_fit(sms), now, automated=False))
+    if contact.sms and sms:
+        items.append(new_outbound(kind, "sms", "sns", contact.sms, _sms_fit(sms), now, automated=False))
     return items
 
 
 def agency_contact(ref: ReferenceData, agency_id: str | None, supervisor: bool = False) -> Contact:
+    """The agency's contact (e-mail only), or its supervisor's (SMS too when opted in)."""
     agency = ref.agencies.get(agency_id or "")
     if agency is None:
         return Contact()
-    return Contact(email=agency.supervisor_email if supervisor else agency.email,
-                   phone="" if supervisor else agency.phone)
+    if not supervisor:
+        return Contact(email=agency.email)
+    return Contact(email=agency.supervisor_email,
+                   sms=agency.supervisor_phone if agency.supervisor_sms_escalations else "")
+
+
+def hotline_supervisor_contact(ref: ReferenceData) -> Contact:
+    return Contact(email=ref.hotline_supervisor_email,
+                   sms=ref.hotline_supervisor_phone if ref.hotline_supervisor_sms_escalations else "")

@@ -1,5 +1,5 @@
 """Use case: route a ticket — decide its category and commune/ward, then the responsible agency
-from the routing table, set the deadline in working time, and notify the agency (email + SMS).
+from the routing table, set the deadline in working time, and notify the agency (e-mail; staff see it in the console too).
 Not sure enough → the operators' triage queue, never a guess.
 
 Idempotent: a ticket already past `received` is left alone, and the write is conditional on the
@@ -47,16 +47,15 @@ def deadline_changes(ticket: TicketModel, ref: ReferenceData, category: str | No
 
 def assignment_messages(ticket: TicketModel, ref: ReferenceData, agency_id: str, now: datetime,
                         facts: dict[str, object]) -> tuple[list[OutboundModel], bool]:
-    """Returns the agency's notification, or an admin alert when the agency has no contact."""
+    """Returns the agency's e-mail (never an SMS), or an admin alert when the agency has no e-mail."""
     contact = staff.agency_contact(ref, agency_id)
     code = ticket.tracking_code
-    if contact.email or contact.phone:
+    if contact.email:
         return staff.messages("assigned", contact, f"[1022] Phản ánh mới {code}",
-                              "Cơ quan được giao xử lý phản ánh sau:", f"1022: Giao xu ly phan anh {code}, han "
-                              f"{facts.get('due') or 'chua co'}.", now, t=facts), True
+                              "Cơ quan được giao xử lý phản ánh sau:", "", now, t=facts), True
     alert = staff.Contact(email=ref.admin_email)
-    return staff.messages("admin_alert", alert, f"[1022] Cơ quan chưa có liên hệ: {agency_id}",
-                          f"Phản ánh {code} đã giao cho cơ quan chưa có email/điện thoại. Vui lòng cập nhật danh bạ.",
+    return staff.messages("admin_alert", alert, f"[1022] Cơ quan chưa có email: {agency_id}",
+                          f"Phản ánh {code} đã giao cho cơ quan chưa có email. Vui lòng cập nhật danh bạ.",
                           "", now, t=facts), False
 
 

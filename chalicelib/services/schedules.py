@@ -1,4 +1,5 @@
 """The scheduled workers: callback reminders, the deadline watch and the agencies' daily digest.
+Staff are told by e-mail; the only staff SMS is an escalation, to supervisors who opted in.
 
 Each one reads index queries (open callbacks by time, the watch index, each agency's open
 tickets), never a table scan, and takes `now` so tests can drive the clock. Every notification is an
@@ -98,12 +99,10 @@ def callback_reminders(now: datetime | None = None, page: int = REMINDERS_PER_RU
             when = local_text(callback.due_at)
             subject = (f"[1022] Quá hạn gọi lại {callback.tracking_code}" if stage == "overdue"
                        else f"[1022] Sắp đến giờ gọi lại {callback.tracking_code}")
-            items = staff.messages(f"callback_{stage}",
-                                   staff.Contact(callback.operator_email or "", callback.operator_phone or ""),
+            # The operator works in the console: an e-mail, never an SMS.
+            items = staff.messages(f"callback_{stage}", staff.Contact(email=callback.operator_email or ""),
                                    subject, f"Bạn đã hẹn gọi lại công dân lúc {when}. Lý do: {callback.reason}",
-                                   f"1022: {'QUA HAN' if stage == 'overdue' else 'Sap den gio'} goi lai "
-                                   f"{callback.tracking_code} luc {when}.", now,
-                                   t={"code": callback.tracking_code, "due": when})
+                                   "", now, t={"code": callback.tracking_code, "due": when})
             sent += _store_once(_keyed(items, f"{callback.sk}#{stage}"), pk_code=callback.tracking_code)
         callbacks.mark_reminded(callback, stage)
 
@@ -143,19 +142,18 @@ def _watch_one(ticket: TicketModel, ref: ReferenceData, now: datetime) -> str | 
     if stage == "warn":
         items = staff.messages("deadline_warning", staff.agency_contact(ref, ticket.agency),
                                f"[1022] Sắp đến hạn {ticket.tracking_code}",
-                               "Phản ánh sau đã dùng 80% thời gian xử lý cho phép:",
-                               f"1022: Phan anh {ticket.tracking_code} sap den han ({facts['due']}).", now, t=facts)
+                               "Phản ánh sau đã dùng 80% thời gian xử lý cho phép:", "", now, t=facts)
         changes = {"watch_at": ticket.due_at.astimezone(timezone.utc).isoformat(), "watch_stage": "due"}
         event = tickets.NewEvent("deadline_warning", "system:deadlines", now, detail={"due": facts["due"]})
         tickets.update(ticket, event, now, changes, condition=TicketModel.watch_stage == "warn",
                        outbound=_keyed(items, f"warn#{ticket.tracking_code}#{ticket.watch_at}"))
         queues.send_notifications([(m.pk, m.sk) for m in items])
         return "warned"
-    supervisors = [staff.agency_contact(ref, ticket.agency, supervisor=True),
-                   staff.Contact(email=ref.hotline_supervisor_email)]
+    # The one staff SMS: to the supervisors who opted in to SMS on escalation (e-mail to the others).
+    supervisors = [staff.agency_contact(ref, ticket.agency, supervisor=True), staff.hotline_supervisor_contact(ref)]
     items = [m for contact in supervisors for m in staff.messages(
         "escalation", contact, f"[1022] QUÁ HẠN {ticket.tracking_code}", "Phản ánh sau đã quá hạn trả lời:",
-        "", now, t=facts)]
+        f"1022: QUA HAN phan anh {ticket.tracking_code} (han {facts['due']}). Xem tren he thong.", now, t=facts)]
     event = tickets.NewEvent("escalated", "system:deadlines", now, detail={"due": facts["due"]})
     tickets.update(ticket, event, now, {"overdue": True, **_stop_watching()},
                    condition=TicketModel.watch_stage == "due",

@@ -49,7 +49,15 @@ def _clean(stack: Any, providers: Any, sqs: Any) -> None:
         drain(sqs, url)
 
 
-def test_a_web_report_is_classified_routed_and_the_agency_gets_email_and_sms(stack: Any) -> None:
+def _sns_about(code: str) -> list[tuple[str, str]]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    return [(number, text) for number, text, *_ in
+            sns_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].sms_messages.values() if code in text]
+
+
+def test_a_web_report_is_classified_routed_and_the_agency_gets_an_email_and_no_sms(stack: Any) -> None:
     code = _report("Kính gửi tổng đài, cống thoát nước ở khu phố 2 phường Khánh Hậu bị tắc, mưa là ngập.")
     pump()
     ticket = tickets.get_ticket(code)
@@ -58,8 +66,8 @@ def test_a_web_report_is_classified_routed_and_the_agency_gets_email_and_sms(sta
     assert ticket.due_at is not None and ticket.warn_at < ticket.due_at
     (mail,) = _ses("soxaydung@example.gov.vn")[-1:]
     assert code in mail.subject and "Ngập úng" in mail.body and "<html" in mail.body
-    assert _sns("+842763822001")[-1].startswith(f"1022: Giao xu ly phan anh {code}")
-    assert all(m.state == "sent" for m in outbound.of_ticket(code))
+    assert _sns_about(code) == []                            # the agency's phone gets no SMS
+    assert [(m.channel, m.state) for m in outbound.of_ticket(code)] == [("email", "sent")]
 
 
 def test_unclear_reports_go_to_triage_and_recategorising_reroutes(stack: Any) -> None:
@@ -108,6 +116,10 @@ def test_a_rejected_sns_number_is_recorded_not_retried_forever(stack: Any, monke
     monkeypatch.setattr(aws, "client", lambda name: Refusing() if name == "sns" else original(name))
     code = _report("Mất điện cả khu phố 4 từ sáng")
     pump()
+    ticket = tickets.get_ticket(code)
+    schedules.deadline_watch(ticket.warn_at + timedelta(minutes=1))
+    schedules.deadline_watch(ticket.due_at + timedelta(minutes=1))   # the hotline supervisor's SMS
+    pump()
     sms = next(m for m in outbound.of_ticket(code) if m.channel == "sms")
     assert (sms.state, sms.last_error) == ("dead", "sns InvalidParameter")
 
@@ -145,6 +157,7 @@ def test_callback_reminders_once_per_stage_and_only_in_hotline_hours(stack: Any)
     assert schedules.callback_reminders(noon + timedelta(minutes=11)) >= 1   # now overdue: second stage
     pump()
     assert len(_ses(email)) == 2 and "Quá hạn gọi lại" in _ses(email)[1].subject
+    assert _sns_about(code) == []                             # reminders are e-mails, never SMS
     late = f"late-{uuid.uuid4().hex[:6]}@example.gov.vn"
     night = datetime(2026, 12, 1, 21, 0, tzinfo=VN)
     callbacks.add(code, night + timedelta(minutes=5), "Gọi lại", "operator:mai", late, None, night)
@@ -156,7 +169,7 @@ def test_callback_reminders_once_per_stage_and_only_in_hotline_hours(stack: Any)
     assert len(_ses(late)) == 1                               # sent at the next opening, as overdue
 
 
-def test_deadline_watch_warns_at_80_percent_then_escalates_once(stack: Any) -> None:
+def test_deadline_watch_warns_at_80_percent_then_escalates_once_by_sms_only_to_who_opted_in(stack: Any) -> None:
     code = _report("Rác thải tồn đọng ở chợ xã Tân Biên nhiều ngày")
     pump()
     ticket = tickets.get_ticket(code)
@@ -179,7 +192,26 @@ def test_deadline_watch_warns_at_80_percent_then_escalates_once(stack: Any) -> N
     assert flagged.overdue is True and flagged.watch_stage is None
     assert len([m for m in _ses(agency.supervisor_email) if code in m.subject]) == 1
     assert any(code in m.subject for m in _ses("giamsat.1022@example.gov.vn"))
+    # The 80 % warning was an e-mail; the agency's supervisor did not opt in to SMS, the hotline's did.
+    assert not agency.supervisor_sms_escalations
+    ((number, text),) = _sns_about(code)
+    assert number == "+84901022000" and text.startswith(f"1022: QUA HAN phan anh {code}")
     assert [e.kind for e in tickets.timeline(code)][-2:] == ["deadline_warning", "escalated"]
+
+
+def test_an_opted_in_agency_supervisor_gets_one_sms_on_escalation(stack: Any) -> None:
+    code = _report("Cống thoát nước phường Khánh Hậu bị tắc, mưa là ngập cả con đường")
+    pump()
+    ticket = tickets.get_ticket(code)
+    supervisor = load_reference().agencies[ticket.agency]
+    assert supervisor.supervisor_sms_escalations                    # Sở Xây dựng's supervisor opted in
+    schedules.deadline_watch(ticket.warn_at + timedelta(minutes=1))
+    pump()
+    assert _sns_about(code) == []                                     # the 80 % warning: e-mail only
+    schedules.deadline_watch(ticket.due_at + timedelta(minutes=1))
+    schedules.deadline_watch(ticket.due_at + timedelta(minutes=2))
+    pump()
+    assert sorted(number for number, _ in _sns_about(code)) == ["+84901022000", supervisor.supervisor_phone]
 
 
 def test_extensions_need_reason_and_approver_and_the_paused_clock_moves_the_deadline(stack: Any) -> None:

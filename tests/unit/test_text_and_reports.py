@@ -60,3 +60,21 @@ def test_a_reference_document_with_errors_is_refused_whole() -> None:
         parse_reference(doc)
     assert len(failed.value.errors) == 2
 
+
+
+def test_sms_on_escalation_is_opt_in_per_contact_and_needs_a_valid_phone() -> None:
+    doc = seed_document()
+    plain = parse_reference(doc)
+    assert plain.agencies["so-y-te"].supervisor_sms_escalations is False  # absent: e-mail only
+    assert plain.agencies["so-xay-dung"].supervisor_phone == "+84901022001"  # the seed's opted-in supervisor
+    doc["agencies"][1]["supervisor_sms_escalations"] = "yes"
+    doc["agencies"][2].update(supervisor_sms_escalations=True, supervisor_phone="")
+    doc["agencies"][3]["supervisor_phone"] = "12345"
+    doc["hotline_supervisor_phone"] = ""
+    with pytest.raises(ValidationFailed) as failed:
+        parse_reference(doc)
+    where = [e.field for e in failed.value.errors]
+    assert sorted(where) == sorted([f"agencies.{doc['agencies'][1]['id']}.supervisor_sms_escalations",
+                                    f"agencies.{doc['agencies'][2]['id']}.supervisor_phone",
+                                    f"agencies.{doc['agencies'][3]['id']}.supervisor_phone",
+                                    "hotline_supervisor_phone"])
