@@ -181,7 +181,8 @@ def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
             "public_preview": _public_preview(ticket) if ticket.consent_publish else None,
             "public_answer_preview": _public_answer_preview(ticket) if ticket.consent_publish else None,
             "photos": _photo_links(ticket), "rating": ratings.of_ticket(ticket.tracking_code) if ticket.survey_sent else None,
-            "reachable": _route(ticket) is not None}
+            "reachable": _route(ticket) is not None,
+            "texting": (_route(ticket) or ("",))[0] == "sms"}
 
 
 def _photo_links(ticket: TicketModel) -> list[dict[str, str]]:
@@ -257,8 +258,8 @@ def _to_reporter(ticket: TicketModel, kind: str, reply: replies.Reply, now: date
 
 def _sms_note(messages: list[OutboundModel], reply: replies.Reply, now: datetime) -> tickets.NewEvent | None:
     """The timeline note for SMS that went as a short notice instead of `reply` (None: none did;
-    the survey, sent with an answer, is a text of its own)."""
-    short = [m for m in messages if m.channel == "sms" and m.kind != "survey" and m.text != reply.sms]
+    an answer with the survey prompt after it still carries the whole text)."""
+    short = [m for m in messages if m.channel == "sms" and m.kind != "survey" and not m.text.startswith(reply.sms)]
     if not short:
         return None
     return tickets.NewEvent("sms_notice", "system:notify", now, detail={"text": replies.LONG_MESSAGE_NOTE,
@@ -350,10 +351,17 @@ def _start(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
 def _reply(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     body = staff_forms.text(form, "text", staff_forms.MAX_REPLY)
     reply = replies.staff_message(ticket.tracking_code, body)
-    messages = _to_reporter(ticket, "staff_reply", reply, now)
-    if not messages:
+    route = _route(ticket)
+    if route is None:
         raise ValidationFailed([FieldError("text", "Người dân không để lại số điện thoại, Zalo hay email: hãy gọi lại "
                                            "hoặc ghi chú.", "The reporter left no phone, Zalo or email.")])
+    # An SMS is paid per message, and the reporter gets the answer by SMS anyway: a reply goes by SMS
+    # only when staff tick "send SMS" (the reply is public on the status page either way). Zalo
+    # (free within the window) and e-mail always carry it.
+    if route[0] == "sms" and (form.get("sms") or "").strip().lower() not in ("1", "on", "true", "yes"):
+        tickets.update(ticket, _event(user, "reply", now, body, channel="status_page"), now, {})
+        return "Đã đăng tin nhắn lên trang tra cứu (không gửi SMS)."
+    messages = _to_reporter(ticket, "staff_reply", reply, now)
     event = _event(user, "reply", now, body, channel=messages[0].channel)
     tickets.update(ticket, event, now, {}, outbound=messages, note=_sms_note(messages, reply, now))
     _send(messages)
@@ -413,14 +421,21 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
     if route is not None and not ticket.survey_sent:
         # Exactly one satisfaction survey per ticket, to the reporter, on their channel: a digit reply
         # for Zalo and SMS reporters, a link for the others (a reopened and re-answered ticket gets none).
+        # By SMS it is folded into the answer's one message (one segment): no SMS of its own.
         import secrets
 
-        from chalicelib.domain.satisfaction import survey
+        from chalicelib.domain.satisfaction import answer_sms, survey
         from chalicelib.services.satisfaction import survey_link
 
         token = secrets.token_urlsafe(12)
         link = None if ticket.channel in ("zalo", "sms") else survey_link(ticket.tracking_code, token)
-        messages.append(_message(route, ticket.tracking_code, "survey", survey(ticket.tracking_code, link), now))
+        if route[0] == "sms":
+            from chalicelib.services.lookup import status_link
+
+            messages[0].text = answer_sms(ticket.tracking_code, reply.sms, status_link(ticket.tracking_code), link,
+                                          settings().hotline)
+        else:
+            messages.append(_message(route, ticket.tracking_code, "survey", survey(ticket.tracking_code, link), now))
         changes.update(survey_sent=True, survey_token=token)
     event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency)
     tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages,

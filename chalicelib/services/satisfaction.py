@@ -58,9 +58,10 @@ def _surveyed(code_text: str, token: str) -> TicketModel:
 
 
 def page(code_text: str, token: str) -> dict[str, Any]:
-    """The web survey: which ticket, and whether it was rated already. Raises NotFound (wrong link)."""
+    """The web survey: which ticket, its answer (the link in the answer's one SMS leads here, so the
+    page shows it in full) and whether it was rated already. Raises NotFound (wrong link)."""
     ticket = _surveyed(code_text, token)
-    return {"code": ticket.tracking_code, "rated": ratings.of_ticket(ticket.tracking_code)}
+    return {"code": ticket.tracking_code, "answer": ticket.answer, "rated": ratings.of_ticket(ticket.tracking_code)}
 
 
 def rate_on_web(code_text: str, token: str, rating_text: str, comment: str, now: datetime | None = None) -> str:

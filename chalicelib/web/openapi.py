@@ -171,7 +171,7 @@ STAFF_TICKET = _obj(
 ACTION_INPUT = _obj({"version": {"type": ["integer", "string"], "description": "the ticket version last read"}},
                     {name: STR for name in ("category", "area", "agency", "reason", "text", "due", "callback",
                                             "outcome", "working_days", "answer", "redirected_to", "merged_into",
-                                            "public_question", "public_answer")})
+                                            "public_question", "public_answer", "sms")})
 
 ZALO_EVENT = _obj(
     {"app_id": STR, "event_name": {"type": "string", "examples": ["user_send_text", "user_send_image",

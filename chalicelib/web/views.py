@@ -131,7 +131,8 @@ def rating_page(code: str, token: str, form: dict[str, str] | None = None) -> Re
     context = {"token": token, "labels": RATING_LABELS, **_common()}
     if form is None:
         found = satisfaction.page(code, token)
-        return render("rating.html", code=found["code"], rated=found["rated"], errors={}, comment="", **context)
+        return render("rating.html", code=found["code"], answer=found["answer"], rated=found["rated"], errors={},
+                      comment="", **context)
     try:
         rated = satisfaction.rate_on_web(code, token, form.get("rating", ""), form.get("comment", ""))
     except ValidationFailed as failed:

@@ -77,6 +77,7 @@ def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: An
     page.get_by_role("link", name="Đã chuyển cơ quan").click()  # a response template, filled in
     assert code in page.get_by_label("Tin nhắn (gửi qua kênh của phản ánh)").input_value()
     page.get_by_label("Tin nhắn (gửi qua kênh của phản ánh)").fill("Chào anh Lợi, Sở Xây dựng đã nhận phản ánh.")
+    page.get_by_label("Gửi cả SMS cho người dân").check()   # SMS only when ticked (the status page always)
     page.get_by_role("button", name="Gửi tin nhắn").click()
     assert page.locator("#flash").inner_text() == "Đã gửi tin nhắn cho người dân."
     page.locator("summary", has_text="Ghi chú nội bộ").click()

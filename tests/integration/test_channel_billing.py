@@ -236,12 +236,16 @@ def test_a_long_answer_by_sms_goes_as_a_notice_with_the_status_link_and_the_time
     # When an operator answers at a length no single SMS can carry
     assert _act(client, staff["operator"], code, "resolve", answer=LONG_ANSWER).status_code == 200
     pump()
-    # Then the reporter gets one segment: the code and the status page's link (not a dead message)
+    # Then the reporter gets one SMS of one segment: the code and the link of the page that shows the
+    # answer in full and takes the rating (not a dead message, no survey SMS of its own)
     answer_sms = [m for m in outbound.of_ticket(code) if m.kind == "answer"]
     assert {m.state for m in answer_sms} == {"sent"}
-    (to_reporter,) = [t for t in sns_sms("+84" + reporter[1:]) if "Danh gia" not in t and "hai long" not in t]
+    (to_reporter,) = sns_sms("+84" + reporter[1:])
     assert fits_one_segment(to_reporter) and code in to_reporter
-    assert f"{SITE}/tra-cuu?code={code}" in to_reporter
+    link = to_reporter[to_reporter.index(SITE):]
+    assert link.startswith(f"{SITE}/danh-gia/{code}?t=")
+    page = client.http.get(link[len(SITE):]).body.decode()
+    assert "Rất hài lòng" in page and LONG_ANSWER in page
     # And the follower, who cannot open the reporter's status page, is pointed to the hotline
     (to_follower,) = sns_sms("+84" + follower[1:])
     assert fits_one_segment(to_follower) and code in to_follower and settings().hotline in to_follower
@@ -257,7 +261,9 @@ def test_a_short_answer_by_sms_is_sent_whole(client: Any, providers: Any, staff:
     code = _report("Đèn đường trước trường học tắt", "chieu-sang", "tan-ninh", phone=reporter)
     assert _act(client, staff["operator"], code, "resolve", answer="Điện lực đã thay bóng đèn.").status_code == 200
     pump()
-    assert f"Tra loi phan anh {code}: Dien luc da thay bong den." in sns_sms("+84" + reporter[1:])
+    (sms,) = sns_sms("+84" + reporter[1:])     # the answer and the survey's prompt, in one segment
+    assert sms.startswith(f"Tra loi phan anh {code}: Dien luc da thay bong den. ") and fits_one_segment(sms)
+    assert "Danh gia" in sms or "danh gia" in sms
     assert "sms_notice" not in [e.kind for e in tickets.timeline(code)]
 
 

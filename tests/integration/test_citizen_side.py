@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from chalicelib.domain.reports import validate_submission
+from chalicelib.domain.sms import fits_one_segment
 from chalicelib.services import intake, routing
 from chalicelib.store import tickets
 from chalicelib.store.reference import load_reference
@@ -240,7 +241,12 @@ def _sent_kinds(client: Any, staff: dict[str, str], code: str) -> list[str]:
     return [m["kind"] for m in timeline if m["type"] == "message_out"]
 
 
-def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict[str, str], providers: Any) -> None:
+def _texts_to(providers: Any, phone: str) -> list[str]:
+    return [m["text"] for m in providers.state.outbox if m["to"] == "+84" + phone[1:]]
+
+
+def test_an_sms_reporter_gets_one_answer_sms_with_the_survey_and_rates_once(client: Any, staff: dict[str, str],
+                                                                            providers: Any) -> None:
     phone = unique_phone()
     assert gateway_post(client, phone, "Đèn đường phường Tân Ninh hỏng cả tuần").status_code == 200
     pump()
@@ -248,7 +254,11 @@ def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict
     _resolve(client, staff, ticket.tracking_code, "Điện lực đã thay bóng.")
     pump()
     kinds = _sent_kinds(client, staff, ticket.tracking_code)
-    assert kinds.count("survey") == 1 and kinds.count("answer") == 1
+    assert kinds.count("survey") == 0 and kinds.count("answer") == 1
+    # The reporter's whole SMS conversation: the acknowledgement, then one answer carrying the survey prompt.
+    ack, answer = _texts_to(providers, phone)
+    assert ticket.tracking_code in ack and fits_one_segment(answer)
+    assert answer == f"Tra loi phan anh {ticket.tracking_code}: Dien luc da thay bong. Nhan 1-5 de danh gia (5 = rat hai long)."
     message_id = uuid.uuid4().hex
     assert gateway_post(client, phone, " 4 ", envelope_id=message_id).status_code == 200
     assert gateway_post(client, phone, " 4 ", envelope_id=message_id).status_code == 200  # redelivered
@@ -266,19 +276,23 @@ def test_an_sms_reporter_gets_one_survey_and_rates_once(client: Any, staff: dict
     _resolve(client, staff, ticket.tracking_code, "Đã thay bóng lần hai.")
     pump()
     kinds = _sent_kinds(client, staff, ticket.tracking_code)
-    assert kinds.count("survey") == 1 and kinds.count("answer") == 2
+    assert kinds.count("survey") == 0 and kinds.count("answer") == 2
+    assert "danh gia" not in _texts_to(providers, phone)[-1]
 
 
 def test_a_web_reporter_rates_through_the_link_once(client: Any, staff: dict[str, str]) -> None:
     code = _report("Hỏi thủ tục cấp đổi giấy phép lái xe", category="thu-tuc-hanh-chinh", area="tan-an")
     _resolve(client, staff, code, "Nộp hồ sơ tại Bộ phận một cửa.")
     ticket = tickets.get_ticket(code)
-    survey = [m for m in client.http.get(f"/api/v1/staff/tickets/{code}", headers=bearer(staff["operator"])).json_body[
-        "timeline"] if m["type"] == "message_out" and m["kind"] == "survey"]
-    assert len(survey) == 1 and f"/danh-gia/{code}?t={ticket.survey_token}" in survey[0]["text"]
+    sent = [m for m in client.http.get(f"/api/v1/staff/tickets/{code}", headers=bearer(staff["operator"])).json_body[
+        "timeline"] if m["type"] == "message_out" and m["kind"] != "assigned"]   # to the citizen
+    (answer,) = sent                                    # one SMS: the answer, with the survey's link in it
+    assert answer["kind"] == "answer" and fits_one_segment(answer["text"])
+    assert f"/danh-gia/{code}?t={ticket.survey_token}" in answer["text"]
     assert client.http.get(f"/danh-gia/{code}?t=wrong").status_code == 404
     form = client.http.get(f"/danh-gia/{code}?t={ticket.survey_token}")
     assert form.status_code == 200 and "Rất hài lòng" in form.body.decode()
+    assert "Nộp hồ sơ tại Bộ phận một cửa." in form.body.decode()   # the page the link opens shows the answer
     post = {"t": ticket.survey_token, "rating": "5", "comment": "Trả lời nhanh"}
     assert client.http.post(f"/danh-gia/{code}", headers=FORM, body=urlencode({**post, "rating": "9"}).encode()
                             ).status_code == 400

@@ -14,7 +14,7 @@ import pytest
 from chalicelib.domain.clock import VN_TZ
 from chalicelib.domain.reports import validate_submission
 from chalicelib.services import intake, routing
-from chalicelib.store import tickets
+from chalicelib.store import outbound, tickets
 from chalicelib.store.reference import load_reference
 from tests.conftest import bearer, unique_phone
 from tests.integration.test_channels import pump
@@ -238,9 +238,10 @@ def test_an_operator_works_a_ticket_from_triage_to_answer_and_every_step_is_audi
     staff_events = [e for e in view["timeline"] if e["type"] == "event" and e["kind"] != "created"
                     and e["kind"] != "routed"]
     assert {e["actor"] for e in staff_events} == {"staff:tongdai@demo.1022.vn", "staff:giamsat@demo.1022.vn"}
-    to_citizen = [e for e in view["timeline"] if e["type"] == "message_out" and e["kind"] in ("staff_reply", "answer")]
-    assert [(m["kind"], m["delivery"]) for m in to_citizen] == [("staff_reply", "sent"), ("answer", "sent")]
-    assert "Pho?ng" not in to_citizen[1]["text"] and "Phuong da va mat duong" in to_citizen[1]["text"]
+    # The reply went to the status page only (no SMS ticked); the citizen's one SMS is the answer.
+    to_citizen = [e for e in view["timeline"] if e["type"] == "message_out"]
+    assert [(m["kind"], m["delivery"]) for m in to_citizen if m["kind"] != "assigned"] == [("answer", "sent")]
+    assert "Pho?ng" not in to_citizen[-1]["text"] and "Phuong da va mat duong" in to_citizen[-1]["text"]
     # Audit: what happened earlier is still there, unchanged, after later actions.
     first_events = [e for e in view["timeline"] if e["type"] == "event"][:4]
     _act(client, op, code, "close")
@@ -248,7 +249,20 @@ def test_an_operator_works_a_ticket_from_triage_to_answer_and_every_step_is_audi
     # The citizen sees the answer on the status page; internal notes stay internal.
     status = client.http.get(f"/api/v1/reports/{code}?phone_last4={tickets.get_ticket(code).reporter_phone[-4:]}")
     public = json.dumps(status.json_body, ensure_ascii=False)
-    assert answer in public and "bức xúc" not in public
+    assert answer in public and "Chúng tôi đã chuyển phản ánh cho UBND phường." in public and "bức xúc" not in public
+
+
+def test_a_reply_goes_by_sms_only_when_staff_tick_it(client: Any, staff: dict[str, str]) -> None:
+    code = _report("Nắp cống bị vỡ trên đường Trần Hưng Đạo phường Tân Ninh", "giao-thong", "tan-ninh")
+    page = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
+    assert 'name="sms"' in page and "Gửi cả SMS cho người dân" in page and 'name="sms" value="1" checked' not in page
+    quiet = _act(client, staff["operator"], code, "reply", text="Đã chuyển cho phường.")
+    assert quiet.json_body["message"] == "Đã đăng tin nhắn lên trang tra cứu (không gửi SMS)."
+    texted = _act(client, staff["operator"], code, "reply", text="Mai phường đến kiểm tra.", sms="1")
+    assert texted.json_body["message"] == "Đã gửi tin nhắn cho người dân."
+    pump()
+    replies = [m for m in outbound.of_ticket(code) if m.kind == "staff_reply"]
+    assert [(m.channel, m.state) for m in replies] == [("sms", "sent")] and "Mai phuong den kiem tra" in replies[0].text
 
 
 def test_two_staff_saving_the_same_ticket_the_second_gets_409_and_the_first_change_stays(
