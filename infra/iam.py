@@ -103,7 +103,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     ],
     "HandleInbound": [
         consume("InboundQueue"),
-        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
     ],
@@ -123,25 +123,25 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Schedules.
     "SweepUnrouted": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "PutItem", "UpdateItem"),  # its cursor, and SMSSync hand-backs
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),  # its cursor, and SMSSync hand-backs
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
     ],
     "CallbackReminders": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
     "DeadlineWatch": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
     "DailyDigest": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "PutItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],

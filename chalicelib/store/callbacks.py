@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
+from chalicelib.store import pages
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import CallbackModel, ContactHealthModel, EventModel, TicketModel, ticket_pk
@@ -99,7 +100,7 @@ def due_for_reminder(now: datetime, ahead: timedelta, limit: int) -> list[Callba
         if len(found) < limit:
             found += CallbackModel.by_status_due.query(OPEN, CallbackModel.due_sort <= (moment + ahead).isoformat(),
                                                        limit=limit - len(found))
-    return found
+    return pages.full(CallbackModel, found)  # the index holds keys and a few small attributes
 
 
 def mark_reminded(callback: CallbackModel, stage: str) -> bool:

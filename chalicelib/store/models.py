@@ -37,6 +37,12 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
 a deadline sort last. Table, index and key names must match infra/resources.json.
+
+Projections (an index entry is rewritten only when what it projects changes, so they hold little):
+by_status_due, by_open and by_agency_due project the inbox filters (INBOX_FILTERS, and status);
+by_phone, by_zalo and by_watch keys only; by_public, by_place and by_update the public fields
+their readers show. A reader that needs more reads the whole items behind an index page with one
+BatchGetItem per 100 keys (chalicelib.store.pages.full).
 """
 from __future__ import annotations
 
@@ -52,7 +58,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 NO_DUE = "9999-12-31T23:59:59"
@@ -63,6 +69,11 @@ def ticket_pk(code: str) -> str:
     return f"TICKET#{code}"
 
 
+# What the inbox filters on: the only non-key attributes the work-queue indexes project
+# (infra/resources.json), so a ticket's other changes never rewrite their entries.
+INBOX_FILTERS = ["category", "channel", "agency", "held", "needs_callback"]
+
+
 class _Meta:
     # Bound to the real table name on first use by chalicelib.store.connection.
     table_name = "unbound"
@@ -71,7 +82,7 @@ class _Meta:
 class ByAgencyDue(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_agency_due"
-        projection = AllProjection()
+        projection = IncludeProjection([*INBOX_FILTERS, "status"])
 
     agency_open = UnicodeAttribute(hash_key=True)
     due_sort = UnicodeAttribute(range_key=True)
@@ -80,7 +91,7 @@ class ByAgencyDue(GlobalSecondaryIndex["TicketModel"]):
 class ByStatusDue(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_status_due"
-        projection = AllProjection()
+        projection = IncludeProjection(INBOX_FILTERS)
 
     status = UnicodeAttribute(hash_key=True)
     due_sort = UnicodeAttribute(range_key=True)
@@ -89,7 +100,7 @@ class ByStatusDue(GlobalSecondaryIndex["TicketModel"]):
 class ByOpen(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_open"
-        projection = AllProjection()
+        projection = IncludeProjection([*INBOX_FILTERS, "status"])
 
     open_queue = UnicodeAttribute(hash_key=True)
     due_sort = UnicodeAttribute(range_key=True)
@@ -125,7 +136,7 @@ class ByMonth(GlobalSecondaryIndex["TicketModel"]):
 class ByPhone(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_phone"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     reporter_phone = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
@@ -134,7 +145,7 @@ class ByPhone(GlobalSecondaryIndex["TicketModel"]):
 class ByZalo(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_zalo"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     reporter_zalo_id = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
@@ -143,7 +154,7 @@ class ByZalo(GlobalSecondaryIndex["TicketModel"]):
 class ByWatch(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_watch"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     watch_shard = UnicodeAttribute(hash_key=True)
     watch_at = UnicodeAttribute(range_key=True)
@@ -282,7 +293,7 @@ class DedupModel(Model):
 class OutboundByStatusDue(GlobalSecondaryIndex["OutboundModel"]):
     class Meta:
         index_name = "by_status_due"
-        projection = AllProjection()
+        projection = IncludeProjection(INBOX_FILTERS)
 
     status = UnicodeAttribute(hash_key=True)
     due_sort = UnicodeAttribute(range_key=True)
@@ -352,7 +363,7 @@ class RateModel(Model):
 class CallbackByStatusDue(GlobalSecondaryIndex["CallbackModel"]):
     class Meta:
         index_name = "by_status_due"
-        projection = AllProjection()
+        projection = IncludeProjection(INBOX_FILTERS)
 
     status = UnicodeAttribute(hash_key=True)
     due_sort = UnicodeAttribute(range_key=True)

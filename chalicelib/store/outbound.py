@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.domain.errors import AlreadyExists, Conflict
+from chalicelib.store import pages
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import OutboundModel, QuarantineModel, RateModel, ticket_pk
@@ -97,7 +98,8 @@ def queued(queue: str, before: str | None = None, limit: int = 50) -> list[Outbo
     bind()
     condition = OutboundModel.due_sort < before if before else None
     with translate():
-        return list(OutboundModel.by_status_due.query(queue, condition, limit=limit))
+        found = list(OutboundModel.by_status_due.query(queue, condition, limit=limit))
+    return pages.full(OutboundModel, found)  # the index holds keys and a few small attributes
 
 
 def requeued(message: OutboundModel, now: datetime) -> bool:

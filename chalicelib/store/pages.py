@@ -49,3 +49,16 @@ def read(index: Any, query: Any, limit: int, max_queries: int,
             if pages.last_evaluated_key is None:
                 return Page(items, None, queries)
     return Page(items, pages.last_evaluated_key, queries)
+
+
+def full(model: Any, found: list[Any]) -> list[Any]:
+    """The whole items behind index entries that project only keys and a few small attributes
+    (the indexes keep out what is rewritten often, so a ticket's changes cost fewer index writes):
+    one BatchGetItem per 100 keys, eventually consistent like the index itself, in the index's
+    order; an item deleted meanwhile is left out."""
+    if not found:
+        return []
+    keys = [(item.pk, item.sk) for item in found]
+    with translate():
+        loaded = {(item.pk, item.sk): item for item in model.batch_get(list(dict.fromkeys(keys)))}
+    return [loaded[key] for key in keys if key in loaded]

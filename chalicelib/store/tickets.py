@@ -294,14 +294,17 @@ def watch_due(shard: str, now: datetime, limit: int) -> list[TicketModel]:
     earliest first (one Query). Handling a ticket moves its mark on, so the next call sees the rest."""
     bind()
     with translate():
-        return list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat(),
-                                               limit=limit))
+        found = list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat(),
+                                                limit=limit))
+    return pages.full(TicketModel, found)  # the index holds keys only
 
 
 def _page(query: Any) -> tuple[list[TicketModel], dict[str, Any] | None]:
+    """One page of an index that projects a few small attributes (the inbox filters), with the
+    whole tickets behind it (one BatchGetItem)."""
     with translate():
         items = list(query)
-    return items, query.last_evaluated_key
+    return pages.full(TicketModel, items), query.last_evaluated_key
 
 
 def open_by_agency(agency: str, limit: int = 50, start: dict[str, Any] | None = None
@@ -324,14 +327,16 @@ def by_phone(phone: str, limit: int = 20) -> list[TicketModel]:
     """Returns the reporter's tickets, newest first."""
     bind()
     with translate():
-        return list(TicketModel.by_phone.query(phone, scan_index_forward=False, limit=limit))
+        found = list(TicketModel.by_phone.query(phone, scan_index_forward=False, limit=limit))
+    return pages.full(TicketModel, found)  # the index holds keys only
 
 
 def by_zalo(user_id: str, limit: int = 20) -> list[TicketModel]:
     """Returns the Zalo user's tickets, newest first."""
     bind()
     with translate():
-        return list(TicketModel.by_zalo.query(user_id, scan_index_forward=False, limit=limit))
+        found = list(TicketModel.by_zalo.query(user_id, scan_index_forward=False, limit=limit))
+    return pages.full(TicketModel, found)  # the index holds keys only
 
 
 def flag_callback(ticket: TicketModel, event: NewEvent, now: datetime) -> None:
