@@ -210,6 +210,19 @@ def test_esms_sends_under_the_stages_brandname(providers: Any, stage: Any) -> No
     assert [m["brandname"] for m in providers.state.outbox if m["to"] == phone] == ["TAYNINH1022"]
 
 
+def test_a_stage_can_send_citizen_sms_through_esms_brandname_instead_of_sns(
+        client: Any, providers: Any, staff: dict[str, str], stage: Any) -> None:
+    stage(SMS_DEFAULT_PROVIDER="esms", ESMS_BRANDNAME="TAYNINH1022")
+    reporter = unique_phone()
+    code = _report("Đèn đường trước chợ phường Tân Ninh tắt cả tuần", "chieu-sang", "tan-ninh", phone=reporter)
+    assert _act(client, staff["operator"], code, "resolve", answer="Điện lực đã thay bóng đèn.").status_code == 200
+    pump()
+    phone = "+84" + reporter[1:]
+    (sent,) = [m for m in providers.state.outbox if m["to"] == phone]
+    assert sent["brandname"] == "TAYNINH1022" and sent["text"].startswith(f"Tra loi phan anh {code}")
+    assert sns_sms(phone) == []
+
+
 def test_without_a_gateway_url_the_android_gateway_is_off(stage: Any) -> None:
     from chalicelib.notify.android_gateway import AndroidGatewaySender
 
