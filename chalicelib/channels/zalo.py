@@ -116,7 +116,7 @@ def parse(body: dict[str, Any]) -> InboundMessage | None:
     a missing field, or one of another type than Zalo documents (an object where an id belongs,
     a list of strings for attachments, a coordinate that is not a number within range)."""
     event = body.get("event_name")
-    if event not in _HANDLED:
+    if not isinstance(event, str) or event not in _HANDLED:  # a list or an object is no event we know
         return None
     try:
         received = datetime.fromtimestamp(int(body["timestamp"]) / 1000, tz=timezone.utc)

@@ -165,6 +165,15 @@ def test_a_signed_zalo_message_with_a_lone_surrogate_is_kept_with_a_replacement_
     assert message is not None and message.text == "Đường \ufffd ngập"
 
 
+@pytest.mark.parametrize("name", [[], {}, ["user_send_text"], 7, None])
+def test_a_signed_zalo_event_whose_name_is_not_a_string_is_ignored_as_an_unknown_event(
+        client: Any, providers: Any, name: Any) -> None:
+    signed = signing.zalo_event({"app_id": "1022000000000000001", "event_name": name, "sender": {"id": "u1"},
+                                 "message": {"msg_id": uuid.uuid4().hex, "text": "x"}})
+    response = client.http.post(signed.path, headers=signed.headers, body=signed.body)
+    assert response.status_code == 200 and json.loads(response.body) == {"ok": True}
+
+
 # Root cause 4: extreme dates in filters overflowed datetime arithmetic
 
 
