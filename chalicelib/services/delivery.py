@@ -40,7 +40,7 @@ def deliver(pk: str, sk: str, now: datetime | None = None) -> str:
     if message is None:
         return "skipped"
     try:
-        if message.state == "sending" and (message.due_sort or "") < now.astimezone(timezone.utc).isoformat():
+        if message.state == "sending" and _claim_ran_out(message, now):
             # its worker died mid-send and the claim ran out: it is pending again
             outbound.move(message, "sending", "pending", now, queue=outbound.PENDING)
         if message.state != "pending":
@@ -48,6 +48,12 @@ def deliver(pk: str, sk: str, now: datetime | None = None) -> str:
         return _deliver(message, now)
     except Conflict:
         return "skipped"  # another worker moved it first
+
+
+def _claim_ran_out(message: OutboundModel, now: datetime) -> bool:
+    if message.claimed_until is not None:
+        return message.claimed_until < now
+    return (message.due_sort or "") < now.astimezone(timezone.utc).isoformat()  # claimed before claimed_until
 
 
 def _deliver(message: OutboundModel, now: datetime) -> str:
@@ -61,7 +67,7 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         return "device_queued"
     # Claim it before calling the provider: of two copies of one queue message delivered at once,
     # only one gets past this conditional write, so the citizen gets one SMS, not two.
-    outbound.move(message, "pending", "sending", now, queue=outbound.PENDING, queue_at=now + CLAIM)
+    outbound.claim(message, now, now + CLAIM)
     reply_to = message.reply_to
     # An automated reply answers a message that just arrived, so it is inside the window by definition
     # and knows the message it answers; staff messages take both from the ticket (read once).

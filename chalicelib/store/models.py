@@ -305,7 +305,8 @@ class OutboundModel(Model):
     state: pending -> sending (claimed by one worker) -> sent | pending (retry) | fallback (sent another
     way) | callback (nobody reachable) | dead (gave up; stays for operators); pending -> suppressed
     (auto-reply cap) | device_queued -> device_handed -> sent (SMSSync phone).
-    `status`/`due_sort` put it in the status index while someone still has to act on it.
+    `status`/`due_sort` put it in the status index while someone still has to act on it; a claim
+    (`claimed_until`) leaves them as they are, so claiming costs no index write.
     """
 
     class Meta(_Meta):
@@ -327,6 +328,7 @@ class OutboundModel(Model):
     reply_to = UnicodeAttribute(null=True)  # the citizen message an automated reply answers (Zalo quotes it)
     subject = UnicodeAttribute(null=True)
     html = UnicodeAttribute(null=True)
+    claimed_until = UTCDateTimeAttribute(null=True)  # state sending: the worker's claim runs out then
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -93,6 +93,18 @@ def move(message: OutboundModel, expected_state: str, state: str, now: datetime,
         message.update(actions=actions, condition=OutboundModel.state == expected_state)
 
 
+def claim(message: OutboundModel, now: datetime, until: datetime) -> None:
+    """Claims a pending message for one worker to send until `until`: of two workers only one gets
+    past this conditional write. The message keeps its place in the pending queue (no index key
+    changes, so the claim costs one table write and no index write); a claim that ran out is
+    taken back by the next delivery attempt. Raises Conflict when it is no longer pending."""
+    bind()
+    with translate(Conflict):
+        message.update(actions=[OutboundModel.state.set("sending"), OutboundModel.updated_at.set(now),
+                                OutboundModel.claimed_until.set(until)],
+                       condition=OutboundModel.state == "pending")
+
+
 def queued(queue: str, before: str | None = None, limit: int = 50) -> list[OutboundModel]:
     """Returns messages waiting in a status-index queue, oldest first (an index query, never a table scan)."""
     bind()

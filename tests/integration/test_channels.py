@@ -384,9 +384,31 @@ def test_a_claim_left_by_a_crashed_worker_expires_and_the_message_is_sent(provid
     message = outbound.add_outbound(outbound.new_outbound("reply", "sms", "android_gateway", phone, "Da xu ly",
                                                           start, automated=False),
                                     _zalo_ticket_with_phone(f"z{uuid.uuid4().int % 10**12}", phone))
-    outbound.move(message, "pending", "sending", start, queue=outbound.PENDING, queue_at=start + delivery.CLAIM)
+    outbound.claim(message, start, start + delivery.CLAIM)
     assert delivery.deliver(message.pk, message.sk, now=start + timedelta(minutes=1)) == "skipped"
     assert delivery.deliver(message.pk, message.sk, now=start + timedelta(minutes=3)) == "sent"
+    assert sent_to(providers, phone) == ["Da xu ly"]
+
+
+def test_a_claim_is_taken_once_and_leaves_the_message_where_the_sweeper_finds_it(providers: Any) -> None:
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import delivery
+
+    phone = "+84" + unique_phone()[1:]
+    start = datetime.now(timezone.utc) - timedelta(minutes=30)
+    message = outbound.add_outbound(outbound.new_outbound("reply", "sms", "android_gateway", phone, "Da xu ly",
+                                                          start, automated=False),
+                                    _zalo_ticket_with_phone(f"z{uuid.uuid4().int % 10**12}", phone))
+    other_worker = outbound.get_outbound(message.pk, message.sk)
+    outbound.claim(message, start, start + delivery.CLAIM)
+    with pytest.raises(Conflict):  # the second copy of the queue message finds it claimed
+        outbound.claim(other_worker, start, start + delivery.CLAIM)
+    claimed = outbound.get_outbound(message.pk, message.sk)
+    assert (claimed.state, claimed.status, claimed.due_sort) == ("sending", outbound.PENDING, other_worker.due_sort)
+    # the worker died: the sweeper still sees it in the pending queue, and its claim has run out
+    stale = outbound.queued(outbound.PENDING, before=(start + timedelta(seconds=1)).isoformat(), limit=500)
+    assert (message.pk, message.sk) in [(m.pk, m.sk) for m in stale]
+    assert delivery.deliver(message.pk, message.sk) == "sent"
     assert sent_to(providers, phone) == ["Da xu ly"]
 
 
