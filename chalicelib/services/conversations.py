@@ -63,13 +63,16 @@ def receive(message: InboundMessage, now: datetime | None = None) -> str:
     history = tickets.by_zalo(message.sender) if message.channel == "zalo" else tickets.by_phone(message.sender)
     rating = parse_rating(message.text)
     if rating is not None and message.kind == "message":
-        reply = _outbound(message, "rating_thanks", survey_thanks(rating).for_channel(message.channel), now)
-        _with_device(reply, message)
+        reply = None
+        if message.channel == "zalo":  # thanked on Zalo (free); by SMS the answer was the last message
+            reply = _outbound(message, "rating_thanks", survey_thanks(rating).for_channel(message.channel), now)
+            _with_device(reply, message)
         rated = satisfaction.rate_by_reply(history, rating, message.channel, now, message.dedup_key, reply)
         if rated == "duplicate":
             return "duplicate"
         if rated is not None:
-            queues.send_notifications([(reply.pk, reply.sk)])
+            if reply is not None:
+                queues.send_notifications([(reply.pk, reply.sk)])
             return "rated"
     decision = decide(message.text, [OpenTicket(t.tracking_code, t.status, t.updated_at) for t in history],
                       now, settings().tracking_prefix)

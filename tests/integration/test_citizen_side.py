@@ -267,6 +267,7 @@ def test_an_sms_reporter_gets_one_answer_sms_with_the_survey_and_rates_once(clie
     from chalicelib.store import ratings
 
     assert ratings.of_ticket(ticket.tracking_code).rating == 4
+    assert not [t for t in _texts_to(providers, phone) if "Cam on ban da danh gia" in t]  # no thank-you SMS
     assert len(tickets.by_phone("+84" + phone[1:])) == 2  # the later "5" became an ordinary message
     stats = client.http.get(f"/api/v1/admin/stats?month={ticket.created_at:%Y-%m}",
                             headers=bearer(staff["supervisor"])).json_body
@@ -278,6 +279,22 @@ def test_an_sms_reporter_gets_one_answer_sms_with_the_survey_and_rates_once(clie
     kinds = _sent_kinds(client, staff, ticket.tracking_code)
     assert kinds.count("survey") == 0 and kinds.count("answer") == 2
     assert "danh gia" not in _texts_to(providers, phone)[-1]
+
+
+def test_a_zalo_reporter_gets_the_survey_and_the_thanks_as_zalo_messages(client: Any, staff: dict[str, str],
+                                                                          providers: Any) -> None:
+    from tests.integration.test_channels import zalo_post
+
+    user = f"z{uuid.uuid4().int % 10**12}"
+    assert zalo_post(client, user, "Đèn đường phường Tân Ninh hỏng cả tuần").status_code == 200
+    pump()
+    (ticket,) = tickets.by_zalo(user)
+    _resolve(client, staff, ticket.tracking_code, "Điện lực đã thay bóng.")
+    pump()
+    assert zalo_post(client, user, "5").status_code == 200
+    pump()
+    ack, answer, survey, thanks = [m["text"] for m in providers.state.outbox if m["to"] == user]
+    assert "Điện lực đã thay bóng." in answer and "hài lòng" in survey and "(5/5)" in thanks
 
 
 def test_a_web_reporter_rates_through_the_link_once(client: Any, staff: dict[str, str]) -> None:
