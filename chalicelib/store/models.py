@@ -40,8 +40,8 @@ a deadline sort last. Table, index and key names must match infra/resources.json
 
 Projections (an index entry is rewritten only when what it projects changes, so they hold little):
 by_status_due, by_open and by_agency_due project the inbox filters (INBOX_FILTERS, and status);
-by_phone, by_zalo and by_watch keys only; by_public, by_place and by_update the public fields
-their readers show. A reader that needs more reads the whole items behind an index page with one
+by_phone, by_zalo and by_watch keys only; by_month what an Open311 request shows (OPEN311_FIELDS);
+by_public, by_place and by_update the public fields their readers show. A reader that needs more reads the whole items behind an index page with one
 BatchGetItem per 100 keys (chalicelib.store.pages.full).
 """
 from __future__ import annotations
@@ -72,6 +72,9 @@ def ticket_pk(code: str) -> str:
 # What the inbox filters on: the only non-key attributes the work-queue indexes project
 # (infra/resources.json), so a ticket's other changes never rewrite their entries.
 INBOX_FILTERS = ["category", "channel", "agency", "held", "needs_callback"]
+# What an Open311 service request shows (chalicelib.domain.open311.request): by_month's projection.
+OPEN311_FIELDS = ["tracking_code", "status", "category", "agency", "updated_at", "due_at", "public_shard",
+                  "public_question", "public_answer", "lat", "lon", "photos_public"]
 
 
 class _Meta:
@@ -127,7 +130,7 @@ class ByPlace(GlobalSecondaryIndex["TicketModel"]):
 class ByMonth(GlobalSecondaryIndex["TicketModel"]):
     class Meta:
         index_name = "by_month"
-        projection = AllProjection()
+        projection = IncludeProjection(OPEN311_FIELDS)
 
     created_month = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
