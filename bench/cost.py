@@ -490,6 +490,7 @@ class Recorder:
 _SMS_KINDS = (("Ban hai long", "survey"), ("Duong day nong 1022 da tiep nhan", "acknowledgement"),
               ("Cam on ban da danh gia", "rating thanks"), ("co tin tra loi moi", "notice of a long message"),
               ("co tin moi", "notice of a long message"), ("Tra loi phan anh", "answer"),
+              ("da co tra loi", "notice of a long answer, with the survey"), ("QUA HAN", "staff: escalation"),
               ("1022 - phan anh", "staff reply"), ("Giao xu ly", "staff: assignment"),
               ("sap den han", "staff: 80 % deadline warning"), ("goi lai", "staff: callback reminder"))
 
