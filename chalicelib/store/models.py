@@ -4,7 +4,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 
 | query                                         | served by                                              |
 |-----------------------------------------------|--------------------------------------------------------|
-| ticket by tracking code                       | GetItem pk=TICKET#<code>, sk=TICKET                    |
+| ticket by tracking code (with its body)       | Query pk=TICKET#<code>, sk begins_with TICKET          |
 | a ticket's timeline, in order                 | Query pk=TICKET#<code>, sk begins_with EVENT#          |
 | open tickets of an agency, by due time        | GSI by_agency_due: agency_open=<agency>, due_sort      |
 | tickets in a status, by due time (schedulers) | GSI by_status_due: status=<status>, due_sort           |
@@ -63,6 +63,10 @@ from pynamodb.models import Model
 
 NO_DUE = "9999-12-31T23:59:59"
 TICKET_SK = "TICKET"
+BODY_SK = "TICKET#BODY"
+# What a ticket says and who said it: written once, in its own item beside the ticket, so the ticket
+# item that every change rewrites stays under one write unit (1 KB).
+BODY_FIELDS = ("text", "attachments", "reporter_name", "reporter_email", "address")
 
 
 def ticket_pk(code: str) -> str:
@@ -192,13 +196,13 @@ class TicketModel(Model):
     reporter_email = UnicodeAttribute(null=True)
     reporter_zalo_id = UnicodeAttribute(null=True)
     entered_by = UnicodeAttribute(null=True)
-    text = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)  # BODY_FIELDS live in the TicketBodyModel item; read merged
     category = UnicodeAttribute(null=True)
     area = UnicodeAttribute(null=True)
     address = UnicodeAttribute(null=True)
     lat = NumberAttribute(null=True)
     lon = NumberAttribute(null=True)
-    attachments = ListAttribute(of=AttachmentMap, default=list)
+    attachments = ListAttribute(of=AttachmentMap, null=True)
     consent_publish = BooleanAttribute(default=False)
     reply_via = UnicodeAttribute(null=True)
     last_inbound_at = UTCDateTimeAttribute(null=True)
@@ -249,6 +253,23 @@ class TicketModel(Model):
     by_phone = ByPhone()
     by_zalo = ByZalo()
     by_watch = ByWatch()
+
+
+class TicketBodyModel(Model):
+    """A ticket's BODY_FIELDS (pk=TICKET#<code>, sk=TICKET#BODY): written with the ticket in its
+    creating transaction and never rewritten; chalicelib.store.tickets merges it into the ticket it
+    reads. In no index."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=BODY_SK)
+    text = UnicodeAttribute()
+    attachments = ListAttribute(of=AttachmentMap, null=True)
+    reporter_name = UnicodeAttribute(null=True)
+    reporter_email = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
 
 
 class ByUpdate(GlobalSecondaryIndex["EventModel"]):
@@ -518,7 +539,7 @@ class ReferenceModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (TicketModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
+MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel)

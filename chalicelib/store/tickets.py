@@ -26,7 +26,8 @@ from chalicelib.store import pages
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
-    NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, RateModel, TicketModel, ticket_pk,
+    BODY_FIELDS, BODY_SK, NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, RateModel, TicketBodyModel,
+    TicketModel, ticket_pk,
 )
 
 DEDUP_TTL = timedelta(days=30)
@@ -87,13 +88,16 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
     connection = bind()
     code = fields["tracking_code"]
     status = Status(fields["status"])
+    said = {name: fields[name] for name in BODY_FIELDS if fields.get(name) is not None}
     ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")),
                          open_queue=OPEN_QUEUE if is_open(status) else None,
                          place_open=place_key(status, fields.get("category"), fields.get("area")),
-                         created_month=fields["created_at"].astimezone(timezone.utc).strftime("%Y-%m"), **fields)
+                         created_month=fields["created_at"].astimezone(timezone.utc).strftime("%Y-%m"),
+                         **{name: value for name, value in fields.items() if name not in BODY_FIELDS})
+    body = TicketBodyModel(pk=ticket_pk(code), sk=BODY_SK, **said)
     limits = limits or []
     try:
-        _create_transaction(connection, ticket, code, fields, first_event, dedup_key, outbound, limits)
+        _create_transaction(connection, ticket, body, code, fields, first_event, dedup_key, outbound, limits)
     except TransactWriteError as exc:
         # PynamoDB lists the reasons puts first, updates last: the counters are the last ones.
         reasons = list(exc.cancellation_reasons or [])
@@ -103,7 +107,7 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
             raise
 
 
-def _create_transaction(connection: Any, ticket: TicketModel, code: str, fields: dict[str, Any],
+def _create_transaction(connection: Any, ticket: TicketModel, body: TicketBodyModel, code: str, fields: dict[str, Any],
                         first_event: NewEvent, dedup_key: str | None, outbound: list[OutboundModel] | None,
                         limits: list[tuple[str, int]]) -> None:
     with TransactWrite(connection=connection) as transaction:
@@ -112,6 +116,7 @@ def _create_transaction(connection: Any, ticket: TicketModel, code: str, fields:
                 RateModel.n.add(1), RateModel.expires_at.set(first_event.at + timedelta(days=2))],
                 condition=RateModel.n.does_not_exist() | (RateModel.n < cap))
         transaction.save(ticket, condition=TicketModel.pk.does_not_exist())
+        transaction.save(body, condition=TicketBodyModel.pk.does_not_exist())
         transaction.save(event_item(code, first_event, fields["status"]), condition=EventModel.pk.does_not_exist())
         if dedup_key is not None:
             transaction.save(_marker(dedup_key, code, first_event.at), condition=DedupModel.pk.does_not_exist())
@@ -174,14 +179,38 @@ def deduplicated(dedup_key: str) -> str | None:
 
 
 def get_ticket(code: str) -> TicketModel:
-    """Returns the ticket; raises NotFound."""
+    """Returns the ticket with its body (one Query of both items); raises NotFound."""
     bind()
     with translate():
-        try:
-            # Consistent: callers decide (route, deliver, transition) from what they read.
-            return TicketModel.get(ticket_pk(code), TICKET_SK, consistent_read=True)
-        except TicketModel.DoesNotExist as exc:
-            raise NotFound() from exc
+        # Consistent: callers decide (route, deliver, transition) from what they read.
+        items = list(TicketModel.query(ticket_pk(code), TicketModel.sk.startswith(TICKET_SK), consistent_read=True))
+    found = _merged(items)
+    if not found:
+        raise NotFound()
+    return found[0]
+
+
+def _merged(items: list[TicketModel]) -> list[TicketModel]:
+    """The tickets among `items` with their bodies' fields (a ticket stored before bodies had their
+    own item keeps its own), in order."""
+    bodies = {item.pk: item for item in items if item.sk == BODY_SK}
+    tickets = [item for item in items if item.sk == TICKET_SK]
+    for ticket in tickets:
+        body = bodies.get(ticket.pk)
+        if body is not None:
+            for name in BODY_FIELDS:
+                setattr(ticket, name, getattr(body, name))
+    return tickets
+
+
+def _whole(found: list[TicketModel]) -> list[TicketModel]:
+    """The whole tickets, bodies included, behind index entries (one BatchGetItem per 50 tickets)."""
+    if not found:
+        return []
+    keys = list(dict.fromkeys((ticket.pk, sk) for ticket in found for sk in (TICKET_SK, BODY_SK)))
+    with translate():
+        loaded = {item.pk: item for item in _merged(list(TicketModel.batch_get(keys)))}
+    return [loaded[ticket.pk] for ticket in found if ticket.pk in loaded]
 
 
 def timeline(code: str) -> list[EventModel]:
@@ -296,7 +325,7 @@ def watch_due(shard: str, now: datetime, limit: int) -> list[TicketModel]:
     with translate():
         found = list(TicketModel.by_watch.query(shard, TicketModel.watch_at <= now.astimezone(timezone.utc).isoformat(),
                                                 limit=limit))
-    return pages.full(TicketModel, found)  # the index holds keys only
+    return _whole(found)  # the index holds keys only
 
 
 def _page(query: Any) -> tuple[list[TicketModel], dict[str, Any] | None]:
@@ -304,7 +333,7 @@ def _page(query: Any) -> tuple[list[TicketModel], dict[str, Any] | None]:
     whole tickets behind it (one BatchGetItem)."""
     with translate():
         items = list(query)
-    return pages.full(TicketModel, items), query.last_evaluated_key
+    return _whole(items), query.last_evaluated_key
 
 
 def open_by_agency(agency: str, limit: int = 50, start: dict[str, Any] | None = None
@@ -328,7 +357,7 @@ def by_phone(phone: str, limit: int = 20) -> list[TicketModel]:
     bind()
     with translate():
         found = list(TicketModel.by_phone.query(phone, scan_index_forward=False, limit=limit))
-    return pages.full(TicketModel, found)  # the index holds keys only
+    return _whole(found)  # the index holds keys only
 
 
 def by_zalo(user_id: str, limit: int = 20) -> list[TicketModel]:
@@ -336,7 +365,7 @@ def by_zalo(user_id: str, limit: int = 20) -> list[TicketModel]:
     bind()
     with translate():
         found = list(TicketModel.by_zalo.query(user_id, scan_index_forward=False, limit=limit))
-    return pages.full(TicketModel, found)  # the index holds keys only
+    return _whole(found)  # the index holds keys only
 
 
 def flag_callback(ticket: TicketModel, event: NewEvent, now: datetime) -> None:
@@ -433,7 +462,8 @@ def created_between(start: datetime, end: datetime, limit: int, keep: Callable[[
 
 
 def many(codes: list[str]) -> list[TicketModel]:
-    """The tickets with these codes that exist (BatchGetItem, 100 keys per call)."""
+    """The tickets with these codes that exist, without their bodies (BODY_FIELDS: the Open311
+    listing shows none of them) (BatchGetItem, 100 keys per call)."""
     bind()
     with translate():
         return list(TicketModel.batch_get([(ticket_pk(code), TICKET_SK) for code in dict.fromkeys(codes)]))

@@ -102,3 +102,31 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(stack: object) -> None:
     kept = tickets.get_ticket(fields["tracking_code"])
     assert kept.status == "triage" and kept.agency is None and kept.version == 2
     assert [e.kind for e in tickets.timeline(fields["tracking_code"])] == ["created", "triaged"]
+
+
+def test_what_a_ticket_says_reads_back_whole_after_it_changes_and_from_every_listing(stack: object) -> None:
+    from chalicelib.store.connection import bind
+    from chalicelib.store.models import TICKET_SK, TicketModel, ticket_pk
+
+    phone, agency = unique_phone(), f"agency-{unique_phone()}"
+    said = {"text": "Cống thoát nước trước chợ bị tắc, nước tràn lên đường " * 6, "reporter_name": "Nguyễn Văn An",
+            "reporter_email": "an@example.vn", "address": "12 Cách Mạng Tháng Tám",
+            "attachments": [{"key": "photos/a.jpg", "filename": "a.jpg", "content_type": "image/jpeg"}]}
+    fields = _fields(phone, channel="phone", due_at=NOW + timedelta(days=300), **said)  # last in any inbox
+    tickets.create_ticket(fields, _event())
+    code = fields["tracking_code"]
+    tickets.transition(tickets.get_ticket(code), Status.ASSIGNED, _event("routed", minutes=1), NOW, agency=agency)
+
+    def whole(ticket: TicketModel) -> dict[str, object]:
+        values = {name: getattr(ticket, name) for name in said}
+        values["attachments"] = [a.attribute_values for a in ticket.attachments or []]
+        return values
+
+    assert whole(tickets.get_ticket(code)) == said
+    assert [whole(t) for t in tickets.by_phone(phone)] == [said]
+    page, _ = tickets.open_by_agency(agency)
+    assert [whole(t) for t in page] == [said]
+    # the item every change rewrites holds none of it (its own item is written once)
+    bind()
+    rewritten = TicketModel.get(ticket_pk(code), TICKET_SK, consistent_read=True)
+    assert rewritten.text is None and rewritten.reporter_name is None and rewritten.version == 2
