@@ -98,18 +98,18 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # SQS consumers.
     "RouteTickets": [
         consume("RoutingQueue"),
-        table("Tickets", "GetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "PutItem", "UpdateItem", "Query"),  # Query: a ticket is read with its body item
         send_to("NotificationsQueue"),
     ],
     "HandleInbound": [
         consume("InboundQueue"),
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
     ],
     "SendNotifications": [
         consume("NotificationsQueue", "sqs:ChangeMessageVisibility"),  # backoff on one message
-        table("Tickets", "GetItem", "UpdateItem"),
+        table("Tickets", "GetItem", "UpdateItem", "Query"),
         ZALO_LEASE,
         READ_SECRETS,  # provider credentials and the Zalo token
         WRITE_ZALO_TOKEN,  # when Zalo rejects the token mid-send
@@ -123,19 +123,19 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Schedules.
     "SweepUnrouted": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),  # its cursor, and SMSSync hand-backs
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),  # its cursor, and SMSSync hand-backs
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
     ],
     "CallbackReminders": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
     "DeadlineWatch": [
         ON_FAILURE,
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
     ],
