@@ -68,14 +68,15 @@ def _properties(base_url: str, examples: int) -> dict[str, Any]:
 
     site = properties.Site(base_url)
     sent = 0
-    original = site.send
 
-    def counted(signed: Any) -> Any:
-        nonlocal sent
-        sent += 1
-        return original(signed)
+    def counted(method: Any) -> Any:
+        def call(*args: Any) -> Any:
+            nonlocal sent
+            sent += 1
+            return method(*args)
+        return call
 
-    site.send = counted  # type: ignore[method-assign]
+    site.send, site.get = counted(site.send), counted(site.get)  # type: ignore[method-assign]
     failures = []
     for name in sorted(n for n in dir(properties) if n.startswith("test_")):
         try:
