@@ -130,3 +130,17 @@ def test_what_a_ticket_says_reads_back_whole_after_it_changes_and_from_every_lis
     bind()
     rewritten = TicketModel.get(ticket_pk(code), TICKET_SK, consistent_read=True)
     assert rewritten.text is None and rewritten.reporter_name is None and rewritten.version == 2
+
+
+def test_an_email_keeps_its_html_part_exactly_and_stores_it_compressed(stack: object) -> None:
+    from chalicelib.store import outbound
+
+    fields = _fields(unique_phone())
+    tickets.create_ticket(fields, _event())
+    html = "<html><body><h1>Phản ánh mới</h1>" + "<tr><td>Địa bàn</td><td>Phường Tân Ninh</td></tr>" * 20 + "</body></html>"
+    email = outbound.new_outbound("assigned", "email", "ses", "so-xd@example.vn", "Phản ánh mới", NOW, automated=False)
+    email.subject, email.html = "Phản ánh mới", html
+    stored = outbound.add_outbound(email, fields["tracking_code"])
+    again = outbound.get_outbound(stored.pk, stored.sk)
+    assert again is not None and again.html == html
+    assert len(again.serialize()["html"]["B"]) < len(html.encode()) / 2
