@@ -1,7 +1,7 @@
 """SQS batch handling for the consumers: only the failed records are reported back
 (ReportBatchItemFailures), so SQS retries just those and moves a poison message to the DLQ after
 maxReceiveCount. On the standard queues each record succeeds or fails on its own; on the inbound
-FIFO queue a batch stops at its first failure (see inbound_batch)."""
+FIFO queue a failure also fails the later records of its message group (see inbound_batch)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -57,9 +57,11 @@ def notify_batch(event: Any) -> dict[str, Any]:
 def inbound_batch(event: Any) -> dict[str, Any]:
     """Handles each citizen message (threading, tickets, replies) of a FIFO batch, in order.
 
-    The first failure stops the batch: it and every later record are reported failed (Powertools'
-    SqsFifoPartialProcessor), so SQS redelivers them in their original order and one citizen's
-    second message is never applied before their first (it could otherwise open a ticket of its own).
+    A failed record fails the later records of its message group (one sender) with it (Powertools'
+    SqsFifoPartialProcessor, skip_group_on_error), so SQS redelivers them in their original order and
+    one citizen's second message is never applied before their first (it could otherwise open a
+    ticket of its own). Other citizens' records go on: a poison message must not take a stranger's
+    message to the DLQ with it (each failed receive counts towards maxReceiveCount).
     """
     from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
@@ -73,7 +75,7 @@ def inbound_batch(event: Any) -> dict[str, Any]:
             logger().warning("record failed", extra={"error_type": type(exc).__name__})
             raise
 
-    processor = SqsFifoPartialProcessor()
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
     # A batch whose records all failed is reported like any other (not raised as a Lambda error):
     # SQS redelivers them all the same, and poison messages reach the DLQ, which has its alarm.
     processor.raise_on_entire_batch_failure = False

@@ -1,15 +1,21 @@
 """Fakes of the providers' HTTP APIs on loopback, so the real sender code runs locally and in
 tests without calling Zalo, an SMS gateway or eSMS: the Zalo OA message and OAuth APIs, the
 android-sms-gateway send API and eSMS's send API. Every message lands in an outbox that
-`make run` shows at /outbox."""
+`make run` shows at /outbox.
+
+Faults (off by default): FAKE_FAULT_RATE=0.1 (and FAKE_FAULT_SEED, FAKE_FAULT_HANG_S) make a share
+of sends fail as a provider does (timeouts, 5xx, rate limits); see `Faults`."""
 from __future__ import annotations
 
 import base64
 import html
 import json
+import os
+import random
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -32,6 +38,53 @@ LOCAL_SECRETS = {
 }
 
 
+FAULT_KINDS = ("timeout", "5xx", "rate_limit")
+
+
+@dataclass
+class Faults:
+    """Provider sends that fail on purpose (soak runs, fault tests); none unless `rate` > 0 or `down`.
+
+    Each send fails with probability `rate`, as one of FAULT_KINDS drawn from a generator seeded
+    with `seed` (the same seed, the same sequence of draws):
+    - "timeout": the request is held `hang_s` and the connection closed unanswered. Nothing is
+      sent: the provider never took it. (Past the senders' 8 s timeout the sender times out;
+      under it, it sees the connection dropped. Both are the same transient network failure.)
+    - "5xx": HTTP 503.
+    - "rate_limit": HTTP 429 from the SMS gateways; Zalo's own rate-limit error (-32, in a 200).
+    `down` (a kind) fails every send that way until it is set back to None: an outage.
+    `injected` counts what was injected, by kind.
+    """
+
+    rate: float = 0.0
+    seed: int = 0
+    hang_s: float = 9.0
+    down: str | None = None
+    injected: Counter[str] = field(default_factory=Counter)
+    _draws: random.Random | None = None
+
+    @classmethod
+    def from_environment(cls) -> "Faults":
+        """FAKE_FAULT_RATE (0 if unset: no faults), FAKE_FAULT_SEED, FAKE_FAULT_HANG_S."""
+        return cls(rate=float(os.environ.get("FAKE_FAULT_RATE") or 0), seed=int(os.environ.get("FAKE_FAULT_SEED") or 0),
+                   hang_s=float(os.environ.get("FAKE_FAULT_HANG_S") or 9.0))
+
+    def draw(self) -> str | None:
+        """The fault for the next send, or None (called under the fakes' lock: one sequence)."""
+        if self.down:
+            self.injected[self.down] += 1
+            return self.down
+        if self.rate <= 0:
+            return None
+        if self._draws is None:
+            self._draws = random.Random(self.seed)
+        if self._draws.random() >= self.rate:
+            return None
+        kind = self._draws.choice(FAULT_KINDS)
+        self.injected[kind] += 1
+        return kind
+
+
 @dataclass
 class FakeState:
     """What the fake providers hold; tests read it and script failures through it."""
@@ -46,6 +99,7 @@ class FakeState:
     zalo_errors: list[int] = field(default_factory=list)   # next Zalo send answers (popped first)
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
     gateway_delay_s: float = 0.0                           # a slow Android phone
+    faults: Faults = field(default_factory=Faults)         # random failures and outages of sends
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -62,6 +116,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _unlocked_sleep(self, seconds: float) -> None:
+        """Waits without holding the fakes' lock, so other requests go on meanwhile."""
+        self.state.lock.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            self.state.lock.acquire()
+
+    def _fault(self, rate_limited: tuple[int, Any]) -> bool:
+        """Answers with the next injected fault, if any (`rate_limited`: this provider's (status,
+        body) for a rate limit); returns whether it did."""
+        kind = self.state.faults.draw()
+        if kind is None:
+            return False
+        if kind == "timeout":
+            self._unlocked_sleep(self.state.faults.hang_s)
+            self.close_connection = True  # hang up without a word: the sender sees no answer
+        elif kind == "5xx":
+            self._reply(503, {"message": "injected: service unavailable"})
+        else:
+            self._reply(*rate_limited)
+        return True
 
     def do_GET(self) -> None:  # noqa: N802
         if self.path.startswith("/outbox"):
@@ -93,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200, {"error": -216, "message": "Access token is invalid"})
         if self.state.zalo_errors:
             return self._reply(200, {"error": self.state.zalo_errors.pop(0), "message": "scripted"})
+        if self._fault((200, {"error": -32, "message": "injected: exceeded rate limit"})):
+            return None
         body = json.loads(raw)
         message_id = secrets.token_hex(10)
         # `quote`: the user's message this one replies to (Zalo bills an unquoted one as proactive)
@@ -117,17 +196,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _android(self, raw: bytes) -> None:
         if self.state.gateway_delay_s:
-            self.state.lock.release()  # let other requests in while this one is slow
-            try:
-                time.sleep(self.state.gateway_delay_s)
-            finally:
-                self.state.lock.acquire()
+            self._unlocked_sleep(self.state.gateway_delay_s)
         expected = base64.b64encode(
             f"{LOCAL_SECRETS['android_gateway_user']}:{LOCAL_SECRETS['android_gateway_password']}".encode()).decode()
         if self.headers.get("Authorization") != f"Basic {expected}":
             return self._reply(401, {"message": "unauthorized"})
         if self.state.http_errors:
             return self._reply(self.state.http_errors.pop(0), {"message": "scripted"})
+        if self._fault((429, {"message": "injected: too many requests"})):
+            return None
         body = json.loads(raw)
         message_id = secrets.token_hex(8)
         for number in body["phoneNumbers"]:
@@ -142,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200, {"CodeResult": "101", "ErrorMessage": "Authorize Failed"})
         if self.state.http_errors:
             return self._reply(self.state.http_errors.pop(0), {"message": "scripted"})
+        if self._fault((429, {"message": "injected: too many requests"})):
+            return None
         sms_id = secrets.token_hex(8)
         self.state.outbox.append({"provider": "esms", "to": "+" + body["Phone"], "text": body["Content"],
                                   "id": sms_id, "brandname": body.get("Brandname")})
@@ -164,9 +243,10 @@ class FakeProviders:
         self.server.server_close()
 
 
-def start_fakes(port: int = 0) -> FakeProviders:
-    """Starts the fake providers on 127.0.0.1 (port 0: any free port)."""
-    state = FakeState()
+def start_fakes(port: int = 0, faults: Faults | None = None) -> FakeProviders:
+    """Starts the fake providers on 127.0.0.1 (port 0: any free port), failing sends as `faults`
+    says (default: as FAKE_FAULT_RATE says, which is unset: never)."""
+    state = FakeState(faults=faults or Faults.from_environment())
     handler = type("Handler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="fake-providers").start()

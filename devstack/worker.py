@@ -5,10 +5,12 @@ from `app.event_sources`, so a new `@app.on_sqs_message` or `@app.schedule` runs
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Callable
 
 from devstack.emulator import queue_for_handler
@@ -47,16 +49,28 @@ def scheduled_event(rule: str) -> dict[str, Any]:
             "detail": {}}
 
 
-def poll_once(handler: Callable[..., Any], name: str, queue_url: str, batch_size: int, wait_s: int = 1) -> int:
-    """Receives one batch, invokes the handler, deletes what it did not report as failed; returns count."""
+@lru_cache(maxsize=None)
+def _sqs(endpoint: str | None) -> Any:
     import boto3
 
-    sqs = boto3.client("sqs")
+    return boto3.client("sqs")  # one per emulator (a bench starts several in turn)
+
+
+@lru_cache(maxsize=None)
+def _queue_arn(queue_url: str) -> str:
+    # once per queue: the emulator counts every message of the queue to answer this
+    sqs = _sqs(os.environ.get("AWS_ENDPOINT_URL"))
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def poll_once(handler: Callable[..., Any], name: str, queue_url: str, batch_size: int, wait_s: int = 1) -> int:
+    """Receives one batch, invokes the handler, deletes what it did not report as failed; returns count."""
+    sqs = _sqs(os.environ.get("AWS_ENDPOINT_URL"))
     received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(batch_size, 10),
                                    WaitTimeSeconds=wait_s, AttributeNames=["All"]).get("Messages", [])
     if not received:
         return 0
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = _queue_arn(queue_url)
     try:
         result = handler(sqs_event(received, arn), LambdaContext(name)) or {}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -87,27 +101,32 @@ def _cron_matches(expression: Any, now: datetime) -> bool:
 
 
 class Worker:
-    """Background threads: one poller per SQS handler, one ticker for all schedules."""
+    """Background threads: `pollers` per SQS handler (Lambda runs several invocations of a consumer
+    at once; `make run` needs one), one ticker per schedule. Thread names start `local-<handler>`."""
 
-    def __init__(self, app_module: Any, resources: dict[str, str], log: Callable[[str], None] = print) -> None:
+    def __init__(self, app_module: Any, resources: dict[str, str], log: Callable[[str], None] = print,
+                 pollers: int = 1) -> None:
         self._app = app_module
         self._resources = resources
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._log = log
+        self._pollers = pollers
 
     def start(self) -> None:
         for source in self._app.app.event_sources:
             kind = type(source).__name__
             if kind == "SQSEventConfig":
-                target = self._poll_forever
+                target, count = self._poll_forever, self._pollers
             elif kind == "ScheduledEventConfig":
-                target = self._tick_forever
+                target, count = self._tick_forever, 1
             else:
                 continue
-            thread = threading.Thread(target=target, args=(source,), daemon=True, name=f"local-{source.name}")
-            thread.start()
-            self._threads.append(thread)
+            for n in range(count):
+                thread = threading.Thread(target=target, args=(source,), daemon=True,
+                                          name=f"local-{source.name}" + (f"-{n}" if n else ""))
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from chalicelib import queues
 from chalicelib.config import settings
 from chalicelib.domain import replies
-from chalicelib.domain.errors import AlreadyExists, TooManyRequests
+from chalicelib.domain.errors import AlreadyExists, Conflict, TooManyRequests
 from chalicelib.domain.lifecycle import LABELS_VI, Status
 from chalicelib.domain.messages import InboundMessage
 from chalicelib.domain.text import fold
@@ -52,9 +52,11 @@ def _hold(message: InboundMessage, fields: dict[str, object], first: tickets.New
     return "held"
 
 
-def receive(message: InboundMessage, now: datetime | None = None) -> str:
+def receive(message: InboundMessage, now: datetime | None = None, read_again: bool = True) -> str:
     """Handles one inbound message; returns what happened ('created', 'appended', 'status', 'rated',
-    'welcomed', 'ignored', 'duplicate'). A lone 1-5 answers a waiting satisfaction survey."""
+    'welcomed', 'ignored', 'duplicate'). A lone 1-5 answers a waiting satisfaction survey.
+    Raises Conflict when the ticket it joins changed between our read and our write twice running
+    (`read_again`: decide once more on a fresh read after the first)."""
     now = now or datetime.now(timezone.utc)
     if message.kind == "unfollow":
         return "ignored"
@@ -80,7 +82,14 @@ def receive(message: InboundMessage, now: datetime | None = None) -> str:
         return _status_query(message, decision.tracking_code, history, now)
     if decision.kind == "append" and decision.tracking_code:
         ticket = next(t for t in history if t.tracking_code == decision.tracking_code)
-        return _append(message, ticket, decision.text, now)
+        try:
+            return _append(message, ticket, decision.text, now)
+        except Conflict:
+            if not read_again:
+                raise
+            # Routing (or staff) changed the ticket since we read it, often the first message's own
+            # routing: decide again on a fresh read now rather than after SQS's visibility timeout.
+            return receive(message, now, read_again=False)
     return _create(message, decision.text, now)
 
 
@@ -137,7 +146,7 @@ def _append(message: InboundMessage, ticket: TicketModel, text: str, now: dateti
                                quotable_id=message.quotable_id)
     except AlreadyExists:
         return "duplicate"
-    # A Conflict (staff changed the ticket since we read it) propagates: SQS redelivers, the next read is fresh.
+    # A Conflict (the ticket changed since we read it) propagates: `receive` reads again.
     logger().info("message threaded", extra={"ticket": ticket.tracking_code, "channel": message.channel})
     return "appended"
 

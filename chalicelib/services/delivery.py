@@ -29,8 +29,11 @@ class RetryLater(Exception):
 
 
 def backoff_seconds(attempts: int) -> int:
-    """30 s, 60 s, 2 min … capped at 15 min (SQS's longest visibility extension we use)."""
-    return min(30 * 2 ** max(attempts - 1, 0), 900)
+    """The wait after failed attempt number `attempts`: 30 s, 1.5 min, 4.5 min, 13.5 min, 40.5 min,
+    then hourly. The 8 attempts (NOTIFY_MAX_ATTEMPTS) span 3 hours, so a provider (or SES, SNS)
+    down for up to about 3 hours still gets every message out, at most an hour after it is back;
+    a longer outage leaves them dead for operators (the OutboundDead alarm)."""
+    return min(30 * 3 ** max(attempts - 1, 0), 3600)
 
 
 def deliver(pk: str, sk: str, now: datetime | None = None) -> str:

@@ -24,6 +24,7 @@ from chalicelib.store.reference import load_reference
 
 ROUTER = "system:routing"
 STALE_AFTER = timedelta(minutes=2)
+ROUTE_READS = 3  # reads of a ticket that changes under the router before SQS's redelivery takes over
 WATCH_SHARDS = 4
 
 
@@ -60,15 +61,27 @@ def assignment_messages(ticket: TicketModel, ref: ReferenceData, agency_id: str,
 
 
 def route(code: str, now: datetime | None = None) -> str:
-    """Routes the ticket; returns the status it ended in ('assigned', 'triage') or 'skipped'."""
+    """Routes the ticket; returns the status it ended in ('assigned', 'triage') or 'skipped' when
+    it is no longer `received` (routed already, or by staff).
+
+    A ticket that changed between our read and our write (the citizen's next message joined it,
+    another copy of this queue message routed it) is read again: it is routed unless it has left
+    `received`. Raises Conflict if it keeps changing (SQS redelivers the message).
+    """
     now = now or datetime.now(timezone.utc)
+    for _ in range(ROUTE_READS - 1):
+        try:
+            return _route_once(code, now)
+        except Conflict:
+            continue  # it changed since we read it: read it again
+    return _route_once(code, now)
+
+
+def _route_once(code: str, now: datetime) -> str:
     ticket = tickets.get_ticket(code)
     if ticket.status != Status.RECEIVED.value:
         return "skipped"
-    try:
-        return _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
-    except Conflict:
-        return "skipped"
+    return _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
 
 
 def recategorise(code: str, category: str | None, area: str | None, actor: str, now: datetime | None = None,

@@ -297,7 +297,7 @@ def test_a_gateway_outage_retries_with_backoff_and_never_loses_the_reply(client:
     # When SQS redelivers it: the gateway's second answer is still an outage, then it is back
     with pytest.raises(delivery.RetryLater) as retry:
         delivery.deliver(ack.pk, ack.sk)
-    assert retry.value.delay_s == 60 and delivery.backoff_seconds(10) == 900
+    assert retry.value.delay_s == 90 and delivery.backoff_seconds(10) == 3600
     assert delivery.deliver(ack.pk, ack.sk) == "sent"
     (ack,) = [m for m in outbound.of_ticket(ticket.tracking_code) if m.kind == "ack"]
     assert (ack.state, ack.attempts) == ("sent", 3)

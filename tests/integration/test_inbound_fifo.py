@@ -1,5 +1,6 @@
-"""The inbound FIFO consumer: a batch stops at its first failed record, so one citizen's messages
-are applied in the order they were sent, even when one of them fails and is redelivered."""
+"""The inbound FIFO consumer: a failed record holds back the later records of its message group,
+so one citizen's messages are applied in the order they were sent, even when one of them fails and
+is redelivered; other citizens' records in the batch go on."""
 from __future__ import annotations
 
 import json
@@ -34,19 +35,22 @@ def _user() -> str:
     return f"z{uuid.uuid4().int % 10**15}"
 
 
-def test_a_failed_middle_record_fails_every_later_record_and_keeps_the_earlier_ones(stack: Any) -> None:
-    # Given a batch: a good message, one that cannot be read, and another citizen's good message
-    first_user, last_user = _user(), _user()
+def test_a_failed_record_holds_back_its_senders_later_records_and_no_one_elses(stack: Any) -> None:
+    # Given a batch: a good message, one that cannot be read, its sender's next message, and another
+    # citizen's good message
+    first_user, same_user, last_user = _user(), _user(), _user()
     records = [_record(json.dumps(_zalo_message(first_user, "Đèn đường ấp 3 bị hỏng").to_json()), "g1"),
                _record("{not json", "g2"),
+               _record(json.dumps(_zalo_message(same_user, "Bổ sung: đã hai ngày").to_json()), "g2"),
                _record(json.dumps(_zalo_message(last_user, "Cống bị tắc ở chợ").to_json()), "g3")]
     # When the deployed handler runs it
     result = app.handle_inbound(sqs_event(records, QUEUE_ARN), LambdaContext("handle_inbound"))
-    # Then the failed record and every record after it are reported, in order
-    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [r["MessageId"] for r in records[1:]]
-    # And the record before it took effect while the one after it did not (it will be redelivered)
+    # Then the failed record and its group's later one are reported, in order
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [r["MessageId"] for r in records[1:3]]
+    # And the other citizens' messages took effect, the held-back one did not (it will be redelivered)
     assert [t.text for t in tickets.by_zalo(first_user)] == ["Đèn đường ấp 3 bị hỏng"]
-    assert tickets.by_zalo(last_user) == []
+    assert [t.text for t in tickets.by_zalo(last_user)] == ["Cống bị tắc ở chợ"]
+    assert tickets.by_zalo(same_user) == []
 
 
 def test_a_batch_without_failures_reports_none(stack: Any) -> None:
