@@ -22,13 +22,21 @@ TARGETS: dict[str, float] = {
     "sms_segments_per_ticket_staff": 0.3,
     "ddb_write_units_per_ticket": 60,
     "usd_per_1000_tickets_aws_core": 0.15,
+    # `make soak` (bench/burst.py): nothing lost or stored twice, one acknowledgement per ticket
+    "burst_lost": 0,
+    "burst_duplicated": 0,
+    "burst_acks_per_ticket_max": 1,
+    "burst_dlq_messages": 0,
+    "burst_drain_minutes": 20,
 }
 # Figures that must reach at least this value.
 MINIMUMS: dict[str, float] = {
     "routing_accuracy_category": 0.9,
     "routing_accuracy_area": 0.9,
     "duplicate_deliveries_tickets": 1,
+    "burst_acks_per_ticket_min": 1,
 }
+SEPARATE = ("burst_", "fuzz_")  # measured on their own (`make soak`, `make fuzz`): `make bench` keeps them
 
 
 def verdict(name: str, value: Any) -> str:
@@ -64,7 +72,26 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _figures(path: Path) -> dict[str, Any]:
+    """The figures already in `path` (none if it does not exist yet)."""
+    if not path.exists():
+        return {}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in document.items() if k not in ("targets", "minimums", "measured_at")}
+
+
 def write(figures: dict[str, Any], measured_at: str, path: Path) -> None:
-    """Writes the flat figures plus "targets" and "measured_at" to `path` as JSON."""
-    document = {**figures, "targets": TARGETS, "minimums": MINIMUMS, "measured_at": measured_at}
+    """Writes the flat figures plus "targets" and "measured_at" to `path` as JSON, keeping the
+    figures of the separately measured sections (SEPARATE) that `figures` does not have."""
+    kept = {k: v for k, v in _figures(path).items() if k.startswith(SEPARATE) and k not in figures}
+    document = {**figures, **kept, "targets": TARGETS, "minimums": MINIMUMS, "measured_at": measured_at}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def merge(figures: dict[str, Any], path: Path) -> None:
+    """Replaces one separately measured section's figures in `path`, leaving the others and
+    their "measured_at" as they are."""
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    section = tuple(prefix for prefix in SEPARATE if any(k.startswith(prefix) for k in figures))
+    kept = {k: v for k, v in _figures(path).items() if not (section and k.startswith(section))}
+    write({**kept, **figures}, old.get("measured_at", ""), path)

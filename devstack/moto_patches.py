@@ -18,6 +18,15 @@ a local stack that holds a province's year (100,000 tickets).
   during iteration". One re-entrant lock serialises DynamoDB requests and backend calls (the GIL
   serialised that pure-Python work anyway).
 
+- **SQS** computes every attribute of a queue, counting its messages one by one, several times
+  per SendMessage and, for each message handed out, per ReceiveMessage; each message's "visible?"
+  and "delayed?" built two datetimes to read the clock. 10 messages out of a queue of 2,000
+  took ~1.5 s, so a backlog drained ever slower. Here the retention check reads the one
+  attribute it needs, and a message reads the clock as a number (the same clock).
+- **Every request** found its service under the server's one lock by listing moto's package
+  directory and trying every service's URL patterns in turn; requests queued behind each other
+  there. Here each host's answer is remembered (hosts and patterns never change while it runs).
+
 Every moto function replaced, wrapped or relied on is fingerprinted: if an upgrade changes one,
 `apply()` raises instead of patching, so the patch cannot silently go wrong.
 """
@@ -30,6 +39,7 @@ import importlib
 import inspect
 import textwrap
 import threading
+import time
 import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -58,6 +68,14 @@ FINGERPRINTS: dict[tuple[str, str], str] = {
         "6619a16a15952c640f4a3387e161a8a1ffab323b8846e33d19d72c7dbe208169",
     ("moto.dynamodb.responses", "DynamoHandler.call_action"):
         "a740ca250f695b4cb12de24c7fcd7fbcc39f50cdbfc1beb7a4066c9fac9da1d3",
+    ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"):
+        "9c430561cf6d7cb41f2a0c147bd697a94b4ca23265bc0dea6253a16ea103c493",
+    ("moto.sqs.models", "Message.visible.fget"):
+        "1abcc7861b9a4c5b0c3be942fe350954284299399d4b2f6db6161b685cfc74d9",
+    ("moto.sqs.models", "Message.delayed.fget"):
+        "815515980283b0b02234403fceaaa7381e8ddbb3cfa7f2b29a7c8ac3c53ff2eb",
+    ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication.get_backend_for_host"):
+        "105a0141fcfd0a6d69b7901f74d8cfdd246fe616a06e4047f7f1c41ecdd325d5",
 }
 
 LOCK = threading.RLock()
@@ -463,6 +481,33 @@ def _transact(self: Any, transact_items: list[dict[str, Any]], journal: _Journal
         raise TransactionCanceledException(errors)
 
 
+def _retained(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's retention check, reading the queue's retention period alone."""
+    from moto.core.utils import unix_time
+
+    return self.get_queue(queue_name).message_retention_period + message.sent_timestamp / 1000 > unix_time()
+
+
+def _visible(self: Any) -> bool:
+    return time.time() * 1000.0 > self.visible_at
+
+
+def _delayed(self: Any) -> bool:
+    return time.time() * 1000.0 < self.delayed_until
+
+
+def _remembered(original: Callable[..., Any]) -> Callable[..., Any]:
+    answers: dict[str | None, Any] = {}
+
+    @functools.wraps(original)
+    def backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in answers:
+            answers[host] = original(self, host)
+        return answers[host]
+
+    return backend_for_host
+
+
 def apply() -> None:
     """Patches moto's DynamoDB in this process (idempotent). Raises MotoPatchOutdated first if
     the installed moto changed any function the patch touches."""
@@ -486,4 +531,13 @@ def apply() -> None:
                 setattr(DynamoDBBackend, name, _locked(member))
         # The whole request, serialisation included: responses read live items after the call.
         DynamoHandler.call_action = _locked(DynamoHandler.call_action)  # type: ignore[method-assign]
+        from moto.sqs.models import Message, SQSBackend
+
+        SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+        Message.visible = property(_visible)  # type: ignore[method-assign, assignment]
+        Message.delayed = property(_delayed)  # type: ignore[method-assign, assignment]
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        DomainDispatcherApplication.get_backend_for_host = _remembered(  # type: ignore[method-assign]
+            DomainDispatcherApplication.get_backend_for_host)
         _applied = True

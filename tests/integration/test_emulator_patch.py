@@ -239,3 +239,24 @@ def test_the_patch_refuses_a_moto_whose_patched_functions_changed(monkeypatch: p
 
     with pytest.raises(moto_patches.MotoPatchOutdated, match=r"moto\.dynamodb\.models\.table\.Table\.put_item"):
         moto_patches.check_moto()
+
+
+def test_sqs_hands_out_messages_within_the_queues_retention_and_no_older_ones(stack: Any) -> None:
+    # The patch reads the retention period alone (moto computed every queue attribute per message).
+    import time
+
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    sqs = boto3.client("sqs")
+    name = f"retention-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["fresh"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    old = next(m for m in sqs_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].get_queue(name)._messages
+               if m.body == "old")
+    old.sent_timestamp = int((time.time() - 120) * 1000)  # sent two minutes ago: past the 60 s
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    sqs.delete_queue(QueueUrl=url)
