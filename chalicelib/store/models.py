@@ -31,6 +31,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
+| where a person appears outside their tickets  | Query pk=PERSON#<digest of phone / Zalo id>            |
+| tickets whose retention has run out           | GSI by_watch: watch_shard=P#0..3, watch_at <= now      |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 | where a scheduled job stopped (its cursor)    | GetItem / UpdateItem pk=CURSOR#<job>, sk=CURSOR (versioned) |
 
@@ -257,6 +259,12 @@ class TicketModel(Model):
     followers = ListAttribute(of=FollowerMap, null=True)
     due_at = UTCDateTimeAttribute(null=True)
     due_sort = UnicodeAttribute(default=NO_DUE)
+    # Personal data (docs/privacy.md): the privacy notice version and the consents that applied
+    # when the ticket was made; when its personal data was removed; why it must be kept (legal hold).
+    notice_version = UnicodeAttribute(null=True)
+    consent_contact = BooleanAttribute(null=True)
+    anonymised_at = UTCDateTimeAttribute(null=True)
+    legal_hold = UnicodeAttribute(null=True)  # the reason staff gave; None when not held
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -374,6 +382,9 @@ class OutboundModel(Model):
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # A message stored without a ticket (OUTBOX#…: a welcome, a status answer) expires with the
+    # retention of outbound texts; a ticket's messages go with the ticket's anonymisation.
+    expires_at = TTLAttribute(null=True)
 
     by_status_due = OutboundByStatusDue()
 
@@ -545,6 +556,26 @@ class ApiKeyModel(Model):
     name = UnicodeAttribute()
 
 
+class PersonMarkerModel(Model):
+    """Where a person appears outside their own tickets' keys, so that an access or erasure request
+    finds it with one Query (pk=PERSON#<digest of the phone or Zalo id>, never the value itself):
+    sk=FOLLOW#<code> (follows a ticket), OUTBOX#<pk>|<sk> (a message sent with no ticket),
+    VERIFY#<code> (a follow waiting for its one-time code). Written in the same transaction as
+    what it points at; TTL'd when that is."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    secret_hash = UnicodeAttribute(null=True)  # VERIFY#: the one-time code's hash
+    attempts = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
 class ReferenceModel(Model):
     class Meta(_Meta):
         pass
@@ -559,4 +590,4 @@ class ReferenceModel(Model):
 MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
-                                   IntegratorModel, ApiKeyModel, CursorModel)
+                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel)
