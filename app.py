@@ -443,6 +443,22 @@ def staff_accounts() -> Response:
     return _page_or_submit(staff_views.accounts_page, staff_views.accounts_submit)
 
 
+@app.route("/staff/du-lieu-ca-nhan", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_personal_data() -> Response:
+    from chalicelib.web import staff_views
+
+    return _page_or_submit(staff_views.privacy_page, staff_views.privacy_submit)
+
+
+@app.route("/staff/nhat-ky", methods=["GET"])
+@staff_page
+def staff_audit_trail() -> Response:
+    from chalicelib.web import staff_views
+
+    return staff_views.audit_page(app.current_request.headers, app.current_request.query_params or {})
+
+
 # Staff JSON API: `Authorization: Bearer <Cognito ID token>` only (chalicelib/web/staff_api.py)
 
 
@@ -548,6 +564,41 @@ def admin_quarantine() -> Response:
 
     staff_api.admin(app.current_request.headers)
     return Response({"payloads": admin.quarantine()}, headers=JSON_UTF8)
+
+
+# Personal-data requests (admins; chalicelib/web/privacy_api.py): the person is in the body, never the URL
+
+
+@app.route("/api/v1/admin/people/search", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def admin_people_search() -> Response:
+    from chalicelib.web import privacy_api
+
+    return privacy_api.search(app.current_request)
+
+
+@app.route("/api/v1/admin/people/export", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def admin_people_export() -> Response:
+    from chalicelib.web import privacy_api
+
+    return privacy_api.export(app.current_request)
+
+
+@app.route("/api/v1/admin/people/erase", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def admin_people_erase() -> Response:
+    from chalicelib.web import privacy_api
+
+    return privacy_api.erase(app.current_request)
+
+
+@app.route("/api/v1/staff/tickets/{code}/legal-hold", methods=["PUT", "DELETE"], content_types=ANY)
+@json_api(_context)
+def staff_api_legal_hold(code: str) -> Response:
+    from chalicelib.web import privacy_api
+
+    return privacy_api.legal_hold(app.current_request, code)
 
 
 # Event handlers (deployed as their own Lambda functions; devstack drives the same objects locally)

@@ -113,18 +113,22 @@ def as_json(held: HeldData, generated_at: datetime) -> str:
     return json.dumps(document(held, generated_at), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
-def cell(value: Any) -> str:
-    """Returns the CSV text of one stored value: empty for None, JSON for lists and maps, and a
-    leading apostrophe where Excel would otherwise read a formula."""
+def text_of(value: Any) -> str:
+    """Returns one stored value as text: empty for None, true/false, JSON for lists and maps."""
     value = plain(value)
     if value is None:
-        text = ""
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, (list, dict)):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    else:
-        text = str(value)
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def cell(value: Any) -> str:
+    """Returns the CSV text of one stored value (text_of), with a leading apostrophe where Excel would
+    otherwise read a formula."""
+    text = text_of(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

@@ -4,7 +4,8 @@ agency officers, and when a reporter's identity is hidden.
     operator        tổng đài viên: takes calls, triages, routes, answers, calls back
     agency_officer  cán bộ cơ quan: only the tickets routed to their own agency
     supervisor      giám sát: every ticket, deadlines and extensions
-    admin           quản trị: reference data, response templates, staff accounts
+    admin           quản trị: reference data, response templates, staff accounts, personal-data
+                    requests (what is held about a person, its export and erasure), the audit trail
 """
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "edit_reference": frozenset({ADMIN}),
     "manage_staff": frozenset({ADMIN}),
     "manage_integrators": frozenset({ADMIN}),
+    "privacy_search": frozenset({ADMIN}),     # see and export everything held about a phone or Zalo id
+    "privacy_erase": frozenset({ADMIN}),      # anonymise it now, on the person's request
+    "legal_hold": frozenset({SUPERVISOR, ADMIN}),  # keep a ticket's personal data past its retention
+    "audit_trail": frozenset({ADMIN}),
 }
 
 

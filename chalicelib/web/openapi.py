@@ -304,6 +304,7 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Reference"), "categories and areas"), **_errors(400, 503)}}},
         **_staff_paths(),
         **_admin_paths(),
+        **_personal_data_paths(),
         **_webhook_paths(),
         **_open311_paths(),
     }
@@ -392,6 +393,70 @@ def _admin_paths() -> dict[str, Any]:
             "responses": {"200": _json(_obj({"payloads": {"type": "array", "items": _obj(
                 {"id": STR, "provider": STR, "reason": STR, "received_at": DATETIME, "raw": NSTR})}}, closed=True),
                 "payloads"), **common}}},
+    }
+
+
+# Personal-data requests (chalicelib/web/privacy_api.py): the person rides in the body, never the URL
+
+PERSON: Schema = {"type": "string", "description": "a phone number in any Vietnamese spelling, or a Zalo user id",
+                  "examples": ["0912 345 678"]}
+HELD: Schema = _obj({
+    "generated_at": DATETIME,
+    "subject": _obj({"kind": {"type": "string", "enum": ["phone", "zalo"]},
+                     "value": {"type": "string", "description": "E.164, or the Zalo id"}}, closed=True),
+    "tickets": {"type": "array", "description": "each ticket the person reported or follows", "items": _obj(
+        {"code": CODE, "role": {"type": "string", "enum": ["reporter", "follower"]}},
+        {"status": STR, "category": NSTR, "channel": NSTR, "created_at": NSTR, "anonymised": BOOL,
+         "kept_because": {"type": ["string", "null"], "description": "why erasure keeps it (a legal hold)"}})},
+    "records": {"type": "array", "description": "every stored item found, with its personal data as stored",
+                "items": _obj({"kind": STR, "key": {"type": "string", "description": "pk|sk"}},
+                              {"ticket": NSTR, "at": NSTR, "fields": {"type": "object"}})},
+    "counts": _obj({"tickets": INT, "records": INT,
+                    "by_kind": {"type": "object", "additionalProperties": INT}}, closed=True)}, closed=True)
+ERASURE: Schema = _obj({
+    "anonymised": {"type": "array", "items": CODE, "description": "tickets the person reported, anonymised now"},
+    "unfollowed": {"type": "array", "items": CODE, "description": "tickets the person no longer follows"},
+    "kept": {"type": "array", "description": "tickets under legal hold, kept, and why",
+             "items": _obj({"tracking_code": CODE, "reason": STR}, closed=True)},
+    "markers_deleted": INT, "counters_deleted": INT}, closed=True)
+
+
+def _personal_data_paths() -> dict[str, Any]:
+    common = _errors(400, 401, 403, 413, 503)
+    person = _obj({"person": PERSON})
+    return {
+        "/api/v1/admin/people/search": {"post": {
+            "operationId": "adminPeopleSearch", "tags": ["admin"], "security": STAFF,
+            "summary": "everything held about a phone or Zalo id (each look is audited)",
+            "requestBody": _body(person),
+            "responses": {"200": _json(HELD, "the tickets and every stored record"), **common}}},
+        "/api/v1/admin/people/export": {"post": {
+            "operationId": "adminPeopleExport", "tags": ["admin"], "security": STAFF,
+            "summary": "the same as a file to hand over: JSON, or CSV for Excel (UTF-8 with BOM); audited",
+            "parameters": [_query("format", "json (default) or csv", {"type": "string", "enum": ["json", "csv"]})],
+            "requestBody": _body(person),
+            "responses": {"200": {"description": "a download (Content-Disposition: attachment), named by a digest",
+                                  "content": {JSON: {"schema": HELD}, "text/csv": {"schema": STR}}}, **common}}},
+        "/api/v1/admin/people/erase": {"post": {
+            "operationId": "adminPeopleErase", "tags": ["admin"], "security": STAFF,
+            "summary": "anonymise now everything held about a phone or Zalo id, on the person's request "
+                       "(tickets under legal hold are kept and listed); audited",
+            "requestBody": _body(_obj({"person": PERSON, "requester": {"type": "string", "maxLength": 500},
+                                       "reason": {"type": "string", "maxLength": 500},
+                                       "approver": {"type": "string", "maxLength": 500,
+                                                    "description": "someone other than the caller"}})),
+            "responses": {"200": _json(ERASURE, "what was done"), **common}}},
+        "/api/v1/staff/tickets/{code}/legal-hold": {
+            method: {"operationId": operation, "tags": ["staff"], "security": STAFF, "summary": summary,
+                     "parameters": [_path("code", "tracking code", CODE)],
+                     **({"requestBody": _body(_obj({"reason": {"type": "string", "maxLength": 500}}))}
+                        if method == "put" else {}),
+                     "responses": {"200": _json(_obj({"legal_hold": NSTR, "message": STR}, closed=True), "done"),
+                                   **common, **_errors(404)}}
+            for method, operation, summary in (
+                ("put", "setLegalHold", "keep the ticket's personal data past its retention and through erasure "
+                                        "requests, with a reason (supervisors, admins)"),
+                ("delete", "liftLegalHold", "lift the legal hold (supervisors, admins)"))},
     }
 
 

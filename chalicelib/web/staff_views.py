@@ -186,10 +186,11 @@ def inbox(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
 
 def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form: Mapping[str, str] | None = None,
            error: DomainError | None = None, status: int = 200) -> Response:
-    from chalicelib.services import console
+    from chalicelib.services import console, data_requests
 
     session = sessions.page_session(headers)
     view = console.ticket_page(session.user, code, query.get("template"))
+    retention = data_requests.retention_of(view["ticket"].category)
     errors = _errors(error) if isinstance(error, ValidationFailed) else {}
     message = None if error is None else f"{error.message_vi} / {error.message_en}"
     from chalicelib.domain.links import attachment_views, host_of, image_sources
@@ -204,7 +205,7 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
     return _page(session, "staff/ticket.html", status=status, allow={"img-src": " ".join(sources)} if sources
                  else None, v=view, t=view["ticket"], attachments=attachments, form=form or {},
                  errors=errors, error=message, failed_action=(form or {}).get("action"),
-                 placeholders=staff_forms.PLACEHOLDERS_VI)
+                 placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention)
 
 
 def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]) -> Response:
@@ -212,8 +213,15 @@ def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]
 
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
+    action = form.get("action") or ""
     try:
-        message = console.act(session.user, code, form.get("action") or "", form)
+        if action in ("legal_hold", "legal_hold_lift"):
+            from chalicelib.services import data_requests
+
+            message = data_requests.legal_hold(session.user, code, form.get("reason") or ""
+                                               if action == "legal_hold" else None)
+        else:
+            message = console.act(session.user, code, action, form)
     except DomainError as error:
         if status_for(error) not in (400, 409):  # 401/403/404 go to the guard's pages
             raise
@@ -357,3 +365,97 @@ def integrators_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> R
     response = integrators_page(headers, created=created)
     response.headers["Cache-Control"] = "no-store"  # the key is shown once, on this response only
     return response
+
+
+# Personal data (admins): what is held about a person, its export, erasure on request; the audit trail
+
+PRIVATE = {"Cache-Control": "no-store"}  # pages and files with a person's data stay out of every cache
+
+
+def _private(response: Response) -> Response:
+    response.headers.update(PRIVATE)
+    return response
+
+
+def _held_view(found: Any) -> dict[str, Any]:
+    """The search result as the page shows it: tickets with labels, records grouped by ticket, and what
+    an erasure would keep."""
+    from chalicelib.domain.exports import KIND_LABELS_VI, text_of
+    from chalicelib.store.reference import load_reference
+
+    ref = load_reference()
+    tickets = [{**t, "status_label": LABELS_VI.get(t.get("status"), t.get("status")),  # type: ignore[call-overload]
+                "category_name": ref.categories[t["category"]].name if t.get("category") in ref.categories
+                else (t.get("category") or "—")} for t in found.tickets]
+    records = [{"ticket": r.get("ticket"), "kind": r.get("kind"), "label": KIND_LABELS_VI.get(str(r.get("kind")),
+                                                                                              str(r.get("kind"))),
+                "key": r.get("key"), "at": r.get("at"),
+                "fields": [(str(name), text_of(value)) for name, value in (r.get("fields") or {}).items()]}
+               for r in found.records]
+    return {"kind": found.kind, "value": found.value, "tickets": tickets, "records": records,
+            "kept": [t for t in tickets if t.get("kept_because") and not t.get("anonymised")],
+            "erasable": [t for t in tickets if not t.get("kept_because") and not t.get("anonymised")]}
+
+
+def privacy_page(headers: Mapping[str, str], form: Mapping[str, str] | None = None,
+                 errors: dict[str, Any] | None = None, status: int = 200, found: Any = None) -> Response:
+    """The personal-data page: a search by phone or Zalo id (posted, never in the URL) and, after a
+    search, everything held with its export buttons and the erasure form."""
+    from chalicelib.domain.permissions import require
+
+    session = sessions.page_session(headers)
+    require(session.user, "privacy_search")
+    return _private(_page(session, "staff/privacy.html", status=status, form=form or {}, errors=errors or {},
+                          held=_held_view(found) if found is not None else None))
+
+
+def privacy_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
+    """One step of the page's forms: `search`, `export` (a download), `review` (the erasure's
+    confirmation page) or `erase` (then its report)."""
+    from chalicelib.services import data_requests
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    step, person = form.get("step") or "search", (form.get("person") or "").strip()
+    try:
+        if step == "export":
+            file = data_requests.export(session.user, person, form.get("format") or "")
+            return Response(body=file.body, status_code=200, headers={
+                "Content-Type": file.content_type, "X-Content-Type-Options": "nosniff", **PRIVATE,
+                "Content-Disposition": f'attachment; filename="{file.filename}"'})
+        if step == "erase" and form.get("confirm") == "1":
+            report = data_requests.erase(session.user, person, form)
+            return _private(_page(session, "staff/privacy_report.html", report=report, form=form))
+        found = data_requests.search(session.user, person)
+    except ValidationFailed as failed:
+        return privacy_page(headers, form, _errors(failed), status=400)
+    if step not in ("review", "erase"):
+        return privacy_page(headers, form, found=found)
+    try:
+        data_requests.check_erasure(session.user, form)
+    except ValidationFailed as failed:
+        return privacy_page(headers, form, _errors(failed), status=400, found=found)
+    unconfirmed = {"confirm": {"message": "Hãy đánh dấu ô xác nhận trước khi xoá.",
+                               "message_en": "Tick the confirmation box before erasing."}} if step == "erase" else {}
+    return _private(_page(session, "staff/privacy_confirm.html", status=400 if unconfirmed else 200, form=form,
+                          errors=unconfirmed, held=_held_view(found)))
+
+
+def audit_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
+    """The admins' audit trail of a month (?month=YYYY-MM): accounts, templates, Open311 keys, and every
+    look at, export and erasure of a person's data."""
+    from chalicelib.services import data_requests
+
+    session = sessions.page_session(headers)
+    trail = data_requests.audit_trail(session.user, query.get("month") or "")
+    return _page(session, "staff/audit.html", trail=trail, audit_labels=AUDIT_LABELS)
+
+
+AUDIT_LABELS = {
+    "person_searched": "Tra cứu dữ liệu cá nhân", "person_exported": "Xuất dữ liệu cá nhân",
+    "person_erased": "Xoá dữ liệu cá nhân theo yêu cầu", "legal_hold_set": "Giữ dữ liệu (pháp lý)",
+    "legal_hold_lifted": "Bỏ giữ dữ liệu", "anonymised": "Ẩn danh theo thời hạn lưu trữ",
+    "template_created": "Thêm mẫu trả lời", "template_edited": "Sửa mẫu trả lời", "template_deleted": "Xoá mẫu trả lời",
+    "staff_created": "Tạo tài khoản", "staff_enabled": "Mở khoá tài khoản", "staff_disabled": "Khoá tài khoản",
+    "integrator_added": "Cấp khoá Open311", "integrator_revoked": "Thu hồi khoá Open311",
+}

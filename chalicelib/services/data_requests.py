@@ -1,0 +1,149 @@
+"""A person's requests about their data, as the admin's console and API serve them: what is held about
+a phone number or Zalo id (shown, and exported as a file to hand over), erasure on request, a legal hold
+on one ticket, and the audit trail an inspector reads. Finding, anonymising and holding are
+chalicelib.services.privacy's; this module checks who may, validates the request, and records every
+look, export and erasure in the audit trail — by a digest of the person, never the number or id."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from chalicelib.domain.errors import FieldError, ValidationFailed, collector
+from chalicelib.domain.exports import ExportFile, check_format, export_file
+from chalicelib.domain.permissions import StaffUser, require
+from chalicelib.store import audit
+from chalicelib.store.people import person_digest
+
+MAX_TEXT = 500
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+EARLIEST_MONTH = "2024-01"
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def _privacy() -> Any:
+    from chalicelib.services import privacy
+
+    return privacy
+
+
+def search(user: StaffUser, person: str, now: datetime | None = None) -> Any:
+    """Returns everything held about the phone (any spelling) or Zalo id in `person` (a PersonData),
+    and records the look in the audit trail. Raises Forbidden (admins only), ValidationFailed."""
+    require(user, "privacy_search")
+    found = _privacy().find_person(person)
+    audit.record("person_searched", user.actor, _now(now), person=person_digest(found.value), kind=found.kind,
+                 codes=[t["code"] for t in found.tickets], records=len(found.records))
+    return found
+
+
+def export(user: StaffUser, person: str, fmt: str, now: datetime | None = None) -> ExportFile:
+    """Returns what is held about `person` as a JSON or CSV file, and records the export in the audit
+    trail. Raises Forbidden (admins only), ValidationFailed (the person, or a format other than json/csv)."""
+    require(user, "privacy_search")
+    fmt, now = check_format(fmt), _now(now)
+    found = _privacy().find_person(person)
+    digest = person_digest(found.value)
+    file = export_file(found, fmt, now, digest)
+    audit.record("person_exported", user.actor, now, person=digest, kind=found.kind, format=fmt,
+                 codes=[t["code"] for t in found.tickets], records=len(found.records), file=file.filename)
+    return file
+
+
+def _text(form: Mapping[str, Any], name: str, label_vi: str, label_en: str, errors: Any) -> str:
+    value = str(form.get(name) or "").strip()
+    if not value:
+        errors.add(name, f"Cần ghi {label_vi}.", f"The {label_en} is required.")
+    elif len(value) > MAX_TEXT:
+        errors.add(name, f"{label_vi.capitalize()} dài quá {MAX_TEXT} ký tự.",
+                   f"The {label_en} is longer than {MAX_TEXT} characters.")
+    return value
+
+
+def check_erasure(user: StaffUser, form: Mapping[str, Any]) -> dict[str, str]:
+    """Returns the erasure request's requester, reason and approver (trimmed). Raises ValidationFailed
+    naming each missing or too long one, or an approver who is the admin doing it (four eyes)."""
+    errors = collector()
+    request = {"requester": _text(form, "requester", "người hoặc cơ quan yêu cầu", "requester", errors),
+               "reason": _text(form, "reason", "lý do, căn cứ", "reason", errors),
+               "approver": _text(form, "approver", "người phê duyệt", "approver", errors)}
+    if request["approver"] and request["approver"].casefold() in {user.email.casefold(), user.name.casefold()}:
+        errors.add("approver", "Người phê duyệt phải là người khác, không phải người thực hiện.",
+                   "The approver must be someone other than the admin who erases.")
+    errors.raise_if_any()
+    return request
+
+
+def erase(user: StaffUser, person: str, form: Mapping[str, Any], now: datetime | None = None) -> Any:
+    """Anonymises now everything held about `person` on their request (an ErasureReport: anonymised,
+    unfollowed, kept with reasons, markers and counters deleted); the erasure is audited with the
+    requester, reason and approver. Raises Forbidden (admins only), ValidationFailed."""
+    require(user, "privacy_erase")
+    request = check_erasure(user, form)
+    return _privacy().erase_person(person, requester=request["requester"], reason=request["reason"],
+                                   approver=request["approver"], actor=user.actor, now=_now(now))
+
+
+def legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime | None = None) -> str:
+    """Sets a legal hold with `reason` on the ticket (its personal data is kept past its retention and
+    through erasure requests), or lifts it when `reason` is None. Returns the console's message. Raises
+    Forbidden (supervisors and admins only), ValidationFailed (no reason), TicketNotFound."""
+    require(user, "legal_hold")
+    if reason is not None:
+        reason = reason.strip()
+        if not reason:
+            raise ValidationFailed([FieldError("reason", "Cần ghi lý do giữ dữ liệu (căn cứ pháp lý, văn bản).",
+                                               "A reason for the legal hold is required.")])
+        if len(reason) > MAX_TEXT:
+            raise ValidationFailed([FieldError("reason", f"Lý do dài quá {MAX_TEXT} ký tự.",
+                                               f"The reason is longer than {MAX_TEXT} characters.")])
+    _privacy().set_legal_hold(user, code, reason, _now(now))
+    return ("Đã giữ dữ liệu của phản ánh: không ẩn danh, không xoá cho đến khi bỏ giữ." if reason is not None
+            else "Đã bỏ giữ dữ liệu: phản ánh theo lại thời hạn lưu trữ.")
+
+
+def _month(text: str, now: datetime) -> datetime:
+    """The first moment of month `text` (YYYY-MM; this month when empty). Raises ValidationFailed."""
+    if not text:
+        return now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    match = _MONTH.match(text)
+    if match is None or not 1 <= int(match.group(2)) <= 12 or not EARLIEST_MONTH <= text <= f"{now:%Y-%m}":
+        raise ValidationFailed([FieldError("month", f"Tháng phải có dạng YYYY-MM, từ {EARLIEST_MONTH} đến nay.",
+                                           f"The month must be YYYY-MM, from {EARLIEST_MONTH} to now.")])
+    return datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=timezone.utc)
+
+
+def _shift(month: datetime, months: int) -> datetime:
+    index = month.year * 12 + month.month - 1 + months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def audit_trail(user: StaffUser, month_text: str = "", now: datetime | None = None) -> dict[str, Any]:
+    """Returns one month of the audit trail, newest first ({'month', 'entries', 'previous', 'next',
+    'months'}): staff accounts, templates, Open311 keys, and every look at, export and erasure of a
+    person's data. Raises Forbidden (admins only), ValidationFailed (a bad month)."""
+    require(user, "audit_trail")
+    now = _now(now)
+    month = _month((month_text or "").strip(), now)
+    entries = [{"at": e.at, "kind": e.kind, "actor": e.actor, "detail": dict(e.detail or {})}
+               for e in audit.month(month)]
+    earlier, later = _shift(month, -1), _shift(month, 1)
+    this_month = _month("", now)
+    return {"month": f"{month:%Y-%m}", "entries": entries,
+            "previous": f"{earlier:%Y-%m}" if f"{earlier:%Y-%m}" >= EARLIEST_MONTH else None,
+            "next": f"{later:%Y-%m}" if later <= this_month else None,
+            "months": [f"{_shift(this_month, -i):%Y-%m}" for i in range(24)
+                       if f"{_shift(this_month, -i):%Y-%m}" >= EARLIEST_MONTH]}
+
+
+def retention_of(ticket_category: str | None) -> dict[str, Any]:
+    """What the ticket page says about a ticket's retention: whether its category is always held."""
+    from chalicelib.store.reference import load_reference
+
+    retention = getattr(load_reference(), "retention", None)
+    held = tuple(getattr(retention, "legal_hold_categories", ()) or ())
+    return {"category_held": bool(ticket_category) and ticket_category in held}
+
