@@ -32,7 +32,7 @@ KIND_LABELS_VI = {
     "ticket": "Phản ánh: thông tin người phản ánh",
     "body": "Nội dung phản ánh",
     "event": "Diễn biến, tin nhắn",
-    "outbound": "Tin đã gửi cho người dân",
+    "outbound": "Tin nhắn, email đã gửi",
     "callback": "Hẹn gọi lại",
     "rating": "Đánh giá mức độ hài lòng",
     "marker": "Theo dõi phản ánh, tin gửi không kèm phản ánh",

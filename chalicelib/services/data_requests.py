@@ -6,8 +6,9 @@ look, export and erasure in the audit trail — by a digest of the person, never
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from chalicelib.domain.errors import FieldError, ValidationFailed, collector
 from chalicelib.domain.exports import ExportFile, check_format, export_file
@@ -30,12 +31,27 @@ def _privacy() -> Any:
     return privacy
 
 
+@contextmanager
+def _person_field() -> Iterator[None]:
+    """The person is the `person` field of the console's form and the API's body."""
+    try:
+        yield
+    except ValidationFailed as failed:
+        raise ValidationFailed([FieldError("person", e.vi, e.en) if e.field == "value" else e
+                                for e in failed.errors]) from failed
+
+
+def _find(person: str) -> Any:
+    with _person_field():
+        return _privacy().find_person(person)
+
+
 def search(user: StaffUser, person: str, now: datetime | None = None) -> Any:
     """Returns everything held about the phone (any spelling) or Zalo id in `person` (a PersonData),
     and records the look in the audit trail. Raises Forbidden (admins only), ValidationFailed."""
     require(user, "privacy_search")
-    found = _privacy().find_person(person)
-    audit.record("person_searched", user.actor, _now(now), person=person_digest(found.value), kind=found.kind,
+    found = _find(person)
+    audit.record("person_searched", user.actor, _now(now), person=person_digest(found.value), person_kind=found.kind,
                  codes=[t["code"] for t in found.tickets], records=len(found.records))
     return found
 
@@ -45,10 +61,10 @@ def export(user: StaffUser, person: str, fmt: str, now: datetime | None = None) 
     trail. Raises Forbidden (admins only), ValidationFailed (the person, or a format other than json/csv)."""
     require(user, "privacy_search")
     fmt, now = check_format(fmt), _now(now)
-    found = _privacy().find_person(person)
+    found = _find(person)
     digest = person_digest(found.value)
     file = export_file(found, fmt, now, digest)
-    audit.record("person_exported", user.actor, now, person=digest, kind=found.kind, format=fmt,
+    audit.record("person_exported", user.actor, now, person=digest, person_kind=found.kind, format=fmt,
                  codes=[t["code"] for t in found.tickets], records=len(found.records), file=file.filename)
     return file
 
@@ -83,23 +99,17 @@ def erase(user: StaffUser, person: str, form: Mapping[str, Any], now: datetime |
     requester, reason and approver. Raises Forbidden (admins only), ValidationFailed."""
     require(user, "privacy_erase")
     request = check_erasure(user, form)
-    return _privacy().erase_person(person, requester=request["requester"], reason=request["reason"],
-                                   approver=request["approver"], actor=user.actor, now=_now(now))
+    with _person_field():
+        return _privacy().erase_person(person, requester=request["requester"], reason=request["reason"],
+                                       approver=request["approver"], actor=user.actor, now=_now(now))
 
 
 def legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime | None = None) -> str:
     """Sets a legal hold with `reason` on the ticket (its personal data is kept past its retention and
     through erasure requests), or lifts it when `reason` is None. Returns the console's message. Raises
-    Forbidden (supervisors and admins only), ValidationFailed (no reason), TicketNotFound."""
+    Forbidden (supervisors and admins only), ValidationFailed (a blank or long reason, a ticket already
+    anonymised), TicketNotFound."""
     require(user, "legal_hold")
-    if reason is not None:
-        reason = reason.strip()
-        if not reason:
-            raise ValidationFailed([FieldError("reason", "Cần ghi lý do giữ dữ liệu (căn cứ pháp lý, văn bản).",
-                                               "A reason for the legal hold is required.")])
-        if len(reason) > MAX_TEXT:
-            raise ValidationFailed([FieldError("reason", f"Lý do dài quá {MAX_TEXT} ký tự.",
-                                               f"The reason is longer than {MAX_TEXT} characters.")])
     _privacy().set_legal_hold(user, code, reason, _now(now))
     return ("Đã giữ dữ liệu của phản ánh: không ẩn danh, không xoá cho đến khi bỏ giữ." if reason is not None
             else "Đã bỏ giữ dữ liệu: phản ánh theo lại thời hạn lưu trữ.")

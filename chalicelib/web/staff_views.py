@@ -34,6 +34,9 @@ EVENT_LABELS = {
     "unpublished": "Gỡ công khai", "held": "Giữ lại chờ kiểm tra", "rated": "Người dân đánh giá",
     "follower_added": "Có người theo dõi thêm", "survey": "Gửi phiếu đánh giá",
     "sms_notice": "Tin SMS rút gọn (nội dung dài)",
+    "legal_hold_set": "Giữ dữ liệu (lý do pháp lý)", "legal_hold_lifted": "Bỏ giữ dữ liệu",
+    "anonymised": "Ẩn danh dữ liệu cá nhân", "photos_removed": "Xoá ảnh (hết thời hạn lưu)",
+    "follower_removed": "Bỏ người theo dõi",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
@@ -377,6 +380,16 @@ def _private(response: Response) -> Response:
     return response
 
 
+def _local_iso(value: Any) -> str:
+    """An ISO time as staff read it (Vietnam time), or the text as it is."""
+    from datetime import datetime
+
+    try:
+        return local_text(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "—")
+
+
 def _held_view(found: Any) -> dict[str, Any]:
     """The search result as the page shows it: tickets with labels, records grouped by ticket, and what
     an erasure would keep."""
@@ -385,11 +398,12 @@ def _held_view(found: Any) -> dict[str, Any]:
 
     ref = load_reference()
     tickets = [{**t, "status_label": LABELS_VI.get(t.get("status"), t.get("status")),  # type: ignore[call-overload]
+                "created": _local_iso(t.get("created_at")),
                 "category_name": ref.categories[t["category"]].name if t.get("category") in ref.categories
                 else (t.get("category") or "—")} for t in found.tickets]
     records = [{"ticket": r.get("ticket"), "kind": r.get("kind"), "label": KIND_LABELS_VI.get(str(r.get("kind")),
                                                                                               str(r.get("kind"))),
-                "key": r.get("key"), "at": r.get("at"),
+                "key": r.get("key"), "at": _local_iso(r["at"]) if r.get("at") else None,
                 "fields": [(str(name), text_of(value)) for name, value in (r.get("fields") or {}).items()]}
                for r in found.records]
     return {"kind": found.kind, "value": found.value, "tickets": tickets, "records": records,
@@ -453,8 +467,7 @@ def audit_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response
 
 AUDIT_LABELS = {
     "person_searched": "Tra cứu dữ liệu cá nhân", "person_exported": "Xuất dữ liệu cá nhân",
-    "person_erased": "Xoá dữ liệu cá nhân theo yêu cầu", "legal_hold_set": "Giữ dữ liệu (pháp lý)",
-    "legal_hold_lifted": "Bỏ giữ dữ liệu", "anonymised": "Ẩn danh theo thời hạn lưu trữ",
+    "personal_data_erased": "Xoá dữ liệu cá nhân theo yêu cầu",
     "template_created": "Thêm mẫu trả lời", "template_edited": "Sửa mẫu trả lời", "template_deleted": "Xoá mẫu trả lời",
     "staff_created": "Tạo tài khoản", "staff_enabled": "Mở khoá tài khoản", "staff_disabled": "Khoá tài khoản",
     "integrator_added": "Cấp khoá Open311", "integrator_revoked": "Thu hồi khoá Open311",
