@@ -10,6 +10,7 @@ from datetime import time
 from typing import Any, Callable
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.retention import Retention, parse_retention
 from chalicelib.domain.text import fold
 from chalicelib.domain.working_time import WorkCalendar, parse_calendar
 
@@ -61,6 +62,7 @@ class ReferenceData:
     hotline_supervisor_email: str = ""
     hotline_supervisor_phone: str = ""
     hotline_supervisor_sms_escalations: bool = False
+    retention: Retention = field(default_factory=Retention)
 
     def agency_for(self, category: str | None, area: str | None) -> str | None:
         """The routing table: category x area, then the category's agency, then the area's."""
@@ -130,6 +132,7 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
     for area in areas.values():
         if area.agency is not None and area.agency not in agencies:
             bad(f"areas.{area.id}.agency", "Cơ quan xử lý không có trong danh mục.", "Unknown agency.")
+    retention = parse_retention(doc.get("retention"), categories, bad)
     calendar = None
     if "calendar" in doc:
         try:
@@ -141,7 +144,7 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
     return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
                          float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
                          opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""),
-                         hotline_phone, hotline_sms)
+                         hotline_phone, hotline_sms, retention)
 
 
 def _phone(value: Any, where: str, bad: Callable[[str, str, str], None]) -> str:

@@ -15,6 +15,7 @@ UPLOAD_SECONDS = 900
 VIEW_SECONDS = 3600
 _UPLOAD_KEY = re.compile(r"^uploads/[0-9a-f]{32}/photo\.(jpg|png|heic)$")
 _KEPT_KEY = re.compile(r"^photos/[0-9a-f]{32}/photo\.(jpg|png|heic)$")
+_PUBLIC_KEY = re.compile(r"^public/[A-Z0-9-]+/[0-9]+\.(jpg|png)$")
 
 
 def bucket() -> str:
@@ -86,3 +87,14 @@ def view_url(key: str) -> str:
     """A short-lived link to one object (the bucket itself is never public)."""
     return aws.client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket(), "Key": key},
                                                    ExpiresIn=VIEW_SECONDS)
+
+
+def delete(key: str) -> None:
+    """Deletes one photo or public copy (retention, erasure). Deleting a key that is not there is
+    no error, so a second run changes nothing; the bucket's lifecycle expires the old version."""
+    aws.client("s3").delete_object(Bucket=bucket(), Key=key)
+
+
+def is_public_key(key: str) -> bool:
+    """A metadata-free public copy of a published ticket's photo (public/<code>/<n>.jpg|png)."""
+    return bool(_PUBLIC_KEY.match(key))

@@ -1,0 +1,542 @@
+"""Personal data on request and on schedule (Law on Personal Data Protection, 91/2025/QH15):
+
+- `find_person`: everything held about a phone number or Zalo id (the admin's answer to "what do
+  you hold about 0912 345 678?", and the export's content);
+- `erase_person`: anonymise it now, on the person's request (requester, reason, approver audited);
+- `set_legal_hold`: keep a ticket whole past its retention (supervisor, admin), or lift that;
+- `anonymise_expired`: the scheduled job that applies the retention schedule (reference data).
+
+Anonymising a ticket removes the person and keeps the facts statistics need: category, area,
+agency, channel, status, dates, deadline and on-time, the rating's score. A ticket under legal hold
+(its own flag, or its category in the schedule's list) is never anonymised; it is reported as kept,
+with the reason. Nothing here logs or audits a phone number, Zalo id, name or text.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from chalicelib.config import settings
+from chalicelib.domain import retention as schedule
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, TicketNotFound, ValidationFailed, collector
+from chalicelib.domain.lifecycle import Status, is_open
+from chalicelib.domain.permissions import StaffUser, check_visible, require
+from chalicelib.domain.redact import redact
+from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.text import fold
+from chalicelib.domain.tracking import parse_code
+from chalicelib.observability import logger
+from chalicelib.store import audit, callbacks, cursors, outbound, people, photos, tickets
+from chalicelib.store import privacy as store
+from chalicelib.store.models import BODY_FIELDS, EventModel, OutboundModel, TicketModel
+from chalicelib.store.reference import load_reference
+
+SYSTEM = "system:retention"
+PER_SHARD = 25          # x 4 shards per run; the job runs every 10 minutes for three hours each night
+ENROL_PAGE = 100        # tickets from before retention existed, enrolled per run until all are
+ENROL_EMPTY_MONTHS = 12 # that many months without a ticket before the oldest: the walk is done
+ATTEMPTS = 3            # reads of a ticket that changes under an erasure before giving up (Conflict)
+# Rate-limit counters live 2 days past their last use and DynamoDB's TTL may take days more to
+# delete them: an erasure looks this far back.
+COUNTER_WINDOW = timedelta(days=7)
+CALLBACK_CLOSED = "Không cần gọi: dữ liệu cá nhân của người dân đã được xoá."
+_PHONE_LIKE = re.compile(r"^\+?[\d\s.\-()]+$")
+_ZALO_ID = re.compile(r"^[A-Za-z0-9_\-]{6,64}$")
+_NOT_A_PERSON = FieldError("value", "Nhập số điện thoại (ví dụ 0912 345 678) hoặc mã người dùng Zalo.",
+                           "Enter a phone number (e.g. 0912 345 678) or a Zalo user id.")
+# What a ticket item holds of its reporter, as the access export lists it (its body's own fields apart).
+_TICKET_PERSONAL = ("reporter_name", "reporter_phone", "reporter_email", "reporter_zalo_id", "address", "lat",
+                    "lon", "answer", "public_question", "public_answer", "public_summary", "followers",
+                    "photos_public", "consent_publish", "consent_contact", "notice_version", "legal_hold")
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """What is held about one person: the tickets they appear on and every record found."""
+
+    kind: str                 # "phone" | "zalo"
+    value: str                # E.164 or the Zalo id: shown to the admin, never logged
+    tickets: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    anonymised: list[str]
+    unfollowed: list[str]
+    kept: list[tuple[str, str]]   # (code, why it is kept)
+    markers_deleted: int
+    counters_deleted: int
+
+
+def person_of(value_text: str) -> tuple[str, str]:
+    """Returns ("phone", E.164) or ("zalo", id) for what an admin typed. Raises ValidationFailed
+    (field `value`) when it is neither: a number that is not a Vietnamese phone is refused, never
+    taken for a Zalo id."""
+    from chalicelib.domain.phones import normalise_phone
+
+    text = (value_text or "").strip()
+    if _PHONE_LIKE.match(text) and sum(c.isdigit() for c in text) <= 12:
+        return "phone", normalise_phone(text, "value")
+    if _ZALO_ID.match(text):
+        return "zalo", text
+    raise ValidationFailed([_NOT_A_PERSON])
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+def _key(item: Any) -> str:
+    return f"{item.pk}|{item.sk}"
+
+
+def _kept_because(ticket: TicketModel, ref: ReferenceData) -> str | None:
+    category = ref.categories.get(ticket.category or "")
+    return schedule.hold_reason(ref.retention, ticket.legal_hold, ticket.category, category.name if category else None)
+
+
+def _summary(ticket: TicketModel, role: str, ref: ReferenceData) -> dict[str, Any]:
+    return {"code": ticket.tracking_code, "role": role, "status": ticket.status, "category": ticket.category,
+            "channel": ticket.channel, "created_at": _iso(ticket.created_at),
+            "anonymised": ticket.anonymised_at is not None, "kept_because": _kept_because(ticket, ref)}
+
+
+# Finding
+
+
+def find_person(value_text: str) -> PersonData:
+    """Everything held about a phone (any spelling) or Zalo id: the tickets they reported or follow
+    and every item that carries them — the ticket and its body, timeline events, messages sent,
+    callbacks, the rating, person markers and rate-limit counters — with the data as stored.
+    Raises ValidationFailed when `value_text` is neither a phone nor a Zalo id."""
+    kind, value = person_of(value_text)
+    ref = load_reference()
+    own = store.reporter_tickets(kind, value)
+    markers = people.markers(value)
+    followed = _followed(own, markers, value)
+    found_tickets = [_summary(t, "reporter", ref) for t in own] + [_summary(t, "follower", ref) for t in followed]
+    records: list[dict[str, Any]] = []
+    for ticket in own:
+        records += _reporter_records(ticket)
+    for ticket in followed:
+        records += _follower_records(ticket, value)
+    for marker in markers:
+        records.append({"ticket": marker.ref if marker.kind in ("FOLLOW", "VERIFY") else None, "kind": "marker",
+                        "key": _key(marker), "at": _iso(marker.at),
+                        "fields": {"kind": marker.kind, "ref": marker.ref, "expires_at": _iso(marker.expires_at)}})
+        if marker.kind == "OUTBOX":
+            message = outbound.get_outbound(*marker.ref.split("|", 1))
+            if message is not None:
+                records.append(_outbound_record(message))
+    for counter in store.counters(_counter_names(kind, value, own, datetime.now(timezone.utc))):
+        records.append({"ticket": None, "kind": "counter", "key": _key(counter), "at": None,
+                        "fields": {"n": counter.n, "expires_at": _iso(counter.expires_at)}})
+    return PersonData(kind, value, found_tickets, records)
+
+
+def _followed(own: list[TicketModel], markers: list[Any], value: str) -> list[TicketModel]:
+    """The tickets the person follows: by a follow of their own (FOLLOW# markers) or because their
+    ticket was merged into it; only those whose followers still list them."""
+    codes = [m.ref for m in markers if m.kind == "FOLLOW"] + [t.merged_into for t in own if t.merged_into]
+    mine = {t.tracking_code for t in own}
+    found = []
+    for code in dict.fromkeys(c for c in codes if c not in mine):
+        try:
+            ticket = tickets.get_ticket(code)
+        except NotFound:
+            continue
+        if any(f.recipient == value for f in ticket.followers or []):
+            found.append(ticket)
+    return found
+
+
+def _fields(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in names if getattr(item, name, None) not in (None, [], "")}
+
+
+def _event_record(code: str, event: EventModel) -> dict[str, Any] | None:
+    fields = _fields(event, ("public_text", "detail"))
+    if not fields:
+        return None
+    return {"ticket": code, "kind": "event", "key": _key(event), "at": _iso(event.at), "fields": {"kind": event.kind,
+                                                                                                   **fields}}
+
+
+def _outbound_record(message: OutboundModel) -> dict[str, Any]:
+    return {"ticket": message.tracking_code, "kind": "outbound", "key": _key(message), "at": _iso(message.created_at),
+            "fields": {"channel": message.channel, "state": message.state,
+                       **_fields(message, ("recipient", "subject", "text"))}}
+
+
+def _reporter_records(ticket: TicketModel) -> list[dict[str, Any]]:
+    code = ticket.tracking_code
+    records = [{"ticket": code, "kind": "ticket", "key": f"{ticket.pk}|{ticket.sk}", "at": _iso(ticket.created_at),
+                "fields": _fields(ticket, _TICKET_PERSONAL)},
+               {"ticket": code, "kind": "body", "key": f"{ticket.pk}|TICKET#BODY", "at": _iso(ticket.created_at),
+                "fields": _fields(ticket, BODY_FIELDS)}]
+    records += [r for r in (_event_record(code, e) for e in tickets.timeline(code)) if r]
+    records += [_outbound_record(m) for m in outbound.of_ticket(code)]
+    records += [{"ticket": code, "kind": "callback", "key": _key(c), "at": _iso(c.created_at),
+                 "fields": {"due_at": _iso(c.due_at), **_fields(c, ("reason", "outcome"))}}
+                for c in callbacks.of_ticket(code)]
+    rating = store.rating(code)
+    if rating is not None:
+        records.append({"ticket": code, "kind": "rating", "key": _key(rating), "at": _iso(rating.at),
+                        "fields": _fields(rating, ("rating", "comment", "channel"))})
+    return records
+
+
+def _follower_records(ticket: TicketModel, value: str) -> list[dict[str, Any]]:
+    """What a ticket the person follows holds of them: their follower entry, messages sent to them."""
+    code = ticket.tracking_code
+    entries = [f.attribute_values for f in ticket.followers or [] if f.recipient == value]
+    records = [{"ticket": code, "kind": "ticket", "key": f"{ticket.pk}|{ticket.sk}", "at": None,
+                "fields": {"followers": entries}}]
+    return records + [_outbound_record(m) for m in outbound.of_ticket(code) if m.recipient == value]
+
+
+def _counter_names(kind: str, value: str, own: list[TicketModel], now: datetime) -> list[str]:
+    """The rate-limit counters that may carry the person in their name, as chalicelib.store.outbound
+    (AUTO#), services.intake (FORM#PHONE#, FOLLOW#) and services.conversations (REPEAT#) name them,
+    for every hour and day of COUNTER_WINDOW."""
+    hours = [now - timedelta(hours=n) for n in range(int(COUNTER_WINDOW.total_seconds() // 3600) + 1)]
+    names = [f"AUTO#{value}#{hour:%Y%m%d%H}" for hour in hours]
+    if kind == "phone":
+        names += [f"{prefix}#{_digest(value)}#{hour:%Y%m%d%H}" for prefix in ("FORM#PHONE", "FOLLOW") for hour in hours]
+    since = now - COUNTER_WINDOW
+    days = {f"{now - timedelta(days=n):%Y%m%d}" for n in range(COUNTER_WINDOW.days + 1)}
+    for ticket in own:
+        if ticket.channel not in ("sms", "zalo") or ticket.updated_at < since:
+            continue
+        texts = {e.detail.get("text") or "" for e in tickets.timeline(ticket.tracking_code)
+                 if e.kind in ("created", "message_in", "held") and isinstance(e.detail, dict)}
+        names += [f"REPEAT#{_digest(value + '#' + fold(text))}#{day}" for text in texts for day in days]
+    return names
+
+
+# Anonymising one ticket
+
+
+def _last_activity(ticket: TicketModel) -> datetime:
+    return max(moment for moment in (ticket.updated_at, ticket.last_inbound_at, ticket.answered_at) if moment)
+
+
+def _photo_keys(ticket: TicketModel) -> list[str]:
+    return [a.key for a in ticket.attachments or [] if photos.is_photo_key(a.key)]
+
+
+def _delete_photos(ticket: TicketModel) -> int:
+    """Deletes the ticket's photos and their public copies from the bucket; returns how many."""
+    keys = _photo_keys(ticket) + [k for k in ticket.photos_public or [] if photos.is_public_key(k)]
+    for key in keys:
+        photos.delete(key)
+    return len(keys)
+
+
+def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
+                     names: list[str] | None = None) -> dict[str, Any]:
+    """Removes the person from the ticket and every item of it, masking the reporter's name and any
+    other `names` they are known by in every text; returns what was removed (names of fields and
+    counts, never the data). Each step is idempotent and the ticket item is written last (with
+    `anonymised_at` and the `anonymised` event), so a run that stops halfway is finished by the
+    next. Raises Conflict when the ticket changed meanwhile (nothing of it is marked done then)."""
+    code = ticket.tracking_code
+    names = list(dict.fromkeys([*([ticket.reporter_name] if ticket.reporter_name else []), *(names or [])]))
+    removed: dict[str, Any] = {"why": why,
+                               "reporter_fields": sorted(n for n in store.REPORTER_FIELDS if getattr(ticket, n, None))}
+    events = 0
+    for event in tickets.timeline(code):
+        public_text = redact(event.public_text, names) if event.public_text else event.public_text
+        detail = schedule.scrub(event.detail, names) if event.detail else event.detail
+        if (public_text, detail) != (event.public_text, event.detail):
+            store.rewrite_event(event, public_text, {**(detail or {}), "redacted": True})
+            events += 1
+    messages = 0
+    for message in outbound.of_ticket(code):
+        if (message.recipient, message.text) != (store.ERASED, store.ERASED):
+            store.erase_outbound(message, redact(message.subject, names) if message.subject else None)
+            messages += 1
+    redacted_callbacks = 0
+    for callback in callbacks.of_ticket(code):
+        reason, outcome = redact(callback.reason, names), redact(callback.outcome, names) if callback.outcome else None
+        if (reason, outcome) != (callback.reason, callback.outcome) or callback.status is not None:
+            store.redact_callback(callback, reason, outcome or CALLBACK_CLOSED if callback.status else outcome)
+            redacted_callbacks += 1
+    rating = store.rating(code)
+    commented = bool(rating and rating.comment)
+    if rating is not None and commented:
+        store.drop_comment(rating)
+    deleted = _delete_photos(ticket)
+    body = store.body(code)
+    text = redact(ticket.text or "", names)
+    if body is not None:
+        store.strip_body(body, text, None, reporter=True)
+    for follower in ticket.followers or []:  # their markers point at this ticket: it holds nobody now
+        people.delete(people.marker(follower.recipient, "FOLLOW", code, now))
+    removed.update(events_redacted=events, messages_erased=messages, callbacks_redacted=redacted_callbacks,
+                   photos_deleted=deleted, rating_comment=commented,
+                   followers_removed=len(ticket.followers or []))
+    sets: dict[str, Any] = {"anonymised_at": now,
+                            "answer": redact(ticket.answer, names) if ticket.answer else None,
+                            "public_question": redact(ticket.public_question, names) if ticket.public_question else None,
+                            "public_answer": redact(ticket.public_answer, names) if ticket.public_answer else None,
+                            "public_summary": redact(ticket.public_summary, names) if ticket.public_summary else None}
+    if body is None:  # a ticket from before bodies had their own item keeps its text on itself
+        sets["text"] = text
+    event = tickets.NewEvent("anonymised", actor, now, detail=removed)
+    store.anonymise(ticket, sets, event, off_watch=ticket.watch_stage in (None, schedule.PURGE_STAGE))
+    return removed
+
+
+# Erasure on request
+
+
+def _fresh(code: str) -> TicketModel | None:
+    try:
+        return tickets.get_ticket(code)
+    except NotFound:
+        return None
+
+
+def _with_retries(code: str, change: Callable[[TicketModel], None]) -> TicketModel | None:
+    """Applies `change` to a fresh read of the ticket, again when it changed meanwhile (Conflict)."""
+    for attempt in range(ATTEMPTS):
+        ticket = _fresh(code)
+        if ticket is None:
+            return None
+        try:
+            change(ticket)
+            return ticket
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                raise
+    return None
+
+
+def _unfollow(code: str, value: str, actor: str, now: datetime) -> bool:
+    """Takes the person off a ticket's followers and clears the messages sent to them there."""
+    done = False
+
+    def change(ticket: TicketModel) -> None:
+        nonlocal done
+        keep = [f.attribute_values for f in ticket.followers or [] if f.recipient != value]
+        if len(keep) != len(ticket.followers or []):
+            store.unfollow(ticket, keep, tickets.NewEvent("follower_removed", actor, now, detail={"why": "erasure"}))
+            done = True
+
+    _with_retries(code, change)
+    for message in outbound.of_ticket(code):
+        if message.recipient == value:
+            store.erase_outbound(message, message.subject)
+            done = True
+    return done
+
+
+def erase_person(value_text: str, *, requester: str, reason: str, approver: str, actor: str,
+                 now: datetime) -> ErasureReport:
+    """Anonymises, now, everything held about a phone or Zalo id (find_person's tickets and
+    records), except tickets under legal hold, which are listed as kept with the reason; records the
+    erasure in the admins' audit trail (who asked, why, who approved; a digest of the person).
+    Raises ValidationFailed (missing requester/reason/approver, not a phone or Zalo id), Conflict
+    (a ticket kept changing under it; what was done stays done, and running it again finishes)."""
+    errors = collector()
+    for name, given in (("requester", requester), ("reason", reason), ("approver", approver)):
+        if not (given or "").strip():
+            errors.add(name, "Cần nhập thông tin này để xoá dữ liệu.", "Required to erase personal data.")
+    errors.raise_if_any()
+    kind, value = person_of(value_text)
+    ref = load_reference()
+    anonymised, kept, unfollowed = [], [], []
+    own = store.reporter_tickets(kind, value)
+    counters = store.counters(_counter_names(kind, value, own, now))
+
+    names = [t.reporter_name for t in own if t.reporter_name]  # what the person is called on any ticket
+
+    def anonymise(ticket: TicketModel) -> None:
+        if ticket.anonymised_at is None:  # the index may still list a ticket anonymised a moment ago
+            anonymise_ticket(ticket, now, actor, "request", names)
+
+    for ticket in own:
+        because = _kept_because(ticket, ref)
+        if because:
+            kept.append((ticket.tracking_code, because))
+            continue
+        if _with_retries(ticket.tracking_code, anonymise):
+            anonymised.append(ticket.tracking_code)
+        if ticket.merged_into and _unfollow(ticket.merged_into, value, actor, now):
+            unfollowed.append(ticket.merged_into)
+    markers = people.markers(value)
+    for marker in markers:
+        if marker.kind == "FOLLOW" and _unfollow(marker.ref, value, actor, now) and marker.ref not in unfollowed:
+            unfollowed.append(marker.ref)
+        elif marker.kind == "OUTBOX":
+            store.delete_outbound(*marker.ref.split("|", 1))
+        people.delete(marker)
+    for counter in counters:
+        store.delete_counter(counter)
+    report = ErasureReport(anonymised, unfollowed, kept, len(markers), len(counters))
+    # The person is often the requester: the trail masks their names, numbers and addresses in what
+    # the admin typed, so the record of an erasure never holds what it erased.
+    audit.record("personal_data_erased", actor, now, requester=redact(requester, names),
+                 reason=redact(reason, names), approver=redact(approver, names),
+                 person=people.person_digest(value), person_kind=kind,
+                 anonymised=anonymised, unfollowed=unfollowed, kept=[code for code, _ in kept],
+                 markers_deleted=report.markers_deleted, counters_deleted=report.counters_deleted)
+    logger().info("personal data erased on request", extra={"anonymised": len(anonymised), "kept": len(kept),
+                                                             "unfollowed": len(unfollowed)})
+    return report
+
+
+# Legal hold
+
+
+MAX_HOLD_REASON = 500
+
+
+def set_legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime | None = None) -> None:
+    """Keeps the ticket whole past its retention, for `reason` (supervisors and admins); None lifts
+    the hold, and the retention schedule applies again from the next run. Raises Forbidden,
+    TicketNotFound, ValidationFailed (blank or long reason, a ticket already anonymised), Conflict."""
+    require(user, "legal_hold")
+    now = now or datetime.now(timezone.utc)
+    parsed = parse_code(code, settings().tracking_prefix)
+    ticket = _fresh(parsed) if parsed else None
+    if ticket is None:
+        raise TicketNotFound()
+    check_visible(user, ticket.agency)
+    text = None if reason is None else reason.strip()
+    if text is not None and not text or len(text or "") > MAX_HOLD_REASON:
+        raise ValidationFailed([FieldError("reason", f"Cần nêu lý do tạm giữ (tối đa {MAX_HOLD_REASON} ký tự).",
+                                           f"A legal hold needs a reason (at most {MAX_HOLD_REASON} characters).")])
+    if text and ticket.anonymised_at is not None:
+        raise ValidationFailed([FieldError("reason", "Phản ánh đã được ẩn danh: không còn dữ liệu cá nhân để giữ.",
+                                           "The ticket is anonymised: no personal data is left to hold.")])
+    if text is None and not ticket.legal_hold:
+        return
+    # Back on the retention watch, due now, unless it is watched already (its deadline, or a hold
+    # that is only being reworded): the next run checks it against the schedule.
+    watch = None
+    if ticket.anonymised_at is None and (ticket.watch_stage is None or (
+            text is None and ticket.watch_stage == schedule.PURGE_STAGE)):
+        watch = schedule.purge_watch(ticket.tracking_code, now)
+    event = tickets.NewEvent("legal_hold_set" if text else "legal_hold_lifted", user.actor, now,
+                             detail={"reason": text} if text else {"was": ticket.legal_hold})
+    store.set_hold(ticket, text, event, watch)
+
+
+# The scheduled job
+
+
+def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD) -> dict[str, int]:
+    """Applies the retention schedule to the tickets whose retention mark has come (at most
+    `per_shard` of each of the four P# shards): anonymises those past their time, removes photos
+    and texts of messages sent that are past theirs, keeps held tickets (looked at again in 30
+    days) and moves every other mark to the ticket's next date. Then enrols one page of tickets
+    from before the schedule existed. Returns counts; raises PageIncomplete after the page when some
+    tickets failed (each is logged without personal data, and stays due for the next run)."""
+    from chalicelib.services.schedules import PageIncomplete
+
+    now = now or datetime.now(timezone.utc)
+    ref = load_reference()
+    counts = {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0, "enrolled": 0}
+    due = [t for shard in range(schedule.PURGE_SHARDS) for t in store.purge_due(f"P#{shard}", now, per_shard)]
+    failures = 0
+    for ticket in due:
+        try:
+            _apply_schedule(ticket, ref, now, counts)
+        except Conflict:
+            continue  # changed meanwhile: still due, the next run sees it fresh
+        except Exception as exc:  # one bad ticket must not hold back the rest of the page
+            failures += 1
+            logger().error("retention failed for a ticket", extra={"ticket": ticket.tracking_code,
+                                                                   "error_type": type(exc).__name__})
+    counts["enrolled"] = enrol_existing(now, ref.retention)
+    if failures:
+        raise PageIncomplete(f"anonymise_expired: {failures} of {len(due)} tickets failed")
+    return counts
+
+
+def _apply_schedule(ticket: TicketModel, ref: ReferenceData, now: datetime, counts: dict[str, int]) -> None:
+    if ticket.anonymised_at is not None:
+        store.move_watch(ticket, None)
+        return
+    messages = outbound.of_ticket(ticket.tracking_code)
+    held = [m for m in messages if m.text != store.ERASED and m.state not in store.WAITING]
+    facts = schedule.TicketFacts(
+        open=is_open(Status(ticket.status)), category=ticket.category, last_activity=_last_activity(ticket),
+        kept_because=_kept_because(ticket, ref), texts_sent=tuple(m.created_at for m in held),
+        has_photos=bool(_photo_keys(ticket) or ticket.photos_public))
+    plan = schedule.plan(ref.retention, facts, now)
+    if plan.anonymise:
+        anonymise_ticket(ticket, now, SYSTEM, "retention")
+        counts["anonymised"] += 1
+        logger().info("ticket anonymised (retention)", extra={"ticket": ticket.tracking_code})
+        return
+    if plan.kept_because:
+        counts["kept"] += 1
+    if plan.clear_texts_sent_by is not None:
+        for message in held:
+            if message.created_at <= plan.clear_texts_sent_by:
+                store.clear_text(message)
+                counts["texts_cleared"] += 1
+    if plan.remove_photos:
+        _remove_photos(ticket, now)  # version-checked: the ticket's version moves on with it
+        counts["photos_removed"] += 1
+    store.move_watch(ticket, plan.next_check)
+    counts["rescheduled"] += 1
+
+
+def _remove_photos(ticket: TicketModel, now: datetime) -> None:
+    """Deletes the ticket's photos and public copies (their time has come before the ticket's)."""
+    deleted = _delete_photos(ticket)
+    body = store.body(ticket.tracking_code)
+    if body is not None:
+        kept = [a.attribute_values for a in body.attachments or [] if not photos.is_photo_key(a.key)]
+        store.strip_body(body, body.text, kept, reporter=False)
+    store.remove_photos(ticket, tickets.NewEvent("photos_removed", SYSTEM, now, detail={"photos_deleted": deleted}))
+
+
+def enrol_existing(now: datetime, retention: schedule.Retention, page: int = ENROL_PAGE) -> int:
+    """Puts tickets stored before the retention watch existed on it, one page per run: walks the
+    by_month index back from the current month (a cursor remembers where) until ENROL_EMPTY_MONTHS
+    months in a row hold no ticket, then stays done. Returns how many it enrolled."""
+    import json
+
+    cursor = cursors.read("retention_enrol")
+    if cursor.value == "done":
+        return 0
+    month, start, empty = f"{now.astimezone(timezone.utc):%Y-%m}", None, 0
+    if cursor.value:
+        state = json.loads(cursor.value)
+        month, start, empty = state["month"], state["after"], state["empty"]
+    found, after = store.of_month(month, page, start)
+    enrolled = 0
+    for ticket in found:
+        if ticket.watch_stage is None and ticket.anonymised_at is None:
+            try:
+                store.enrol(ticket, schedule.purge_watch(ticket.tracking_code,
+                                                         schedule.first_check(retention, ticket.created_at)))
+                enrolled += 1
+            except Conflict:
+                continue
+    if after is not None:
+        value = json.dumps({"month": month, "after": after, "empty": 0})
+    else:
+        empty = 0 if found or start else empty + 1
+        value = "done" if empty >= ENROL_EMPTY_MONTHS else json.dumps(
+            {"month": _month_before(month), "after": None, "empty": empty})
+    cursors.save(cursor, value, now)
+    return enrolled
+
+
+def _month_before(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - (number == 1)}-{(number - 2) % 12 + 1:02d}"
