@@ -42,7 +42,13 @@ from chalicelib.store import audit, callbacks, outbound, ratings, templates, tic
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
-_STOP_WATCHING = {"watch_shard": None, "watch_at": None, "watch_stage": None}
+
+def _stop_watching(ticket: TicketModel) -> dict[str, object]:
+    """The changes that end the deadline watch: the ticket goes on the retention watch."""
+    from chalicelib.domain import retention
+
+    return retention.purge_watch(ticket.tracking_code, retention.first_check(load_reference().retention,
+                                                                             ticket.created_at))
 
 
 def _now(now: datetime | None) -> datetime:
@@ -416,7 +422,7 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
     messages = _to_reporter(ticket, "answer", reply, now, followers=True)
     on_time = ticket.due_at is None or now <= ticket.due_at
     changes: dict[str, Any] = {"answer": answer, "answered_at": now, "answered_on_time": on_time,
-                               "needs_callback": False, **_STOP_WATCHING}
+                               "needs_callback": False, **_stop_watching(ticket)}
     route = _route(ticket)
     if route is not None and not ticket.survey_sent:
         # Exactly one satisfaction survey per ticket, to the reporter, on their channel: a digit reply
@@ -450,7 +456,7 @@ def _reject(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     reply = replies.rejected(ticket.tracking_code, reason)
     messages = _to_reporter(ticket, "rejected", reply, now, followers=True)
     event = _event(user, "rejected", now, f"Không tiếp nhận: {reason}", reason=reason)
-    tickets.transition(ticket, Status.REJECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages,
+    tickets.transition(ticket, Status.REJECTED, event, now, changes=_stop_watching(ticket), outbound=messages,
                        close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))
     _send(messages)
     return "Đã từ chối tiếp nhận và báo người dân."
@@ -464,7 +470,7 @@ def _redirect(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref
     messages = _to_reporter(ticket, "redirected", reply, now, followers=True)
     event = _event(user, "redirected", now, f"Hướng dẫn gửi đến {where}: {reason}", reason=reason,
                    redirected_to=where)
-    tickets.transition(ticket, Status.REDIRECTED, event, now, changes=dict(_STOP_WATCHING), outbound=messages,
+    tickets.transition(ticket, Status.REDIRECTED, event, now, changes=_stop_watching(ticket), outbound=messages,
                        close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))
     _send(messages)
     return "Đã hướng dẫn người dân gửi đến nơi có thẩm quyền."
@@ -492,7 +498,7 @@ def _merge(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
     event = _event(user, "merged", now, f"Đã gộp vào phản ánh {original.tracking_code}.",
                    merged_into=original.tracking_code)
     tickets.transition(ticket, Status.MERGED, event, now, changes={"merged_into": original.tracking_code,
-                                                                     **_STOP_WATCHING},
+                                                                     **_stop_watching(ticket)},
                        outbound=messages, also=also, close_callbacks=_open_callbacks(ticket))
     _send(messages)
     return f"Đã gộp vào {original.tracking_code}; người phản ánh sẽ nhận trả lời của phản ánh đó."

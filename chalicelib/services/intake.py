@@ -192,13 +192,18 @@ def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key:
     gives; returns (code, those messages).
 
     When `dedup_key` shows the same submission/message was stored before, returns that ticket's
-    (code, None) and writes nothing.
+    (code, None) and writes nothing. Every ticket starts on the retention watch (routing moves a
+    ticket with a deadline to the deadline watch, which hands it back when it stops).
     """
+    from chalicelib.domain import retention
+
+    start = retention.first_check(load_reference().retention, fields["created_at"])
     for _ in range(_CODE_ATTEMPTS):
         code = new_code(settings().tracking_prefix)
         messages = outbound_for(code)
         try:
-            tickets.create_ticket({**fields, "tracking_code": code}, first, dedup_key, messages, limits)
+            tickets.create_ticket({**fields, "tracking_code": code, **retention.purge_watch(code, start)}, first,
+                                  dedup_key, messages, limits)
             return code, messages
         except AlreadyExists:
             earlier = tickets.deduplicated(dedup_key) if dedup_key else None

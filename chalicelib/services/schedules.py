@@ -24,6 +24,7 @@ from chalicelib.domain.clock import local_text
 from chalicelib.domain.errors import AlreadyExists, Conflict
 from chalicelib.domain.lifecycle import Status, is_open
 from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.retention import first_check, purge_watch
 from chalicelib.domain.working_time import within_hours
 from chalicelib.notify import staff
 from chalicelib.observability import logger
@@ -128,15 +129,16 @@ def deadline_watch(now: datetime | None = None, per_shard: int = WATCH_PER_SHARD
     return counts
 
 
-def _stop_watching() -> dict[str, object]:
-    return {"watch_shard": None, "watch_at": None, "watch_stage": None}
+def _stop_watching(ticket: TicketModel, ref: ReferenceData) -> dict[str, object]:
+    """The changes that end the deadline watch: the ticket goes on the retention watch."""
+    return purge_watch(ticket.tracking_code, first_check(ref.retention, ticket.created_at))
 
 
 def _watch_one(ticket: TicketModel, ref: ReferenceData, now: datetime) -> str | None:
     stage = ticket.watch_stage
     if not is_open(Status(ticket.status)) or ticket.paused_at is not None or ticket.due_at is None:
-        tickets.update(ticket, tickets.NewEvent("watch_stopped", "system:deadlines", now), now, _stop_watching(),
-                       condition=TicketModel.watch_stage == stage)
+        tickets.update(ticket, tickets.NewEvent("watch_stopped", "system:deadlines", now), now,
+                       _stop_watching(ticket, ref), condition=TicketModel.watch_stage == stage)
         return None
     facts = staff.ticket_facts(ticket, ref)
     if stage == "warn":
@@ -155,7 +157,7 @@ def _watch_one(ticket: TicketModel, ref: ReferenceData, now: datetime) -> str | 
         "escalation", contact, f"[1022] QUÁ HẠN {ticket.tracking_code}", "Phản ánh sau đã quá hạn trả lời:",
         f"1022: QUA HAN phan anh {ticket.tracking_code} (han {facts['due']}). Xem tren he thong.", now, t=facts)]
     event = tickets.NewEvent("escalated", "system:deadlines", now, detail={"due": facts["due"]})
-    tickets.update(ticket, event, now, {"overdue": True, **_stop_watching()},
+    tickets.update(ticket, event, now, {"overdue": True, **_stop_watching(ticket, ref)},
                    condition=TicketModel.watch_stage == "due",
                    outbound=_keyed(items, f"due#{ticket.tracking_code}#{ticket.watch_at}"))
     queues.send_notifications([(m.pk, m.sk) for m in items])

@@ -109,7 +109,7 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     # Given a citizen who reported on the web (name, e-mail, address, location, a photo, consent to
     # publish: answered, published, rated with a comment), by SMS twice (one ticket merged into a
     # neighbour's, so they follow it; one with a callback promised and a reply still waiting to go out)
-    op, admin = staff["operator"], staff["admin"]
+    op = staff["operator"]
     phone = unique_phone()
     e164 = "+84" + phone[1:]
     name, email = "Lê Thị Hồng Nhung", f"nhung.{uuid.uuid4().hex[:6]}@gmail.com"

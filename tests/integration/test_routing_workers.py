@@ -196,7 +196,7 @@ def test_deadline_watch_warns_at_80_percent_then_escalates_once_by_sms_only_to_w
     schedules.deadline_watch(after_due)
     pump()
     flagged = tickets.get_ticket(code)
-    assert flagged.overdue is True and flagged.watch_stage is None
+    assert flagged.overdue is True and flagged.watch_stage == "purge"  # off the deadline watch, on retention's
     assert len([m for m in _ses(agency.supervisor_email) if code in m.subject]) == 1
     assert any(code in m.subject for m in _ses("giamsat.1022@example.gov.vn"))
     # The 80 % warning was an e-mail; the agency's supervisor did not opt in to SMS, the hotline's did.
