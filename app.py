@@ -97,6 +97,14 @@ def rating(code: str) -> Response:
     return rating_page(code, fields.get("t", ""), fields)
 
 
+@app.route("/rieng-tu", methods=["GET"])
+@html_page(_context)
+def privacy_notice() -> Response:
+    from chalicelib.web.views import privacy_notice
+
+    return privacy_notice()
+
+
 @app.route("/static/report.js", methods=["GET"])
 def report_script() -> Response:
     from chalicelib.web.pages import static_file
@@ -153,8 +161,18 @@ def follow_report_api(code: str) -> Response:
     from chalicelib.services import intake
     from chalicelib.web.api import parse_json_body
 
-    followed = intake.follow(code, str(parse_json_body(app.current_request).get("phone") or ""),
-                             source_ip=_source_ip())
+    asked = intake.follow(code, str(parse_json_body(app.current_request).get("phone") or ""), source_ip=_source_ip())
+    return Response(intake.follow_requested(asked), status_code=202, headers=JSON_UTF8)
+
+
+@app.route("/api/v1/reports/{code}/followers/verify", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def confirm_follow_api(code: str) -> Response:
+    from chalicelib.services import intake
+    from chalicelib.web.api import parse_json_body
+
+    body = parse_json_body(app.current_request)
+    followed = intake.confirm_follow(code, str(body.get("phone") or ""), str(body.get("otp") or ""))
     return Response({"tracking_code": followed, "following": True}, status_code=201, headers=JSON_UTF8)
 
 
@@ -389,12 +407,14 @@ def staff_sign_out() -> Response:
     return staff_views.sign_out(app.current_request.headers, _form())
 
 
-@app.route("/staff/inbox", methods=["GET"])
+@app.route("/staff/inbox", methods=["GET", "POST"], content_types=ANY)
 @staff_page
 def staff_inbox() -> Response:
     from chalicelib.web import staff_views
 
-    return staff_views.inbox(app.current_request.headers, app.current_request.query_params or {})
+    request = app.current_request
+    form = _form() if request.method == "POST" else None  # the search form: a phone stays out of the URL
+    return staff_views.inbox(request.headers, request.query_params or {}, form)
 
 
 @app.route("/staff/tickets/{code}", methods=["GET", "POST"], content_types=ANY)
@@ -498,12 +518,15 @@ def staff_api_action(code: str, action: str) -> Response:
     return Response(staff_api.act(user, code, action, parse_json_body(request)), headers=JSON_UTF8)
 
 
-@app.route("/api/v1/staff/callers/{phone}", methods=["GET"])
+@app.route("/api/v1/staff/callers", methods=["POST"], content_types=ANY)
 @json_api(_context)
-def staff_api_caller(phone: str) -> Response:
+def staff_api_caller() -> Response:
     from chalicelib.web import staff_api
+    from chalicelib.web.api import parse_json_body
 
-    return Response(staff_api.caller(app.current_request.headers, phone), headers=JSON_UTF8)
+    request = app.current_request
+    user = staff_api.user(request.headers)  # the phone rides in the body: never in a URL or an access log
+    return Response(staff_api.caller(user, str(parse_json_body(request).get("phone") or "")), headers=JSON_UTF8)
 
 
 @app.route("/api/v1/staff/intake", methods=["POST"], content_types=ANY)

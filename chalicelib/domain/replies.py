@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.redact import redact
 from chalicelib.domain.sms import fits_one_segment, sms_text
 
 AGENCY_MAX = 40
@@ -23,11 +24,26 @@ def _clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 3].rstrip() + "..."
 
 
-def acknowledgement(code: str, hotline: str) -> Reply:
-    """Sent once per new ticket (never per message)."""
+NOTICE_LABEL = "Dữ liệu cá nhân"  # the privacy notice's link in messages (/rieng-tu)
+
+
+def _first_fitting(candidates: list[str]) -> str:
+    """The first wording whose SMS form fits one GSM-7 segment; the last one always does."""
+    return next((sms_text(text) for text in candidates if fits_one_segment(sms_text(text))), sms_text(candidates[-1]))
+
+
+def acknowledgement(code: str, hotline: str, notice_link: str | None = None) -> Reply:
+    """Sent once per new ticket (never per message). On Zalo it always links the privacy notice;
+    by SMS only while the message still fits one segment (a shorter wording first, then without)."""
     text = (f"Đường dây nóng 1022 đã tiếp nhận phản ánh của bạn. Mã tra cứu: {code}. "
             f"Để tra cứu, nhắn: TT {code}. Hotline {hotline}.")
-    return Reply(zalo=text, sms=sms_text(text))
+    if not notice_link:
+        return Reply(zalo=text, sms=sms_text(text))
+    short = f"Đường dây nóng 1022 đã tiếp nhận phản ánh, mã {code}. Tra cứu: nhắn TT {code}."
+    sms = _first_fitting([f"{text} {NOTICE_LABEL}: {notice_link}",
+                          f"{short} Hotline {hotline}. {NOTICE_LABEL}: {notice_link}",
+                          f"{short} {NOTICE_LABEL}: {notice_link}", text])
+    return Reply(zalo=f"{text}\n{NOTICE_LABEL} của bạn được xử lý thế nào: {notice_link}", sms=sms)
 
 
 def status(code: str, label: str, agency: str | None) -> Reply:
@@ -44,11 +60,15 @@ def not_found(hotline: str) -> Reply:
     return Reply(zalo=text, sms=sms_text(text))
 
 
-def usage(hotline: str) -> Reply:
-    """Sent on a Zalo follow: how to use the channel."""
+def usage(hotline: str, notice_link: str | None = None) -> Reply:
+    """Sent on a Zalo follow: how to use the channel, and (with the site's address) where the
+    privacy notice is."""
     text = (f"Chào bạn! Gửi phản ánh, kiến nghị bằng cách nhắn nội dung tại đây. "
             f"Tra cứu: nhắn TT <mã>. Gửi phản ánh mới: bắt đầu bằng MỚI. Hotline {hotline}.")
-    return Reply(zalo=text, sms=sms_text(text))
+    if not notice_link:
+        return Reply(zalo=text, sms=sms_text(text))
+    return Reply(zalo=f"{text}\n{NOTICE_LABEL} của bạn được xử lý thế nào: {notice_link}",
+                 sms=_first_fitting([f"{text} {NOTICE_LABEL}: {notice_link}", text]))
 
 
 def answer(code: str, body: str) -> Reply:
@@ -60,6 +80,21 @@ def answer(code: str, body: str) -> Reply:
 def staff_message(code: str, body: str) -> Reply:
     """A message staff write to the reporter while the ticket is handled."""
     text = f"1022 - phản ánh {code}: {body}"
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def for_follower(reply: Reply, reporter_names: list[str]) -> Reply:
+    """What anyone who is not the ticket's reporter (a follower, the reporter of a merged ticket)
+    receives of a message staff wrote: its published form, phone numbers, e-mail addresses and the
+    reporter's names masked (chalicelib.domain.redact), never the text verbatim."""
+    text = redact(reply.zalo, [name for name in reporter_names if name])
+    return Reply(zalo=text, sms=sms_text(text))
+
+
+def verification_code(code: str, secret: str, minutes: int) -> Reply:
+    """The one-time code that proves a follower's phone (one GSM-7 segment)."""
+    text = (f"1022: Mã xác nhận theo dõi phản ánh {code}: {secret} (dùng trong {minutes} phút). "
+            f"Nếu bạn không yêu cầu, hãy bỏ qua tin này.")
     return Reply(zalo=text, sms=sms_text(text))
 
 
@@ -81,6 +116,9 @@ def merged(code: str, original: str) -> Reply:
 # The timeline note (for staff) when a message went as that notice.
 LONG_MESSAGE_NOTE = ("Nội dung dài hơn một tin SMS: người dân nhận tin ngắn có mã phản ánh và đường dẫn trang tra "
                      "cứu (người theo dõi: số đường dây nóng); nội dung đầy đủ có trên trang tra cứu.")
+
+
+NOTICE_PREFIX = "1022: "  # how every notice sent instead of a long SMS starts (never a whole message)
 
 
 def long_message_notice(code: str, status_link: str | None, hotline: str) -> str:

@@ -33,6 +33,7 @@ class Submission:
     name: str = ""
     email: str = ""
     consent_publish: bool = False
+    consent_contact: bool = False  # staff may call or write back to clarify (the notice's "be contacted")
     lat: float | None = None
     lon: float | None = None
     entered_by: str | None = None
@@ -108,7 +109,7 @@ def validate_submission(raw: Mapping[str, Any], ref: ReferenceData, channel: str
     return Submission(
         channel=channel, description=description, phone=phone, category=category, area=area,
         address=address, name=name, email=email, consent_publish=_flag(raw.get("consent_publish")),
-        lat=lat, lon=lon, attachments=attachments,
+        consent_contact=_flag(raw.get("consent_contact")), lat=lat, lon=lon, attachments=attachments,
     )
 
 

@@ -121,9 +121,10 @@ def inbox(user: StaffUser, raw: Mapping[str, str], now: datetime | None = None) 
             "filters": filters}
 
 
-def search(user: StaffUser, query_text: str, now: datetime | None = None) -> dict[str, Any]:
-    """Finds by tracking code ({'code': ...} when visible) or, for the hotline's roles, by the
-    reporter's phone ({'tickets': [...]}, newest first). Raises TicketNotFound / ValidationFailed."""
+def search(user: StaffUser, query_text: str, now: datetime | None = None, by_phone: bool = True) -> dict[str, Any]:
+    """Finds by tracking code ({'code': ...} when visible) or, for the hotline's roles and when
+    `by_phone` (the query came in a request body, never a URL), by the reporter's phone
+    ({'tickets': [...]}, newest first). Raises TicketNotFound / ValidationFailed."""
     require(user, "inbox")
     text = (query_text or "").strip()
     code = parse_code(text, settings().tracking_prefix)
@@ -132,6 +133,10 @@ def search(user: StaffUser, query_text: str, now: datetime | None = None) -> dic
     if not allowed(user, "caller_history"):
         raise ValidationFailed([FieldError("q", "Nhập mã phản ánh (ví dụ TN-7K3Q9P).",
                                            "Enter a tracking code (e.g. TN-7K3Q9P).")])
+    if not by_phone:
+        raise ValidationFailed([FieldError("q", "Tìm theo số điện thoại bằng ô tìm kiếm của trang (số điện thoại "
+                                           "không được nằm trong địa chỉ trang).", "Look a phone up with POST "
+                                           "/api/v1/staff/callers: a phone number never goes in a URL.")])
     return {"tickets": caller_history(user, text, now)}
 
 
@@ -251,21 +256,27 @@ def _message(route: tuple[str, str, str, str | None], code: str, kind: str, repl
 
 def _to_reporter(ticket: TicketModel, kind: str, reply: replies.Reply, now: datetime,
                  followers: bool = False) -> list[OutboundModel]:
-    """The message to the reporter (and to everyone following the ticket when `followers`)."""
+    """The message to the reporter (and to everyone following the ticket when `followers`).
+    Followers are not the reporter (citizens who proved only their own number, reporters of merged
+    tickets): they get the text as it would be published, the reporter's names, phone numbers and
+    e-mail addresses masked, never what staff wrote verbatim."""
     messages = []
     route = _route(ticket)
     if route is not None:
         messages.append(_message(route, ticket.tracking_code, kind, reply, now))
-    for follower in (ticket.followers or []) if followers else []:
-        route = (follower.channel, follower.provider, follower.recipient, follower.device)
-        messages.append(_message(route, follower.tracking_code, kind, reply, now, reporter=False))
+    if followers and ticket.followers:
+        public = replies.for_follower(reply, [ticket.reporter_name or ""])
+        for follower in ticket.followers:
+            route = (follower.channel, follower.provider, follower.recipient, follower.device)
+            messages.append(_message(route, follower.tracking_code, kind, public, now, reporter=False))
     return messages
 
 
 def _sms_note(messages: list[OutboundModel], reply: replies.Reply, now: datetime) -> tickets.NewEvent | None:
     """The timeline note for SMS that went as a short notice instead of `reply` (None: none did;
     an answer with the survey prompt after it still carries the whole text)."""
-    short = [m for m in messages if m.channel == "sms" and m.kind != "survey" and not m.text.startswith(reply.sms)]
+    short = [m for m in messages if m.channel == "sms" and m.kind != "survey" and not m.text.startswith(reply.sms)
+             and m.text.startswith(replies.NOTICE_PREFIX)]  # a follower's whole text is masked, not a notice
     if not short:
         return None
     return tickets.NewEvent("sms_notice", "system:notify", now, detail={"text": replies.LONG_MESSAGE_NOTE,

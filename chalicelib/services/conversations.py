@@ -6,7 +6,7 @@ written in one transaction with the message's dedup marker.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from chalicelib import queues
 from chalicelib.config import settings
@@ -14,6 +14,7 @@ from chalicelib.domain import replies
 from chalicelib.domain.errors import AlreadyExists, Conflict, TooManyRequests
 from chalicelib.domain.lifecycle import LABELS_VI, Status
 from chalicelib.domain.messages import InboundMessage
+from chalicelib.domain.notice import notice_version, outbound_text_days
 from chalicelib.domain.text import fold
 from chalicelib.domain.satisfaction import parse_rating
 from chalicelib.domain.satisfaction import thanks as survey_thanks
@@ -61,7 +62,7 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
     if message.kind == "unfollow":
         return "ignored"
     if message.kind == "follow":
-        return _answer(message, replies.usage(settings().hotline), None, now, kind="welcome")
+        return _answer(message, replies.usage(settings().hotline, notice_link()), None, now, kind="welcome")
     history = tickets.by_zalo(message.sender) if message.channel == "zalo" else tickets.by_phone(message.sender)
     rating = parse_rating(message.text)
     if rating is not None and message.kind == "message":
@@ -93,6 +94,11 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
     return _create(message, decision.text, now)
 
 
+def notice_link() -> str | None:
+    """The privacy notice's address for messages (None when the site's address is not configured)."""
+    return settings().public_url("/rieng-tu")
+
+
 def _reply_provider(message: InboundMessage) -> str:
     """Replies go back the way the message came; SMSSync replies wait for the phone to poll."""
     return message.reply_via.split(":", 1)[0] if message.reply_via else settings().sms_provider
@@ -107,8 +113,9 @@ def _outbound(message: InboundMessage, kind: str, text: str, now: datetime) -> O
 def _answer(message: InboundMessage, reply: replies.Reply, code: str | None, now: datetime, kind: str) -> str:
     item = _outbound(message, kind, reply.for_channel(message.channel), now)
     _with_device(item, message)
+    expires = None if code else now + timedelta(days=outbound_text_days(load_reference()))
     try:
-        tickets.store_reply(message.dedup_key, item, code)
+        tickets.store_reply(message.dedup_key, item, code, expires)
     except AlreadyExists:
         return "duplicate"
     queues.send_notifications([(item.pk, item.sk)])
@@ -166,6 +173,11 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         "last_inbound_at": message.received_at,
         "last_inbound_ref": message.quotable_id,
         "status": Status.RECEIVED.value,
+        # Nobody ticks a box by SMS or Zalo: the acknowledgement links the notice, nothing is
+        # published, and answers go back where the citizen wrote from (the service itself).
+        "consent_publish": False,
+        "consent_contact": False,
+        "notice_version": notice_version(load_reference()),
         "created_at": now,
         "updated_at": now,
     }
@@ -173,7 +185,7 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
     first = tickets.NewEvent(kind=first.kind, actor=first.actor, at=first.at,
                              public_text="Đã tiếp nhận phản ánh.", detail=first.detail)
     def acknowledgement(code: str) -> list[OutboundModel]:
-        text = replies.acknowledgement(code, settings().hotline).for_channel(message.channel)
+        text = replies.acknowledgement(code, settings().hotline, notice_link()).for_channel(message.channel)
         ack = _outbound(message, "ack", text, now)
         _with_device(ack, message)
         return [ack]

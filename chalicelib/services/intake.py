@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -12,6 +12,7 @@ from chalicelib import queues
 from chalicelib.config import settings
 from chalicelib.domain.errors import AlreadyExists, DomainError
 from chalicelib.domain.lifecycle import LABELS_VI, Status
+from chalicelib.domain.notice import notice_version
 from chalicelib.domain.reports import Submission, due_at_for
 from chalicelib.domain.tracking import new_code
 from chalicelib.observability import logger
@@ -161,6 +162,8 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
         "lon": submission.lon,
         "attachments": submission.attachments,
         "consent_publish": submission.consent_publish,
+        "consent_contact": submission.consent_contact,
+        "notice_version": notice_version(ref),
         "public_summary": public_summary(submission.description, submission.name),
         "status": Status.RECEIVED.value,
         "due_at": due_at,
@@ -241,42 +244,114 @@ def similar(category: str | None, area: str | None) -> list[dict[str, Any]]:
 MAX_FOLLOWERS = 40  # one answer is one transaction: the reporter, the followers and the survey must fit
 
 
-def follow(code_text: str, phone_text: str, now: datetime | None = None, source_ip: str | None = None) -> str:
-    """Adds a citizen's phone to an open ticket's followers: they get its answer by SMS.
-    Returns the code. Raises ValidationFailed, NotFound, TooManyRequests."""
-    from chalicelib.domain.errors import Conflict, FieldError, NotFound, TooManyRequests, ValidationFailed
-    from chalicelib.domain.lifecycle import is_open
-    from chalicelib.domain.phones import normalise_phone
+def _followable(code_text: str) -> str:
+    """The code of an existing ticket; raises NotFound."""
+    from chalicelib.domain.errors import NotFound
     from chalicelib.domain.tracking import parse_code
-    from chalicelib.store import outbound
 
-    now = now or datetime.now(timezone.utc)
-    phone = normalise_phone(phone_text)
     code = parse_code(code_text, settings().tracking_prefix)
     if code is None:
         raise NotFound()
+    return code
+
+
+def _check_open_to_follow(ticket: Any) -> None:
+    """Raises ValidationFailed unless strangers may follow the ticket: open, not confidential, not full."""
+    from chalicelib.domain.errors import FieldError, ValidationFailed
+    from chalicelib.domain.lifecycle import is_open
+
+    category = load_reference().categories.get(ticket.category or "")
+    if not is_open(Status(ticket.status)) or not ticket.place_open or (category and category.confidential):
+        raise ValidationFailed([FieldError("code", "Phản ánh này không còn mở để theo dõi.",
+                                           "This report is no longer open to follow.")])
+    if len(ticket.followers or []) >= MAX_FOLLOWERS:
+        raise ValidationFailed([FieldError("code", "Phản ánh này đã có nhiều người theo dõi; bạn có thể gửi "
+                                           "phản ánh mới hoặc tra cứu bằng mã.",
+                                           "This report has many followers already; send your own report.")])
+
+
+def follow(code_text: str, phone_text: str, now: datetime | None = None, source_ip: str | None = None) -> str:
+    """Asks to follow an open ticket by SMS: sends a one-time code to the phone, and the follow takes
+    effect only when the code comes back (`confirm_follow`), so nobody can make a stranger's number
+    follow a ticket. Returns the code. Counts against the hourly limits per number and per source
+    (one code SMS each); the same answer whether or not the number already follows or reported it.
+    Raises ValidationFailed, NotFound, TooManyRequests."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.domain import replies, verification
+    from chalicelib.domain.errors import TooManyRequests
+    from chalicelib.domain.notice import outbound_text_days
+    from chalicelib.domain.phones import normalise_phone
+    from chalicelib.store import followers, outbound
+
+    now = now or datetime.now(timezone.utc)
+    phone = normalise_phone(phone_text)
+    code = _followable(code_text)
     hour = now.strftime("%Y%m%d%H")
     if not outbound.take(f"FOLLOW#{_digest(phone)}#{hour}", now, settings().form_cap_per_phone_hour) or (
             source_ip and not outbound.take(f"FOLLOW#IP#{_digest(source_ip)}#{hour}", now,
                                             settings().form_cap_per_ip_hour)):
         raise TooManyRequests()
+    _check_open_to_follow(tickets.get_ticket(code))
+    secret = verification.new_secret()
+    minutes = int(verification.VALID_FOR.total_seconds() // 60)
+    text = replies.verification_code(code, secret, minutes).sms
+    message = outbound.new_outbound("verify", "sms", settings().sms_provider, phone, text, now)
+    followers.ask(phone, code, verification.secret_hash(secret), message, now, now + verification.VALID_FOR,
+                  now + timedelta(days=outbound_text_days(load_reference())))
+    try:
+        queues.send_notifications([(message.pk, message.sk)])
+    except (BotoCoreError, ClientError):  # stored pending: the sweeper sends it
+        logger().warning("verification SMS not queued; sweeper will retry")
+    return code
+
+
+def follow_requested(code: str) -> dict[str, Any]:
+    """The JSON answer to a follow request: nothing follows yet; the code is on its way by SMS."""
+    from chalicelib.domain.verification import MAX_ATTEMPTS, VALID_FOR
+
+    return {"tracking_code": code, "following": False, "verify_by": "sms",
+            "expires_in": int(VALID_FOR.total_seconds()), "attempts": MAX_ATTEMPTS}
+
+
+def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None) -> str:
+    """Makes the follow asked for with `follow` take effect once the phone's one-time code is given:
+    the number then gets the ticket's answer (its published form). Returns the code. At most
+    verification.MAX_ATTEMPTS wrong codes, within verification.VALID_FOR; then a new code is needed.
+    Raises ValidationFailed (field `otp`), NotFound, Conflict."""
+    from chalicelib.domain import verification
+    from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+    from chalicelib.domain.phones import normalise_phone
+    from chalicelib.store import followers
+
+    now = now or datetime.now(timezone.utc)
+    phone = normalise_phone(phone_text)
+    code = _followable(code_text)
+    proof = followers.pending(phone, code)
+    if proof is None or proof.expires_at is None or proof.expires_at <= now or not proof.secret_hash:
+        raise ValidationFailed([FieldError("otp", "Mã xác nhận đã hết hạn hoặc chưa được gửi; hãy yêu cầu mã mới.",
+                                           "The code has expired or was never sent; ask for a new one.")])
+    used_up = ValidationFailed([FieldError("otp", "Đã nhập sai mã quá nhiều lần; hãy yêu cầu mã mới.",
+                                           "Too many wrong codes; ask for a new one.")])
+    if proof.attempts >= verification.MAX_ATTEMPTS:
+        raise used_up
+    if not verification.matches(proof.secret_hash, secret_text):
+        left = verification.MAX_ATTEMPTS - proof.attempts - 1
+        if not followers.missed(proof, verification.MAX_ATTEMPTS) or left <= 0:
+            raise used_up
+        raise ValidationFailed([FieldError("otp", f"Mã xác nhận không đúng (còn {left} lần thử).",
+                                           f"Wrong code ({left} tries left).")])
     for _ in range(3):
         ticket = tickets.get_ticket(code)
-        category = load_reference().categories.get(ticket.category or "")
-        if not is_open(Status(ticket.status)) or not ticket.place_open or (category and category.confidential):
-            raise ValidationFailed([FieldError("code", "Phản ánh này không còn mở để theo dõi.",
-                                               "This report is no longer open to follow.")])
         if phone == ticket.reporter_phone or any(f.recipient == phone for f in ticket.followers or []):
+            followers.used(proof)
             return code
-        if len(ticket.followers or []) >= MAX_FOLLOWERS:
-            raise ValidationFailed([FieldError("code", "Phản ánh này đã có nhiều người theo dõi; bạn có thể gửi "
-                                               "phản ánh mới hoặc tra cứu bằng mã.",
-                                               "This report has many followers already; send your own report.")])
+        _check_open_to_follow(ticket)
         follower = {"tracking_code": code, "channel": "sms", "provider": settings().sms_provider, "recipient": phone}
-        event = tickets.NewEvent("follower_added", "citizen:web", now, detail={"channel": "sms"})
+        event = tickets.NewEvent("follower_added", "citizen:web", now, detail={"channel": "sms", "verified": "sms"})
         try:
-            tickets.add_follower(ticket, follower, event, now)
+            tickets.add_follower(ticket, follower, event, now, proof)
             return code
         except Conflict:
-            continue  # the ticket changed meanwhile: read it again
+            continue  # the ticket changed meanwhile (or the code was used in parallel): read it again
     raise Conflict()

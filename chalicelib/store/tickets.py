@@ -4,6 +4,7 @@ AWS/PynamoDB errors become domain errors through chalicelib.store.errors.transla
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,12 +23,12 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
-from chalicelib.store import pages
+from chalicelib.store import pages, people
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
-    BODY_FIELDS, BODY_SK, NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, RateModel, TicketBodyModel,
-    TicketModel, ticket_pk,
+    BODY_FIELDS, BODY_SK, NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, PersonMarkerModel, RateModel,
+    TicketBodyModel, TicketModel, ticket_pk,
 )
 
 DEDUP_TTL = timedelta(days=30)
@@ -154,18 +155,34 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
         raise
 
 
-def store_reply(dedup_key: str, message: OutboundModel, code: str | None) -> None:
+def store_reply(dedup_key: str, message: OutboundModel, code: str | None, expires_at: datetime | None = None) -> None:
     """Stores an automated reply to one provider message (e.g. a TT status answer), once.
 
+    A reply that belongs to no ticket (a welcome, an answer to an unknown code) is stored under
+    OUTBOX#<digest of the dedup key>, expires at `expires_at` (the retention of outbound texts), and leaves a
+    person marker for its recipient with the same expiry, so an access or erasure request finds it.
     Raises AlreadyExists when that message was answered before."""
     connection = bind()
-    message.pk = ticket_pk(code) if code else f"OUTBOX#{dedup_key}"
+    # Keyed by a digest: a provider's message id can carry the sender (a Zalo follow event's does).
+    message.pk = ticket_pk(code) if code else f"OUTBOX#{hashlib.sha256(dedup_key.encode()).hexdigest()[:32]}"
     message.tracking_code = code
     with translate(AlreadyExists):
         with TransactWrite(connection=connection) as transaction:
             transaction.save(_marker(dedup_key, code or "", message.created_at),
                              condition=DedupModel.pk.does_not_exist())
-            transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+            if code is None:
+                save_unattached(transaction, message, expires_at)
+            else:
+                transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+
+
+def save_unattached(transaction: Any, message: OutboundModel, expires_at: datetime | None) -> None:
+    """Saves, in `transaction`, a message that belongs to no ticket (its pk set by the caller), with
+    its expiry and its recipient's OUTBOX# person marker expiring with it."""
+    message.expires_at = expires_at
+    transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+    transaction.save(people.marker(message.recipient, "OUTBOX", f"{message.pk}|{message.sk}", message.created_at,
+                                   expires_at))
 
 
 def deduplicated(dedup_key: str) -> str | None:
@@ -483,12 +500,18 @@ def open_at_place(category: str, area: str, limit: int = 5) -> list[TicketModel]
         return list(TicketModel.by_place.query(f"{category}#{area}", scan_index_forward=False, limit=limit))
 
 
-def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent, now: datetime) -> None:
+def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent, now: datetime,
+                 proof: PersonMarkerModel | None = None) -> None:
     """Appends a follower (version-checked, so the caller's count of followers holds) with an
-    internal event; Conflict means read again."""
+    internal event and the follower's FOLLOW#<code> person marker, using up `proof` (the VERIFY#
+    marker whose code they gave: deleted only while it is the one they answered). Conflict means
+    read again."""
     connection = bind()
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=[TicketModel.updated_at.set(now),
                                                 TicketModel.followers.set((TicketModel.followers | []).append([follower]))])
             transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+            transaction.save(people.marker(follower["recipient"], "FOLLOW", ticket.tracking_code, now))
+            if proof is not None:
+                transaction.delete(proof, condition=PersonMarkerModel.secret_hash == proof.secret_hash)

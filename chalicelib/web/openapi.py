@@ -108,7 +108,9 @@ REPORT_INPUT = _obj(
      "address": {"type": "string", "maxLength": 300},
      "name": {"type": "string", "maxLength": 100},
      "email": {"type": "string"},
-     "consent_publish": {"type": ["boolean", "string"]},
+     "consent_publish": {"type": ["boolean", "string"], "description": "publish it, redacted, once answered"},
+     "consent_contact": {"type": ["boolean", "string"],
+                         "description": "staff may call or write back to clarify (the answer goes to the phone anyway)"},
      "lat": {"type": ["number", "string"], "description": "-90 to 90"},
      "lon": {"type": ["number", "string"], "description": "-180 to 180"},
      "photos": {"oneOf": [{"type": "array", "items": STR, "maxItems": 5}, STR],
@@ -128,6 +130,16 @@ SIMILAR = _obj({"tickets": {"type": "array", "items": _obj(
     closed=True)}}, closed=True)
 
 FOLLOWING = _obj({"tracking_code": CODE, "following": {"const": True}}, closed=True)
+
+FOLLOW_REQUESTED = _obj(
+    {"tracking_code": CODE, "following": {"const": False},
+     "verify_by": {"const": "sms", "description": "a one-time code went to the phone by SMS"},
+     "expires_in": {"type": "integer", "description": "seconds the code is good for (900)"},
+     "attempts": {"type": "integer", "description": "wrong codes allowed before a new one is needed (5)"}},
+    closed=True)
+
+FOLLOW_VERIFY_INPUT = _obj({"phone": STR, "otp": {"type": "string", "description": "the 6-digit code from the SMS",
+                                                  "examples": ["042817"]}})
 
 UPLOAD_INPUT = _obj({"content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "image/heic"]},
                      "size": {"type": "integer", "minimum": 1, "maximum": 10 * 1024 * 1024}})
@@ -155,9 +167,8 @@ INBOX_ROW = _obj({"code": CODE, "status": STATUS, "status_label": STR, "category
 INBOX = {"oneOf": [
     _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}, "next": NSTR,
           "filters": {"type": "object", "additionalProperties": STR}}),
-    _obj({"code": CODE}, closed=True),
-    _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}}, closed=True)],
-    "description": "an inbox page; with `q`: the ticket's code, or the caller's tickets"}
+    _obj({"code": CODE}, closed=True)],
+    "description": "an inbox page; with `q`: the ticket's code (a caller's tickets: POST /api/v1/staff/callers)"}
 
 STAFF_TICKET = _obj(
     {"tracking_code": CODE, "version": INT, "status": STATUS, "text": STR, "summary": _ref("InboxRow"),
@@ -211,7 +222,8 @@ COMPONENTS: dict[str, Any] = {
         "Open311Errors": {"type": "array", "minItems": 1, "items": _obj({"code": STR, "description": STR},
                                                                        closed=True)},
         "ReportInput": REPORT_INPUT, "Receipt": RECEIPT, "PublicStatus": PUBLIC_STATUS,
-        "SimilarReports": SIMILAR, "Following": FOLLOWING, "UploadInput": UPLOAD_INPUT, "UploadGrant": UPLOAD_GRANT,
+        "SimilarReports": SIMILAR, "Following": FOLLOWING, "FollowRequested": FOLLOW_REQUESTED,
+        "FollowVerifyInput": FOLLOW_VERIFY_INPUT, "UploadInput": UPLOAD_INPUT, "UploadGrant": UPLOAD_GRANT,
         "PublicAnswers": PUBLIC_ANSWERS, "Reference": REFERENCE, "InboxRow": INBOX_ROW, "Inbox": INBOX,
         "StaffTicket": STAFF_TICKET, "ActionInput": ACTION_INPUT, "ZaloEvent": ZALO_EVENT,
         "AndroidGatewayEvent": ANDROID_EVENT, "SmssyncMessage": SMSSYNC_MESSAGE, "ServiceRequest": OPEN311_REQUEST,
@@ -240,6 +252,8 @@ COMPONENTS: dict[str, Any] = {
         "ReportStatus": {"operationId": "getReportStatus", "parameters": {"code": "$response.body#/tracking_code"},
                          "description": "the status of the report just filed (phone_last4 is the reporter's)"},
         "FollowReport": {"operationId": "followReport", "parameters": {"code": "$response.body#/tracking_code"}},
+        "VerifyFollow": {"operationId": "verifyFollow", "parameters": {"code": "$response.body#/tracking_code"},
+                         "description": "send the code the phone received"},
         "StaffTicket": {"operationId": "getStaffTicket", "parameters": {"code": "$response.body#/tracking_code"}},
         "Open311Request": {"operationId": "getOpen311Request",
                            "parameters": {"service_request_id": "$response.body#/0/service_request_id"}},
@@ -277,11 +291,22 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _json(_ref("PublicStatus"), "the public view (no personal data)"),
                           **_errors(400, 404, 429, 503)}}},
         "/api/v1/reports/{code}/followers": {"post": {
-            "operationId": "followReport", "tags": ["public"], "summary": "follow an open report by SMS",
+            "operationId": "followReport", "tags": ["public"],
+            "summary": "ask to follow an open report by SMS: a one-time code goes to the phone (the follow takes "
+                       "effect only with verifyFollow; hourly limits per number and per source)",
             "parameters": [_path("code", "tracking code", CODE)],
             "requestBody": _body(_obj({"phone": STR})),
-            "responses": {"201": _json(_ref("Following"), "following"),
+            "responses": {"202": {**_json(_ref("FollowRequested"), "code sent; not following yet"),
+                                  "links": {"verify": {"$ref": "#/components/links/VerifyFollow"}}},
                           **_errors(*json_body_errors, 404, 409, 422, 429, 503)}}},
+        "/api/v1/reports/{code}/followers/verify": {"post": {
+            "operationId": "verifyFollow", "tags": ["public"],
+            "summary": "follow with the one-time code (15 minutes, 5 wrong codes at most): the phone then gets the "
+                       "report's answer with the reporter's personal data masked",
+            "parameters": [_path("code", "tracking code", CODE)],
+            "requestBody": _body(_ref("FollowVerifyInput")),
+            "responses": {"201": _json(_ref("Following"), "following"),
+                          **_errors(*json_body_errors, 404, 409, 503)}}},
         "/api/v1/uploads": {"post": {
             "operationId": "grantUpload", "tags": ["public"],
             "summary": "a presigned POST for one photo (valid 15 minutes)",
@@ -326,7 +351,8 @@ def _staff_paths() -> dict[str, Any]:
                                                          "enum": ["web", "sms", "zalo", "phone", "open311"]}),
                            _query("view", "a saved view", {"type": "string",
                                                            "enum": ["", "overdue", "due_today", "callback", "held"]}),
-                           _query("after", "the `next` cursor"), _query("q", "a tracking code or a phone")],
+                           _query("after", "the `next` cursor"),
+                           _query("q", "a tracking code (a phone is refused here: POST /api/v1/staff/callers)")],
             "responses": {"200": _json(_ref("Inbox"), "rows"), **common, **_errors(404)}}},
         "/api/v1/staff/tickets/{code}": {"get": {
             "operationId": "getStaffTicket", "tags": ["staff"], "security": STAFF,
@@ -343,12 +369,14 @@ def _staff_paths() -> dict[str, Any]:
             "requestBody": _body(_ref("ActionInput")),
             "responses": {"200": _json(_obj({"ok": {"const": True}, "message": STR}, closed=True), "done"),
                           **common, **_errors(404, 409, 413, 422)}}},
-        "/api/v1/staff/callers/{phone}": {"get": {
+        "/api/v1/staff/callers": {"post": {
             "operationId": "staffCaller", "tags": ["staff"], "security": STAFF,
-            "summary": "a caller's earlier tickets, newest first (hotline roles)",
-            "parameters": [_path("phone", "a Vietnamese phone number")],
+            "summary": "a caller's earlier tickets, newest first (hotline roles); the phone goes in the body, never "
+                       "in a URL (access logs keep URLs)",
+            "requestBody": _body(_obj({"phone": {"type": "string", "description": "a Vietnamese phone number",
+                                                 "examples": ["0912 345 678"]}})),
             "responses": {"200": _json(_obj({"tickets": {"type": "array", "items": _ref("InboxRow")}}, closed=True),
-                                       "tickets"), **common}}},
+                                       "tickets"), **common, **_errors(413)}}},
         "/api/v1/staff/intake": {"post": {
             "operationId": "staffIntake", "tags": ["staff"], "security": STAFF,
             "summary": "a ticket from a phone call (hotline roles)",

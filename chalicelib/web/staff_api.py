@@ -30,7 +30,7 @@ def inbox(headers: Mapping[str, str], query: Mapping[str, str]) -> dict[str, Any
 
     caller = api_user(headers)
     if (query.get("q") or "").strip():
-        return console.search(caller, query["q"])
+        return console.search(caller, query["q"], by_phone=False)  # a phone: POST /api/v1/staff/callers
     page = console.inbox(caller, query)
     return {"tickets": page["tickets"], "next": page["next"], "filters": page["filters"].as_query()}
 
@@ -61,10 +61,10 @@ def act(caller: StaffUser, code: str, action: str, body: Mapping[str, Any]) -> d
     return {"ok": True, "message": message}
 
 
-def caller(headers: Mapping[str, str], phone: str) -> dict[str, Any]:
+def caller(caller: StaffUser, phone: str) -> dict[str, Any]:
     from chalicelib.services import console
 
-    return {"tickets": console.caller_history(api_user(headers), phone)}
+    return {"tickets": console.caller_history(caller, phone)}
 
 
 def intake(caller: StaffUser, body: Mapping[str, Any]) -> dict[str, Any]:

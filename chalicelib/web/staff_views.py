@@ -166,15 +166,19 @@ def sign_out(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
 # Inbox and ticket
 
 
-def inbox(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
+def inbox(headers: Mapping[str, str], query: Mapping[str, str], form: Mapping[str, str] | None = None) -> Response:
+    """The inbox; with `q` a search: by GET a tracking code only, by the page's search form (POST,
+    `form`) a code or a caller's phone too, so that no phone number ever lands in a URL."""
     from chalicelib.services import console
     from chalicelib.store.reference import load_reference
 
     session = sessions.page_session(headers)
-    search = (query.get("q") or "").strip()
+    if form is not None:
+        sessions.check_form_origin(headers, session, form)
+    search = ((form if form is not None else query).get("q") or "").strip()
     found = None
     if search:
-        result = console.search(session.user, search)
+        result = console.search(session.user, search, by_phone=form is not None)
         if "code" in result:
             return redirect(f"/staff/tickets/{quote(result['code'])}", session.set_cookies)
         found = result["tickets"]
@@ -245,7 +249,7 @@ def intake_page(headers: Mapping[str, str], query: Mapping[str, str], form: Mapp
 
     require(session.user, "phone_intake")
     values = dict(form or {})
-    phone = (values.get("phone") or query.get("phone") or "").strip()
+    phone = (values.get("phone") or "").strip()  # from the history form or the intake form: a POST body
     values["phone"] = phone
     history, history_error = None, None
     if phone:
@@ -264,6 +268,8 @@ def intake_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respon
 
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
+    if form.get("lookup"):  # the caller-history form: the phone rides in the body, never in the URL
+        return intake_page(headers, {}, {"phone": form.get("phone") or ""})
     try:
         receipt = console.phone_intake(session.user, form)
     except ValidationFailed as failed:

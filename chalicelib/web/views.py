@@ -108,18 +108,42 @@ def public_answers(query: dict[str, str]) -> Response:
                   allow={"img-src": upload_origin()}, categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
 
 
-def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:
-    """A citizen follows an open report instead of filing the same one again."""
-    from chalicelib.domain.errors import TooManyRequests
+def _said(error: Any) -> str:
+    """What to tell the citizen: each field's message for a ValidationFailed, else the error's own."""
+    if isinstance(error, ValidationFailed):
+        return " ".join(f"{e.vi} / {e.en}" for e in error.errors)
+    return f"{error.message_vi} / {error.message_en}"
 
+
+def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:
+    """A citizen follows an open report instead of filing the same one again, in two steps: the
+    number gets a one-time code by SMS (the page asks for it), then the code makes the follow count."""
+    from chalicelib.domain.errors import Conflict, TooManyRequests
+
+    code, phone = fields.get("code", ""), fields.get("phone", "")
+    if "otp" in fields:
+        try:
+            followed = intake.confirm_follow(code, phone, fields.get("otp", ""))
+        except (ValidationFailed, NotFound, Conflict) as error:
+            return render("follow_verify.html", status=409 if isinstance(error, Conflict) else 400, code=code,
+                          phone=phone, error=_said(error), **_common())
+        return render("followed.html", code=followed, **_common())
     try:
-        code = intake.follow(fields.get("code", ""), fields.get("phone", ""), source_ip=source_ip)
+        asked = intake.follow(code, phone, source_ip=source_ip)
     except (ValidationFailed, TooManyRequests, NotFound) as error:
         values = {k: v for k, v in fields.items() if k not in ("code",)}
         similar = intake.similar(fields.get("category") or None, fields.get("area") or None)
         return render("duplicates.html", status=429 if isinstance(error, TooManyRequests) else 400, similar=similar,
-                      values=values, follow_error=f"{error.message_vi} / {error.message_en}", **_common())
-    return render("followed.html", code=code, **_common())
+                      values=values, follow_error=_said(error), **_common())
+    return render("follow_verify.html", code=asked, phone=phone, error=None, **_common())
+
+
+def privacy_notice() -> Response:
+    """The privacy notice (/rieng-tu): what is collected, why, who sees it, how long, how to ask."""
+    from chalicelib.domain.notice import facts
+
+    ref = load_reference()
+    return render("privacy_notice.html", notice=facts(ref), categories=ref.categories, **_common())
 
 
 def rating_page(code: str, token: str, form: dict[str, str] | None = None) -> Response:

@@ -18,6 +18,16 @@ from tests.conftest import ROOT, unique_phone
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _URLS = re.compile(r'\b(href|action|src|data-uploads)="([^"]*)"')
+# A Vietnamese mobile (0[35789] + 8 digits) or landline (02 + 9 digits) number, national or +84, once
+# the URL is decoded and the separators people type (spaces, dots, dashes, brackets) are taken out.
+_PHONE = re.compile(r"(?<!\d)(?:84|0)(?:[35789]\d{8}|2\d{9})(?!\d)")
+
+
+def phones_in(url: str) -> list[str]:
+    """The phone numbers `url` (or an access log line) carries, however they are spelled or encoded."""
+    from urllib.parse import unquote_plus
+
+    return _PHONE.findall(re.sub(r"[\s.\-()+]", "", unquote_plus(unquote_plus(url))))
 
 
 @dataclass
@@ -28,10 +38,12 @@ class Site:
     base: str
     jar: dict[str, tuple[str, str]] = field(default_factory=dict)
     emitted: list[tuple[str, str]] = field(default_factory=list)  # (where, url)
+    requested: list[str] = field(default_factory=list)  # what an access log would keep: method and URL
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
         from chalice.test import HTTPResponse
 
+        self.requested.append(f"{method} {path}")
         bare = path.split("?", 1)[0]
         sent = "; ".join(f"{name}={value}" for name, (value, scope) in self.jar.items()
                          if bare == scope or bare.startswith(scope.rstrip("/") + "/"))
@@ -114,7 +126,16 @@ def _crawl(site: Site, start: list[str], limit: int = 60) -> set[str]:
     return seen
 
 
+def _assert_no_phone_in_any_url(site: Site) -> None:
+    """No URL the pages emitted (links, forms, scripts, redirects) and none this client requested
+    carries a phone number: phones travel in request bodies only, so no access log keeps them."""
+    assert site.emitted and site.requested
+    assert not [(where, value) for where, value in site.emitted if phones_in(value)]
+    assert not [line for line in site.requested if phones_in(line)]
+
+
 def _assert_all_under_base(site: Site) -> None:
+    _assert_no_phone_in_any_url(site)
     assert site.emitted
     for where, value in site.emitted:
         if urlsplit(value).scheme in ("http", "https"):
@@ -179,9 +200,18 @@ def test_staff_sign_in_every_console_page_an_action_and_sign_out_under_the_base_
     assert noted.status_code == 303 and noted.headers["Location"] == f"{site.base}/staff/tickets/{code}"
     assert "Đã lưu ghi chú nội bộ." in site.page(noted.headers["Location"])
     pages = _crawl(site, [site.base + "/staff/inbox", f"{site.base}/staff/inbox?q={code}",
-                          f"{site.base}/staff/intake?phone=0912345678", site.base + "/staff/templates",
+                          site.base + "/staff/intake", site.base + "/staff/templates",
                           site.base + "/staff/accounts", site.base + "/staff/integrators"])
     assert f"{site.base}/staff/tickets/{code}" in pages and len(pages) >= 8
+    # ... and looks a caller up by phone, from the inbox's search box and the intake page's history form
+    csrf = site.jar["hl_csrf"][0]
+    intake = site.page(site.base + "/staff/intake")
+    history = site.post(_action(intake, "Lịch sử người gọi"), {"csrf": csrf, "lookup": "1", "phone": "0912 345 678"})
+    assert history.status_code == 200 and ('id="caller-history"' in history.body.decode()
+                                           or 'id="no-history"' in history.body.decode())
+    found = site.post(_action(site.page(site.base + "/staff/inbox"), 'role="search"'),
+                      {"csrf": csrf, "q": "0912.345.678"})
+    assert found.status_code == 200 and "Kết quả tìm kiếm" in found.body.decode()
     # ... and signs out with the form in the page's header
     inbox = site.page(site.base + "/staff/inbox")
     out = site.post(_action(inbox, 'class="who"'), {"csrf": site.jar["hl_csrf"][0]})

@@ -21,6 +21,7 @@ from chalicelib.store import tickets
 from chalicelib.store.reference import load_reference
 from tests.conftest import bearer, unique_phone
 from tests.integration.test_channels import gateway_post, pump
+from tests.integration.test_followers import sent_code
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON_TYPE = {"Content-Type": "application/json"}
@@ -218,10 +219,14 @@ def test_a_citizen_sees_open_reports_like_theirs_and_follows_one(client: Any, st
     assert tickets.by_phone("+84" + phone[1:]) == []  # nothing filed yet
     similar = client.http.get("/api/v1/reports/similar?category=ngap-ung&area=long-an").json_body["tickets"]
     assert original in [t["code"] for t in similar] and "0912" not in json.dumps(similar)
-    followed = client.http.post("/theo-doi", headers=FORM, body=urlencode({**fields, "code": original}).encode())
+    asked = client.http.post("/theo-doi", headers=FORM, body=urlencode({**fields, "code": original}).encode())
+    assert asked.status_code == 200 and original in asked.body.decode() and 'name="otp"' in asked.body.decode()
+    secret = sent_code(providers, phone, original)  # the follow counts once the number proves itself
+    confirm = urlencode({"code": original, "phone": phone, "otp": secret}).encode()
+    followed = client.http.post("/theo-doi", headers=FORM, body=confirm)
     assert followed.status_code == 200 and original in followed.body.decode()
-    again = client.http.post("/theo-doi", headers=FORM, body=urlencode({**fields, "code": original}).encode())
-    assert again.status_code == 200
+    again = client.http.post("/theo-doi", headers=FORM, body=confirm)
+    assert again.status_code == 400  # the code was used up; following twice changes nothing
     assert [f.recipient for f in tickets.get_ticket(original).followers] == ["+84" + phone[1:]]
     _resolve(client, staff, original, "Đã nạo vét cống khu phố 2.")
     pump()

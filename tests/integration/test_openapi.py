@@ -13,6 +13,7 @@ import pytest
 
 import app
 from tests.conftest import bearer, unique_phone
+from tests.integration.test_followers import sent_code
 from tests.fuzz import signing
 
 JSON = {"Content-Type": "application/json"}
@@ -121,7 +122,7 @@ def filed(client: Any, document: dict[str, Any]) -> dict[str, str]:
     return {"code": receipt["tracking_code"], "phone": phone}
 
 
-def test_the_public_api(client: Any, document: dict[str, Any], filed: dict[str, str]) -> None:
+def test_the_public_api(client: Any, document: dict[str, Any], filed: dict[str, str], providers: Any) -> None:
     c, code = client.http, filed["code"]
     conforms(document, "/api/v1/openapi.json", "get", c.get("/api/v1/openapi.json"))
     for body in (b'{"phone": "0912345678"}', b"[" * 40 + b"]" * 40, b'{"description": "x", "phone": "1"}'):
@@ -133,10 +134,17 @@ def test_the_public_api(client: Any, document: dict[str, Any], filed: dict[str, 
     status = f"/api/v1/reports/{code}?phone_last4={filed['phone'][-4:]}"
     assert conforms(document, "/api/v1/reports/{code}", "get", c.get(status))["tracking_code"] == code
     conforms(document, "/api/v1/reports/{code}", "get", c.get(f"/api/v1/reports/{code}?phone_last4=0000"))
-    follow = c.post(f"/api/v1/reports/{code}/followers", headers=JSON, body=json.dumps({"phone": unique_phone()}).encode())
+    follower = unique_phone()
+    follow = c.post(f"/api/v1/reports/{code}/followers", headers=JSON, body=json.dumps({"phone": follower}).encode())
     conforms(document, "/api/v1/reports/{code}/followers", "post", follow)
     conforms(document, "/api/v1/reports/{code}/followers", "post",
              c.post("/api/v1/reports/TN-ZZZZZZ/followers", headers=JSON, body=b'{"phone": "0912345678"}'))
+    verify = f"/api/v1/reports/{code}/followers/verify"
+    conforms(document, "/api/v1/reports/{code}/followers/verify", "post",
+             c.post(verify, headers=JSON, body=json.dumps({"phone": follower, "otp": "x"}).encode()))
+    secret = sent_code(providers, follower, code)
+    conforms(document, "/api/v1/reports/{code}/followers/verify", "post",
+             c.post(verify, headers=JSON, body=json.dumps({"phone": follower, "otp": secret}).encode()))
     conforms(document, "/api/v1/uploads", "post",
              c.post("/api/v1/uploads", headers=JSON, body=b'{"content_type": "image/png", "size": 2048}'))
     conforms(document, "/api/v1/uploads", "post",
@@ -152,7 +160,7 @@ def test_the_staff_and_admin_apis(client: Any, document: dict[str, Any], staff: 
     admin, operator = bearer(staff["admin"]), bearer(staff["operator"])
     conforms(document, "/api/v1/staff/me", "get", c.get("/api/v1/staff/me", headers=operator))
     conforms(document, "/api/v1/staff/me", "get", c.get("/api/v1/staff/me"))
-    for query in ("", "?view=overdue", f"?q={code}", f"?q={filed['phone']}", "?status=nope"):
+    for query in ("", "?view=overdue", f"?q={code}", f"?q={filed['phone']}", "?status=nope"):  # a phone: 400
         conforms(document, "/api/v1/staff/tickets", "get", c.get("/api/v1/staff/tickets" + query, headers=operator))
     ticket = conforms(document, "/api/v1/staff/tickets/{code}", "get", c.get(f"/api/v1/staff/tickets/{code}",
                                                                             headers=operator))
@@ -164,8 +172,8 @@ def test_the_staff_and_admin_apis(client: Any, document: dict[str, Any], staff: 
                                               headers={**operator, **JSON}, body=note))
     conforms(document, action, "post", c.post(f"/api/v1/staff/tickets/{code}/actions/note",
                                               headers={**operator, **JSON}, body=note))  # stale version: 409
-    conforms(document, "/api/v1/staff/callers/{phone}", "get",
-             c.get(f"/api/v1/staff/callers/{filed['phone']}", headers=operator))
+    conforms(document, "/api/v1/staff/callers", "post", c.post("/api/v1/staff/callers", headers={**operator, **JSON},
+                                                              body=json.dumps({"phone": filed["phone"]}).encode()))
     intake = json.dumps({"description": "Người dân gọi báo ổ gà", "phone": unique_phone()}).encode()
     conforms(document, "/api/v1/staff/intake", "post", c.post("/api/v1/staff/intake", headers={**operator, **JSON},
                                                               body=intake))

@@ -39,6 +39,12 @@ def _get(client: Any, token: str, path: str) -> Any:
     return client.http.get(path, headers=bearer(token))
 
 
+def _callers(client: Any, token: str, phone: str) -> Any:
+    """A caller's history by the staff API: the phone in the body, never in the URL."""
+    return client.http.post("/api/v1/staff/callers", headers=bearer(token, **JSON_TYPE),
+                            body=json.dumps({"phone": phone}).encode())
+
+
 def _view(client: Any, token: str, code: str) -> dict[str, Any]:
     response = _get(client, token, f"/api/v1/staff/tickets/{code}")
     assert response.status_code == 200, response.body
@@ -136,9 +142,22 @@ def test_search_by_code_and_by_phone(client: Any, staff: dict[str, str]) -> None
     second = _report("Hỏi tiếp về hồ sơ trợ cấp người cao tuổi", "an-sinh", "tan-an", phone=phone)
     op = staff["operator"]
     assert _get(client, op, f"/api/v1/staff/tickets?q={first.lower()}").json_body == {"code": first}
-    by_phone = _get(client, op, f"/api/v1/staff/tickets?q={phone}").json_body["tickets"]
-    assert [t["code"] for t in by_phone] == [second, first]
     assert _get(client, op, "/api/v1/staff/tickets?q=TN-ZZZZZZ").status_code == 404
+    # A phone is never taken from a URL (access logs keep URLs): the search answers how to ask instead
+    in_url = _get(client, op, f"/api/v1/staff/tickets?q={phone}")
+    assert in_url.status_code == 400 and "/api/v1/staff/callers" in in_url.json_body["error"]["fields"]["q"]["message_en"]
+    by_phone = _callers(client, op, phone).json_body["tickets"]
+    assert [t["code"] for t in by_phone] == [second, first]
+    # The console's search box posts its query: a code goes to the ticket, a phone lists the caller's tickets
+    cookie = {"Cookie": f"hl_id={op}; hl_csrf=tok", "Content-Type": "application/x-www-form-urlencoded"}
+    found = client.http.post("/staff/inbox", headers=cookie, body=urlencode({"csrf": "tok", "q": phone}).encode())
+    assert found.status_code == 200 and first in found.body.decode() and second in found.body.decode()
+    to_ticket = client.http.post("/staff/inbox", headers=cookie, body=urlencode({"csrf": "tok", "q": first}).encode())
+    assert to_ticket.status_code == 303 and to_ticket.headers["Location"].endswith(f"/staff/tickets/{first}")
+    assert client.http.post("/staff/inbox", headers={**cookie, "Cookie": f"hl_id={op}"},
+                            body=urlencode({"q": phone}).encode()).status_code == 403  # no CSRF token
+    page = client.http.get(f"/staff/inbox?q={phone}", headers={"Cookie": f"hl_id={op}"})
+    assert page.status_code == 400 and first not in page.body.decode()
 
 
 # Permissions
@@ -181,7 +200,7 @@ def test_agency_officers_may_not_take_the_hotlines_actions(client: Any, staff: d
 def test_forbidden_everywhere_else(client: Any, staff: dict[str, str]) -> None:
     officer, operator = staff["officer"], staff["operator"]
     phone = unique_phone()
-    assert _get(client, officer, f"/api/v1/staff/callers/{phone}").status_code == 403
+    assert _callers(client, officer, phone).status_code == 403
     assert _get(client, officer, f"/api/v1/staff/tickets?q={phone}").status_code == 400
     intake_body = json.dumps({"phone": phone, "description": "gọi điện phản ánh"}).encode()
     assert client.http.post("/api/v1/staff/intake", headers=bearer(officer, **JSON_TYPE),
@@ -354,10 +373,14 @@ def test_phone_intake_shows_caller_history_and_records_the_operator(client: Any,
     phone = unique_phone()
     earlier = _report("Hỏi lịch tiêm chủng cho trẻ em", "y-te", "tan-ninh", phone=phone)
     op = staff["operator"]
-    history = _get(client, op, f"/api/v1/staff/callers/{phone}").json_body["tickets"]
+    history = _callers(client, op, phone).json_body["tickets"]
     assert [t["code"] for t in history] == [earlier]
-    page = client.http.get(f"/staff/intake?phone={phone}", headers={"Cookie": f"hl_id={op}"})
+    page = client.http.post("/staff/intake", headers={"Cookie": f"hl_id={op}; hl_csrf=tok",
+                                                      "Content-Type": "application/x-www-form-urlencoded"},
+                            body=urlencode({"csrf": "tok", "lookup": "1", "phone": phone}).encode())
     assert page.status_code == 200 and earlier in page.body.decode()
+    ignored = client.http.get(f"/staff/intake?phone={phone}", headers={"Cookie": f"hl_id={op}"})
+    assert ignored.status_code == 200 and earlier not in ignored.body.decode()  # a phone in a URL is not read
     created = client.http.post("/api/v1/staff/intake", headers=bearer(op, **JSON_TYPE), body=json.dumps(
         {"phone": phone, "name": "Ông Ba", "category": "y-te", "area": "tan-ninh",
          "description": "Người gọi hỏi thêm về mũi tiêm nhắc lại"}, ensure_ascii=False).encode())
@@ -366,11 +389,11 @@ def test_phone_intake_shows_caller_history_and_records_the_operator(client: Any,
     ticket = tickets.get_ticket(code)
     assert ticket.channel == "phone" and ticket.entered_by == "staff:tongdai@demo.1022.vn"
     assert ticket.reporter_name == "Ông Ba"
-    assert [t["code"] for t in _get(client, op, f"/api/v1/staff/callers/{phone}").json_body["tickets"]] == [code, earlier]
+    assert [t["code"] for t in _callers(client, op, phone).json_body["tickets"]] == [code, earlier]
     missing = client.http.post("/api/v1/staff/intake", headers=bearer(op, **JSON_TYPE),
                                body=json.dumps({"phone": "12"}).encode())
     assert missing.status_code == 400 and {"phone", "description"} <= set(missing.json_body["error"]["fields"])
-    assert _get(client, op, "/api/v1/staff/callers/abc").status_code == 400
+    assert _callers(client, op, "abc").status_code == 400
 
 
 def test_phone_intake_form_twice_makes_one_ticket(client: Any, staff: dict[str, str]) -> None:
@@ -383,7 +406,7 @@ def test_phone_intake_form_twice_makes_one_ticket(client: Any, staff: dict[str, 
     second = client.http.post("/staff/intake", headers=headers, body=body)
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
-    assert len(_get(client, op, f"/api/v1/staff/callers/{phone}").json_body["tickets"]) == 1
+    assert len(_callers(client, op, phone).json_body["tickets"]) == 1
     no_csrf = client.http.post("/staff/intake", headers=headers, body=urlencode({"phone": phone}).encode())
     assert no_csrf.status_code == 403
 
