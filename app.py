@@ -679,6 +679,15 @@ def daily_digest(event: Any) -> dict[str, int]:
     return {"sent": daily_digest()}
 
 
+# 02:00-04:50 in Vietnam (19:00-21:50 UTC), every 10 minutes: each run applies the retention schedule to
+# the tickets whose time has come, a page at a time, until none is due (the later runs then find none)
+@app.schedule(Cron("0,10,20,30,40,50", "19,20,21", "*", "*", "?", "*"))
+def anonymise_expired(event: Any) -> dict[str, int]:
+    from chalicelib.services.privacy import RUN_PAGES, RUN_SECONDS, anonymise_expired
+
+    return anonymise_expired(pages=RUN_PAGES, seconds=RUN_SECONDS)
+
+
 @app.on_sns_message(topic="hotline-ses-events")
 def ses_events(event: Any) -> dict[str, int]:
     import json

@@ -77,6 +77,9 @@ READ_SECRETS = allow("ReadThisStagesSecrets", ["ssm:GetParameter"], STAGE_SECRET
 # The refresh token is single-use: only the functions that refresh it may write it, and only this stage's.
 WRITE_ZALO_TOKEN = allow("RotateThisStagesZaloToken", ["ssm:PutParameter"], ZALO_TOKEN)
 ZALO_LEASE = table("ZaloRefreshLease", "PutItem", "DeleteItem")
+# Kept photos and their public copies, deleted when their retention ends or the person asks; uploads
+# expire by the bucket's lifecycle, and nobody deletes anything else.
+ERASE_PHOTOS = allow("ErasePhotos", ["s3:DeleteObject"], _objects("photos", "public"))
 
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
@@ -90,6 +93,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         # Reads uploads to check them, copies them to photos/, writes metadata-free public/ copies,
         # signs the browser's upload POST (s3:PutObject on uploads/) and view links (s3:GetObject).
         allow("Photos", ["s3:GetObject", "s3:PutObject"], _objects("uploads", "photos", "public")),
+        ERASE_PHOTOS,  # an admin erases a person's data on request
         allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
                                 "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
                                 "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup"],
@@ -144,6 +148,14 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         table("Tickets", "GetItem", "BatchGetItem", "PutItem"),
         indexes("TicketIndexes"),
         send_to("NotificationsQueue"),
+    ],
+    "AnonymiseExpired": [
+        ON_FAILURE,
+        # Query: a ticket with its body, its timeline, messages and callbacks; the markers of its
+        # followers (DeleteItem); its cursor through older tickets (PutItem)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        indexes("TicketIndexes"),  # by_watch (P#0..3), by_month
+        ERASE_PHOTOS,
     ],
     # SES bounces and complaints (SNS).
     "SesEvents": [

@@ -35,7 +35,10 @@ from chalicelib.store.models import BODY_FIELDS, EventModel, OutboundModel, Tick
 from chalicelib.store.reference import load_reference
 
 SYSTEM = "system:retention"
-PER_SHARD = 25          # x 4 shards per run; the job runs every 10 minutes for three hours each night
+PER_SHARD = 25          # x 4 shards: a page of the job
+# A scheduled run goes on for pages while they come full, within its Lambda's 300 s
+# (.chalice/config.json): up to 4,000 tickets a run, 18 runs a night (every 10 minutes, 02:00-04:50).
+RUN_PAGES, RUN_SECONDS = 40, 200
 ENROL_PAGE = 100        # tickets from before retention existed, enrolled per run until all are
 ENROL_EMPTY_MONTHS = 12 # that many months without a ticket before the oldest: the walk is done
 ATTEMPTS = 3            # reads of a ticket that changes under an erasure before giving up (Conflict)
@@ -435,32 +438,43 @@ def set_legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime
 # The scheduled job
 
 
-def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD) -> dict[str, int]:
-    """Applies the retention schedule to the tickets whose retention mark has come (at most
-    `per_shard` of each of the four P# shards): anonymises those past their time, removes photos
-    and texts of messages sent that are past theirs, keeps held tickets (looked at again in 30
-    days) and moves every other mark to the ticket's next date. Then enrols one page of tickets
-    from before the schedule existed. Returns counts; raises PageIncomplete after the page when some
-    tickets failed (each is logged without personal data, and stays due for the next run)."""
+def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD, pages: int = 1,
+                      seconds: float | None = None) -> dict[str, int]:
+    """Applies the retention schedule to the tickets whose retention mark has come, a page at a
+    time (at most `per_shard` of each of the four P# shards): anonymises those past their time,
+    removes photos and texts of messages sent that are past theirs, keeps held tickets (looked at
+    again in 30 days) and moves every other mark to the ticket's next date, so the next page is
+    what is still due. Goes on for up to `pages` pages while a page was full and `seconds` have not
+    passed; first enrols one page of tickets from before the schedule existed. Returns counts;
+    raises PageIncomplete after a page in which some tickets failed (each is logged without
+    personal data, and stays due for the next run)."""
+    import time
+
     from chalicelib.services.schedules import PageIncomplete
 
     now = now or datetime.now(timezone.utc)
+    started = time.monotonic()
     ref = load_reference()
-    counts = {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0, "enrolled": 0}
-    due = [t for shard in range(schedule.PURGE_SHARDS) for t in store.purge_due(f"P#{shard}", now, per_shard)]
-    failures = 0
-    for ticket in due:
-        try:
-            _apply_schedule(ticket, ref, now, counts)
-        except Conflict:
-            continue  # changed meanwhile: still due, the next run sees it fresh
-        except Exception as exc:  # one bad ticket must not hold back the rest of the page
-            failures += 1
-            logger().error("retention failed for a ticket", extra={"ticket": ticket.tracking_code,
-                                                                   "error_type": type(exc).__name__})
-    counts["enrolled"] = enrol_existing(now, ref.retention)
-    if failures:
-        raise PageIncomplete(f"anonymise_expired: {failures} of {len(due)} tickets failed")
+    counts = {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0,
+              "enrolled": enrol_existing(now, ref.retention)}
+    for _ in range(pages):
+        shards = [store.purge_due(f"P#{shard}", now, per_shard) for shard in range(schedule.PURGE_SHARDS)]
+        due = [ticket for shard in shards for ticket in shard]
+        failures = 0
+        for ticket in due:
+            try:
+                _apply_schedule(ticket, ref, now, counts)
+            except Conflict:
+                continue  # changed meanwhile: still due, the next page or run sees it fresh
+            except Exception as exc:  # one bad ticket must not hold back the rest of the page
+                failures += 1
+                logger().error("retention failed for a ticket", extra={"ticket": ticket.tracking_code,
+                                                                       "error_type": type(exc).__name__})
+        if failures:
+            raise PageIncomplete(f"anonymise_expired: {failures} of {len(due)} tickets failed")
+        if all(len(shard) < per_shard for shard in shards) or (
+                seconds is not None and time.monotonic() - started > seconds):
+            break
     return counts
 
 

@@ -5,7 +5,7 @@ without this a missing grant would only show as AccessDenied on AWS.
 How: tests/iam_recorder.py tags every call on the app's botocore session with the running handler
 and turns it into IAM requests (action, resource ARN). The check runs after every other test (its
 marker moves it last), so it judges what the whole integration suite recorded, plus a scenario of
-its own that runs each of the ten functions from a cold container, so it never judges nothing.
+its own that runs each of the eleven functions from a cold container, so it never judges nothing.
 Each request is evaluated against that function's statements (Deny wins, wildcards, Sub/GetAtt/Ref
 resolved to the local stack's physical ids).
 """
@@ -202,7 +202,7 @@ def _drain_queues() -> None:
 
 @pytest.fixture(scope="module")
 def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str, str]) -> None:
-    """Each of the ten functions through its main paths, each call from a cold container: the
+    """Each of the eleven functions through its main paths, each call from a cold container: the
     check never judges an empty recording, even when this file runs alone."""
     import boto3
     import requests
@@ -250,7 +250,7 @@ def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str,
         _drain_queues()
         # The schedules (the real clock rarely has work due: see _with_work_due), the token
         # refresher (its token near expiry), SES events.
-        for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest"):
+        for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest", "anonymise_expired"):
             _cold_container()
             client.lambda_.invoke(name, scheduled_event(name))
         _with_work_due(report_code=_code(report.body.decode()))
@@ -288,11 +288,31 @@ def _with_work_due(report_code: str) -> None:
             ("callback_reminders", lambda: schedules.callback_reminders(noon)),
             ("deadline_watch", lambda: schedules.deadline_watch(ticket.warn_at + timedelta(minutes=1))),
             ("deadline_watch", lambda: schedules.deadline_watch(ticket.due_at + timedelta(minutes=1))),
-            ("daily_digest", lambda: schedules.daily_digest(noon))]
+            ("daily_digest", lambda: schedules.daily_digest(noon)),
+            ("anonymise_expired", lambda: _past_retention(report_code))]
     for name, run in runs:
         _cold_container()
         with iam_recorder.running(f"app.{name}"):
             run()
+
+
+def _past_retention(code: str) -> None:
+    """The retention job on the report (its photo included) once nobody has touched it for five
+    years: it is anonymised and its photo deleted."""
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.domain.retention import purge_shard
+    from chalicelib.services import privacy
+    from chalicelib.store import tickets
+    from chalicelib.store.models import TicketModel
+
+    now = datetime.now(timezone.utc)
+    ticket = tickets.get_ticket(code)
+    ticket.update(actions=[TicketModel.updated_at.set(now - timedelta(days=5 * 365)),
+                           TicketModel.watch_shard.set(purge_shard(code)), TicketModel.watch_stage.set("purge"),
+                           TicketModel.watch_at.set((now - timedelta(days=1)).isoformat())])
+    assert privacy.anonymise_expired(now)["anonymised"] >= 1
+    assert tickets.get_ticket(code).anonymised_at is not None
 
 
 def local_resolver(template: dict[str, Any], stack: Any) -> Callable[[Any], str]:
@@ -373,7 +393,10 @@ def test_secrets_sms_email_photos_and_accounts_are_each_only_their_functions_bus
     assert who("ses:SendRawEmail", sender, ours) == set()
     assert who("s3:PutObject", f"{bucket}/uploads/x/photo.jpg") == {"APIHandler"}
     assert who("s3:PutObject", f"{bucket}/elsewhere/x") == set()
-    assert who("s3:DeleteObject", f"{bucket}/photos/x/photo.jpg") == set()
+    # photos and their public copies are deleted by retention and by an admin's erasure, nothing else
+    assert who("s3:DeleteObject", f"{bucket}/photos/x/photo.jpg") == {"APIHandler", "AnonymiseExpired"}
+    assert who("s3:DeleteObject", f"{bucket}/public/TN-7KXQ4M/1.jpg") == {"APIHandler", "AnonymiseExpired"}
+    assert who("s3:DeleteObject", f"{bucket}/uploads/x/photo.jpg") == set()
     assert who("cognito-idp:AdminCreateUser", pool) == {"APIHandler"}
     assert who("dynamodb:Scan", resolve({"Fn::GetAtt": ["TicketsTable", "Arn"]})) == set()
 

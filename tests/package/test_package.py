@@ -153,8 +153,8 @@ def test_a_failing_schedule_or_sns_handler_leaves_its_event_in_a_watched_queue(d
     asynchronous = {name for name, r in _of_type(expanded, "AWS::Lambda::Permission").items()
                     if r["Properties"]["Principal"] in ("events.amazonaws.com", "sns.amazonaws.com")}
     invoked = {resources[name]["Properties"]["FunctionName"]["Ref"] for name in asynchronous}
-    assert invoked == {"SweepUnrouted", "CallbackReminders", "DeadlineWatch", "DailyDigest", "RefreshZaloToken",
-                       "SesEvents"}
+    assert invoked == {"SweepUnrouted", "CallbackReminders", "DeadlineWatch", "DailyDigest", "AnonymiseExpired",
+                       "RefreshZaloToken", "SesEvents"}
     assert set(configs) == invoked
     for function, config in configs.items():
         destination = config["DestinationConfig"]["OnFailure"]["Destination"]

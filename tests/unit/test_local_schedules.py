@@ -14,11 +14,12 @@ def _schedules() -> dict[str, object]:
 def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     schedules = _schedules()
     assert set(schedules) == {"sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest",
-                              "refresh_zalo_token"}
+                              "refresh_zalo_token", "anonymise_expired"}
     assert _period_seconds(schedules["callback_reminders"]) == 300
     assert _period_seconds(schedules["deadline_watch"]) == 900
     assert _period_seconds(schedules["refresh_zalo_token"]) == 12 * 3600
     assert _period_seconds(schedules["daily_digest"]) is None  # a cron
+    assert _period_seconds(schedules["anonymise_expired"]) is None
 
 
 def test_the_daily_digest_runs_every_ten_minutes_from_seven_to_nine_vietnam_time_only() -> None:
@@ -28,3 +29,11 @@ def test_the_daily_digest_runs_every_ten_minutes_from_seven_to_nine_vietnam_time
     assert not _cron_matches(digest, datetime(2026, 12, 1, 0, 1, tzinfo=timezone.utc))
     assert not _cron_matches(digest, datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc))   # 09:00 ICT
     assert not _cron_matches(digest, datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc))   # 14:00 ICT
+
+
+def test_the_retention_job_runs_every_ten_minutes_in_the_small_hours_vietnam_time_only() -> None:
+    job = _schedules()["anonymise_expired"]
+    assert _cron_matches(job, datetime(2026, 12, 1, 19, 0, tzinfo=timezone.utc))       # 02:00 ICT
+    assert _cron_matches(job, datetime(2026, 12, 1, 21, 50, tzinfo=timezone.utc))      # 04:50 ICT: the last run
+    assert not _cron_matches(job, datetime(2026, 12, 1, 22, 0, tzinfo=timezone.utc))   # 05:00 ICT
+    assert not _cron_matches(job, datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc))    # 10:00 ICT: office hours
