@@ -47,6 +47,8 @@ def ticket(headers: Mapping[str, str], code: str) -> dict[str, Any]:
     return {"tracking_code": t.tracking_code, "version": t.version, "status": t.status, "text": t.text,
             "summary": view["summary"], "reporter": view["reporter"], "answer": t.answer,
             "merged_into": t.merged_into, "followers": [f.tracking_code for f in t.followers or []],
+            "consents": {"publish": bool(t.consent_publish), "contact": bool(t.consent_contact),
+                         "notice_version": t.notice_version},
             "timeline": [{key: _iso(value) for key, value in entry.items()} for entry in view["timeline"]],
             "callbacks": [{"id": c.sk, "due_at": c.due_at.isoformat(), "reason": c.reason, "operator": c.operator,
                            "open": c.status is not None, "outcome": c.outcome} for c in view["callbacks"]],

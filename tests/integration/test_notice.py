@@ -105,6 +105,11 @@ def test_every_channel_records_the_notice_version_and_the_consents(client: Any, 
     assert recorded == [("web", version, True, True), ("web", version, False, True), ("phone", version, False, True),
                         ("open311", version, False, False), ("sms", version, False, False),
                         ("zalo", version, False, False)]
+    # Staff see what the citizen agreed to, on the ticket page and in the staff API
+    view = client.http.get(f"/api/v1/staff/tickets/{by_api.tracking_code}", headers=bearer(staff["operator"]))
+    assert view.json_body["consents"] == {"publish": False, "contact": True, "notice_version": version}
+    page = client.http.get(f"/staff/tickets/{by_form.tracking_code}", headers={"Cookie": f"hl_id={staff['operator']}"})
+    assert "Đồng ý công khai: có · Đồng ý được liên hệ lại: có" in page.body.decode()
 
 
 def test_zalo_acknowledgement_and_welcome_link_the_notice_and_the_welcome_expires(client: Any, providers: Any,
