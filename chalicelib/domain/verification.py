@@ -23,11 +23,14 @@ def secret_hash(secret: str, salt: str | None = None) -> str:
     return f"{salt}${hashlib.sha256(f'{salt}:{secret}'.encode()).hexdigest()}"
 
 
+def cleaned(guess: str | None) -> str | None:
+    """`guess` as a code (spaces and dashes forgiven), or None when it cannot be one (not DIGITS digits)."""
+    digits = "".join(c for c in guess or "" if not c.isspace() and c != "-")
+    return digits if len(digits) == DIGITS and digits.isascii() and digits.isdigit() else None
+
+
 def matches(stored: str, guess: str) -> bool:
-    """True when `guess` (spaces and dashes forgiven) is the code `stored` was made from; compared
-    in constant time."""
+    """True when `guess` is the code `stored` was made from; compared in constant time."""
     salt, _, _ = stored.partition("$")
-    cleaned = "".join(c for c in guess or "" if not c.isspace() and c != "-")
-    if len(cleaned) != DIGITS or not (cleaned.isascii() and cleaned.isdigit()):
-        return False
-    return hmac.compare_digest(secret_hash(cleaned, salt), stored)
+    code = cleaned(guess)
+    return code is not None and hmac.compare_digest(secret_hash(code, salt), stored)

@@ -327,6 +327,9 @@ def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datet
     now = now or datetime.now(timezone.utc)
     phone = normalise_phone(phone_text)
     code = _followable(code_text)
+    if verification.cleaned(secret_text) is None:  # a slip of the finger is not a guess: not counted
+        raise ValidationFailed([FieldError("otp", f"Nhập đủ {verification.DIGITS} chữ số của mã xác nhận.",
+                                           f"Enter the {verification.DIGITS} digits of the code.")])
     proof = followers.pending(phone, code)
     if proof is None or proof.expires_at is None or proof.expires_at <= now or not proof.secret_hash:
         raise ValidationFailed([FieldError("otp", "Mã xác nhận đã hết hạn hoặc chưa được gửi; hãy yêu cầu mã mới.",

@@ -113,6 +113,9 @@ def test_wrong_codes_expiry_and_new_codes(client: Any, providers: Any) -> None:
     intake.follow(code, stranger)
     secret = sent_code(providers, stranger, code)
     wrong = "000000" if secret != "000000" else "111111"
+    with pytest.raises(ValidationFailed) as slip:  # not six digits: told so, not counted
+        intake.confirm_follow(code, stranger, secret[:5])
+    assert "6 chữ số" in slip.value.errors[0].vi
     for left in range(MAX_ATTEMPTS - 1, 0, -1):
         with pytest.raises(ValidationFailed) as refused:
             intake.confirm_follow(code, stranger, wrong)
