@@ -344,10 +344,12 @@ def _unfollow(code: str, value: str, actor: str, now: datetime) -> bool:
 
 
 def erase_person(value_text: str, *, requester: str, reason: str, approver: str, actor: str,
-                 now: datetime) -> ErasureReport:
+                 now: datetime, names: list[str] | None = None) -> ErasureReport:
     """Anonymises, now, everything held about a phone or Zalo id (find_person's tickets and
     records), except tickets under legal hold, which are listed as kept with the reason; records the
     erasure in the admins' audit trail (who asked, why, who approved; a digest of the person).
+    Texts are redacted of phones, e-mails and the names the person gave on any ticket, and of
+    `names` (how the person says they are called: an SMS or Zalo reporter gave none the system knows).
     Raises ValidationFailed (missing requester/reason/approver, not a phone or Zalo id), Conflict
     (a ticket kept changing under it; what was done stays done, and running it again finishes)."""
     errors = collector()
@@ -361,7 +363,9 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
     own = store.reporter_tickets(kind, value)
     counters = store.counters(_counter_names(kind, value, own, now))
 
-    names = [t.reporter_name for t in own if t.reporter_name]  # what the person is called on any ticket
+    # what the person is called on any ticket, and what they told the admin
+    names = list(dict.fromkeys([*(t.reporter_name for t in own if t.reporter_name),
+                                *(n.strip() for n in names or [] if n and n.strip())]))
 
     def anonymise(ticket: TicketModel) -> None:
         if ticket.anonymised_at is None:  # the index may still list a ticket anonymised a moment ago

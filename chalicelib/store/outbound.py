@@ -12,7 +12,6 @@ from chalicelib.store.errors import translate
 from chalicelib.store.models import OutboundModel, QuarantineModel, RateModel, ticket_pk
 
 PENDING = "out#pending"
-QUARANTINE_TTL = timedelta(days=90)
 
 
 HANDED = "out#handed"
@@ -170,11 +169,14 @@ def take_within(counter: str, part: str, now: datetime, cap: int, part_cap: int)
 
 
 def quarantine(provider: str, reason: str, raw: bytes, now: datetime) -> str:
-    """Keeps an unreadable payload from an authenticated provider; returns its id for the operator."""
+    """Keeps an unreadable payload from an authenticated provider (it may hold a sender's number and
+    text) for the retention schedule's quarantine_days; returns its id for the operator."""
+    from chalicelib.store.reference import load_reference
+
     bind()
+    keep = timedelta(days=load_reference().retention.quarantine_days)
     item = QuarantineModel(sk=f"{now.isoformat()}#{secrets.token_hex(4)}", provider=provider, reason=reason,
-                           raw=raw.decode("utf-8", errors="replace"), received_at=now,
-                           expires_at=now + QUARANTINE_TTL)
+                           raw=raw.decode("utf-8", errors="replace"), received_at=now, expires_at=now + keep)
     with translate():
         item.save()
     return item.sk

@@ -212,20 +212,45 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     assert (second.anonymised, second.unfollowed, second.kept, second.counters_deleted) == ([], [], [], 0)
 
 
+def _zalo_follow(client: Any, user: str) -> None:
+    """The OA's follow event: the user gets the welcome, a message that belongs to no ticket."""
+    import time
+
+    from chalicelib.channels import zalo
+    from devstack.fakes import LOCAL_SECRETS as S
+
+    stamp = str(int(time.time() * 1000))
+    body = json.dumps({"app_id": S["zalo_app_id"], "event_name": "follow", "timestamp": stamp, "oa_id": "1",
+                       "follower": {"id": user}, "source": "oa_profile", "user_id_by_app": "2"}).encode()
+    mac = zalo.signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
+    assert client.http.post("/webhooks/zalo", body=body, headers={**JSON_TYPE, "X-ZEvent-Signature": mac}
+                            ).status_code == 200
+
+
 def test_a_zalo_user_is_found_and_erased_with_the_welcome_sent_to_them(client: Any, providers: Any) -> None:
+    # Given a Zalo user who followed the OA (a welcome with no ticket) and then reported
     user = f"z{uuid.uuid4().int % 10**12}"
+    _zalo_follow(client, user)
     assert zalo_post(client, user, "Cống thoát nước trước chợ Tân Ninh bị tắc, tôi là Trịnh Văn Quý").status_code == 200
     pump()
     (ticket,) = tickets.by_zalo(user)
+    # When the admin looks the id up, they see the ticket, the acknowledgement and the welcome
     found = privacy.find_person(user)
     assert found.kind == "zalo" and [t["code"] for t in found.tickets] == [ticket.tracking_code]
-    assert any(r["kind"] == "outbound" and r["fields"]["recipient"] == user for r in found.records)
+    sent = [r for r in found.records if r["kind"] == "outbound" and r["fields"]["recipient"] == user]
+    assert {r["ticket"] for r in sent} == {ticket.tracking_code, None}  # the ack, and the welcome (no ticket)
+    (welcome_key,) = [r["key"] for r in sent if r["ticket"] is None]
+    # When they erase it
+    # (the person says what they are called: a Zalo reporter's name is nowhere but in what they wrote)
     report = privacy.erase_person(user, requester="Trịnh Văn Quý", reason="Yêu cầu xoá", approver="Giám đốc",
-                                  actor=ADMIN.actor, now=datetime.now(timezone.utc))
+                                  actor=ADMIN.actor, now=datetime.now(timezone.utc), names=["Trịnh Văn Quý"])
+    # Then the ticket is anonymised, the welcome and the person's markers are gone, and nothing holds the id
     assert report.anonymised == [ticket.tracking_code] and report.counters_deleted >= 1
-    text = _held([f"TICKET#{ticket.tracking_code}", people.person_pk(user)],
+    assert report.markers_deleted >= 1
+    text = _held([f"TICKET#{ticket.tracking_code}", people.person_pk(user), welcome_key.split("|", 1)[0]],
                  {"by_zalo": [user], "by_month": [f"{ticket.created_at:%Y-%m}"]})
-    assert user not in text
+    assert user not in text, text[max(0, text.find(user) - 800):text.find(user) + 100]
+    assert "Trịnh Văn Quý" not in text and "Quý" not in text
     assert tickets.by_zalo(user) == [] and privacy.find_person(user).records == []
 
 

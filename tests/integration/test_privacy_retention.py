@@ -263,3 +263,22 @@ def test_a_schedule_keeping_photos_or_texts_longer_than_the_ticket_is_refused(cl
                              body=json.dumps(bad, ensure_ascii=False).encode())
     assert answer.status_code == 400 and f"retention.{field}" in answer.json_body["error"]["fields"]
     assert client.http.get("/api/v1/admin/reference", headers=token).json_body["version"] == current["version"]
+
+
+def test_an_unreadable_provider_payload_is_kept_only_the_schedules_quarantine_days(client: Any, providers: Any) -> None:
+    import time
+
+    from chalicelib.channels import android_gateway
+    from devstack.fakes import LOCAL_SECRETS as S
+
+    body = json.dumps({"event": "sms:received", "id": uuid.uuid4().hex, "payload": {
+        "message": "Tôi là Ngô Văn Khải 0912 444 555", "phoneNumber": "garbage", "receivedAt": "yesterday"}},
+        ensure_ascii=False).encode()
+    stamp = str(int(time.time()))
+    answer = client.http.post("/webhooks/sms/android-gateway", body=body, headers={
+        **JSON_TYPE, "X-Timestamp": stamp, "X-Signature": android_gateway.signature(body, stamp,
+                                                                                 S["android_gateway_signing_key"])})
+    assert answer.status_code == 400
+    (kept,) = [q for q in outbound.quarantined(limit=500) if q.sk == answer.json_body["error"]["quarantine_id"]]
+    days = load_reference().retention.quarantine_days
+    assert days == 30 and abs(kept.expires_at - kept.received_at - timedelta(days=days)) < timedelta(seconds=1)
