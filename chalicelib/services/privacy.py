@@ -50,10 +50,11 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s.\-()]+$")
 _ZALO_ID = re.compile(r"^[A-Za-z0-9_\-]{6,64}$")
 _NOT_A_PERSON = FieldError("value", "Nhập số điện thoại (ví dụ 0912 345 678) hoặc mã người dùng Zalo.",
                            "Enter a phone number (e.g. 0912 345 678) or a Zalo user id.")
-# What a ticket item holds of its reporter, as the access export lists it (its body's own fields apart).
+# What a ticket item holds of its reporter, as the access export lists it (its body's own fields apart;
+# never its followers: they are other people).
 _TICKET_PERSONAL = ("reporter_name", "reporter_phone", "reporter_email", "reporter_zalo_id", "address", "lat",
-                    "lon", "answer", "public_question", "public_answer", "public_summary", "followers",
-                    "photos_public", "consent_publish", "consent_contact", "notice_version", "legal_hold")
+                    "lon", "answer", "public_question", "public_answer", "public_summary", "photos_public",
+                    "consent_publish", "consent_contact", "notice_version", "legal_hold")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class PersonData:
 
 @dataclass(frozen=True)
 class ErasureReport:
+    """What an erasure did: tickets anonymised, tickets the person no longer follows, tickets kept
+    (with why), and how many person markers and rate-limit counters were deleted."""
+
     anonymised: list[str]
     unfollowed: list[str]
     kept: list[tuple[str, str]]   # (code, why it is kept)
@@ -186,7 +190,9 @@ def _reporter_records(ticket: TicketModel) -> list[dict[str, Any]]:
                {"ticket": code, "kind": "body", "key": f"{ticket.pk}|TICKET#BODY", "at": _iso(ticket.created_at),
                 "fields": _fields(ticket, BODY_FIELDS)}]
     records += [r for r in (_event_record(code, e) for e in tickets.timeline(code)) if r]
-    records += [_outbound_record(m) for m in outbound.of_ticket(code)]
+    # the messages sent to them (not the agency's e-mails, nor the answers to the ticket's followers)
+    theirs = {ticket.reporter_phone, ticket.reporter_zalo_id, ticket.reporter_email} - {None}
+    records += [_outbound_record(m) for m in outbound.of_ticket(code) if m.recipient in theirs]
     records += [{"ticket": code, "kind": "callback", "key": _key(c), "at": _iso(c.created_at),
                  "fields": {"due_at": _iso(c.due_at), **_fields(c, ("reason", "outcome"))}}
                 for c in callbacks.of_ticket(code)]

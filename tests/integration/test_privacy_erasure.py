@@ -159,6 +159,9 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     assert {"ticket", "body", "event", "outbound", "callback", "rating", "counter"} <= kinds
     shown = json.dumps([r["fields"] for r in found.records], ensure_ascii=False, default=str)
     assert name in shown and e164 in shown and email in shown and "Cảm ơn" in shown
+    # ... and nobody else's: not the neighbour they follow, not the agency's mailbox
+    agency_email = load_reference().agencies[tickets.get_ticket(web).agency].email
+    assert neighbour.reporter_phone not in shown and agency_email and agency_email not in shown
 
     # When they erase it, with the request's requester, reason and approver
     report = privacy.erase_person(phone, requester="Lê Thị Hồng Nhung (đơn ngày 30/11)", reason="Yêu cầu xoá dữ liệu",
