@@ -455,7 +455,8 @@ def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD, p
     removes photos and texts of messages sent that are past theirs, keeps held tickets (looked at
     again in 30 days) and moves every other mark to the ticket's next date, so the next page is
     what is still due. Goes on for up to `pages` pages while a page was full and `seconds` have not
-    passed; first enrols one page of tickets from before the schedule existed. Returns counts;
+    passed; then enrols tickets from before the schedule existed, as many pages as time leaves
+    (at least one). Returns counts;
     raises PageIncomplete after a page in which some tickets failed (each is logged without
     personal data, and stays due for the next run)."""
     import time
@@ -465,8 +466,7 @@ def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD, p
     now = now or datetime.now(timezone.utc)
     started = time.monotonic()
     ref = load_reference()
-    counts = {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0,
-              "enrolled": enrol_existing(now, ref.retention)}
+    counts = {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0, "enrolled": 0}
     for _ in range(pages):
         shards = [store.purge_due(f"P#{shard}", now, per_shard) for shard in range(schedule.PURGE_SHARDS)]
         due = [ticket for shard in shards for ticket in shard]
@@ -485,6 +485,8 @@ def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD, p
         if all(len(shard) < per_shard for shard in shards) or (
                 seconds is not None and time.monotonic() - started > seconds):
             break
+    counts["enrolled"] = enrol_existing(now, ref.retention, pages=pages,
+                                        until=started + seconds if seconds is not None else None)
     return counts
 
 
@@ -528,15 +530,30 @@ def _remove_photos(ticket: TicketModel, now: datetime) -> None:
     store.remove_photos(ticket, tickets.NewEvent("photos_removed", SYSTEM, now, detail={"photos_deleted": deleted}))
 
 
-def enrol_existing(now: datetime, retention: schedule.Retention, page: int = ENROL_PAGE) -> int:
-    """Puts tickets stored before the retention watch existed on it, one page per run: walks the
-    by_month index back from the current month (a cursor remembers where) until ENROL_EMPTY_MONTHS
-    months in a row hold no ticket, then stays done. Returns how many it enrolled."""
+def enrol_existing(now: datetime, retention: schedule.Retention, page: int = ENROL_PAGE, pages: int = 1,
+                   until: float | None = None) -> int:
+    """Puts tickets stored before the retention watch existed on it, up to `pages` pages of `page`
+    tickets (fewer once the monotonic clock passes `until`): walks the by_month index back from the
+    current month (a cursor remembers where) until ENROL_EMPTY_MONTHS months in a row hold no
+    ticket, then stays done. Returns how many it enrolled."""
+    import time
+
+    enrolled = 0
+    for _ in range(pages):
+        done, count = _enrol_page(now, retention, page)
+        enrolled += count
+        if done or (until is not None and time.monotonic() > until):
+            break
+    return enrolled
+
+
+def _enrol_page(now: datetime, retention: schedule.Retention, page: int) -> tuple[bool, int]:
+    """One page of the enrolment walk; returns (whether the walk is done, how many it enrolled)."""
     import json
 
     cursor = cursors.read("retention_enrol")
     if cursor.value == "done":
-        return 0
+        return True, 0
     month, start, empty = f"{now.astimezone(timezone.utc):%Y-%m}", None, 0
     if cursor.value:
         state = json.loads(cursor.value)
@@ -558,7 +575,7 @@ def enrol_existing(now: datetime, retention: schedule.Retention, page: int = ENR
         value = "done" if empty >= ENROL_EMPTY_MONTHS else json.dumps(
             {"month": _month_before(month), "after": None, "empty": empty})
     cursors.save(cursor, value, now)
-    return enrolled
+    return value == "done", enrolled
 
 
 def _month_before(month: str) -> str:
