@@ -257,6 +257,63 @@ def test_a_zalo_user_is_found_and_erased_with_the_welcome_sent_to_them(client: A
     assert tickets.by_zalo(user) == [] and privacy.find_person(user).records == []
 
 
+def _one_time_code(phone: str, code: str) -> str:
+    """The code the follow's SMS carried (read from the message stored for the notifier)."""
+    from chalicelib.store import outbound
+
+    for marker in people.markers(phone):
+        if marker.kind == "OUTBOX":
+            message = outbound.get_outbound(*marker.ref.split("|", 1))
+            if message is not None and code in message.text:
+                return re.search(r": (\d{6}) ", message.text).group(1)
+    raise AssertionError("no code was sent")
+
+
+def test_a_stranger_who_followed_a_ticket_is_found_and_erased_without_touching_the_reporter(
+        client: Any, staff: dict[str, str], providers: Any) -> None:
+    from chalicelib.domain.reports import validate_submission
+    from chalicelib.services import intake
+
+    # Given a citizen who proved their number and follows someone else's open ticket, got its answer,
+    # and asked to follow a second one without giving the code yet
+    reporter = unique_phone()
+    followed = intake.submit(validate_submission({"description": "Cống ngập khu phố 3 phường Long An", "phone": reporter,
+                                                  "name": "Đỗ Thị Mai", "category": "ngap-ung", "area": "long-an"},
+                                                 load_reference()))["tracking_code"]
+    other = intake.submit(validate_submission({"description": "Cống ngập khu phố 4 phường Long An",
+                                               "phone": unique_phone(), "category": "ngap-ung", "area": "long-an"},
+                                              load_reference()))["tracking_code"]
+    for code in (followed, other):
+        routing.route(code)
+    stranger = unique_phone()
+    e164 = "+84" + stranger[1:]
+    intake.follow(followed, stranger)
+    intake.confirm_follow(followed, stranger, _one_time_code(e164, followed))
+    intake.follow(other, stranger)
+    assert _staff_act(client, staff["operator"], followed, "resolve", answer="Đã nạo vét cống.").status_code == 200
+    pump()
+    # When the admin looks the stranger's number up: they follow one ticket, nothing of the reporter shows
+    found = privacy.find_person(stranger)
+    assert [(t["code"], t["role"]) for t in found.tickets] == [(followed, "follower")]
+    shown = json.dumps([r["fields"] for r in found.records], ensure_ascii=False, default=str)
+    assert {"FOLLOW", "VERIFY", "OUTBOX"} <= {r["fields"].get("kind") for r in found.records if r["kind"] == "marker"}
+    assert "Đỗ Thị Mai" not in shown and reporter[1:] not in shown
+    codes_sent = [r["key"].split("|", 1)[0] for r in found.records if r["kind"] == "outbound" and r["ticket"] is None]
+    assert len(codes_sent) == 2  # the two one-time codes, sent with no ticket
+    # When they erase it
+    report = privacy.erase_person(stranger, requester="Chủ thuê bao", reason="Yêu cầu xoá", approver="Giám đốc",
+                                  actor=ADMIN.actor, now=datetime.now(timezone.utc))
+    # Then the stranger no longer follows, their markers, codes' messages and counters are gone,
+    # and the reporter's ticket is as it was
+    assert report.anonymised == [] and report.unfollowed == [followed] and report.markers_deleted >= 3
+    assert report.counters_deleted >= 1
+    kept = tickets.get_ticket(followed)
+    assert kept.followers in (None, []) and kept.reporter_name == "Đỗ Thị Mai" and kept.anonymised_at is None
+    text = _held([f"TICKET#{followed}", f"TICKET#{other}", people.person_pk(e164), *codes_sent], {})
+    assert e164 not in text and stranger[1:] not in text
+    assert privacy.find_person(stranger).records == []
+
+
 def test_a_ticket_under_legal_hold_is_kept_with_the_reason_shown(client: Any) -> None:
     from chalicelib.domain.reports import validate_submission
     from chalicelib.services import intake
