@@ -121,7 +121,7 @@ def test_every_function_runs_the_lambda_python_logs_to_its_group_and_is_alarmed(
     expanded = _load(dist, "expanded.json")
     resources = expanded["Resources"]
     functions = _of_type(expanded, "AWS::Lambda::Function")
-    assert len(functions) == 10
+    assert len(functions) == 11
     alarms = _of_type(expanded, "AWS::CloudWatch::Alarm")
     lambda_alarms = {(a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
                      for a in alarms.values() if a["Properties"].get("Namespace") == "AWS/Lambda"}
