@@ -36,9 +36,10 @@ from chalicelib.store.reference import load_reference
 
 SYSTEM = "system:retention"
 PER_SHARD = 25          # x 4 shards: a page of the job
-# A scheduled run goes on for pages while they come full, within its Lambda's 300 s
-# (.chalice/config.json): up to 4,000 tickets a run, 18 runs a night (every 10 minutes, 02:00-04:50).
-RUN_PAGES, RUN_SECONDS = 40, 200
+# A scheduled run goes on for pages while they come full, starting none after 150 s of its Lambda's 300 s
+# (.chalice/config.json: a page of 100 anonymisations, some 20 calls each, fits in the rest): up to 4,000
+# tickets a run, 18 runs a night (every 10 minutes, 02:00-04:50).
+RUN_PAGES, RUN_SECONDS = 40, 150
 ENROL_PAGE = 100        # tickets from before retention existed, enrolled per run until all are
 ENROL_EMPTY_MONTHS = 12 # that many months without a ticket before the oldest: the walk is done
 ATTEMPTS = 3            # reads of a ticket that changes under an erasure before giving up (Conflict)
