@@ -10,6 +10,7 @@ import io
 import json
 import re
 import time
+import uuid
 from html import unescape
 from typing import Any
 
@@ -270,3 +271,39 @@ def test_the_admin_api_searches_exports_and_erases_with_the_person_in_the_body(
     lifted = supervisor.api("DELETE", f"/api/v1/staff/tickets/{citizen['second']}/legal-hold")
     assert lifted.status_code == 200 and lifted.json()["legal_hold"] is None
     assert 'id="legal-hold-reason"' not in admin.get(f"/staff/tickets/{citizen['second']}").text
+
+
+def test_a_zalo_user_is_found_by_their_zalo_id_and_erased(base_url: str) -> None:
+    from chalicelib.channels.zalo import signature
+    from devstack.fakes import LOCAL_SECRETS as S
+
+    # Given a citizen reports on Zalo
+    zalo_user = "8" + uuid.uuid4().hex[:17]
+    stamp = str(int(time.time() * 1000))
+    body = json.dumps({"app_id": S["zalo_app_id"], "event_name": "user_send_text", "timestamp": stamp,
+                       "sender": {"id": zalo_user}, "recipient": {"id": "388613280878808645"},
+                       "message": {"msg_id": uuid.uuid4().hex,
+                                   "text": "Cây xanh gãy đổ chắn ngang đường Hoàng Lê Kha, tôi là Phan Thị Mỹ Duyên"}},
+                      ensure_ascii=False).encode()
+    mac = signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
+    assert requests.post(base_url + "/webhooks/zalo", data=body, timeout=10, headers={
+        "Content-Type": "application/json", "X-ZEvent-Signature": f"mac={mac}"}).status_code == 200
+    admin = Staff(base_url, ADMIN)
+    # When the admin looks the Zalo id up (the inbound consumer makes the ticket within seconds)
+    for _ in range(40):
+        found = admin.post("/staff/du-lieu-ca-nhan", step="search", person=zalo_user)
+        if 'id="held-tickets"' in found.text:
+            break
+        time.sleep(0.5)
+    # Then the ticket is there, as the Zalo account's
+    assert "tài khoản Zalo" in _section(found.text, "held-title") and zalo_user in _section(found.text, "held-title")
+    assert "Cây xanh gãy đổ" in _section(found.text, "records")
+    code = re.search(r'id="held-tickets".*?class="code"[^>]*>([^<]+)<', found.text, re.S).group(1)
+    exported = admin.post("/staff/du-lieu-ca-nhan", step="export", format="json", person=zalo_user).json()
+    assert exported["subject"] == {"kind": "zalo", "value": zalo_user}
+    # and erasing it leaves the ticket, its facts and redacted text, without the account
+    report = admin.api("POST", "/api/v1/admin/people/erase", {
+        "person": zalo_user, "requester": "Chính chủ", "reason": "Yêu cầu xoá", "approver": "Nguyễn Văn Phúc"})
+    assert report.status_code == 200 and report.json()["anonymised"] == [code]
+    ticket = admin.get(f"/staff/tickets/{code}").text
+    assert zalo_user not in ticket and "Cây xanh gãy đổ" in ticket and 'id="anonymised"' in ticket
