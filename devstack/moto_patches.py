@@ -23,6 +23,10 @@ a local stack that holds a province's year (100,000 tickets).
   and "delayed?" built two datetimes to read the clock. 10 messages out of a queue of 2,000
   took ~1.5 s, so a backlog drained ever slower. Here the retention check reads the one
   attribute it needs, and a message reads the clock as a number (the same clock).
+- **SQS requests ran concurrently** over a queue's shared sets: a FIFO ReceiveMessage copying
+  the queue's pending groups while another request changed them failed with "Set changed size
+  during iteration" (a 500 the client retried; seen once in a 10,000-message burst). One lock of
+  its own serialises SQS requests.
 - **Every request** found its service under the server's one lock by listing moto's package
   directory and trying every service's URL patterns in turn; requests queued behind each other
   there. Here each host's answer is remembered (hosts and patterns never change while it runs).
@@ -74,11 +78,14 @@ FINGERPRINTS: dict[tuple[str, str], str] = {
         "1abcc7861b9a4c5b0c3be942fe350954284299399d4b2f6db6161b685cfc74d9",
     ("moto.sqs.models", "Message.delayed.fget"):
         "815515980283b0b02234403fceaaa7381e8ddbb3cfa7f2b29a7c8ac3c53ff2eb",
+    ("moto.core.responses", "BaseResponse.call_action"):
+        "34a17a4a36ddf8af9e1f1eced6c46117d29e7b1ff3df6602895f82fa91f49b50",
     ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication.get_backend_for_host"):
         "105a0141fcfd0a6d69b7901f74d8cfdd246fe616a06e4047f7f1c41ecdd325d5",
 }
 
 LOCK = threading.RLock()
+SQS_LOCK = threading.RLock()  # SQS apart: a queue's consumers never wait behind DynamoDB
 _applied = False
 
 
@@ -112,10 +119,10 @@ def check_moto() -> None:
             f"changed {', '.join(changed)}. Compare them with the patch, adapt it, then update FINGERPRINTS.")
 
 
-def _locked(function: Callable[..., Any]) -> Callable[..., Any]:
+def _locked(function: Callable[..., Any], lock: Any = LOCK) -> Callable[..., Any]:
     @functools.wraps(function)
     def locked(*args: Any, **kwargs: Any) -> Any:
-        with LOCK:
+        with lock:
             return function(*args, **kwargs)
 
     return locked
@@ -534,6 +541,10 @@ def apply() -> None:
         from moto.sqs.models import Message, SQSBackend
 
         SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+        from moto.core.responses import BaseResponse
+        from moto.sqs.responses import SQSResponse
+
+        SQSResponse.call_action = _locked(BaseResponse.call_action, SQS_LOCK)  # type: ignore[method-assign]
         Message.visible = property(_visible)  # type: ignore[method-assign, assignment]
         Message.delayed = property(_delayed)  # type: ignore[method-assign, assignment]
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication

@@ -218,7 +218,7 @@ def _counter_names(kind: str, value: str, own: list[TicketModel], now: datetime)
     (AUTO#), services.intake (FORM#PHONE#, FOLLOW#) and services.conversations (REPEAT#) name them,
     for every hour and day of COUNTER_WINDOW."""
     hours = [now - timedelta(hours=n) for n in range(int(COUNTER_WINDOW.total_seconds() // 3600) + 1)]
-    names = [f"AUTO#{value}#{hour:%Y%m%d%H}" for hour in hours]
+    names = [f"AUTO#{people.person_digest(value)}#{hour:%Y%m%d%H}" for hour in hours]
     if kind == "phone":
         names += [f"{prefix}#{_digest(value)}#{hour:%Y%m%d%H}" for prefix in ("FORM#PHONE", "FOLLOW") for hour in hours]
     since = now - COUNTER_WINDOW

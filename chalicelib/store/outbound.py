@@ -128,7 +128,9 @@ def requeued(message: OutboundModel, now: datetime) -> bool:
 
 def take_auto_reply(sender: str, now: datetime, cap: int) -> bool:
     """Counts one automated reply to `sender` this hour; False once `cap` is reached."""
-    return take(f"AUTO#{sender}#{now:%Y%m%d%H}", now, cap)
+    from chalicelib.store.people import person_digest
+
+    return take(f"AUTO#{person_digest(sender)}#{now:%Y%m%d%H}", now, cap)  # a digest: no number in a key
 
 
 def take(counter: str, now: datetime, cap: int) -> bool:

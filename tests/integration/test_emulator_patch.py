@@ -260,3 +260,23 @@ def test_sqs_hands_out_messages_within_the_queues_retention_and_no_older_ones(st
     old.sent_timestamp = int((time.time() - 120) * 1000)  # sent two minutes ago: past the 60 s
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
     sqs.delete_queue(QueueUrl=url)
+
+
+def test_sqs_requests_are_served_one_at_a_time(stack: Any) -> None:
+    # moto's FIFO receive copies a queue's pending groups while other requests change them ("Set
+    # changed size during iteration" in a burst): the patch serialises SQS requests on a lock of their own.
+    import threading
+
+    import boto3
+
+    from devstack import moto_patches
+
+    sqs = boto3.client("sqs")
+    answered = threading.Event()
+    with moto_patches.SQS_LOCK:
+        caller = threading.Thread(target=lambda: (sqs.list_queues(), answered.set()), daemon=True)
+        caller.start()
+        assert not answered.wait(1.0), "an SQS request was served while another held the queue lock"
+    assert answered.wait(30), "the SQS request never completed once the lock was free"
+    with moto_patches.LOCK:  # DynamoDB's lock does not hold SQS back
+        assert sqs.list_queues() is not None

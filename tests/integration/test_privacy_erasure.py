@@ -96,12 +96,13 @@ def _pump_all_but_notifications() -> None:
 
 
 def _counter_keys(phone: str, now: datetime) -> list[str]:
-    """The rate-limit counters that carry this phone in their key (hourly, the last day)."""
+    """The rate-limit counters named after this phone (by a digest; hourly, the last day)."""
     import hashlib
 
     digest = hashlib.sha256(phone.encode()).hexdigest()[:20]
     hours = [now - timedelta(hours=n) for n in range(25)]
-    return [f"RATE#{name}#{hour:%Y%m%d%H}" for hour in hours for name in (f"AUTO#{phone}", f"FORM#PHONE#{digest}")]
+    return [f"RATE#{name}#{hour:%Y%m%d%H}" for hour in hours
+            for name in (f"AUTO#{people.person_digest(phone)}", f"FORM#PHONE#{digest}")]
 
 
 def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only_anonymous_facts(
