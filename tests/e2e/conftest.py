@@ -4,13 +4,13 @@ browser test runs in both."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import ROOT
 
 READY = "Ctrl-C stops everything."
+ACCESS_LINE = re.compile(r"^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) /\S* \d{3}$")
 
 
 def _free_port() -> int:
@@ -28,7 +29,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session", params=["", "/api"], ids=["at-root", "under-api"])
-def local_stack(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+def local_stack(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """The running stack's addresses, read from the banner `make run` prints: `base_url` is where
     the site is (origin + base path), `origin` the server's root."""
     port, base_path = _free_port(), request.param
@@ -51,9 +52,18 @@ def local_stack(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         process.kill()
         pytest.fail("the local stack did not start:\n" + "".join(banner))
     outbox = next(line.split()[1] for line in banner if line.strip().startswith("outbox"))
-    # keep reading its log, or a full pipe would block the server mid-suite
-    threading.Thread(target=lambda: deque(process.stdout, maxlen=0), daemon=True).start()  # type: ignore[arg-type]
-    yield {"base_url": origin + base_path, "origin": origin, "base_path": base_path, "outbox": outbox}
+    # Keep reading its log, or a full pipe would block the server mid-suite; keep its access log
+    # (method, path, status) to check what it holds after the run.
+    access_log: list[str] = []
+
+    def read_log() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if ACCESS_LINE.match(line):
+                access_log.append(line.rstrip("\n"))
+
+    threading.Thread(target=read_log, daemon=True).start()
+    yield {"base_url": origin + base_path, "origin": origin, "base_path": base_path, "outbox": outbox,
+           "access_log": access_log}
     # Ctrl-C stops everything cleanly and promptly
     process.send_signal(signal.SIGINT)
     try:
@@ -61,11 +71,33 @@ def local_stack(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     finally:
         if process.poll() is None:
             process.kill()
+    # After every e2e and browser test of the session: the access log holds no phone number (it keeps
+    # URLs, as API Gateway's would; phones travel in request bodies only)
+    from tests.integration.test_base_path import phones_in
+
+    leaked = [line for line in access_log if phones_in(line)]
+    assert access_log and not leaked, f"{len(leaked)} access log lines carry a phone number, e.g. {leaked[:3]}"
 
 
 @pytest.fixture(scope="session")
-def base_url(local_stack: dict[str, str]) -> str:
+def base_url(local_stack: dict[str, Any]) -> str:
     return local_stack["base_url"]
+
+
+def code_sent(outbox: str, phone: str, code: str, wait_s: float = 20) -> str:
+    """The one-time code the local outbox shows sent to `phone` (0912…) for following ticket `code`,
+    as the citizen reads it on their phone (the newest, waiting for it to arrive)."""
+    import html
+    import requests
+
+    pattern = re.compile(rf"<td>\+84{phone[1:]}</td><td>1022: Ma xac nhan theo doi phan anh {code}: (\d{{6}})")
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = pattern.search(html.unescape(requests.get(outbox, timeout=10).text))
+        if found or time.monotonic() > deadline:
+            assert found, f"no code reached {phone} in the local outbox"
+            return found.group(1)
+        time.sleep(0.3)
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

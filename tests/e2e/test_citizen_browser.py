@@ -12,7 +12,7 @@ import pytest
 
 from devstack.seed import DEMO_PASSWORD
 from tests.conftest import unique_phone
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import code_sent, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -98,7 +98,8 @@ def test_a_file_that_is_not_a_photo_is_refused_and_the_form_kept(phone_page: Any
 
 
 def test_duplicates_following_and_the_public_listing_without_personal_data(browser: Any, phone_page: Any,
-                                                                          base_url: str) -> None:
+                                                                          local_stack: dict[str, Any]) -> None:
+    base_url = local_stack["base_url"]
     page = phone_page
     first_phone = unique_phone()
     page.goto(base_url + "/")
@@ -115,12 +116,17 @@ def test_duplicates_following_and_the_public_listing_without_personal_data(brows
     page.get_by_label("Nội dung phản ánh (bắt buộc)").fill("Rác đổ cạnh trường ấp 4")
     page.get_by_label("Lĩnh vực").select_option("moi-truong")
     page.get_by_label("Xã, phường").select_option("kien-tuong")
-    page.get_by_label("Số điện thoại (bắt buộc)").fill(unique_phone())
+    neighbour = unique_phone()
+    page.get_by_label("Số điện thoại (bắt buộc)").fill(neighbour)
     page.get_by_role("button", name="Gửi phản ánh").click()
     assert code in page.content() and first_phone not in page.content() and "Phan Thị Thu" not in page.content()
     check_page(page)
     shot(page, "duplicates.png")
     page.get_by_role("button", name=f"Theo dõi phản ánh {code}").click()
+    # She proves the number with the code it just received by SMS
+    page.get_by_label("Mã xác nhận").fill(code_sent(local_stack["outbox"], neighbour, code))
+    check_page(page)
+    page.get_by_role("button", name="Xác nhận và theo dõi").click()
     assert page.locator("#followed-code").inner_text() == code
     check_page(page)
     # Staff answer it and publish it.
