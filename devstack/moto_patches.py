@@ -23,10 +23,10 @@ a local stack that holds a province's year (100,000 tickets).
   and "delayed?" built two datetimes to read the clock. 10 messages out of a queue of 2,000
   took ~1.5 s, so a backlog drained ever slower. Here the retention check reads the one
   attribute it needs, and a message reads the clock as a number (the same clock).
-- **SQS requests ran concurrently** over a queue's shared sets: a FIFO ReceiveMessage copying
-  the queue's pending groups while another request changed them failed with "Set changed size
-  during iteration" (a 500 the client retried; seen once in a 10,000-message burst). One lock of
-  its own serialises SQS requests.
+- **A FIFO ReceiveMessage** iterated over the queue's in-flight messages in Python while another
+  request changed that set: "Set changed size during iteration" (a 500 the client retried; seen
+  once in a 10,000-message burst). Here it iterates over a copy taken in one step. (A lock around
+  SQS requests would not do: a long-polling receive waits inside its request.)
 - **Every request** found its service under the server's one lock by listing moto's package
   directory and trying every service's URL patterns in turn; requests queued behind each other
   there. Here each host's answer is remembered (hosts and patterns never change while it runs).
@@ -78,14 +78,13 @@ FINGERPRINTS: dict[tuple[str, str], str] = {
         "1abcc7861b9a4c5b0c3be942fe350954284299399d4b2f6db6161b685cfc74d9",
     ("moto.sqs.models", "Message.delayed.fget"):
         "815515980283b0b02234403fceaaa7381e8ddbb3cfa7f2b29a7c8ac3c53ff2eb",
-    ("moto.core.responses", "BaseResponse.call_action"):
-        "34a17a4a36ddf8af9e1f1eced6c46117d29e7b1ff3df6602895f82fa91f49b50",
+    ("moto.sqs.models", "Queue.pending_message_groups.fget"):
+        "cbc9268f7ddfa5ab0aae91a5fd30e11bc1d2945be7f0fe32a31bb3428c0d504a",
     ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication.get_backend_for_host"):
         "105a0141fcfd0a6d69b7901f74d8cfdd246fe616a06e4047f7f1c41ecdd325d5",
 }
 
 LOCK = threading.RLock()
-SQS_LOCK = threading.RLock()  # SQS apart: a queue's consumers never wait behind DynamoDB
 _applied = False
 
 
@@ -119,10 +118,10 @@ def check_moto() -> None:
             f"changed {', '.join(changed)}. Compare them with the patch, adapt it, then update FINGERPRINTS.")
 
 
-def _locked(function: Callable[..., Any], lock: Any = LOCK) -> Callable[..., Any]:
+def _locked(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def locked(*args: Any, **kwargs: Any) -> Any:
-        with lock:
+        with LOCK:
             return function(*args, **kwargs)
 
     return locked
@@ -503,6 +502,12 @@ def _delayed(self: Any) -> bool:
     return time.time() * 1000.0 < self.delayed_until
 
 
+def _pending_groups(self: Any) -> set[str]:
+    """moto's pending groups of a FIFO queue, from a copy of the in-flight set: tuple() of a set is
+    one step under the GIL, where moto's comprehension could see another request change the set."""
+    return {message.group_id for message in tuple(self._pending_messages) if message.group_id is not None}
+
+
 def _remembered(original: Callable[..., Any]) -> Callable[..., Any]:
     answers: dict[str | None, Any] = {}
 
@@ -541,10 +546,9 @@ def apply() -> None:
         from moto.sqs.models import Message, SQSBackend
 
         SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
-        from moto.core.responses import BaseResponse
-        from moto.sqs.responses import SQSResponse
+        from moto.sqs.models import Queue
 
-        SQSResponse.call_action = _locked(BaseResponse.call_action, SQS_LOCK)  # type: ignore[method-assign]
+        Queue.pending_message_groups = property(_pending_groups)  # type: ignore[method-assign, assignment]
         Message.visible = property(_visible)  # type: ignore[method-assign, assignment]
         Message.delayed = property(_delayed)  # type: ignore[method-assign, assignment]
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication

@@ -12,7 +12,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets by reporter phone, newest first       | GSI by_phone: reporter_phone=<E.164>, created_at       |
 | tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
 | reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
-| was this submission / provider message seen?  | GetItem pk=DEDUP#<scope>#<key>, sk=DEDUP (TTL'd)       |
+| was this submission / provider message seen?  | GetItem pk=DEDUP#<sha256 of scope#key>, sk=DEDUP (TTL'd)|
 | a ticket's outbound messages and their state  | Query pk=TICKET#<code>, sk begins_with OUT#            |
 | outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
 | SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
@@ -48,6 +48,7 @@ BatchGetItem per 100 keys (chalicelib.store.pages.full).
 """
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 from pynamodb.attributes import (
@@ -77,6 +78,12 @@ BODY_FIELDS = ("text", "attachments", "reporter_name", "reporter_email", "addres
 
 def ticket_pk(code: str) -> str:
     return f"TICKET#{code}"
+
+
+def dedup_pk(key: str) -> str:
+    """A dedup marker's key: a digest of the submission or provider message key, which can carry a
+    sender (a Zalo follow event's key names the Zalo user)."""
+    return f"DEDUP#{hashlib.sha256(key.encode('utf-8')).hexdigest()[:40]}"
 
 
 # What the inbox filters on: the only non-key attributes the work-queue indexes project

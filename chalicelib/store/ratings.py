@@ -9,7 +9,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import AlreadyExists
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
-from chalicelib.store.models import DedupModel, EventModel, OutboundModel, RatingModel, StatsModel, ticket_pk
+from chalicelib.store.models import DedupModel, dedup_pk, EventModel, OutboundModel, RatingModel, StatsModel, ticket_pk
 from chalicelib.store.tickets import DEDUP_TTL, NewEvent, event_item
 
 
@@ -29,7 +29,7 @@ def record(code: str, category: str | None, rating: int, comment: str | None, ch
             transaction.update(StatsModel(sk=f"RATING#{month}#{category or 'khac'}"),
                                actions=[StatsModel.n.add(1), StatsModel.total.add(rating)])
             if dedup_key is not None:
-                transaction.save(DedupModel(pk=f"DEDUP#{dedup_key}", tracking_code=code, expires_at=now + DEDUP_TTL),
+                transaction.save(DedupModel(pk=dedup_pk(dedup_key), tracking_code=code, expires_at=now + DEDUP_TTL),
                                  condition=DedupModel.pk.does_not_exist())
             if reply is not None:
                 reply.pk, reply.tracking_code = ticket_pk(code), code

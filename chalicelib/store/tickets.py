@@ -27,7 +27,7 @@ from chalicelib.store import pages, people
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
-    BODY_FIELDS, BODY_SK, NO_DUE, TICKET_SK, DedupModel, EventModel, OutboundModel, PersonMarkerModel, RateModel,
+    BODY_FIELDS, BODY_SK, NO_DUE, TICKET_SK, DedupModel, dedup_pk, EventModel, OutboundModel, PersonMarkerModel, RateModel,
     TicketBodyModel, TicketModel, ticket_pk,
 )
 
@@ -72,7 +72,7 @@ def _due_sort(due_at: datetime | None) -> str:
 
 
 def _marker(dedup_key: str, code: str, at: datetime) -> DedupModel:
-    return DedupModel(pk=f"DEDUP#{dedup_key}", tracking_code=code, expires_at=at + DEDUP_TTL)
+    return DedupModel(pk=dedup_pk(dedup_key), tracking_code=code, expires_at=at + DEDUP_TTL)
 
 
 def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str | None = None,
@@ -190,7 +190,7 @@ def deduplicated(dedup_key: str) -> str | None:
     bind()
     with translate():
         try:
-            return DedupModel.get(f"DEDUP#{dedup_key}", "DEDUP", consistent_read=True).tracking_code
+            return DedupModel.get(dedup_pk(dedup_key), "DEDUP", consistent_read=True).tracking_code
         except DedupModel.DoesNotExist:
             return None
 

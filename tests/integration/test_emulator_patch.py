@@ -262,21 +262,21 @@ def test_sqs_hands_out_messages_within_the_queues_retention_and_no_older_ones(st
     sqs.delete_queue(QueueUrl=url)
 
 
-def test_sqs_requests_are_served_one_at_a_time(stack: Any) -> None:
-    # moto's FIFO receive copies a queue's pending groups while other requests change them ("Set
-    # changed size during iteration" in a burst): the patch serialises SQS requests on a lock of their own.
-    import threading
-
+def test_a_fifo_queue_holds_back_a_group_while_its_message_is_in_flight(stack: Any) -> None:
+    # The patch reads a FIFO queue's in-flight groups from a copy (moto's own loop failed when another
+    # request changed them meanwhile); FIFO order per group must hold as before.
     import boto3
 
-    from devstack import moto_patches
-
     sqs = boto3.client("sqs")
-    answered = threading.Event()
-    with moto_patches.SQS_LOCK:
-        caller = threading.Thread(target=lambda: (sqs.list_queues(), answered.set()), daemon=True)
-        caller.start()
-        assert not answered.wait(1.0), "an SQS request was served while another held the queue lock"
-    assert answered.wait(30), "the SQS request never completed once the lock was free"
-    with moto_patches.LOCK:  # DynamoDB's lock does not hold SQS back
-        assert sqs.list_queues() is not None
+    url = sqs.create_queue(QueueName=f"groups-{uuid.uuid4().hex[:8]}.fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for group, body in (("a", "a1"), ("a", "a2"), ("b", "b1")):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in first] == ["a1"]
+    # While a1 is in flight, a2 waits behind it: the next receive hands out group b only
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                                   VisibilityTimeout=60).get("Messages", [])] == ["b1"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])] == ["a2"]
+    sqs.delete_queue(QueueUrl=url)

@@ -216,8 +216,9 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     assert (second.anonymised, second.unfollowed, second.kept, second.counters_deleted) == ([], [], [], 0)
 
 
-def _zalo_follow(client: Any, user: str) -> None:
-    """The OA's follow event: the user gets the welcome, a message that belongs to no ticket."""
+def _zalo_follow(client: Any, user: str) -> str:
+    """The OA's follow event: the user gets the welcome, a message that belongs to no ticket.
+    Returns the event's timestamp."""
     import time
 
     from chalicelib.channels import zalo
@@ -229,12 +230,13 @@ def _zalo_follow(client: Any, user: str) -> None:
     mac = zalo.signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
     assert client.http.post("/webhooks/zalo", body=body, headers={**JSON_TYPE, "X-ZEvent-Signature": mac}
                             ).status_code == 200
+    return stamp
 
 
 def test_a_zalo_user_is_found_and_erased_with_the_welcome_sent_to_them(client: Any, providers: Any) -> None:
     # Given a Zalo user who followed the OA (a welcome with no ticket) and then reported
     user = f"z{uuid.uuid4().int % 10**12}"
-    _zalo_follow(client, user)
+    stamp = _zalo_follow(client, user)
     assert zalo_post(client, user, "Cống thoát nước trước chợ Tân Ninh bị tắc, tôi là Trịnh Văn Quý").status_code == 200
     pump()
     (ticket,) = tickets.by_zalo(user)
@@ -256,6 +258,11 @@ def test_a_zalo_user_is_found_and_erased_with_the_welcome_sent_to_them(client: A
     assert user not in text, text[max(0, text.find(user) - 800):text.find(user) + 100]
     assert "Trịnh Văn Quý" not in text and "Quý" not in text
     assert tickets.by_zalo(user) == [] and privacy.find_person(user).records == []
+    # and the follow event's dedup marker (kept 30 days against redelivery) is named by a digest, not the id
+    follow_key = f"in#zalo#follow:{user}:{stamp}"
+    assert tickets.deduplicated(follow_key) is not None
+    assert "Item" not in boto3.client("dynamodb").get_item(
+        TableName=settings().tickets_table, Key={"pk": {"S": f"DEDUP#{follow_key}"}, "sk": {"S": "DEDUP"}})
 
 
 def _one_time_code(phone: str, code: str) -> str:
