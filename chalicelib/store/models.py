@@ -16,7 +16,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | a ticket's outbound messages and their state  | Query pk=TICKET#<code>, sk begins_with OUT#            |
 | outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
 | SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
-| auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#AUTO#<sender>#<yyyymmddhh> ADD n    |
+| auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#AUTO#<digest>#<yyyymmddhh> ADD n    |
 | status lookups of a source today, per code   | UpdateItem pk=RATE#LOOKUP#SRC#<sha256>#<yyyymmdd> ADD n, part_<code> |
 | tickets whose 80% mark or deadline has come   | GSI by_watch: watch_shard=W#0..3, watch_at <= now      |
 | callbacks owing a reminder, by time           | GSI by_status_due: status=cb#open / cb#soon, due_sort  |
