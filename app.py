@@ -172,7 +172,8 @@ def confirm_follow_api(code: str) -> Response:
     from chalicelib.web.api import parse_json_body
 
     body = parse_json_body(app.current_request)
-    followed = intake.confirm_follow(code, str(body.get("phone") or ""), str(body.get("otp") or ""))
+    followed = intake.confirm_follow(code, str(body.get("phone") or ""), str(body.get("otp") or ""),
+                                     source_ip=_source_ip())
     return Response({"tracking_code": followed, "following": True}, status_code=201, headers=JSON_UTF8)
 
 

@@ -3,9 +3,9 @@ segment (tests render each template with worst-case values). Variables are clipp
 agency name can never push an SMS into a second, billed segment."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from chalicelib.domain.redact import redact
 from chalicelib.domain.sms import fits_one_segment, sms_text
 
 AGENCY_MAX = 40
@@ -83,11 +83,15 @@ def staff_message(code: str, body: str) -> Reply:
     return Reply(zalo=text, sms=sms_text(text))
 
 
-def for_follower(reply: Reply, reporter_names: list[str]) -> Reply:
+def for_follower(code: str, status_label: str, hotline: str, public_answer: str | None = None) -> Reply:
     """What anyone who is not the ticket's reporter (a follower, the reporter of a merged ticket)
-    receives of a message staff wrote: its published form, phone numbers, e-mail addresses and the
-    reporter's names masked (chalicelib.domain.redact), never the text verbatim."""
-    text = redact(reply.zalo, [name for name in reporter_names if name])
+    receives when the ticket's status changes: its code, the new status and the hotline, and the answer
+    only as staff published it (`public_answer`, already redacted). Never what staff wrote for the
+    reporter, redacted or not: a reporter's address or the name they signed with is in no pattern."""
+    text = f"Phản ánh {code} bạn theo dõi: {status_label}."
+    if public_answer:
+        text += f" Trả lời đã công khai: {public_answer}"
+    text += f" Hỏi thêm: gọi {hotline}."
     return Reply(zalo=text, sms=sms_text(text))
 
 
@@ -96,6 +100,17 @@ def verification_code(code: str, secret: str, minutes: int) -> Reply:
     text = (f"1022: Mã xác nhận theo dõi phản ánh {code}: {secret} (dùng trong {minutes} phút). "
             f"Nếu bạn không yêu cầu, hãy bỏ qua tin này.")
     return Reply(zalo=text, sms=sms_text(text))
+
+
+# The code in a sent one-time code SMS: what `verification_code` puts after the ticket's code.
+_SENT_CODE = re.compile(r"^(1022: Ma xac nhan theo doi phan anh \S+: )\d+")
+CODE_MASK = "******"
+
+
+def without_code(text: str) -> str:
+    """`text` with the one-time code masked when it is a `verification_code` SMS (how that SMS is kept
+    once sent, and shown in a person's export before); any other text unchanged."""
+    return _SENT_CODE.sub(lambda found: found.group(1) + CODE_MASK, text, count=1)
 
 
 def rejected(code: str, reason: str) -> Reply:

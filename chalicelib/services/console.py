@@ -258,17 +258,20 @@ def _to_reporter(ticket: TicketModel, kind: str, reply: replies.Reply, now: date
                  followers: bool = False) -> list[OutboundModel]:
     """The message to the reporter (and to everyone following the ticket when `followers`).
     Followers are not the reporter (citizens who proved only their own number, reporters of merged
-    tickets): they get the text as it would be published, the reporter's names, phone numbers and
-    e-mail addresses masked, never what staff wrote verbatim."""
+    tickets): they get a notice of the new status with the code and the hotline, and the answer only
+    once staff published it (its redacted public form) — never what staff wrote, even redacted."""
     messages = []
     route = _route(ticket)
     if route is not None:
         messages.append(_message(route, ticket.tracking_code, kind, reply, now))
     if followers and ticket.followers:
-        public = replies.for_follower(reply, [ticket.reporter_name or ""])
+        status = {"answer": Status.ANSWERED, "rejected": Status.REJECTED, "redirected": Status.REDIRECTED}.get(
+            kind, Status(ticket.status))
+        published = ticket.public_answer if ticket.public_shard else None
+        notice = replies.for_follower(ticket.tracking_code, LABELS_VI[status], settings().hotline, published)
         for follower in ticket.followers:
             route = (follower.channel, follower.provider, follower.recipient, follower.device)
-            messages.append(_message(route, follower.tracking_code, kind, public, now, reporter=False))
+            messages.append(_message(route, follower.tracking_code, kind, notice, now, reporter=False))
     return messages
 
 
@@ -276,7 +279,7 @@ def _sms_note(messages: list[OutboundModel], reply: replies.Reply, now: datetime
     """The timeline note for SMS that went as a short notice instead of `reply` (None: none did;
     an answer with the survey prompt after it still carries the whole text)."""
     short = [m for m in messages if m.channel == "sms" and m.kind != "survey" and not m.text.startswith(reply.sms)
-             and m.text.startswith(replies.NOTICE_PREFIX)]  # a follower's whole text is masked, not a notice
+             and m.text.startswith(replies.NOTICE_PREFIX)]  # a follower's status notice is not one
     if not short:
         return None
     return tickets.NewEvent("sms_notice", "system:notify", now, detail={"text": replies.LONG_MESSAGE_NOTE,

@@ -314,19 +314,25 @@ def follow_requested(code: str) -> dict[str, Any]:
             "expires_in": int(VALID_FOR.total_seconds()), "attempts": MAX_ATTEMPTS}
 
 
-def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None) -> str:
+def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None,
+                   source_ip: str | None = None) -> str:
     """Makes the follow asked for with `follow` take effect once the phone's one-time code is given:
-    the number then gets the ticket's answer (its published form). Returns the code. At most
-    verification.MAX_ATTEMPTS wrong codes, within verification.VALID_FOR; then a new code is needed.
-    Raises ValidationFailed (field `otp`), NotFound, Conflict."""
+    the number then gets notices of the ticket's status (and its published answer). Returns the code.
+    Each guess is counted before it is compared, so at most verification.MAX_ATTEMPTS guesses are ever
+    compared against one code, however many arrive at once, within verification.VALID_FOR; then a new
+    code is needed. Calls count against the hourly limit per source IP (as follow requests do).
+    Raises ValidationFailed (field `otp`), NotFound, Conflict, TooManyRequests."""
     from chalicelib.domain import verification
-    from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+    from chalicelib.domain.errors import Conflict, FieldError, TooManyRequests, ValidationFailed
     from chalicelib.domain.phones import normalise_phone
-    from chalicelib.store import followers
+    from chalicelib.store import followers, outbound
 
     now = now or datetime.now(timezone.utc)
     phone = normalise_phone(phone_text)
     code = _followable(code_text)
+    if source_ip and not outbound.take(f"FOLLOW#VERIFY#IP#{_digest(source_ip)}#{now:%Y%m%d%H}", now,
+                                       settings().form_cap_per_ip_hour):
+        raise TooManyRequests()
     if verification.cleaned(secret_text) is None:  # a slip of the finger is not a guess: not counted
         raise ValidationFailed([FieldError("otp", f"Nhập đủ {verification.DIGITS} chữ số của mã xác nhận.",
                                            f"Enter the {verification.DIGITS} digits of the code.")])
@@ -336,11 +342,12 @@ def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datet
                                            "The code has expired or was never sent; ask for a new one.")])
     used_up = ValidationFailed([FieldError("otp", "Đã nhập sai mã quá nhiều lần; hãy yêu cầu mã mới.",
                                            "Too many wrong codes; ask for a new one.")])
-    if proof.attempts >= verification.MAX_ATTEMPTS:
+    counted = followers.count_attempt(proof, verification.MAX_ATTEMPTS, now)
+    if counted is None:
         raise used_up
     if not verification.matches(proof.secret_hash, secret_text):
-        left = verification.MAX_ATTEMPTS - proof.attempts - 1
-        if not followers.missed(proof, verification.MAX_ATTEMPTS) or left <= 0:
+        left = verification.MAX_ATTEMPTS - counted
+        if left <= 0:
             raise used_up
         raise ValidationFailed([FieldError("otp", f"Mã xác nhận không đúng (còn {left} lần thử).",
                                            f"Wrong code ({left} tries left).")])
@@ -353,7 +360,7 @@ def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datet
         follower = {"tracking_code": code, "channel": "sms", "provider": settings().sms_provider, "recipient": phone}
         event = tickets.NewEvent("follower_added", "citizen:web", now, detail={"channel": "sms", "verified": "sms"})
         try:
-            tickets.add_follower(ticket, follower, event, now, proof)
+            tickets.add_follower(ticket, follower, event, now, proof, verification.MAX_ATTEMPTS)
             return code
         except Conflict:
             continue  # the ticket changed meanwhile (or the code was used in parallel): read it again

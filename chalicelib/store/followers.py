@@ -40,18 +40,21 @@ def pending(phone: str, code: str) -> PersonMarkerModel | None:
             return None
 
 
-def missed(found: PersonMarkerModel, max_attempts: int) -> bool:
-    """Counts one wrong guess against the code `found` holds; False when it had no guesses left (or
-    was replaced by a new code meanwhile). One conditional write, so parallel guesses never pass it."""
+def count_attempt(found: PersonMarkerModel, max_attempts: int, now: datetime) -> int | None:
+    """Counts one guess against the code `found` holds, before the guess is compared; returns the
+    guesses counted so far (this one included), or None when none was left (`max_attempts` used, the
+    code expired, or replaced by a new one meanwhile). One conditional write: of parallel guesses at
+    most `max_attempts` ever get past it, so at most that many are compared."""
     bind()
     try:
         with translate():
             found.update(actions=[PersonMarkerModel.attempts.add(1)],
                          condition=(PersonMarkerModel.attempts < max_attempts)
-                         & (PersonMarkerModel.secret_hash == found.secret_hash))
+                         & (PersonMarkerModel.secret_hash == found.secret_hash)
+                         & (PersonMarkerModel.expires_at > now))
     except Conflict:
-        return False
-    return True
+        return None
+    return int(found.attempts)
 
 
 def used(found: PersonMarkerModel) -> None:

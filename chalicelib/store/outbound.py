@@ -15,6 +15,9 @@ PENDING = "out#pending"
 
 
 HANDED = "out#handed"
+# Once out (or given up), a one-time code SMS keeps its text with the code masked: the code is proof of
+# a number for 15 minutes and is stored nowhere else but as a salted hash.
+_CODE_GONE = {"sent", "dead", "suppressed"}
 HANDED_TIMEOUT = timedelta(minutes=30)  # a phone that took an SMS and never confirmed it
 
 
@@ -88,6 +91,10 @@ def move(message: OutboundModel, expected_state: str, state: str, now: datetime,
         actions.append(OutboundModel.provider_ref.set(provider_ref))
     if attempt:
         actions.append(OutboundModel.attempts.add(1))
+    if message.kind == "verify" and state in _CODE_GONE:
+        from chalicelib.domain.replies import without_code
+
+        actions.append(OutboundModel.text.set(without_code(message.text)))
     with translate(Conflict):
         message.update(actions=actions, condition=OutboundModel.state == expected_state)
 

@@ -501,11 +501,11 @@ def open_at_place(category: str, area: str, limit: int = 5) -> list[TicketModel]
 
 
 def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent, now: datetime,
-                 proof: PersonMarkerModel | None = None) -> None:
+                 proof: PersonMarkerModel | None = None, max_attempts: int = 0) -> None:
     """Appends a follower (version-checked, so the caller's count of followers holds) with an
     internal event and the follower's FOLLOW#<code> person marker, using up `proof` (the VERIFY#
-    marker whose code they gave: deleted only while it is the one they answered). Conflict means
-    read again."""
+    marker whose code they gave: deleted only while it is the one they answered and no more than
+    `max_attempts` guesses were counted on it). Conflict means read again."""
     connection = bind()
     with translate():
         with TransactWrite(connection=connection) as transaction:
@@ -514,4 +514,5 @@ def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent,
             transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
             transaction.save(people.marker(follower["recipient"], "FOLLOW", ticket.tracking_code, now))
             if proof is not None:
-                transaction.delete(proof, condition=PersonMarkerModel.secret_hash == proof.secret_hash)
+                transaction.delete(proof, condition=(PersonMarkerModel.secret_hash == proof.secret_hash)
+                                   & (PersonMarkerModel.attempts <= max_attempts))

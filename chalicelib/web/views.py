@@ -123,9 +123,10 @@ def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:
     code, phone = fields.get("code", ""), fields.get("phone", "")
     if "otp" in fields:
         try:
-            followed = intake.confirm_follow(code, phone, fields.get("otp", ""))
-        except (ValidationFailed, NotFound, Conflict) as error:
-            return render("follow_verify.html", status=409 if isinstance(error, Conflict) else 400, code=code,
+            followed = intake.confirm_follow(code, phone, fields.get("otp", ""), source_ip=source_ip)
+        except (ValidationFailed, NotFound, Conflict, TooManyRequests) as error:
+            status = 409 if isinstance(error, Conflict) else 429 if isinstance(error, TooManyRequests) else 400
+            return render("follow_verify.html", status=status, code=code,
                           phone=phone, error=_said(error), **_common())
         return render("followed.html", code=followed, **_common())
     try:

@@ -261,12 +261,13 @@ def test_a_long_answer_by_sms_goes_as_a_notice_with_the_status_link_and_the_time
     assert link.startswith(f"{SITE}/danh-gia/{code}?t=")
     page = client.http.get(link[len(SITE):]).body.decode()
     assert "Rất hài lòng" in page and LONG_ANSWER in page
-    # And the follower, who cannot open the reporter's status page, is pointed to the hotline
+    # And the follower, who cannot open the reporter's status page, is told the status and the hotline
     (to_follower,) = [t for t in sns_sms("+84" + follower[1:]) if "Ma xac nhan" not in t]  # after its code
     assert fits_one_segment(to_follower) and code in to_follower and settings().hotline in to_follower
+    assert "Da tra loi" in to_follower and "thi cong" not in to_follower  # never what staff wrote
     # And the timeline says the full answer is on the status page, where the reporter reads it
     notes = [e for e in tickets.timeline(code) if e.kind == "sms_notice"]
-    assert len(notes) == 1 and "trang tra cứu" in notes[0].detail["text"] and notes[0].detail["messages"] == 2
+    assert len(notes) == 1 and "trang tra cứu" in notes[0].detail["text"] and notes[0].detail["messages"] == 1
     status = client.http.get(f"/api/v1/reports/{code}?phone_last4={reporter[-4:]}")
     assert LONG_ANSWER in json.dumps(status.json_body, ensure_ascii=False)
 

@@ -1,6 +1,7 @@
 """Followers are strangers: following a ticket takes a one-time code sent by SMS to the number that
-follows (web form and JSON API), and a follower — or the reporter of a merged ticket — receives the
-answer as it would be published (the reporter's name, number and e-mail masked), never verbatim."""
+follows (web form and JSON API; at most five guesses per code, however many arrive at once), and a
+follower — or the reporter of a merged ticket — receives a notice of the status with the hotline, and
+the answer only once staff published it: never what staff wrote, even redacted."""
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ def sent_code(providers: Any, phone: str, code: str) -> str:
     return found[-1]
 
 
-def report(description: str, name: str, phone: str, category: str = "ngap-ung", area: str = "long-an") -> str:
-    fields = {"description": description, "phone": phone, "name": name, "category": category, "area": area}
+def report(description: str, name: str, phone: str, category: str = "ngap-ung", area: str = "long-an",
+           **more: str) -> str:
+    fields = {"description": description, "phone": phone, "name": name, "category": category, "area": area, **more}
     code = intake.submit(validate_submission(fields, load_reference()))["tracking_code"]
     routing.route(code)
     return code
@@ -59,6 +61,14 @@ def resolve(client: Any, staff: dict[str, str], code: str, answer: str) -> None:
     pump()
 
 
+def _act(client: Any, token: str, code: str, action: str, **fields: str) -> None:
+    version = client.http.get(f"/api/v1/staff/tickets/{code}", headers=bearer(token)).json_body["version"]
+    done = client.http.post(f"/api/v1/staff/tickets/{code}/actions/{action}", headers=bearer(token, **JSON_TYPE),
+                            body=json.dumps({"version": version, **fields}, ensure_ascii=False).encode())
+    assert done.status_code == 200, done.body
+    pump()
+
+
 def _kinds(phone: str) -> dict[str, Any]:
     return {marker.kind: marker for marker in people.markers(e164(phone))}
 
@@ -68,7 +78,8 @@ def test_a_stranger_follows_only_with_the_code_sent_to_their_phone_and_never_get
     # Given a report whose reporter gave her name and number
     reporter, stranger = unique_phone(), unique_phone()
     spelled = f"{reporter[:4]} {reporter[4:7]} {reporter[7:]}"
-    code = report("Cống khu phố 3 phường Long An bị tắc, nước tràn vào nhà", "Nguyễn Thị Lan", reporter)
+    code = report("Cống khu phố 3 phường Long An bị tắc, nước tràn vào nhà", "Nguyễn Thị Lan", reporter,
+                  consent_publish="1")
     # When a stranger who knows the code asks to follow it with their own number
     fields = {"code": code, "phone": stranger}
     asked = client.http.post("/theo-doi", headers=FORM, body=urlencode(fields).encode())
@@ -94,15 +105,25 @@ def test_a_stranger_follows_only_with_the_code_sent_to_their_phone_and_never_get
     answer = (f"Chào chị Nguyễn Thị Lan, UBND phường đã nạo vét cống khu phố 3; cán bộ sẽ gọi lại cho chị "
               f"theo số {spelled} để kiểm tra.")
     resolve(client, staff, code, answer)
-    # Then the reporter reads the answer as written, the stranger gets its published form: no name, no number
+    # Then the reporter reads the answer as written; the stranger is told the ticket was answered, and
+    # where to ask, and nothing staff wrote: no name, no number, not even the answer's redacted words
     status = client.http.get(f"/api/v1/reports/{code}?phone_last4={reporter[-4:]}").json_body
     assert status["answer"] == answer
-    (to_stranger,) = [t for t in texts_to(providers, stranger) if t.startswith("Tra loi")]
-    assert "nao vet cong khu pho 3" in to_stranger and "[da an]" in to_stranger
-    for personal in ("Lan", "Nguyen", reporter[-6:], spelled):
-        assert personal not in to_stranger, personal
+    (to_stranger,) = [t for t in texts_to(providers, stranger) if code in t and "theo doi:" in t]
+    assert to_stranger.startswith(f"Phan anh {code} ban theo doi: Da tra loi.") and "1022" in to_stranger
+    for staff_wrote in ("Lan", "Nguyen", reporter[-6:], spelled, "nao vet", "can bo"):
+        assert staff_wrote not in to_stranger, staff_wrote
     sent = [m for m in outbound.of_ticket(code) if m.kind == "answer" and m.recipient == e164(stranger)]
-    assert len(sent) == 1 and "Nguyễn" not in sent[0].text
+    assert len(sent) == 1 and "nạo vét" not in sent[0].text
+    # When staff publish the answer (its redacted form) and the ticket is reopened and answered again,
+    # the stranger then gets the published answer with the status
+    token = staff["supervisor"]
+    _act(client, token, code, "publish", public_answer="UBND phường đã nạo vét cống khu phố 3.")
+    _act(client, token, code, "reopen", reason="Người dân báo cống lại tắc")
+    resolve(client, staff, code, f"Chào chị Lan, đã nạo vét lại lần hai; gọi {spelled} nếu còn tắc.")
+    again = [t for t in texts_to(providers, stranger) if code in t and "theo doi:" in t][-1]
+    assert "Tra loi da cong khai: UBND phuong da nao vet cong khu pho 3." in again
+    assert "lan hai" not in again and "Lan" not in again and reporter[-6:] not in again
 
 
 def test_wrong_codes_expiry_and_new_codes(client: Any, providers: Any) -> None:
@@ -198,7 +219,7 @@ def test_follow_requests_keep_their_hourly_limit_per_number(stack: Any, monkeypa
         settings.cache_clear()
 
 
-def test_the_reporter_of_a_merged_ticket_gets_the_originals_answer_without_its_reporters_data(
+def test_the_reporter_of_a_merged_ticket_is_told_the_original_was_answered_not_what_staff_wrote(
         client: Any, staff: dict[str, str], providers: Any) -> None:
     first, second = unique_phone(), unique_phone()
     original = report("Cống thoát nước ấp 2 Long An bị nghẹt", "Hồ Thị Nguyệt", first)
@@ -208,8 +229,93 @@ def test_the_reporter_of_a_merged_ticket_gets_the_originals_answer_without_its_r
     merged = client.http.post(f"/api/v1/staff/tickets/{duplicate}/actions/merge", headers=bearer(token, **JSON_TYPE),
                               body=json.dumps({"version": version, "merged_into": original}).encode())
     assert merged.status_code == 200, merged.body
-    answer = f"Kính gửi chị Hồ Thị Nguyệt ({first}): đã thông cống ấp 2."
+    answer = f"Kính gửi chị Hồ Thị Nguyệt ({first}), số 12 hẻm 4 ấp 2: đã thông cống ấp 2."
     resolve(client, staff, original, answer)
-    (to_merged,) = [t for t in texts_to(providers, second) if t.startswith("Tra loi")]
-    assert "da thong cong ap 2" in to_merged and "Nguyet" not in to_merged and first[-7:] not in to_merged
+    (to_merged,) = [t for t in texts_to(providers, second) if original in t and "theo doi:" in t]
+    assert to_merged.startswith(f"Phan anh {original} ban theo doi: Da tra loi.")
+    for staff_wrote in ("Nguyet", first[-7:], "hem 4", "thong cong"):
+        assert staff_wrote not in to_merged, staff_wrote
     assert client.http.get(f"/api/v1/reports/{original}?phone_last4={first[-4:]}").json_body["answer"] == answer
+
+
+def test_twenty_guesses_at_once_on_one_code_get_at_most_five_compared(
+        providers: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.domain import verification
+
+    code = report("Nắp cống vỡ trước chợ Long An", "Huỳnh Văn Tư", unique_phone())
+    stranger = unique_phone()
+    intake.follow(code, stranger)
+    secret = sent_code(providers, stranger, code)
+    wrong = "000000" if secret != "000000" else "111111"
+    compared, lock, real = [], threading.Lock(), verification.matches
+
+    def counting(stored: str, guess: str) -> bool:
+        with lock:
+            compared.append(guess)
+        return real(stored, guess)
+
+    monkeypatch.setattr(verification, "matches", counting)
+
+    def guess(_: int) -> str:
+        try:
+            intake.confirm_follow(code, stranger, wrong)
+        except ValidationFailed as refused:
+            return refused.errors[0].vi
+        return "followed"
+
+    # When twenty wrong guesses on one code arrive at once (a script racing the counter)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(guess, range(20)))
+    # Then at most five were compared at all, the rest refused as used up, and the code is spent
+    assert len(compared) <= verification.MAX_ATTEMPTS and "followed" not in answers
+    assert sum("quá nhiều lần" in a for a in answers) >= 20 - verification.MAX_ATTEMPTS
+    assert _kinds(stranger)["VERIFY"].attempts == verification.MAX_ATTEMPTS
+    with pytest.raises(ValidationFailed) as spent:
+        intake.confirm_follow(code, stranger, secret)
+    assert "quá nhiều lần" in spent.value.errors[0].vi and tickets.get_ticket(code).followers is None
+
+
+def test_code_checks_keep_an_hourly_limit_per_source_address(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.config import settings
+
+    code = report("Cống ấp 5 Long An bốc mùi", "Lý Thị Hạnh", unique_phone())
+    address = f"203.0.113.{int(unique_phone()[-2:])}"
+    monkeypatch.setenv("FORM_CAP_PER_IP_HOUR", "3")
+    settings.cache_clear()
+    try:
+        for _ in range(3):  # three numbers' codes from one address: each is looked at
+            with pytest.raises(ValidationFailed):
+                intake.confirm_follow(code, unique_phone(), "123456", source_ip=address)
+        with pytest.raises(TooManyRequests):  # the fourth is refused before any code is read
+            intake.confirm_follow(code, unique_phone(), "123456", source_ip=address)
+    finally:
+        settings.cache_clear()
+
+
+def test_the_code_is_masked_in_the_stored_sms_once_sent_and_never_shown_to_the_admin(providers: Any) -> None:
+    from chalicelib.domain.permissions import StaffUser
+    from chalicelib.services import data_requests
+
+    admin = StaffUser("admin-sub", "quantri@demo.1022.vn", "Quản trị", frozenset({"admin"}))
+    code = report("Đèn đường ấp 6 Long An hỏng", "Tôn Thất Minh", unique_phone())
+    stranger = unique_phone()
+    intake.follow(code, stranger)
+    (marker,) = [m for m in people.markers(e164(stranger)) if m.kind == "OUTBOX"]
+    waiting = outbound.get_outbound(*marker.ref.split("|"))
+    live = _CODE.search(waiting.text)
+    assert waiting.state == "pending" and live  # the SMS to send holds the code until it is out
+    # An admin who looks the number up (or exports it) before the SMS went sees the code masked
+    held = data_requests.search(admin, stranger)
+    texts = [r["fields"].get("text", "") for r in held.records if r["kind"] == "outbound"]
+    assert texts and all(live.group(2) not in t and "******" in t for t in texts)
+    exported = data_requests.export(admin, stranger, "json").body
+    assert live.group(2) not in (exported if isinstance(exported, str) else exported.decode())
+    # Once sent, the citizen has the code on their phone; the stored SMS keeps it masked
+    secret = sent_code(providers, stranger, code)
+    kept = outbound.get_outbound(*marker.ref.split("|"))
+    assert kept.state == "sent" and secret not in kept.text
+    assert kept.text == waiting.text.replace(secret, "******")
+    assert intake.confirm_follow(code, stranger, secret) == code  # the code still works: only its hash is used

@@ -1,5 +1,5 @@
 """The privacy notice in automated messages (the SMS budget holds with worst-case values), the
-follower's published form of an answer, one-time codes, and the notice's figures."""
+follower's status notice, one-time codes (and their SMS kept masked), and the notice's figures."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -36,14 +36,14 @@ def test_the_sms_acknowledgement_links_the_notice_whenever_a_wording_with_it_fit
     assert plain.sms.startswith("Duong day nong 1022 da tiep nhan") and "rieng-tu" not in plain.zalo
 
 
-def test_a_follower_gets_the_published_form_of_what_staff_wrote() -> None:
-    answer = replies.answer("TN-7KXQ4M", "Chào chị Nguyễn Thị Lan, đã sửa xong (SĐT 0912 345 678, lan.nt@gmail.com). "
-                                         "Cảm ơn chị Lan.")
-    public = replies.for_follower(answer, ["Nguyễn Thị Lan"])
-    for personal in ("Nguyễn", "Lan", "0912", "345 678", "gmail"):
-        assert personal not in public.zalo and personal not in public.sms, personal
-    assert public.zalo.startswith("Trả lời phản ánh TN-7KXQ4M: Chào chị [đã ẩn], đã sửa xong")
-    assert is_gsm7(public.sms) and public.sms.startswith("Tra loi phan anh TN-7KXQ4M: Chao chi [da an]")
+def test_a_follower_gets_the_status_and_the_hotline_and_only_a_published_answer() -> None:
+    notice = replies.for_follower("TN-7KXQ4M", "Đã trả lời", WORST_HOTLINE)
+    assert notice.zalo == f"Phản ánh TN-7KXQ4M bạn theo dõi: Đã trả lời. Hỏi thêm: gọi {WORST_HOTLINE}."
+    assert is_gsm7(notice.sms) and fits_one_segment(notice.sms)  # worst code and hotline: still one SMS
+    published = replies.for_follower("TN-7KXQ4M", "Đã trả lời", "0276 1022", "Đã nạo vét cống khu phố 3.")
+    assert "Trả lời đã công khai: Đã nạo vét cống khu phố 3." in published.zalo
+    assert published.sms.startswith("Phan anh TN-7KXQ4M ban theo doi: Da tra loi. Tra loi da cong khai: Da nao vet")
+    assert not notice.sms.startswith(replies.NOTICE_PREFIX)  # never taken for a long message's notice
 
 
 def test_one_time_codes_are_kept_as_salted_hashes_and_checked_strictly() -> None:
@@ -57,6 +57,10 @@ def test_one_time_codes_are_kept_as_salted_hashes_and_checked_strictly() -> None
         assert not verification.matches(stored, guess), guess
     sms = replies.verification_code(WORST_CODE, "999999", 15).sms
     assert fits_one_segment(sms) and is_gsm7(sms) and "999999" in sms and "15 phut" in sms
+    # once sent, the SMS is kept with the code masked; other texts are left as they are
+    assert replies.without_code(sms) == sms.replace("999999", "******")
+    answer = replies.answer(WORST_CODE, "Ma xac nhan theo doi phan anh X: 123456").sms
+    assert replies.without_code(answer) == answer
 
 
 def test_the_notice_states_the_schedule_and_falls_back_to_the_defaults() -> None:
