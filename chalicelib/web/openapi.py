@@ -442,6 +442,10 @@ HELD: Schema = _obj({
                               {"ticket": NSTR, "at": NSTR, "fields": {"type": "object"}})},
     "counts": _obj({"tickets": INT, "records": INT,
                     "by_kind": {"type": "object", "additionalProperties": INT}}, closed=True)}, closed=True)
+NAMES: Schema = {"description": "the names the person uses (optional): masked in every text at erasure — an SMS, "
+                                 "Zalo or phone reporter is known by no name but what they wrote; never audited",
+                  "oneOf": [{"type": "string", "maxLength": 1100, "description": "comma-separated"},
+                            {"type": "array", "maxItems": 10, "items": {"type": "string", "maxLength": 100}}]}
 ERASURE: Schema = _obj({
     "anonymised": {"type": "array", "items": CODE, "description": "tickets the person reported, anonymised now"},
     "unfollowed": {"type": "array", "items": CODE, "description": "tickets the person no longer follows"},
@@ -464,7 +468,8 @@ def _personal_data_paths() -> dict[str, Any]:
             "summary": "the same as a file to hand over: JSON, or CSV for Excel (UTF-8 with BOM); audited",
             "parameters": [_query("format", "json (default) or csv", {"type": "string", "enum": ["json", "csv"]})],
             "requestBody": _body(person),
-            "responses": {"200": {"description": "a download (Content-Disposition: attachment), named by a digest",
+            "responses": {"200": {"description": "a download (Content-Disposition: attachment), named by "
+                                                 "the audit entry's reference and the date",
                                   "content": {JSON: {"schema": HELD}, "text/csv": {"schema": STR}}}, **common}}},
         "/api/v1/admin/people/erase": {"post": {
             "operationId": "adminPeopleErase", "tags": ["admin"], "security": STAFF,
@@ -473,7 +478,8 @@ def _personal_data_paths() -> dict[str, Any]:
             "requestBody": _body(_obj({"person": PERSON, "requester": {"type": "string", "maxLength": 500},
                                        "reason": {"type": "string", "maxLength": 500},
                                        "approver": {"type": "string", "maxLength": 500,
-                                                    "description": "someone other than the caller"}})),
+                                                    "description": "someone other than the caller"}},
+                                      {"names": NAMES})),
             "responses": {"200": _json(ERASURE, "what was done"), **common}}},
         "/api/v1/staff/tickets/{code}/legal-hold": {
             method: {"operationId": operation, "tags": ["staff"], "security": STAFF, "summary": summary,

@@ -54,12 +54,14 @@ def export(request: Any) -> Response:
 
 
 def erase(request: Any) -> Response:
-    """Erases body.person now (requester, reason and approver required) and returns the report."""
+    """Erases body.person now (requester, reason and approver required; names, optional, the names the
+    person uses — a list or one text, comma-separated — masked in every text) and returns the report."""
     from chalicelib.services import data_requests
 
     user = api_user(request.headers)
     body = parse_json_body(request)
-    fields = {name: _text(body, name) for name in ("requester", "reason", "approver")}
+    fields: dict[str, Any] = {name: _text(body, name) for name in ("requester", "reason", "approver")}
+    fields["names"] = body.get("names") if isinstance(body.get("names"), (str, list)) else ""
     report = data_requests.erase(user, _person(body), fields)
     return Response({"anonymised": list(report.anonymised), "unfollowed": list(report.unfollowed),
                      "kept": [{"tracking_code": code, "reason": reason} for code, reason in report.kept],

@@ -473,6 +473,7 @@ def audit_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response
 
 AUDIT_LABELS = {
     "person_searched": "Tra cứu dữ liệu cá nhân", "person_exported": "Xuất dữ liệu cá nhân",
+    "personal_data_erasure_started": "Bắt đầu xoá dữ liệu cá nhân theo yêu cầu",
     "personal_data_erased": "Xoá dữ liệu cá nhân theo yêu cầu",
     "template_created": "Thêm mẫu trả lời", "template_edited": "Sửa mẫu trả lời", "template_deleted": "Xoá mẫu trả lời",
     "staff_created": "Tạo tài khoản", "staff_enabled": "Mở khoá tài khoản", "staff_disabled": "Khoá tài khoản",

@@ -6,6 +6,7 @@ the number. The number never rides in a URL. Other roles are refused; the admin 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.store.people import person_digest
 from devstack.seed import DEMO_PASSWORD
 from tests.conftest import unique_phone
 
@@ -185,7 +187,7 @@ def test_an_admin_answers_what_is_held_and_erases_it_keeping_a_ticket_under_lega
     assert name in _section(again.text, "records")  # only what the legal hold keeps
     assert "bichngoc.tn@example.vn" not in again.text and "Số 7 hẻm 12" not in again.text
 
-    # The audit trail shows each look, export and erasure — by a digest, never the number or the name
+    # The audit trail shows each look, export and erasure — never the number, the name, nor a digest of either
     trail = admin.get("/staff/nhat-ky")
     assert trail.status_code == 200
     entries = _section(trail.text, "audit")
@@ -193,6 +195,8 @@ def test_an_admin_answers_what_is_held_and_erases_it_keeping_a_ticket_under_lega
         assert label in entries
     assert "Chính chủ, đơn ngày 28/11/2026" in entries and "Nguyễn Văn Phúc, Chánh Văn phòng" in entries
     assert phone[1:] not in trail.text and name not in trail.text
+    for digest in (person_digest(citizen["e164"]), hashlib.sha256(citizen["e164"].encode()).hexdigest()):
+        assert digest[:12] not in trail.text and digest[:12] not in disposition
     # and no URL of the whole conversation carried the number
     for url in admin.urls + supervisor.urls:
         assert phone[1:] not in url
@@ -302,8 +306,55 @@ def test_a_zalo_user_is_found_by_their_zalo_id_and_erased(base_url: str) -> None
     exported = admin.post("/staff/du-lieu-ca-nhan", step="export", format="json", person=zalo_user).json()
     assert exported["subject"] == {"kind": "zalo", "value": zalo_user}
     # and erasing it leaves the ticket, its facts and redacted text, without the account
+    # (with the name the person wrote in their message, which no field of the ticket holds)
     report = admin.api("POST", "/api/v1/admin/people/erase", {
-        "person": zalo_user, "requester": "Chính chủ", "reason": "Yêu cầu xoá", "approver": "Nguyễn Văn Phúc"})
+        "person": zalo_user, "requester": "Chính chủ", "reason": "Yêu cầu xoá", "approver": "Nguyễn Văn Phúc",
+        "names": ["Phan Thị Mỹ Duyên"]})
     assert report.status_code == 200 and report.json()["anonymised"] == [code]
     ticket = admin.get(f"/staff/tickets/{code}").text
     assert zalo_user not in ticket and "Cây xanh gãy đổ" in ticket and 'id="anonymised"' in ticket
+    assert "Mỹ Duyên" not in ticket
+
+
+def test_the_names_an_sms_reporter_gives_the_admin_are_masked_in_what_they_wrote(base_url: str) -> None:
+    from chalicelib.channels import android_gateway
+    from devstack.fakes import LOCAL_SECRETS as S
+
+    # Given a citizen reports by SMS and signs with her name: no field of the ticket knows it
+    phone, name = unique_phone(), "Đặng Thị Kim Liên"
+    text = f"Rác tồn đọng ở cổng chợ Tân Ninh ba ngày chưa ai thu. Tôi là {name}, chị Liên bán rau ở cổng chợ."
+    body = json.dumps({"deviceId": "phone-1", "event": "sms:received", "id": uuid.uuid4().hex, "webhookId": "w",
+                       "payload": {"messageId": "m1", "message": text, "phoneNumber": phone, "simNumber": 1,
+                                   "receivedAt": time.strftime("%Y-%m-%dT%H:%M:%S.000+07:00")}},
+                      ensure_ascii=False).encode()
+    stamp = str(int(time.time()))
+    sent = requests.post(base_url + "/webhooks/sms/android-gateway", data=body, timeout=10, headers={
+        "Content-Type": "application/json", "X-Timestamp": stamp,
+        "X-Signature": android_gateway.signature(body, stamp, S["android_gateway_signing_key"])})
+    assert sent.status_code == 200, sent.text
+    admin = Staff(base_url, ADMIN)
+    for _ in range(40):
+        found = admin.post("/staff/du-lieu-ca-nhan", step="search", person=phone)
+        if 'id="held-tickets"' in found.text:
+            break
+        time.sleep(0.5)
+    assert name in _section(found.text, "records")
+    code = re.search(r'id="held-tickets".*?class="code"[^>]*>([^<]+)<', found.text, re.S).group(1)
+    # When the admin erases it, giving the names she uses (the form takes several, comma-separated)
+    request = {"person": "+84" + phone[1:], "requester": "Chính chủ, đơn ngày 30/11/2026",
+               "reason": "Yêu cầu xoá dữ liệu cá nhân", "approver": "Nguyễn Văn Phúc, Chánh Văn phòng",
+               "names": f"{name}, chị Liên"}
+    review = admin.post("/staff/du-lieu-ca-nhan", step="review", **request)
+    assert review.status_code == 200 and _section(review.text, "review-names").strip() == f"{name}, chị Liên"
+    too_short = admin.post("/staff/du-lieu-ca-nhan", step="review", **{**request, "names": "L"})
+    assert too_short.status_code == 400 and 'id="names-error"' in too_short.text
+    report = admin.post("/staff/du-lieu-ca-nhan", step="erase", confirm="1", **request)
+    assert report.status_code == 200 and code in _section(report.text, "report-anonymised")
+    # Then her name is gone from what she wrote; what the report is about stays
+    ticket = _text(admin.get(f"/staff/tickets/{code}").text)
+    assert "Rác tồn đọng ở cổng chợ Tân Ninh" in ticket and 'anonymised' in admin.get(f"/staff/tickets/{code}").text
+    for said in ("Kim Liên", "Đặng Thị", "chị Liên", phone[-6:]):
+        assert said not in ticket, said
+    # and the names were used, not kept: the audit trail has the request, not them
+    trail = admin.get("/staff/nhat-ky").text
+    assert "Chính chủ, đơn ngày 30/11/2026" in trail and "Kim Liên" not in trail
