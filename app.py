@@ -143,7 +143,8 @@ def create_report() -> Response:
     request = app.current_request
     submission = validate_submission(parse_json_body(request), load_reference(), channel="web")
     receipt = intake.submit(submission, request.headers.get("idempotency-key"), _context(), source_ip=_source_ip())
-    return Response(receipt, status_code=201, headers=JSON_UTF8)
+    # The ticket records the notice's version: the answer links the notice for the client to show.
+    return Response({**receipt, "privacy_notice": _notice_url()}, status_code=201, headers=JSON_UTF8)
 
 
 @app.route("/api/v1/reports/similar", methods=["GET"])
@@ -294,7 +295,7 @@ def open311_resource(resource: str) -> Response:
     name, fmt = split_format(resource)
     query = request.query_params or {}
     if request.method == "POST" and name == "requests":
-        return respond("created", fmt, open311.create(_form(), request.headers.get("idempotency-key")))
+        return respond("created", fmt, open311.create(_form(), request.headers.get("idempotency-key"), _notice_url()))
     if request.method == "GET" and name == "discovery":
         return respond("discovery", fmt, open311.discovery(_base_url()))
     if request.method == "GET" and name == "services":
@@ -340,6 +341,11 @@ def _base_url() -> str:
     headers = app.current_request.headers
     return settings_base_url() or (f"{headers.get('x-forwarded-proto', 'http')}://{headers.get('host', 'localhost')}"
                                    f"{base()}")
+
+
+def _notice_url() -> str:
+    """The privacy notice's absolute address, as API answers link it."""
+    return f"{_base_url()}/rieng-tu"
 
 
 # Staff console pages (chalicelib/web/staff_views.py): Cognito session cookie + CSRF token

@@ -209,3 +209,10 @@ def update(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"update_id": event["update_id"], "service_request_id": event["tracking_code"],
             "status": EXTENDED_STATUS[status], "updated_datetime": iso(event["at"]),
             "description": LABELS_VI[status], "media_url": ""}
+
+
+def service_notice(code: str, notice_link: str | None) -> str:
+    """What a created request's `service_notice` says: the tracking code and, when known, where the
+    privacy notice is (integrators show it to the citizen)."""
+    notice = f"Đã tiếp nhận. Mã tra cứu {code}."
+    return f"{notice} Dữ liệu cá nhân được xử lý thế nào: {notice_link}" if notice_link else notice

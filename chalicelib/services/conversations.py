@@ -177,7 +177,7 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         # published, and answers go back where the citizen wrote from (the service itself).
         "consent_publish": False,
         "consent_contact": False,
-        "notice_version": notice_version(load_reference()),
+        "notice_version": None,  # until the acknowledgement carries the notice's link (none when held)
         "created_at": now,
         "updated_at": now,
     }
@@ -185,7 +185,11 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
     first = tickets.NewEvent(kind=first.kind, actor=first.actor, at=first.at,
                              public_text="Đã tiếp nhận phản ánh.", detail=first.detail)
     def acknowledgement(code: str) -> list[OutboundModel]:
-        text = replies.acknowledgement(code, settings().hotline, notice_link()).for_channel(message.channel)
+        link = notice_link()
+        text = replies.acknowledgement(code, settings().hotline, link).for_channel(message.channel)
+        # The notice was given only if this message links it: an SMS that had to drop the link to stay
+        # one segment (or a site with no address configured) records none.
+        fields["notice_version"] = notice_version(load_reference()) if link and link in text else None
         ack = _outbound(message, "ack", text, now)
         _with_device(ack, message)
         return [ack]

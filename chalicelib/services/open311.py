@@ -35,8 +35,11 @@ def service_definition(code: str) -> dict[str, Any]:
     return spec.service_definition(load_reference(), code)
 
 
-def create(form: Mapping[str, str], idempotency_key: str | None = None) -> list[dict[str, Any]]:
-    """POST requests: needs a valid api_key (403). Returns [{service_request_id, service_notice}]."""
+def create(form: Mapping[str, str], idempotency_key: str | None = None,
+           notice_link: str | None = None) -> list[dict[str, Any]]:
+    """POST requests: needs a valid api_key (403). Returns [{service_request_id, service_notice}]; the
+    notice links the privacy notice (`notice_link`), whose version the ticket records, for the
+    integrator to show the citizen."""
     key = (form.get("api_key") or "").strip()
     integrator = integrators.by_key(key) if key else None
     if integrator is None:
@@ -47,7 +50,7 @@ def create(form: Mapping[str, str], idempotency_key: str | None = None) -> list[
     except ValidationFailed as failed:
         raise spec.Open311Error(400, [(e.field, f"{e.en} / {e.vi}") for e in failed.errors]) from failed
     return [{"service_request_id": receipt["tracking_code"],
-             "service_notice": f"Đã tiếp nhận. Mã tra cứu {receipt['tracking_code']}.", "account_id": None}]
+             "service_notice": spec.service_notice(receipt["tracking_code"], notice_link), "account_id": None}]
 
 
 def _media(ticket: Any) -> str | None:

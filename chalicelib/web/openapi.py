@@ -117,7 +117,11 @@ REPORT_INPUT = _obj(
                 "description": "upload keys from /api/v1/uploads, a list or comma-separated"}})
 
 RECEIPT = _obj({"tracking_code": CODE, "status": STATUS, "status_label": STR,
-                "due_at": {"type": ["string", "null"], "format": "date-time"}})
+                "due_at": {"type": ["string", "null"], "format": "date-time"}},
+               {"privacy_notice": {"type": "string", "format": "uri",
+                                   "description": "the privacy notice (/rieng-tu) the ticket was made under: show "
+                                                  "it to the citizen (a citizen's report; not a call an operator "
+                                                  "entered)"}})
 
 PUBLIC_STATUS = _obj(
     {"tracking_code": CODE, "status": STATUS, "status_label": STR, "category": NSTR, "area": NSTR, "agency": NSTR,

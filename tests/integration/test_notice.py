@@ -1,8 +1,9 @@
 """The privacy notice and consents: /rieng-tu says in Vietnamese what is collected, why, who sees it,
 how long and how to ask for deletion; the form, the SMS acknowledgement (while it fits one segment),
-the Zalo acknowledgement and welcome point to it; every ticket, whatever its channel, records the
-notice version and the consents it was made under; messages sent outside any ticket expire with their
-person marker; the queues and the photo bucket keep nothing longer than needed."""
+the Zalo acknowledgement and welcome point to it, the JSON API's and Open311's answers link it; every
+ticket records the consents and the notice version it was made under — where the notice was shown or
+linked, none where it was not (an SMS acknowledgement too long to carry the link); messages sent
+outside any ticket expire with their person marker; the queues and the photo bucket keep nothing longer than needed."""
 from __future__ import annotations
 
 import json
@@ -68,10 +69,11 @@ def test_the_notice_says_what_how_long_and_how_to_ask_and_every_citizen_page_lin
 
 
 def test_every_channel_records_the_notice_version_and_the_consents(client: Any, staff: dict[str, str],
-                                                                   providers: Any) -> None:
+                                                                   providers: Any, site_at: Any) -> None:
     from chalicelib.domain.permissions import user_from_claims
     from chalicelib.services import open311
 
+    site_at(SITE)
     version = notice_version(load_reference())
     # The web form, both boxes ticked
     page = client.http.post("/", headers=FORM, body=urlencode({
@@ -82,6 +84,7 @@ def test_every_channel_records_the_notice_version_and_the_consents(client: Any, 
     created = client.http.post("/api/v1/reports", headers=JSON_TYPE, body=json.dumps(
         {"description": "Đèn tín hiệu giao thông hỏng", "phone": unique_phone(), "consent_contact": True}).encode())
     by_api = tickets.get_ticket(created.json_body["tracking_code"])
+    assert created.json_body["privacy_notice"] == f"{SITE}/rieng-tu"  # the version is recorded: it is linked
     # A call the operator entered, the caller agreeing to a call back
     called = client.http.post("/api/v1/staff/intake", headers=bearer(staff["operator"], **JSON_TYPE), body=json.dumps(
         {"phone": unique_phone(), "description": "Người gọi báo mất nước", "consent_contact": "1"}).encode())
@@ -93,6 +96,7 @@ def test_every_channel_records_the_notice_version_and_the_consents(client: Any, 
         "api_key": key, "service_code": "ngap-ung", "lat": "11.31", "long": "106.1", "attribute[area]": "tan-ninh",
         "description": "Ngập trước cổng chợ", "phone": unique_phone()}).encode())
     by_open311 = tickets.get_ticket(request.json_body[0]["service_request_id"])
+    assert request.json_body[0]["service_notice"].endswith(f"{SITE}/rieng-tu")
     # An SMS and a Zalo message
     phone, user = unique_phone(), f"z{uuid.uuid4().int % 10**18}"
     assert gateway_post(client, phone, "Rác ùn ứ đầu hẻm 7 chưa ai dọn").status_code == 200
@@ -150,6 +154,15 @@ def test_the_sms_acknowledgement_links_the_notice_only_while_it_stays_one_segmen
     (ack,) = [m.text for m in outbound.of_ticket(ticket.tracking_code) if m.kind == "ack"]
     assert fits_one_segment(ack) and ticket.tracking_code in ack
     assert (f"{base}/rieng-tu" in ack) is linked
+    # the ticket records the notice's version only when the acknowledgement linked it
+    assert ticket.notice_version == (notice_version(load_reference()) if linked else None)
+
+
+def test_a_report_by_the_api_links_the_notice_at_the_address_it_was_called(client: Any, stack: Any) -> None:
+    created = client.http.post("/api/v1/reports", headers=JSON_TYPE, body=json.dumps(
+        {"description": "Hố ga mất nắp trước trường học", "phone": unique_phone()}).encode())
+    assert created.status_code == 201 and created.json_body["privacy_notice"].endswith("/rieng-tu")
+    assert created.json_body["privacy_notice"].startswith(("http://", "https://"))
 
 
 def test_queues_and_the_photo_bucket_keep_nothing_longer_than_needed(stack: Any) -> None:
