@@ -508,7 +508,12 @@ def _merge(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
         raise ValidationFailed([FieldError("merged_into", "Phản ánh gốc đã có quá nhiều người theo dõi.",
                                            "The original has too many followers already.")])
     messages = _to_reporter(ticket, "merged", replies.merged(ticket.tracking_code, original.tracking_code), now)
-    also = tickets.AlsoUpdate(original, _event(user, "merged_from", now, merged_from=ticket.tracking_code), followers)
+    from chalicelib.store import people
+
+    # Everyone moved follows the original now: its FOLLOW# markers let an erasure or retention find them there.
+    marks = tuple(people.marker(r, "FOLLOW", original.tracking_code, now) for r in {f["recipient"] for f in followers})
+    also = tickets.AlsoUpdate(original, _event(user, "merged_from", now, merged_from=ticket.tracking_code), followers,
+                              markers=marks)
     event = _event(user, "merged", now, f"Đã gộp vào phản ánh {original.tracking_code}.",
                    merged_into=original.tracking_code)
     tickets.transition(ticket, Status.MERGED, event, now, changes={"merged_into": original.tracking_code,
@@ -527,8 +532,12 @@ def _reopen(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
         # Reopened on its own: its reporter stops following the original (version-checked on both).
         original = tickets.get_ticket(ticket.merged_into)
         keep = [f.attribute_values for f in original.followers or [] if f.tracking_code != ticket.tracking_code]
+        from chalicelib.store import people
+
+        left = {f.recipient for f in original.followers or []} - {f["recipient"] for f in keep}
         also = tickets.AlsoUpdate(original, _event(user, "follower_removed", now, unmerged=ticket.tracking_code),
-                                  keep, replace_followers=True)
+                                  keep, replace_followers=True,
+                                  unmarked=tuple(people.marker(r, "FOLLOW", original.tracking_code, now) for r in left))
     # A reopened ticket gets the category's whole allowed time again, from now, and is watched again.
     changes: dict[str, Any] = {"merged_into": None, "overdue": False,
                                **routing.deadline_changes(ticket, ref, ticket.category, start=now)}

@@ -40,8 +40,12 @@ PER_SHARD = 25          # x 4 shards: a page of the job
 # (.chalice/config.json: a page of 100 anonymisations, some 20 calls each, fits in the rest): up to 4,000
 # tickets a run, 18 runs a night (every 10 minutes, 02:00-04:50).
 RUN_PAGES, RUN_SECONDS = 40, 150
+RETRY_AFTER = timedelta(days=1)  # a ticket whose retention failed is tried again the next night
 ENROL_PAGE = 100        # tickets from before retention existed, enrolled per run until all are
 ENROL_EMPTY_MONTHS = 12 # that many months without a ticket before the oldest: the walk is done
+# Tickets anonymised per erasure call: some 20-30 calls each, so a call stays well inside the API
+# Lambda's 30 s; the report says how many remain and the admin runs the erasure again.
+ERASE_TICKETS = 20
 ATTEMPTS = 3            # reads of a ticket that changes under an erasure before giving up (Conflict)
 # Rate-limit counters live 2 days past their last use and DynamoDB's TTL may take days more to
 # delete them: an erasure looks this far back.
@@ -78,6 +82,7 @@ class ErasureReport:
     kept: list[tuple[str, str]]   # (code, why it is kept)
     markers_deleted: int
     counters_deleted: int
+    remaining: int = 0            # tickets of theirs left for the next call (ERASE_TICKETS a call)
 
 
 def person_of(value_text: str) -> tuple[str, str]:
@@ -151,18 +156,25 @@ def find_person(value_text: str) -> PersonData:
 
 
 def _followed(own: list[TicketModel], markers: list[Any], value: str) -> list[TicketModel]:
-    """The tickets the person follows: by a follow of their own (FOLLOW# markers) or because their
-    ticket was merged into it; only those whose followers still list them."""
+    """The tickets the person follows: by a follow of their own (FOLLOW# markers, written too for
+    every follower a merge moves) or because their ticket was merged into it, and the ones the
+    tickets they follow were merged into (merges from before the merge wrote markers); only those
+    whose followers still list them."""
     codes = [m.ref for m in markers if m.kind == "FOLLOW"] + [t.merged_into for t in own if t.merged_into]
     mine = {t.tracking_code for t in own}
-    found = []
-    for code in dict.fromkeys(c for c in codes if c not in mine):
-        try:
-            ticket = tickets.get_ticket(code)
-        except NotFound:
+    found, seen = [], set(mine)
+    while codes:
+        code = codes.pop(0)
+        if code in seen:
+            continue
+        seen.add(code)
+        ticket = _fresh(code)
+        if ticket is None:
             continue
         if any(f.recipient == value for f in ticket.followers or []):
             found.append(ticket)
+            if ticket.merged_into:
+                codes.append(ticket.merged_into)
     return found
 
 
@@ -217,6 +229,8 @@ def _counter_names(kind: str, value: str, own: list[TicketModel], now: datetime)
     """The rate-limit counters that may carry the person in their name, as chalicelib.store.outbound
     (AUTO#), services.intake (FORM#PHONE#, FOLLOW#) and services.conversations (REPEAT#) name them,
     for every hour and day of COUNTER_WINDOW."""
+    from chalicelib.services.conversations import ATTACHMENT_ONLY_TEXT
+
     hours = [now - timedelta(hours=n) for n in range(int(COUNTER_WINDOW.total_seconds() // 3600) + 1)]
     names = [f"AUTO#{people.person_digest(value)}#{hour:%Y%m%d%H}" for hour in hours]
     if kind == "phone":
@@ -228,6 +242,8 @@ def _counter_names(kind: str, value: str, own: list[TicketModel], now: datetime)
             continue
         texts = {e.detail.get("text") or "" for e in tickets.timeline(ticket.tracking_code)
                  if e.kind in ("created", "message_in", "held") and isinstance(e.detail, dict)}
+        # a message with only attachments is counted by its empty text, stored with a placeholder
+        texts = {"" if text == ATTACHMENT_ONLY_TEXT else text for text in texts}
         names += [f"REPEAT#{_digest(value + '#' + fold(text))}#{day}" for text in texts for day in days]
     return names
 
@@ -255,13 +271,20 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
                      names: list[str] | None = None) -> dict[str, Any]:
     """Removes the person from the ticket and every item of it, masking the reporter's name and any
     other `names` they are known by in every text; returns what was removed (names of fields and
-    counts, never the data). Each step is idempotent and the ticket item is written last (with
-    `anonymised_at` and the `anonymised` event), so a run that stops halfway is finished by the
-    next. Raises Conflict when the ticket changed meanwhile (nothing of it is marked done then)."""
+    counts, never the data). The ticket is claimed first (store.claim: not held, as read), so a hold
+    or a change that came first stops it before anything is removed; each step is idempotent and
+    the ticket item is written last (with `anonymised_at` and the `anonymised` event), so a run that
+    stops halfway is finished by the next. On a ticket already anonymised the steps run again and
+    find nothing left (the counts are 0). Raises Conflict when the ticket changed before the claim
+    (nothing removed) or after it (what was removed stays removed; the claim makes the next run
+    finish it, and no hold can be set meanwhile)."""
     code = ticket.tracking_code
+    done = ticket.anonymised_at is not None
     names = list(dict.fromkeys([*([ticket.reporter_name] if ticket.reporter_name else []), *(names or [])]))
     removed: dict[str, Any] = {"why": why,
                                "reporter_fields": sorted(n for n in store.REPORTER_FIELDS if getattr(ticket, n, None))}
+    if not done:
+        store.claim(ticket, now)
     events = 0
     for event in tickets.timeline(code):
         public_text = redact(event.public_text, names) if event.public_text else event.public_text
@@ -287,14 +310,20 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     deleted = _delete_photos(ticket)
     body = store.body(code)
     text = redact(ticket.text or "", names)
-    if body is not None:
+    if body is not None and (body.text, body.attachments, body.reporter_name, body.reporter_email,
+                             body.address) != (text, None, None, None, None):
         store.strip_body(body, text, None, reporter=True)
+    original = _leave_original(ticket, actor, now) if ticket.merged_into else None
     for follower in ticket.followers or []:  # their markers point at this ticket: it holds nobody now
         people.delete(people.marker(follower.recipient, "FOLLOW", code, now))
     removed.update(events_redacted=events, messages_erased=messages, callbacks_redacted=redacted_callbacks,
                    photos_deleted=deleted, rating_comment=commented,
                    followers_removed=len(ticket.followers or []))
-    sets: dict[str, Any] = {"anonymised_at": now,
+    if original is not None:
+        removed.update(original_followers_removed=original[0], original_kept=original[1] is not None)
+    if done:
+        return removed
+    sets: dict[str, Any] = {"anonymised_at": now, "anonymising_at": None,
                             "answer": redact(ticket.answer, names) if ticket.answer else None,
                             "public_question": redact(ticket.public_question, names) if ticket.public_question else None,
                             "public_answer": redact(ticket.public_answer, names) if ticket.public_answer else None,
@@ -304,6 +333,46 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     event = tickets.NewEvent("anonymised", actor, now, detail=removed)
     store.anonymise(ticket, sets, event, off_watch=ticket.watch_stage in (None, schedule.PURGE_STAGE))
     return removed
+
+
+def _leave_original(ticket: TicketModel, actor: str, now: datetime) -> tuple[int, str | None]:
+    """A merged ticket's reporter leaves the ticket it was merged into: their follower entry (the
+    merge's) and the messages sent to them there go, unless they still follow it otherwise or report
+    it. The merge's other entries (people who followed this ticket) stay, with a FOLLOW# marker on the
+    original so they remain findable. A held original is left as it is (L3: a hold keeps the ticket
+    whole), its entries' markers kept. Returns (entries removed, the hold's reason or None)."""
+    code, target = ticket.tracking_code, ticket.merged_into or ""
+    reporter = {ticket.reporter_phone, ticket.reporter_zalo_id, ticket.reporter_email} - {None}
+    outcome: tuple[int, str | None] = (0, None)
+    staying: set[str] = set()
+
+    def change(original: TicketModel) -> None:
+        nonlocal outcome, staying
+        moved = [f for f in original.followers or [] if f.tracking_code == code]
+        gone = [] if (because := _kept_because(original, load_reference())) else [
+            f for f in moved if f.recipient in reporter]
+        keep = [f for f in original.followers or [] if f not in gone]
+        for follower in moved:
+            if follower not in gone:
+                store.keep_follow_marker(follower.recipient, target, now)
+        if gone:
+            store.unfollow(original, [f.attribute_values for f in keep],
+                           tickets.NewEvent("follower_removed", actor, now, detail={"why": "anonymised",
+                                                                                    "merged_from": code}))
+        staying = {f.recipient for f in keep} | {original.reporter_phone, original.reporter_zalo_id,
+                                                 original.reporter_email}
+        outcome = (len(gone), because)
+
+    if _with_retries(target, change) is None:
+        return outcome
+    leaving = reporter - staying
+    for message in outbound.of_ticket(target):
+        if message.recipient in leaving:
+            store.erase_outbound(message, message.subject)
+    if outcome[0]:
+        for value in leaving:
+            people.delete(people.marker(value, "FOLLOW", target, now))
+    return outcome
 
 
 # Erasure on request
@@ -331,30 +400,40 @@ def _with_retries(code: str, change: Callable[[TicketModel], None]) -> TicketMod
     return None
 
 
-def _unfollow(code: str, value: str, actor: str, now: datetime) -> bool:
-    """Takes the person off a ticket's followers and clears the messages sent to them there."""
-    done = False
+def _unfollow(code: str, value: str, actor: str, now: datetime, ref: ReferenceData) -> tuple[bool, str | None]:
+    """Takes the person off a ticket's followers and clears the messages sent to them there; a
+    held ticket is left whole (docs/privacy.md: a hold keeps the ticket as it is, its followers
+    too). Returns (whether anything of theirs was removed, the hold's reason when held)."""
+    done, because = False, None
 
     def change(ticket: TicketModel) -> None:
-        nonlocal done
+        nonlocal done, because
+        because = _kept_because(ticket, ref) if ticket.anonymised_at is None else None
         keep = [f.attribute_values for f in ticket.followers or [] if f.recipient != value]
-        if len(keep) != len(ticket.followers or []):
-            store.unfollow(ticket, keep, tickets.NewEvent("follower_removed", actor, now, detail={"why": "erasure"}))
-            done = True
+        if because or len(keep) == len(ticket.followers or []):
+            return
+        store.unfollow(ticket, keep, tickets.NewEvent("follower_removed", actor, now, detail={"why": "erasure"}))
+        done = True
 
     _with_retries(code, change)
+    if because:
+        return False, because
     for message in outbound.of_ticket(code):
         if message.recipient == value:
             store.erase_outbound(message, message.subject)
             done = True
-    return done
+    return done, None
 
 
 def erase_person(value_text: str, *, requester: str, reason: str, approver: str, actor: str,
-                 now: datetime, names: list[str] | None = None) -> ErasureReport:
+                 now: datetime, names: list[str] | None = None, limit: int | None = None) -> ErasureReport:
     """Anonymises, now, everything held about a phone or Zalo id (find_person's tickets and
-    records), except tickets under legal hold, which are listed as kept with the reason; records the
-    erasure in the admins' audit trail (who asked, why, who approved; a digest of the person).
+    records), except tickets under legal hold — theirs and the ones they follow, left whole — which
+    are listed as kept with the reason. At most `limit` (ERASE_TICKETS) of their tickets are
+    anonymised per call, so a call fits the API's time; `remaining` in the report says how many wait
+    for the admin to run it again (each call finishes what the last left). Recorded in the admins'
+    audit trail before anything is removed (who asked, why, who approved, masked of the person) and
+    after (the tickets' codes and the counts): never the person, not even a digest.
     Texts are redacted of phones, e-mails and the names the person gave on any ticket, and of
     `names` (how the person says they are called: an SMS or Zalo reporter gave none the system knows).
     Raises ValidationFailed (missing requester/reason/approver, not a phone or Zalo id), Conflict
@@ -366,47 +445,99 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
     errors.raise_if_any()
     kind, value = person_of(value_text)
     ref = load_reference()
-    anonymised, kept, unfollowed = [], [], []
+    limit = ERASE_TICKETS if limit is None else limit
+    anonymised: list[str] = []
+    kept: list[tuple[str, str]] = []
+    unfollowed: list[str] = []
     own = store.reporter_tickets(kind, value)
+    # the tickets that give a name last: each call then still knows the names of those it leaves
+    own.sort(key=lambda t: t.reporter_name is not None)
     counters = store.counters(_counter_names(kind, value, own, now))
 
     # what the person is called on any ticket, and what they told the admin
     names = list(dict.fromkeys([*(t.reporter_name for t in own if t.reporter_name),
                                 *(n.strip() for n in names or [] if n and n.strip())]))
-
-    def anonymise(ticket: TicketModel) -> None:
-        if ticket.anonymised_at is None:  # the index may still list a ticket anonymised a moment ago
-            anonymise_ticket(ticket, now, actor, "request", names)
-
-    for ticket in own:
-        because = _kept_because(ticket, ref)
-        if because:
-            kept.append((ticket.tracking_code, because))
-            continue
-        if _with_retries(ticket.tracking_code, anonymise):
-            anonymised.append(ticket.tracking_code)
-        if ticket.merged_into and _unfollow(ticket.merged_into, value, actor, now):
-            unfollowed.append(ticket.merged_into)
-    markers = people.markers(value)
-    for marker in markers:
-        if marker.kind == "FOLLOW" and _unfollow(marker.ref, value, actor, now) and marker.ref not in unfollowed:
-            unfollowed.append(marker.ref)
-        elif marker.kind == "OUTBOX":
-            store.delete_outbound(*marker.ref.split("|", 1))
-        people.delete(marker)
-    for counter in counters:
-        store.delete_counter(counter)
-    report = ErasureReport(anonymised, unfollowed, kept, len(markers), len(counters))
     # The person is often the requester: the trail masks their names, numbers and addresses in what
     # the admin typed, so the record of an erasure never holds what it erased.
-    audit.record("personal_data_erased", actor, now, requester=redact(requester, names),
-                 reason=redact(reason, names), approver=redact(approver, names),
-                 person=people.person_digest(value), person_kind=kind,
-                 anonymised=anonymised, unfollowed=unfollowed, kept=[code for code, _ in kept],
+    request = {"requester": redact(requester, names), "reason": redact(reason, names),
+               "approver": redact(approver, names), "person_kind": kind}
+    audit.record("personal_data_erasure_started", actor, now, **request,
+                 tickets=[t.tracking_code for t in own])
+
+    def kept_or_note(code: str, because: str | None, removed: bool) -> None:
+        if because and code not in (c for c, _ in kept):
+            kept.append((code, because))
+        elif removed and not because and code not in unfollowed:
+            unfollowed.append(code)
+
+    remaining = 0
+    for ticket in own:
+        code = ticket.tracking_code
+        if len(anonymised) >= limit:
+            remaining += 1
+            continue
+        outcome: dict[str, Any] = {}
+
+        def anonymise(fresh: TicketModel) -> None:
+            # a claimed ticket lost part of its data already: it is finished whatever else holds it
+            because = _kept_because(fresh, ref) if fresh.anonymising_at is None else None
+            outcome.clear()
+            if because:
+                outcome["kept"] = because
+            elif fresh.anonymised_at is None:  # the index may still list a ticket anonymised a moment ago
+                outcome.update(anonymise_ticket(fresh, now, actor, "request", names))
+
+        if _with_retries(code, anonymise) is None:
+            continue
+        if "kept" in outcome:
+            kept.append((code, outcome["kept"]))
+            continue
+        anonymised.append(code)
+        if ticket.merged_into and "original_kept" in outcome:
+            original = _fresh(ticket.merged_into)
+            because = _kept_because(original, ref) if original and outcome["original_kept"] else None
+            kept_or_note(ticket.merged_into, because, bool(outcome.get("original_followers_removed")))
+    markers = people.markers(value)
+    deleted = 0
+    for marker in markers:
+        if marker.kind == "FOLLOW":
+            for code in _follow_chain(marker.ref, value):
+                removed, because = _unfollow(code, value, actor, now, ref)
+                kept_or_note(code, because, removed)
+                if because and code == marker.ref:
+                    break
+                if because:  # still on a held ticket its follow was merged into: findable there
+                    store.keep_follow_marker(value, code, now)
+            else:
+                people.delete(marker)
+                deleted += 1
+            continue
+        if marker.kind == "OUTBOX":
+            store.delete_outbound(*marker.ref.split("|", 1))
+        people.delete(marker)
+        deleted += 1
+    for counter in counters:
+        store.delete_counter(counter)
+    report = ErasureReport(anonymised, unfollowed, kept, deleted, len(counters), remaining)
+    finished = max(now, datetime.now(timezone.utc))  # the trail shows when it ended, after it began
+    audit.record("personal_data_erased", actor, finished, **request, anonymised=anonymised, unfollowed=unfollowed,
+                 kept=[code for code, _ in kept], remaining=remaining,
                  markers_deleted=report.markers_deleted, counters_deleted=report.counters_deleted)
     logger().info("personal data erased on request", extra={"anonymised": len(anonymised), "kept": len(kept),
-                                                             "unfollowed": len(unfollowed)})
+                                                             "unfollowed": len(unfollowed), "remaining": remaining})
     return report
+
+
+def _follow_chain(code: str, value: str) -> list[str]:
+    """The followed ticket and, while the person is on it and it was merged, the ones it was merged
+    into (merges from before the merge wrote FOLLOW# markers left only the first)."""
+    chain = [code]
+    ticket = _fresh(code)
+    while ticket is not None and ticket.merged_into and ticket.merged_into not in chain and any(
+            f.recipient == value for f in ticket.followers or []):
+        chain.append(ticket.merged_into)
+        ticket = _fresh(ticket.merged_into)
+    return chain
 
 
 # Legal hold
@@ -418,7 +549,8 @@ MAX_HOLD_REASON = 500
 def set_legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime | None = None) -> None:
     """Keeps the ticket whole past its retention, for `reason` (supervisors and admins); None lifts
     the hold, and the retention schedule applies again from the next run. Raises Forbidden,
-    TicketNotFound, ValidationFailed (blank or long reason, a ticket already anonymised), Conflict."""
+    TicketNotFound, ValidationFailed (blank or long reason, a ticket anonymised or being anonymised),
+    Conflict."""
     require(user, "legal_hold")
     now = now or datetime.now(timezone.utc)
     parsed = parse_code(code, settings().tracking_prefix)
@@ -433,6 +565,11 @@ def set_legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime
     if text and ticket.anonymised_at is not None:
         raise ValidationFailed([FieldError("reason", "Phản ánh đã được ẩn danh: không còn dữ liệu cá nhân để giữ.",
                                            "The ticket is anonymised: no personal data is left to hold.")])
+    if text and ticket.anonymising_at is not None:
+        raise ValidationFailed([FieldError("reason", "Phản ánh đang được ẩn danh (một phần dữ liệu đã xoá): "
+                                                     "không thể giữ nữa.",
+                                           "The ticket is being anonymised (some of its data is gone): "
+                                           "it can no longer be held.")])
     if text is None and not ticket.legal_hold:
         return
     # Back on the retention watch, due now, unless it is watched already (its deadline, or a hold
@@ -457,9 +594,9 @@ def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD, p
     again in 30 days) and moves every other mark to the ticket's next date, so the next page is
     what is still due. Goes on for up to `pages` pages while a page was full and `seconds` have not
     passed; then enrols tickets from before the schedule existed, as many pages as time leaves
-    (at least one). Returns counts;
-    raises PageIncomplete after a page in which some tickets failed (each is logged without
-    personal data, and stays due for the next run)."""
+    (at least one). Returns counts. A ticket that fails is logged without personal data and its mark
+    moved RETRY_AFTER later, so it never holds back the pages and the enrolment behind it; the run
+    then raises PageIncomplete at its end (the alarm), with how many failed."""
     import time
 
     from chalicelib.services.schedules import PageIncomplete
@@ -468,32 +605,50 @@ def anonymise_expired(now: datetime | None = None, per_shard: int = PER_SHARD, p
     started = time.monotonic()
     ref = load_reference()
     counts = {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0, "enrolled": 0}
+    failures = tried = 0
     for _ in range(pages):
         shards = [store.purge_due(f"P#{shard}", now, per_shard) for shard in range(schedule.PURGE_SHARDS)]
         due = [ticket for shard in shards for ticket in shard]
-        failures = 0
+        tried += len(due)
         for ticket in due:
             try:
                 _apply_schedule(ticket, ref, now, counts)
             except Conflict:
                 continue  # changed meanwhile: still due, the next page or run sees it fresh
-            except Exception as exc:  # one bad ticket must not hold back the rest of the page
+            except Exception as exc:  # one bad ticket must not hold back the rest of the run
                 failures += 1
                 logger().error("retention failed for a ticket", extra={"ticket": ticket.tracking_code,
                                                                        "error_type": type(exc).__name__})
-        if failures:
-            raise PageIncomplete(f"anonymise_expired: {failures} of {len(due)} tickets failed")
+                _back_off(ticket.tracking_code, now)
         if all(len(shard) < per_shard for shard in shards) or (
                 seconds is not None and time.monotonic() - started > seconds):
             break
     counts["enrolled"] = enrol_existing(now, ref.retention, pages=pages,
                                         until=started + seconds if seconds is not None else None)
+    if failures:
+        raise PageIncomplete(f"anonymise_expired: {failures} of {tried} tickets failed")
     return counts
+
+
+def _back_off(code: str, now: datetime) -> None:
+    """Moves a failed ticket's retention mark RETRY_AFTER later (the next night's run tries again),
+    so the pages behind it are reached; a ticket that moved on meanwhile is left to its new mark."""
+    ticket = _fresh(code)
+    try:
+        if ticket is not None and ticket.watch_stage == schedule.PURGE_STAGE:
+            store.move_watch(ticket, now + RETRY_AFTER)
+    except Exception as exc:  # it stays due: the page is smaller by it next time, never stuck on it
+        logger().error("retention could not postpone a ticket", extra={"ticket": code,
+                                                                       "error_type": type(exc).__name__})
 
 
 def _apply_schedule(ticket: TicketModel, ref: ReferenceData, now: datetime, counts: dict[str, int]) -> None:
     if ticket.anonymised_at is not None:
         store.move_watch(ticket, None)
+        return
+    if ticket.anonymising_at is not None:  # a run stopped halfway through it: this one finishes it
+        anonymise_ticket(ticket, now, SYSTEM, "retention")
+        counts["anonymised"] += 1
         return
     messages = outbound.of_ticket(ticket.tracking_code)
     held = [m for m in messages if m.text != store.ERASED and m.state not in store.WAITING]

@@ -271,6 +271,7 @@ class TicketModel(Model):
     notice_version = UnicodeAttribute(null=True)
     consent_contact = BooleanAttribute(null=True)
     anonymised_at = UTCDateTimeAttribute(null=True)
+    anonymising_at = UTCDateTimeAttribute(null=True)  # claimed: its removal began, the next run finishes it
     legal_hold = UnicodeAttribute(null=True)  # the reason staff gave; None when not held
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

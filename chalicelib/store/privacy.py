@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.retention import PURGE_STAGE
-from chalicelib.store import tickets
+from chalicelib.store import people, tickets
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
@@ -55,6 +55,20 @@ def move_watch(ticket: TicketModel, at: datetime | None) -> None:
                            TicketModel.watch_stage.remove()])
     with translate():
         ticket.update(actions=actions, condition=TicketModel.watch_stage == PURGE_STAGE)
+
+
+def claim(ticket: TicketModel, now: datetime) -> None:
+    """Marks the ticket as being anonymised (`anonymising_at`, the first claim's time kept), before
+    anything of it is removed: only while it is not held, not anonymised and as read (version), so a
+    hold or a change that came first stops the removal before it begins, and a hold cannot come after
+    (set_hold refuses a claimed ticket). `updated_at` untouched; the object keeps its body's fields.
+    Raises Conflict."""
+    bind()
+    whole = dict(ticket.attribute_values)
+    with translate():
+        ticket.update(actions=[TicketModel.anonymising_at.set(TicketModel.anonymising_at | now)],
+                      condition=TicketModel.legal_hold.does_not_exist() & TicketModel.anonymised_at.does_not_exist())
+    ticket.attribute_values = {**whole, **ticket.attribute_values}
 
 
 def reporter_tickets(kind: str, value: str) -> list[TicketModel]:
@@ -121,13 +135,16 @@ def delete_outbound(pk: str, sk: str) -> bool:
 
 def redact_callback(callback: CallbackModel, reason: str, outcome: str | None) -> None:
     """Rewrites a callback's texts; an open one is closed (nobody is left to call), so no reminder
-    comes for it."""
+    comes for it. Only while its status is the one read: Conflict when staff closed it meanwhile
+    (their outcome is then redacted on the next try, not overwritten)."""
     bind()
+    same = (CallbackModel.status == callback.status if callback.status is not None
+            else CallbackModel.status.does_not_exist())
     with translate():
         callback.update(actions=[CallbackModel.reason.set(reason),
                                  CallbackModel.outcome.set(outcome) if outcome else CallbackModel.outcome.remove(),
                                  CallbackModel.status.remove(), CallbackModel.due_sort.remove()],
-                        condition=CallbackModel.pk.exists())
+                        condition=CallbackModel.pk.exists() & same)
 
 
 def rating(code: str) -> RatingModel | None:
@@ -165,8 +182,8 @@ def anonymise(ticket: TicketModel, sets: dict[str, Any], event: tickets.NewEvent
     """The last write of an anonymisation: the reporter's fields (REPORTER_FIELDS) leave the ticket
     and its indexes (by_phone, by_zalo), `sets` replace its texts, `anonymised_at` is in `sets`,
     and the `anonymised` event is appended, atomically. `off_watch` takes it off the retention
-    watch (a ticket still watched for its deadline keeps that). Version-checked: Conflict means
-    the ticket changed since it was read, and nothing was written."""
+    watch (a ticket still watched for its deadline keeps that). Version-checked, and never over a
+    legal hold: Conflict means the ticket changed since it was read, and nothing was written."""
     connection = bind()
     actions: list[Any] = [getattr(TicketModel, name).remove() for name in REPORTER_FIELDS]
     actions += [getattr(TicketModel, name).set(value) if value is not None else getattr(TicketModel, name).remove()
@@ -175,7 +192,8 @@ def anonymise(ticket: TicketModel, sets: dict[str, Any], event: tickets.NewEvent
         actions += [TicketModel.watch_shard.remove(), TicketModel.watch_at.remove(), TicketModel.watch_stage.remove()]
     with translate():
         with TransactWrite(connection=connection) as transaction:
-            transaction.update(ticket, actions=actions, condition=TicketModel.anonymised_at.does_not_exist())
+            transaction.update(ticket, actions=actions, condition=TicketModel.anonymised_at.does_not_exist()
+                               & TicketModel.legal_hold.does_not_exist())
             transaction.save(tickets.event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
 
 
@@ -193,13 +211,15 @@ def set_hold(ticket: TicketModel, reason: str | None, event: tickets.NewEvent,
              watch: dict[str, object] | None) -> None:
     """Sets (a reason) or lifts (None) the ticket's legal hold with its timeline event, and with
     `watch` puts it back on the retention watch; `updated_at` stays (a hold is no activity on the
-    case). Version-checked."""
+    case). Version-checked; a hold is never set on a ticket being anonymised or anonymised (Conflict)."""
     connection = bind()
     actions: list[Any] = [TicketModel.legal_hold.set(reason) if reason else TicketModel.legal_hold.remove()]
     actions += [getattr(TicketModel, name).set(value) for name, value in (watch or {}).items()]
+    condition = (TicketModel.anonymising_at.does_not_exist() & TicketModel.anonymised_at.does_not_exist()
+                 if reason else None)
     with translate():
         with TransactWrite(connection=connection) as transaction:
-            transaction.update(ticket, actions=actions)
+            transaction.update(ticket, actions=actions, condition=condition)
             transaction.save(tickets.event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
 
 
@@ -212,6 +232,14 @@ def unfollow(ticket: TicketModel, keep: list[dict[str, Any]], event: tickets.New
             transaction.update(ticket, actions=[TicketModel.followers.set(keep) if keep
                                                 else TicketModel.followers.remove()])
             transaction.save(tickets.event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+
+
+def keep_follow_marker(value: str, code: str, now: datetime) -> None:
+    """Writes (again) the FOLLOW#<code> marker of a recipient who still follows `code`, so that the
+    follow stays findable once the ticket it came from loses its people."""
+    bind()
+    with translate():
+        people.marker(value, "FOLLOW", code, now).save()
 
 
 def counters(names: list[str]) -> list[RateModel]:

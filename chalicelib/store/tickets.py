@@ -240,12 +240,15 @@ def timeline(code: str) -> list[EventModel]:
 @dataclass(frozen=True)
 class AlsoUpdate:
     """Another ticket changed in the same transaction, version-checked: the original of a merge
-    gains `followers` (reporters who receive its answer)."""
+    gains `followers` (reporters who receive its answer), with the FOLLOW# person `markers` that
+    let an erasure find them there; `unmarked`, markers of people who no longer follow it, go."""
 
     ticket: TicketModel
     event: NewEvent
     followers: list[dict[str, str]]
     replace_followers: bool = False  # True: `followers` is the whole new list (someone stops following)
+    markers: tuple[PersonMarkerModel, ...] = ()
+    unmarked: tuple[PersonMarkerModel, ...] = ()
 
 
 def transition(ticket: TicketModel, target: Status, event: NewEvent, now: datetime,
@@ -294,6 +297,10 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                 transaction.update(also.ticket, actions=actions)
                 transaction.save(event_item(also.ticket.tracking_code, also.event),
                                  condition=EventModel.pk.does_not_exist())
+                for marker in also.markers:
+                    transaction.save(marker)
+                for marker in also.unmarked:
+                    transaction.delete(marker)
 
 
 def _save_note(transaction: Any, code: str, note: NewEvent | None) -> None:

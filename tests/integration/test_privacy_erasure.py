@@ -95,14 +95,35 @@ def _pump_all_but_notifications() -> None:
             return
 
 
-def _counter_keys(phone: str, now: datetime) -> list[str]:
-    """The rate-limit counters named after this phone (by a digest; hourly, the last day)."""
+def _counter_keys(phone: str, now: datetime, texts: Iterable[str] = (), sources: Iterable[str] = ()) -> list[str]:
+    """Every rate-limit counter the person could be named in, by key as each writer names it: the
+    hourly auto-reply cap, form and follow counters of the last day, the daily REPEAT counters of
+    the `texts` they sent, and the daily status-lookup counters of the `sources` they looked from."""
     import hashlib
+
+    from chalicelib.domain.text import fold
+    from chalicelib.services.lookup import source_key
 
     digest = hashlib.sha256(phone.encode()).hexdigest()[:20]
     hours = [now - timedelta(hours=n) for n in range(25)]
-    return [f"RATE#{name}#{hour:%Y%m%d%H}" for hour in hours
-            for name in (f"AUTO#{people.person_digest(phone)}", f"FORM#PHONE#{digest}")]
+    days = {f"{moment:%Y%m%d}" for moment in (now, now - timedelta(days=1), now.astimezone(VN))}
+    keys = [f"RATE#{name}#{hour:%Y%m%d%H}" for hour in hours
+            for name in (f"AUTO#{people.person_digest(phone)}", f"FORM#PHONE#{digest}", f"FOLLOW#{digest}")]
+    keys += [f"RATE#REPEAT#{hashlib.sha256((phone + '#' + fold(text)).encode()).hexdigest()[:20]}#{day}"
+             for text in texts for day in days]
+    return keys + [f"RATE#LOOKUP#SRC#{source_key(source)}#{day}" for source in sources for day in days]
+
+
+def _audit_text(now: datetime) -> str:
+    return json.dumps(_raw("pk", f"AUDIT#{now:%Y-%m}"), ensure_ascii=False)
+
+
+def _no_digest_of(value: str, text: str) -> None:
+    """The audit trail names nobody, not even by the digests keys use (a brute-forceable pseudonym)."""
+    import hashlib
+
+    for digest in (people.person_digest(value), hashlib.sha256(value.encode()).hexdigest()[:20]):
+        assert digest not in text
 
 
 def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only_anonymous_facts(
@@ -132,19 +153,24 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
         "description": "Đèn đường ấp 3 Bến Cầu hỏng", "phone": unique_phone(), "confirm_new": "1",
         "category": "chieu-sang", "area": "ben-cau"}).encode()).body.decode()))
     routing.route(neighbour.tracking_code)
-    assert gateway_post(client, phone, "Đèn đường ấp 3 xã Bến Cầu không sáng").status_code == 200
+    envelopes = [uuid.uuid4().hex, uuid.uuid4().hex]
+    sms_texts = ["Đèn đường ấp 3 xã Bến Cầu không sáng", f"Tôi là {name}, hỏi về hồ sơ đất của tôi"]
+    assert gateway_post(client, phone, sms_texts[0], envelope_id=envelopes[0]).status_code == 200
     pump()
     merged = next(t for t in tickets.by_phone(e164) if t.channel == "sms").tracking_code
     assert _staff_act(client, op, merged, "merge", merged_into=neighbour.tracking_code).status_code == 200
     assert _staff_act(client, op, neighbour.tracking_code, "resolve", answer="Đã thay bóng đèn.").status_code == 200
     pump()
-    assert gateway_post(client, phone, f"Tôi là {name}, hỏi về hồ sơ đất của tôi").status_code == 200
+    assert gateway_post(client, phone, sms_texts[1], envelope_id=envelopes[1]).status_code == 200
     pump()
     asked = next(t.tracking_code for t in tickets.by_phone(e164) if t.tracking_code not in (web, merged))
     due = (datetime.now(VN) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     assert _staff_act(client, op, asked, "callback", due=due, reason=f"Gọi lại chị {name} số {phone}").status_code == 200
     assert _staff_act(client, op, asked, "reply", text=f"Chào chị {name}, xin gửi bản sao sổ đỏ.",
                       sms="1").status_code == 200  # queued for the notifier, not sent yet
+    from chalicelib.services import lookup
+
+    lookup.status_for_citizen(web, phone[-4:], "203.0.113.77")  # they look their report up once
     stats_before = {s.sk: (s.n, s.total) for s in ratings.month_stats(f"{started:%Y-%m}")}
     photo_key = tickets.get_ticket(web).attachments[0].key
     public_keys = list(tickets.get_ticket(web).photos_public)
@@ -164,6 +190,15 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     agency_email = load_reference().agencies[tickets.get_ticket(web).agency].email
     assert neighbour.reporter_phone not in shown and agency_email and agency_email not in shown
 
+    # (the counters, dedup markers and lookup counter the inspector will read by key were there)
+    from chalicelib.store.models import dedup_pk
+
+    counters = _counter_keys(e164, datetime.now(timezone.utc), sms_texts, ["203.0.113.77"])
+    dedups = [dedup_pk(f"in#android_gateway#{envelope}:m1") for envelope in envelopes]
+    assert {r["key"].split("|")[0] for r in found.records if r["kind"] == "counter"} <= set(counters)
+    present = {key.split("#")[1] for key in counters if _raw("pk", key)}
+    assert {"AUTO", "REPEAT", "LOOKUP"} <= present and all(_raw("pk", key) for key in dedups)
+
     # When they erase it, with the request's requester, reason and approver
     report = privacy.erase_person(phone, requester="Lê Thị Hồng Nhung (đơn ngày 30/11)", reason="Yêu cầu xoá dữ liệu",
                                   approver="Phó giám đốc Sở", actor=ADMIN.actor, now=datetime.now(timezone.utc))
@@ -175,14 +210,16 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     pump()
     later = json.dumps(providers.state.outbox[sent_before:], ensure_ascii=False)
     assert phone[1:] not in later and name not in later
-    # ... and no key prefix, no index of the table holds the number, the name or the e-mail
+    # ... and no key prefix, no index of the table holds the number, the name or the e-mail: read by
+    # key as an inspector would (never a Scan) — the tickets, the person's markers, every counter that
+    # could be named after them, the dedup markers of their messages, quarantine, the audit trail
     codes = [web, merged, asked, neighbour.tracking_code]
     today = datetime.now(timezone.utc).date().isoformat()
     agencies = {tickets.get_ticket(c).agency for c in codes} - {None}
     statuses = {tickets.get_ticket(c).status for c in codes}
     text = _held(
         [f"TICKET#{c}" for c in codes] + [people.person_pk(e164), f"AUDIT#{datetime.now(timezone.utc):%Y-%m}",
-                                          "STATS"] + _counter_keys(e164, datetime.now(timezone.utc)),
+                                          "STATS", "QUARANTINE", *dedups] + counters,
         {"by_phone": [e164], "by_zalo": [e164], "by_month": [f"{started:%Y-%m}", f"{datetime.now(timezone.utc):%Y-%m}"],
          "by_place": ["moi-truong#ben-cau", "chieu-sang#ben-cau"], "by_update": [today], "by_public": ["PUB"],
          "by_open": ["OPEN"], "by_agency_due": agencies, "by_watch": [f"{s}#{n}" for s in "PW" for n in range(4)],
@@ -204,10 +241,17 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     (event,) = [e for e in tickets.timeline(web) if e.kind == "anonymised"]
     assert event.detail["why"] == "request" and "reporter_phone" in event.detail["reporter_fields"]
     assert event.detail["photos_deleted"] == 1 + len(public_keys) and event.detail["rating_comment"] is True
-    # ... the erasure is in the admins' audit trail, without the number
-    (record,) = [e for e in audit.month(datetime.now(timezone.utc)) if e.kind == "personal_data_erased"
-                 and e.detail["person"] == people.person_digest(e164)]
-    assert record.detail["approver"] == "Phó giám đốc Sở" and sorted(record.detail["anonymised"]) == sorted(codes[:3])
+    # ... the erasure is in the admins' audit trail, begun before anything was removed and done after,
+    # with the request and the codes: without the number, the name, or any digest of the number
+    trail = audit.month(datetime.now(timezone.utc))
+    (record,) = [e for e in trail if e.kind == "personal_data_erased" and sorted(e.detail["anonymised"]) == sorted(
+        codes[:3])]
+    (begun,) = [e for e in trail if e.kind == "personal_data_erasure_started" and sorted(e.detail["tickets"]) == sorted(
+        codes[:3])]
+    assert begun.at < record.at and record.detail["remaining"] == 0
+    assert record.detail["approver"] == "Phó giám đốc Sở" and "Nhung" not in record.detail["requester"]
+    assert "person" not in record.detail and "person" not in begun.detail
+    _no_digest_of(e164, _audit_text(datetime.now(timezone.utc)))
     # ... and looking the number up again finds nothing; erasing again changes nothing
     again = privacy.find_person(phone)
     assert again.tickets == [] and again.records == []
@@ -343,10 +387,22 @@ def test_a_ticket_under_legal_hold_is_kept_with_the_reason_shown(client: Any) ->
     privacy.set_legal_hold(SUPERVISOR, held, "Thanh tra tỉnh yêu cầu giữ hồ sơ (CV 12/TTr)")
     assert [t["kept_because"] for t in privacy.find_person(phone).tickets if t["code"] == held] == [
         "Tạm giữ theo yêu cầu: Thanh tra tỉnh yêu cầu giữ hồ sơ (CV 12/TTr)"]
+    # ... and they follow someone else's ticket, held too
+    neighbours = intake.submit(validate_submission({"description": "Lấn chiếm đất công ấp 2", "phone": unique_phone(),
+                                                    "category": "dat-dai", "area": "ben-cau"},
+                                                   load_reference()))["tracking_code"]
+    intake.follow(neighbours, phone)
+    intake.confirm_follow(neighbours, phone, _one_time_code(e164, neighbours))
+    privacy.set_legal_hold(SUPERVISOR, neighbours, "Hồ sơ thanh tra số 7")
     report = privacy.erase_person(phone, requester="Phan Văn Lực", reason="Yêu cầu xoá", approver="Giám đốc",
                                   actor=ADMIN.actor, now=datetime.now(timezone.utc))
-    assert report.anonymised == [free]
-    assert report.kept == [(held, "Tạm giữ theo yêu cầu: Thanh tra tỉnh yêu cầu giữ hồ sơ (CV 12/TTr)")]
+    assert report.anonymised == [free] and report.unfollowed == []
+    # a hold keeps a ticket whole, its followers too: both are listed as kept, with the reason, and the
+    # follow stays findable for the erasure to be run again once the hold is lifted
+    assert sorted(report.kept) == sorted([(held, "Tạm giữ theo yêu cầu: Thanh tra tỉnh yêu cầu giữ hồ sơ (CV 12/TTr)"),
+                                          (neighbours, "Tạm giữ theo yêu cầu: Hồ sơ thanh tra số 7")])
+    assert [f.recipient for f in tickets.get_ticket(neighbours).followers] == [e164]
+    assert (neighbours, "follower") in {(t["code"], t["role"]) for t in privacy.find_person(phone).tickets}
     kept = tickets.get_ticket(held)
     assert kept.reporter_phone == e164 and kept.reporter_name == "Phan Văn Lực" and kept.anonymised_at is None
     assert [e.kind for e in tickets.timeline(held)].count("legal_hold_set") == 1
@@ -367,3 +423,81 @@ def test_what_an_admin_types_is_a_phone_or_a_zalo_id_or_refused() -> None:
         privacy.erase_person("0912345678", requester="", reason=" ", approver="", actor="x",
                              now=datetime.now(timezone.utc))
     assert {e.field for e in missing.value.errors} == {"requester", "reason", "approver"}
+
+
+def test_a_follower_of_a_ticket_merged_into_another_is_found_on_both_and_erased_from_both(
+        client: Any, staff: dict[str, str], providers: Any) -> None:
+    from chalicelib.domain.reports import validate_submission
+    from chalicelib.services import intake
+
+    # Given a citizen who proved their number and follows A, and A merged into B, which is answered
+    def report(text: str) -> str:
+        code = intake.submit(validate_submission({"description": text, "phone": unique_phone(), "category": "ngap-ung",
+                                                  "area": "long-an"}, load_reference()))["tracking_code"]
+        routing.route(code)
+        return code
+
+    first, second = report("Ngập nước trước trường tiểu học Long An"), report("Ngập đường trước trường Long An")
+    stranger = unique_phone()
+    e164 = "+84" + stranger[1:]
+    intake.follow(first, stranger)
+    intake.confirm_follow(first, stranger, _one_time_code(e164, first))
+    assert _staff_act(client, staff["operator"], first, "merge", merged_into=second).status_code == 200
+    assert _staff_act(client, staff["operator"], second, "resolve", answer="Đã bơm thoát nước.").status_code == 200
+    pump()
+    from chalicelib.store import outbound
+
+    # B's answer went to them (stored with the ticket they follow by, A)
+    assert any(m.recipient == e164 and second in m.text for m in outbound.of_ticket(first))
+    # (the merge wrote their follow on B too: found there even once A has lost its people)
+    assert {m.ref for m in people.markers(e164) if m.kind == "FOLLOW"} == {first, second}
+    # When the admin looks them up, they follow both; when they erase them
+    assert {(t["code"], t["role"]) for t in privacy.find_person(stranger).tickets} == {
+        (first, "follower"), (second, "follower")}
+    report_ = privacy.erase_person(stranger, requester="Chủ thuê bao", reason="Yêu cầu xoá", approver="Giám đốc",
+                                   actor=ADMIN.actor, now=datetime.now(timezone.utc))
+    # Then they follow neither, nothing sent to them is kept there, and B's answer never goes to them again
+    assert sorted(report_.unfollowed) == sorted([first, second]) and report_.kept == []
+    assert all(f.recipient != e164 for code in (first, second) for f in tickets.get_ticket(code).followers or [])
+    text = _held([f"TICKET#{first}", f"TICKET#{second}", people.person_pk(e164)], {})
+    assert e164 not in text and stranger[1:] not in text
+    assert privacy.find_person(stranger).records == []
+
+
+def test_an_erasure_does_a_bounded_number_of_tickets_per_call_and_the_next_call_finishes(client: Any) -> None:
+    from chalicelib.domain.reports import validate_submission
+    from chalicelib.services import intake
+
+    phone = unique_phone()
+    codes = [intake.submit(validate_submission({"description": f"Hỏi thủ tục số {n}", "phone": phone},
+                                               load_reference()))["tracking_code"] for n in range(3)]
+    first = privacy.erase_person(phone, requester="Chủ thuê bao", reason="Yêu cầu xoá", approver="Giám đốc",
+                                 actor=ADMIN.actor, now=datetime.now(timezone.utc), limit=2)
+    assert len(first.anonymised) == 2 and first.remaining == 1
+    assert len(privacy.find_person(phone).tickets) == 1  # what is left is still found
+    second = privacy.erase_person(phone, requester="Chủ thuê bao", reason="Yêu cầu xoá", approver="Giám đốc",
+                                  actor=ADMIN.actor, now=datetime.now(timezone.utc), limit=2)
+    assert len(second.anonymised) == 1 and second.remaining == 0
+    assert sorted(first.anonymised + second.anonymised) == sorted(codes)
+    assert all(tickets.get_ticket(code).anonymised_at for code in codes)
+
+
+def test_an_attachment_only_message_counter_is_found_and_erased(client: Any, providers: Any) -> None:
+    import hashlib
+
+    from tests.integration.test_stranger_links import ZALO_IMAGE
+
+    # Given a Zalo user who sent only a photo (counted by its empty text, stored with a placeholder)
+    user = f"z{uuid.uuid4().int % 10**12}"
+    assert zalo_post(client, user, "", event_name="user_send_image", message={
+        "msg_id": uuid.uuid4().hex, "attachments": [{"type": "image", "payload": {"url": ZALO_IMAGE}}]}
+                     ).status_code == 200
+    pump()
+    now = datetime.now(timezone.utc)
+    days = {f"{moment:%Y%m%d}" for moment in (now, now.astimezone(VN), now - timedelta(days=1))}
+    keys = [f"RATE#REPEAT#{hashlib.sha256((user + '#').encode()).hexdigest()[:20]}#{day}" for day in days]
+    assert any(_raw("pk", key) for key in keys)
+    # Then the admin sees it, and erasing the user deletes it
+    assert {r["key"].split("|")[0] for r in privacy.find_person(user).records if r["kind"] == "counter"} & set(keys)
+    privacy.erase_person(user, requester="x", reason="x", approver="y", actor=ADMIN.actor, now=now)
+    assert not any(_raw("pk", key) for key in keys)

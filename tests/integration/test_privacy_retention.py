@@ -172,11 +172,17 @@ def test_the_job_removes_texts_then_photos_then_the_person_each_in_its_time_and_
     assert datetime.fromisoformat(kept.watch_at) == add_months(T0, 25) + timedelta(days=30)  # looked at monthly
     assert privacy.find_person(kept.reporter_phone).tickets[0]["kept_because"].startswith("Tạm giữ theo yêu cầu")
 
-    # Run twice: the second run changes nothing
+    # Run twice: the second run changes nothing, and anonymising an anonymised ticket again (every
+    # step runs once more) finds nothing left to remove
     snapshot = {code: _partition(code) for code in (web, sms.tracking_code, untouched, denounced, held)}
     again = _run(add_months(T0, 25))
     assert again == {"anonymised": 0, "kept": 0, "photos_removed": 0, "texts_cleared": 0, "rescheduled": 0,
                      "enrolled": 0}
+    for code in (web, sms.tracking_code):
+        redone = privacy.anonymise_ticket(tickets.get_ticket(code), add_months(T0, 26), privacy.SYSTEM, "retention")
+        assert redone["reporter_fields"] == [] and not any(
+            redone[n] for n in ("events_redacted", "messages_erased", "callbacks_redacted", "photos_deleted",
+                                "rating_comment", "followers_removed"))
     assert {code: _partition(code) for code in snapshot} == snapshot
 
     # 37 months after, the untouched open ticket goes too; 61 months after, the denunciation
@@ -282,3 +288,79 @@ def test_an_unreadable_provider_payload_is_kept_only_the_schedules_quarantine_da
     (kept,) = [q for q in outbound.quarantined(limit=500) if q.sk == answer.json_body["error"]["quarantine_id"]]
     days = load_reference().retention.quarantine_days
     assert days == 30 and abs(kept.expires_at - kept.received_at - timedelta(days=days)) < timedelta(seconds=1)
+
+
+def test_a_run_that_stops_halfway_through_a_ticket_is_finished_by_the_next_and_holds_back_nothing(
+        client: Any, staff: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.services.schedules import PageIncomplete
+
+    # Given two answered tickets whose time has come, and a failure after the first steps of one
+    broken = _report(description="Cột điện nghiêng ấp 7, báo anh Lâm Văn Tùng", category="chieu-sang",
+                     area="tan-ninh", name="Lâm Văn Tùng")
+    fine = _report(description="Ống nước vỡ ấp 8", category="dien-nuoc", area="tan-ninh", name="Trần Thị Yến")
+    for code in (broken, fine):
+        _act(client, staff["operator"], code, "resolve", answer="Đã xử lý.")
+        _age(code, T0)
+    real = privacy._delete_photos
+
+    def failing(ticket: TicketModel) -> int:
+        if ticket.tracking_code == broken:
+            raise RuntimeError("S3 unavailable")
+        return real(ticket)
+
+    monkeypatch.setattr(privacy, "_delete_photos", failing)
+    night = add_months(T0, 25)
+    # When the night's run meets it
+    with pytest.raises(PageIncomplete):
+        _run(night)
+    # Then the other ticket was anonymised all the same, the broken one is half done and claimed, and
+    # its mark moved to the next night, so the runs of this night are not stuck on it
+    assert tickets.get_ticket(fine).anonymised_at is not None
+    half = tickets.get_ticket(broken)
+    assert half.anonymised_at is None and half.anonymising_at is not None and half.reporter_name == "Lâm Văn Tùng"
+    assert all("Tùng" not in json.dumps(e.detail or {}, ensure_ascii=False) for e in tickets.timeline(broken))
+    assert datetime.fromisoformat(half.watch_at) == night + privacy.RETRY_AFTER
+    _run(night + timedelta(minutes=10))  # no PageIncomplete: nothing failed this time
+    # ... and nobody can put a hold on what is half removed
+    with pytest.raises(ValidationFailed):
+        privacy.set_legal_hold(privacy_user(), broken, "Thanh tra yêu cầu")
+    # When the next night's run comes (the failure gone), it finishes the ticket
+    monkeypatch.setattr(privacy, "_delete_photos", real)
+    assert _run(night + timedelta(days=1, minutes=5))["anonymised"] >= 1
+    done = tickets.get_ticket(broken)
+    assert done.anonymised_at is not None and done.anonymising_at is None and done.reporter_phone is None
+    assert "Tùng" not in _partition(broken)
+    assert [e.kind for e in tickets.timeline(broken)].count("anonymised") == 1
+
+
+def test_a_merged_tickets_reporter_leaves_the_original_when_theirs_is_anonymised_first(
+        client: Any, staff: dict[str, str], providers: Any) -> None:
+    from tests.integration.test_privacy_erasure import _one_time_code
+
+    # Given a report A, a stranger who proved their number and follows A, and A merged into an open
+    # ticket B that was then answered (both got B's notice)
+    op = staff["operator"]
+    phone, stranger = unique_phone(), unique_phone()
+    reporter, follower = "+84" + phone[1:], "+84" + stranger[1:]
+    first = _report(description="Cầu khỉ ấp 9 xã Tân Ninh gãy, nguy hiểm", category="giao-thong", area="tan-ninh",
+                    phone=phone, name="Quách Văn Lộc")
+    intake.follow(first, stranger)
+    intake.confirm_follow(first, stranger, _one_time_code(follower, first))
+    second = _report(description="Cầu ấp 9 Tân Ninh hư hỏng", category="giao-thong", area="tan-ninh")
+    _act(client, op, first, "merge", merged_into=second)
+    _act(client, op, second, "resolve", answer="Đã báo huyện sửa cầu.")
+    pump()
+    # When A's time comes before B's (B still has its whole retention ahead)
+    _age(first, T0)
+    _run(add_months(T0, 25))
+    # Then A is anonymised and its reporter no longer follows B, nor is anything of theirs kept there
+    assert tickets.get_ticket(first).anonymised_at is not None
+    original = tickets.get_ticket(second)
+    assert original.anonymised_at is None and reporter not in [f.recipient for f in original.followers or []]
+    assert all(personal not in _partition(code) for personal in (reporter, "Lộc") for code in (first, second))
+    left = privacy.find_person(phone)  # only today's rate-limit counter, which lives two days
+    assert left.tickets == [] and [r for r in left.records if r["kind"] != "counter"] == []
+    # ... while the stranger, who chose to follow, still follows B and is still found there
+    assert [f.recipient for f in original.followers] == [follower]
+    assert [(t["code"], t["role"]) for t in privacy.find_person(stranger).tickets] == [(second, "follower")]
