@@ -162,10 +162,11 @@ def as_csv(held: HeldData) -> str:
     return BOM + buffer.getvalue()
 
 
-def export_file(held: HeldData, fmt: str, generated_at: datetime, person_digest: str) -> ExportFile:
-    """Returns the download of `held` in `fmt` ("json" or "csv"), named by a digest of the person and the
-    date, e.g. du-lieu-ca-nhan-3f9a1c2b7d4e-20261130.csv. Raises ValidationFailed for another format."""
+def export_file(held: HeldData, fmt: str, generated_at: datetime, reference: str) -> ExportFile:
+    """Returns the download of `held` in `fmt` ("json" or "csv"), named by the request's random
+    `reference` (also in the audit trail, never the person) and the date, e.g.
+    du-lieu-ca-nhan-3f9a1c2b7d4e-20261130.csv. Raises ValidationFailed for another format."""
     fmt = check_format(fmt)
     body = as_json(held, generated_at) if fmt == "json" else as_csv(held)
     stamp = generated_at.astimezone(timezone.utc).strftime("%Y%m%d")
-    return ExportFile(body, CONTENT_TYPES[fmt], f"du-lieu-ca-nhan-{person_digest[:12]}-{stamp}.{fmt}")
+    return ExportFile(body, CONTENT_TYPES[fmt], f"du-lieu-ca-nhan-{reference[:12]}-{stamp}.{fmt}")

@@ -455,7 +455,9 @@ ERASURE: Schema = _obj({
     "unfollowed": {"type": "array", "items": CODE, "description": "tickets the person no longer follows"},
     "kept": {"type": "array", "description": "tickets under legal hold, kept, and why",
              "items": _obj({"tracking_code": CODE, "reason": STR}, closed=True)},
-    "markers_deleted": INT, "counters_deleted": INT}, closed=True)
+    "markers_deleted": INT, "counters_deleted": INT,
+    "remaining": {**INT, "description": "tickets of the person still to anonymise: one call handles at most 20; "
+                  "call again with the same request until it is 0"}}, closed=True)
 
 
 def _personal_data_paths() -> dict[str, Any]:

@@ -65,7 +65,8 @@ def erase(request: Any) -> Response:
     report = data_requests.erase(user, _person(body), fields)
     return Response({"anonymised": list(report.anonymised), "unfollowed": list(report.unfollowed),
                      "kept": [{"tracking_code": code, "reason": reason} for code, reason in report.kept],
-                     "markers_deleted": report.markers_deleted, "counters_deleted": report.counters_deleted},
+                     "markers_deleted": report.markers_deleted, "counters_deleted": report.counters_deleted,
+                     "remaining": report.remaining},
                     headers={**JSON_UTF8, **NO_STORE})
 
 
