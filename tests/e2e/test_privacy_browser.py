@@ -61,7 +61,8 @@ def test_an_admin_answers_what_do_you_hold_and_delete_it_in_the_browser(browser:
     assert code in page.locator("#report-anonymised").inner_text()
     assert phone[1:] not in page.url
 
-    page.get_by_role("link", name=code).click()
+    with page.expect_navigation():  # the ticket's page, not the report still on screen
+        page.get_by_role("link", name=code).click()
     assert page.locator("#anonymised").is_visible()
     assert "Đoàn Minh Khôi" not in page.content()
     page.get_by_role("link", name="Nhật ký").click()
