@@ -29,7 +29,7 @@ from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.text import fold
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
-from chalicelib.store import audit, callbacks, cursors, outbound, people, photos, tickets
+from chalicelib.store import audit, callbacks, cursors, outbound, people, photos, ratings, tickets
 from chalicelib.store import privacy as store
 from chalicelib.store.models import BODY_FIELDS, EventModel, OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
@@ -209,7 +209,7 @@ def _reporter_records(ticket: TicketModel) -> list[dict[str, Any]]:
     records += [{"ticket": code, "kind": "callback", "key": _key(c), "at": _iso(c.created_at),
                  "fields": {"due_at": _iso(c.due_at), **_fields(c, ("reason", "outcome"))}}
                 for c in callbacks.of_ticket(code)]
-    rating = store.rating(code)
+    rating = ratings.of_ticket(code)
     if rating is not None:
         records.append({"ticket": code, "kind": "rating", "key": _key(rating), "at": _iso(rating.at),
                         "fields": _fields(rating, ("rating", "comment", "channel"))})
@@ -303,7 +303,7 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
         if (reason, outcome) != (callback.reason, callback.outcome) or callback.status is not None:
             store.redact_callback(callback, reason, outcome or CALLBACK_CLOSED if callback.status else outcome)
             redacted_callbacks += 1
-    rating = store.rating(code)
+    rating = ratings.of_ticket(code)
     commented = bool(rating and rating.comment)
     if rating is not None and commented:
         store.drop_comment(rating)

@@ -147,15 +147,6 @@ def redact_callback(callback: CallbackModel, reason: str, outcome: str | None) -
                         condition=CallbackModel.pk.exists() & same)
 
 
-def rating(code: str) -> RatingModel | None:
-    bind()
-    with translate():
-        try:
-            return RatingModel.get(ticket_pk(code), "RATING", consistent_read=True)
-        except RatingModel.DoesNotExist:
-            return None
-
-
 def drop_comment(found: RatingModel) -> None:
     """Removes a rating's comment; its score stays (and stays counted in the statistics)."""
     bind()
