@@ -278,6 +278,17 @@ def test_the_admin_api_searches_exports_and_erases_with_the_person_in_the_body(
     assert 'id="legal-hold-reason"' not in admin.get(f"/staff/tickets/{citizen['second']}").text
 
 
+def _search_until_held(admin: Any, person: str) -> Any:
+    """The personal-data search for `person`, repeated until a ticket shows (the inbound consumer makes it
+    within seconds of the webhook)."""
+    for _ in range(40):
+        found = admin.post("/staff/du-lieu-ca-nhan", step="search", person=person)
+        if 'id="held-tickets"' in found.text:
+            break
+        time.sleep(0.5)
+    return found
+
+
 def test_a_zalo_user_is_found_by_their_zalo_id_and_erased(base_url: str) -> None:
     from chalicelib.channels.zalo import signature
     from devstack.fakes import LOCAL_SECRETS as S
@@ -295,11 +306,7 @@ def test_a_zalo_user_is_found_by_their_zalo_id_and_erased(base_url: str) -> None
         "Content-Type": "application/json", "X-ZEvent-Signature": f"mac={mac}"}).status_code == 200
     admin = Staff(base_url, ADMIN)
     # When the admin looks the Zalo id up (the inbound consumer makes the ticket within seconds)
-    for _ in range(40):
-        found = admin.post("/staff/du-lieu-ca-nhan", step="search", person=zalo_user)
-        if 'id="held-tickets"' in found.text:
-            break
-        time.sleep(0.5)
+    found = _search_until_held(admin, zalo_user)
     # Then the ticket is there, as the Zalo account's
     assert "tài khoản Zalo" in _section(found.text, "held-title") and zalo_user in _section(found.text, "held-title")
     assert "Cây xanh gãy đổ" in _section(found.text, "records")
@@ -334,11 +341,7 @@ def test_the_names_an_sms_reporter_gives_the_admin_are_masked_in_what_they_wrote
         "X-Signature": android_gateway.signature(body, stamp, S["android_gateway_signing_key"])})
     assert sent.status_code == 200, sent.text
     admin = Staff(base_url, ADMIN)
-    for _ in range(40):
-        found = admin.post("/staff/du-lieu-ca-nhan", step="search", person=phone)
-        if 'id="held-tickets"' in found.text:
-            break
-        time.sleep(0.5)
+    found = _search_until_held(admin, phone)
     assert name in _section(found.text, "records")
     code = re.search(r'id="held-tickets".*?class="code"[^>]*>([^<]+)<', found.text, re.S).group(1)
     # When the admin erases it, giving the names she uses (the form takes several, comma-separated)

@@ -43,6 +43,16 @@ def zalo_post(client: Any, user: str, text: str, msg_id: str | None = None, **ex
     return client.http.post("/webhooks/zalo", headers={**JSON, "X-ZEvent-Signature": f"mac={mac}"}, body=body)
 
 
+def zalo_follow(client: Any, user: str) -> str:
+    """The OA's follow event, signed (the user gets the welcome, a message of no ticket); returns its timestamp."""
+    stamp = str(int(time.time() * 1000))
+    body = json.dumps({"app_id": S["zalo_app_id"], "event_name": "follow", "timestamp": stamp, "oa_id": "1",
+                       "follower": {"id": user}, "source": "oa_profile", "user_id_by_app": "2"}).encode()
+    mac = zalo.signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
+    assert client.http.post("/webhooks/zalo", body=body, headers={**JSON, "X-ZEvent-Signature": mac}).status_code == 200
+    return stamp
+
+
 def gateway_post(client: Any, phone: str, text: str, envelope_id: str | None = None,
                  signature: str | None = None) -> Any:
     body = json.dumps({"deviceId": "phone-1", "event": "sms:received", "id": envelope_id or uuid.uuid4().hex,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from datetime import timedelta
 from typing import Any, Iterator
@@ -19,12 +18,10 @@ import pytest
 from chalicelib.config import settings
 from chalicelib.domain.notice import notice_version
 from chalicelib.domain.sms import fits_one_segment
-from chalicelib.channels import zalo
 from chalicelib.store import outbound, people, tickets
 from chalicelib.store.reference import load_reference
-from devstack.fakes import LOCAL_SECRETS as S
 from tests.conftest import bearer, unique_phone
-from tests.integration.test_channels import gateway_post, pump, sent_to, zalo_post
+from tests.integration.test_channels import gateway_post, pump, sent_to, zalo_follow, zalo_post
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON_TYPE = {"Content-Type": "application/json"}
@@ -121,12 +118,7 @@ def test_zalo_acknowledgement_and_welcome_link_the_notice_and_the_welcome_expire
     site_at(SITE)
     user = f"z{uuid.uuid4().int % 10**18}"
     assert zalo_post(client, user, "Cống bể trước nhà văn hoá ấp 1").status_code == 200
-    stamp = str(int(time.time() * 1000))
-    body = json.dumps({"app_id": S["zalo_app_id"], "event_name": "follow", "timestamp": stamp, "oa_id": "1",
-                       "follower": {"id": user}, "source": "oa_profile", "user_id_by_app": "2"}).encode()
-    mac = zalo.signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
-    assert client.http.post("/webhooks/zalo", body=body, headers={**JSON_TYPE, "X-ZEvent-Signature": mac}
-                            ).status_code == 200
+    zalo_follow(client, user)
     pump()
     ack, welcome = sorted(sent_to(providers, user), key=lambda text: "Chào bạn" in text)
     assert "đã tiếp nhận phản ánh" in ack and f"{SITE}/rieng-tu" in ack

@@ -25,7 +25,7 @@ from chalicelib.store import audit, people, ratings, tickets
 from chalicelib.store.reference import load_reference
 from devstack.worker import poll_once
 from tests.conftest import bearer, unique_phone
-from tests.integration.test_channels import gateway_post, pump, zalo_post
+from tests.integration.test_channels import gateway_post, pump, zalo_follow, zalo_post
 from tests.integration.test_citizen_side import _upload, jpeg_with_exif
 
 import app
@@ -260,27 +260,10 @@ def test_an_admin_finds_everything_held_about_a_phone_and_erases_it_leaving_only
     assert (second.anonymised, second.unfollowed, second.kept, second.counters_deleted) == ([], [], [], 0)
 
 
-def _zalo_follow(client: Any, user: str) -> str:
-    """The OA's follow event: the user gets the welcome, a message that belongs to no ticket.
-    Returns the event's timestamp."""
-    import time
-
-    from chalicelib.channels import zalo
-    from devstack.fakes import LOCAL_SECRETS as S
-
-    stamp = str(int(time.time() * 1000))
-    body = json.dumps({"app_id": S["zalo_app_id"], "event_name": "follow", "timestamp": stamp, "oa_id": "1",
-                       "follower": {"id": user}, "source": "oa_profile", "user_id_by_app": "2"}).encode()
-    mac = zalo.signature(S["zalo_app_id"], body, stamp, S["zalo_oa_secret_key"])
-    assert client.http.post("/webhooks/zalo", body=body, headers={**JSON_TYPE, "X-ZEvent-Signature": mac}
-                            ).status_code == 200
-    return stamp
-
-
 def test_a_zalo_user_is_found_and_erased_with_the_welcome_sent_to_them(client: Any, providers: Any) -> None:
     # Given a Zalo user who followed the OA (a welcome with no ticket) and then reported
     user = f"z{uuid.uuid4().int % 10**12}"
-    stamp = _zalo_follow(client, user)
+    stamp = zalo_follow(client, user)
     assert zalo_post(client, user, "Cống thoát nước trước chợ Tân Ninh bị tắc, tôi là Trịnh Văn Quý").status_code == 200
     pump()
     (ticket,) = tickets.by_zalo(user)
