@@ -35,6 +35,11 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets whose retention has run out           | GSI by_watch: watch_shard=P#0..3, watch_at <= now      |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 | where a scheduled job stopped (its cursor)    | GetItem / UpdateItem pk=CURSOR#<job>, sk=CURSOR (versioned) |
+| tickets with a citizen message since staff acted ("Có tin mới") | Query pk=INBOX#UNREAD (sk=<code>) |
+| a staff member's tickets ("Việc của tôi")     | Query pk=MINE#<sha256 of the e-mail> (sk=<code>)        |
+| who else has a ticket open (presence)         | Query pk=PRESENCE#<code>, filter at >= now-90 s (TTL'd) |
+| inbox counts per view and agency (cached 20 s)| GetItem pk=INBOX#COUNTS, sk=COUNTS; rebuilt from by_open + INBOX#UNREAD |
+| tickets created since a moment ("n mới" poll) | GSI by_month: created_month, created_at > since (COUNT) |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -273,6 +278,9 @@ class TicketModel(Model):
     anonymised_at = UTCDateTimeAttribute(null=True)
     anonymising_at = UTCDateTimeAttribute(null=True)  # claimed: its removal began, the next run finishes it
     legal_hold = UnicodeAttribute(null=True)  # the reason staff gave; None when not held
+    # Who works on it ("Việc của tôi"): a staff e-mail and display name; its MINE# marker is written with it.
+    assignee = UnicodeAttribute(null=True)
+    assignee_name = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -584,6 +592,42 @@ class PersonMarkerModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class WorkMarkerModel(Model):
+    """Staff work lists kept beside the tickets (no index of their own; chalicelib.store.worklists):
+    pk=INBOX#UNREAD, sk=<code>: a citizen wrote since staff last acted (agency, category, channel
+    copied for the scope filter; `first_at` the oldest unread message, `at` the newest);
+    pk=MINE#<digest of a staff e-mail>, sk=<code>: the ticket is assigned to that person;
+    pk=PRESENCE#<code>, sk=<digest of a staff e-mail>: who has the ticket open (`name`, `at`; TTL'd)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    first_at = UTCDateTimeAttribute(null=True)
+    agency = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class CountsModel(Model):
+    """The inbox counts per view and agency scope (pk=INBOX#COUNTS, sk=COUNTS), rebuilt by at most
+    one request at a time (`claimed_until`, epoch seconds) once they are older than a few seconds."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="INBOX#COUNTS")
+    sk = UnicodeAttribute(range_key=True, default="COUNTS")
+    counts = JSONAttribute(null=True)
+    computed_at = UTCDateTimeAttribute(null=True)
+    claimed_until = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
 class ReferenceModel(Model):
     class Meta(_Meta):
         pass
@@ -598,4 +642,5 @@ class ReferenceModel(Model):
 MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
-                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel)
+                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, WorkMarkerModel,
+                                   CountsModel)
