@@ -112,6 +112,13 @@ def report_script() -> Response:
     return static_file("report.js", "application/javascript; charset=utf-8")
 
 
+@app.route("/static/ticket.js", methods=["GET"])
+def ticket_script() -> Response:
+    from chalicelib.web.pages import static_file
+
+    return static_file("ticket.js", "application/javascript; charset=utf-8")
+
+
 @app.route("/tra-cuu", methods=["GET"])
 @html_page(_context)
 def status_page() -> Response:
@@ -368,7 +375,7 @@ def staff_page(view: Any) -> Any:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         from chalicelib.web.staff_views import staff_page as guard
 
-        return guard(_context, _path)(view)(*args, **kwargs)
+        return guard(_context, _path, lambda: app.current_request.headers)(view)(*args, **kwargs)
     return guarded
 
 

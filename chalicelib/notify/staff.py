@@ -46,14 +46,25 @@ def render(name: str, **context: Any) -> tuple[str, str]:
         **context)
 
 
-def ticket_facts(ticket: TicketModel, ref: ReferenceData) -> dict[str, Any]:
+def ticket_facts(ticket: TicketModel, ref: ReferenceData, *, agency_id: str | None = None,
+                 due_at: datetime | None = None, previous_agency: str | None = None,
+                 callback_at: datetime | None = None, callback_reason: str | None = None) -> dict[str, Any]:
+    """The facts every staff e-mail shows of `ticket`, by name: category, commune/ward, agency and
+    answer deadline. `agency_id` / `due_at` stand for values being written with this notification
+    (an assignment's new agency and deadline); `previous_agency` names the agency a transfer comes
+    from; `callback_at` / `callback_reason` are a callback's promised time and why (a reminder shows
+    that time, never the answer deadline in its place)."""
     category = ref.categories.get(ticket.category or "")
     area = ref.areas.get(ticket.area or "")
-    agency = ref.agencies.get(ticket.agency or "")
+    agency = ref.agencies.get(agency_id or ticket.agency or "")
+    previous = ref.agencies.get(previous_agency or "")
+    due = due_at or ticket.due_at
     confidential = bool(category and category.confidential)
     return {"code": ticket.tracking_code, "category": category.name if category else None,
             "area": area.name if area else None, "agency": agency.name if agency else None,
-            "due": local_text(ticket.due_at) if ticket.due_at else None,
+            "previous_agency": previous.name if previous else None,
+            "due": local_text(due) if due else None,
+            "callback": local_text(callback_at) if callback_at else None, "callback_reason": callback_reason,
             "excerpt": None if confidential else ticket.text[:EXCERPT],
             "link": settings().public_url(f"/staff/tickets/{ticket.tracking_code}")}
 

@@ -180,13 +180,14 @@ def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
     ref = load_reference()
     reporter = reporter_of(user, ticket, ref)
     usable = [t for t in templates.all_templates() if t.category in (None, ticket.category)]
-    chosen = next((t for t in usable if t.sk == template_id), None)
+    values = template_values(ticket, ref, reporter)
+    filled = {t.sk: staff_forms.fill(t.body, values) for t in usable}
     status = Status(ticket.status)
     return {"ticket": ticket, "summary": summary(ticket, ref, now), "reporter": reporter,
             "timeline": lookup.staff_timeline(ticket.tracking_code),
             "callbacks": callbacks.of_ticket(ticket.tracking_code),
-            "templates": usable,
-            "reply_text": staff_forms.fill(chosen.body, template_values(ticket, ref, reporter)) if chosen else "",
+            "templates": usable, "filled": filled,  # each template filled in for this ticket
+            "reply_text": filled.get(template_id or "", ""),
             "can": {action: allowed(user, _PERMISSION.get(action, action)) for action in ACTIONS},
             "open": is_open(status), "status": status, "ref": ref,
             "public_preview": _public_preview(ticket) if ticket.consent_publish else None,
@@ -341,9 +342,10 @@ def _assign(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     if ticket.due_at is None:
         changes.update(routing.deadline_changes(ticket, ref, ticket.category))
     agency = ref.agencies[agency_id]
-    facts = {"code": ticket.tracking_code, "category": None, "area": None, "agency": agency.name,
-             "due": local_text(changes.get("due_at") or ticket.due_at) if (changes.get("due_at") or ticket.due_at)
-             else None, "excerpt": None, "link": None}
+    from chalicelib.notify import staff as staff_notices
+
+    facts = staff_notices.ticket_facts(ticket, ref, agency_id=agency_id, due_at=changes.get("due_at"),
+                                       previous_agency=ticket.agency if ticket.agency != agency_id else None)
     notices, _ = routing.assignment_messages(ticket, ref, agency_id, now, facts)
     kind = "transferred" if ticket.agency else "assigned"
     event = _event(user, kind, now, f"Đã chuyển đến {agency.name} để xử lý.", agency=agency_id,

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound, TooManyRequests
@@ -67,6 +69,31 @@ def staff_timeline(code: str) -> list[dict[str, object]]:
          "text": e.public_text, "detail": e.detail} for e in tickets.timeline(code)]
     entries += [
         {"at": m.created_at, "type": "message_out", "kind": m.kind, "channel": m.channel, "provider": m.provider,
-         "text": m.text, "delivery": m.state, "attempts": m.attempts, "last_error": m.last_error,
-         "updated_at": m.updated_at} for m in outbound.of_ticket(code)]
+         "text": m.text, "subject": m.subject, "delivery": m.state, "attempts": m.attempts,
+         "last_error": m.last_error, "updated_at": m.updated_at} for m in outbound.of_ticket(code)]
     return sorted(entries, key=lambda entry: entry["at"])  # type: ignore[arg-type, return-value]
+
+
+STAFF_NAMES_TTL_S = 300.0
+_staff_names: dict[str, Any] = {"until": 0.0, "names": {}}
+
+
+def staff_names(clock: Callable[[], float] = time.monotonic) -> dict[str, str]:
+    """Returns {e-mail: display name} of every staff account, so that a timeline names people
+    rather than accounts. Read from the staff directory (one listing per role) at most every
+    STAFF_NAMES_TTL_S per container; {} while the directory cannot be read (pages then show the
+    e-mail)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib import identity
+
+    if clock() < _staff_names["until"]:
+        return dict(_staff_names["names"])
+    try:
+        listing = identity.staff_by_role()
+    except (BotoCoreError, ClientError):
+        return dict(_staff_names["names"])
+    names = {person["email"]: person["name"] for people in listing.values() for person in people
+             if person.get("email") and person.get("name")}
+    _staff_names.update(until=clock() + STAFF_NAMES_TTL_S, names=names)
+    return dict(names)

@@ -48,10 +48,15 @@ def deadline_changes(ticket: TicketModel, ref: ReferenceData, category: str | No
 
 def assignment_messages(ticket: TicketModel, ref: ReferenceData, agency_id: str, now: datetime,
                         facts: dict[str, object]) -> tuple[list[OutboundModel], bool]:
-    """Returns the agency's e-mail (never an SMS), or an admin alert when the agency has no e-mail."""
+    """Returns the agency's e-mail (never an SMS), or an admin alert when the agency has no e-mail.
+    A transfer (`facts` name a previous agency) says where the ticket comes from."""
     contact = staff.agency_contact(ref, agency_id)
     code = ticket.tracking_code
     if contact.email:
+        if facts.get("previous_agency"):
+            return staff.messages("assigned", contact, f"[1022] Phản ánh chuyển đến {code}",
+                                  f"Phản ánh sau được chuyển từ {facts['previous_agency']} đến {facts['agency']} "
+                                  "để xử lý:", "", now, t=facts), True
         return staff.messages("assigned", contact, f"[1022] Phản ánh mới {code}",
                               "Cơ quan được giao xử lý phản ánh sau:", "", now, t=facts), True
     alert = staff.Contact(email=ref.admin_email)
@@ -107,10 +112,14 @@ def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area:
         text = f"Đã chuyển đến {ref.agencies[agency_id].name} để xử lý."
         probe = TicketModel(tracking_code=ticket.tracking_code, text=ticket.text, category=decided.category,
                             area=decided.area, agency=agency_id, due_at=changes.get("due_at"))
-        outbound, _ = assignment_messages(ticket, ref, agency_id, now, staff.ticket_facts(probe, ref))
+        previous = ticket.agency if ticket.agency and ticket.agency != agency_id else None
+        outbound, _ = assignment_messages(ticket, ref, agency_id, now,
+                                          staff.ticket_facts(probe, ref, previous_agency=previous))
     if Status(ticket.status) != target:
         check_transition(Status(ticket.status), target)
-    event = tickets.NewEvent(kind="routed", actor=actor, at=now, public_text=text,
+    # An operator's choice is recorded as such: the router's own decision is "routed".
+    event = tickets.NewEvent(kind="routed" if actor == ROUTER else "recategorised", actor=actor, at=now,
+                             public_text=text,
                              detail={"status": target.value, "agency": agency_id, "category": decided.category,
                                      "area": decided.area, "score": decided.category_score
                                      if decided.category_score != float("inf") else None})

@@ -103,12 +103,24 @@ def callback_reminders(now: datetime | None = None, page: int = REMINDERS_PER_RU
             # The operator works in the console: an e-mail, never an SMS.
             items = staff.messages(f"callback_{stage}", staff.Contact(email=callback.operator_email or ""),
                                    subject, f"Bạn đã hẹn gọi lại công dân lúc {when}. Lý do: {callback.reason}",
-                                   "", now, t={"code": callback.tracking_code, "due": when})
+                                   "", now, t=_callback_facts(callback, ref))
             sent += _store_once(_keyed(items, f"{callback.sk}#{stage}"), pk_code=callback.tracking_code)
         callbacks.mark_reminded(callback, stage)
 
     _each(callbacks.due_for_reminder(now, REMIND_AHEAD, page), remind, "callback_reminders")
     return sent
+
+
+def _callback_facts(callback: CallbackModel, ref: ReferenceData) -> dict[str, Any]:
+    """A reminder's facts: the ticket's (category, commune, agency, answer deadline) and the
+    callback's own time and reason, shown as such."""
+    from chalicelib.domain.errors import NotFound
+
+    try:
+        ticket = tickets.get_ticket(callback.tracking_code)
+    except NotFound:
+        ticket = TicketModel(tracking_code=callback.tracking_code, text="")
+    return staff.ticket_facts(ticket, ref, callback_at=callback.due_at, callback_reason=callback.reason)
 
 
 def deadline_watch(now: datetime | None = None, per_shard: int = WATCH_PER_SHARD) -> dict[str, int]:
@@ -211,7 +223,8 @@ def _digest(agency: Any, ref: ReferenceData, now: datetime, today: str) -> int:
     due_today = [t for t in open_tickets if t.due_at and t.due_at > now and local_text(t.due_at)[:10] == today]
     open_count = _at_least(len(open_tickets), complete)
     items = [{"code": t.tracking_code, "category": ref.categories[t.category].name if t.category in
-              ref.categories else "", "due": local_text(t.due_at) if t.due_at else "",
+              ref.categories else "", "area": ref.areas[t.area].name if t.area in ref.areas else "",
+              "due": local_text(t.due_at) if t.due_at else "",
               "state": "Quá hạn" if t in overdue else ("Đến hạn hôm nay" if t in due_today else "Đang xử lý")}
              for t in open_tickets[:50]]
     messages = staff.messages("digest", staff.Contact(email=agency.email),

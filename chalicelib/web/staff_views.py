@@ -36,7 +36,8 @@ EVENT_LABELS = {
     "sms_notice": "Tin SMS rút gọn (nội dung dài)",
     "legal_hold_set": "Giữ dữ liệu (lý do pháp lý)", "legal_hold_lifted": "Bỏ giữ dữ liệu",
     "anonymised": "Ẩn danh dữ liệu cá nhân", "photos_removed": "Xoá ảnh (hết thời hạn lưu)",
-    "follower_removed": "Bỏ người theo dõi",
+    "follower_removed": "Bỏ người theo dõi", "recategorised": "Phân loại lại (thủ công)",
+    "claimed": "Nhận xử lý", "released": "Trả lại việc", "reassigned": "Giao lại cho người khác",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
@@ -76,10 +77,23 @@ def _sign_in_location(path: str) -> str:
     return "/staff/sign-in?" + urlencode({"next": target}) if target else "/staff/sign-in"
 
 
-def staff_page(context_of: Callable[[], Any], path_of: Callable[[], str]
+def _error_page(headers_of: Callable[[], Mapping[str, str]] | None, status: int, **context: Any) -> Response:
+    """Our error page with the console's header: the signed-in person's name and navigation when the
+    request carries a valid session, the sign-in link otherwise."""
+    try:
+        session = sessions.page_session(headers_of() if headers_of else {})
+        return render("staff/error.html", status=status, **_common(session, **context))
+    except Exception:  # no session, or none that can be read now: the header without a person
+        return render("staff/error.html", status=status, user=None, province=settings().province_name,
+                      hotline=settings().hotline, **context)
+
+
+def staff_page(context_of: Callable[[], Any], path_of: Callable[[], str],
+               headers_of: Callable[[], Mapping[str, str]] | None = None
                ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Decorates a staff page: no valid session -> the sign-in page; a domain error -> a page with
-    its status and message; a crash -> 500 with a request id (logged without request data)."""
+    its status and message; a crash -> 500 with a request id (logged without request data).
+    `headers_of` gives the request's headers, for the error page's header."""
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -88,18 +102,15 @@ def staff_page(context_of: Callable[[], Any], path_of: Callable[[], str]
             except Unauthenticated:
                 return redirect(_sign_in_location(path_of()), sessions.signed_out_cookies())
             except DomainError as error:
-                return render("staff/error.html", status=status_for(error), title="Không thực hiện được",
-                              message=error.message_vi, message_en=error.message_en,
-                              province=settings().province_name, hotline=settings().hotline)
+                return _error_page(headers_of, status_for(error), title="Không thực hiện được",
+                                   message=error.message_vi)
             except Exception as exc:
                 from chalicelib.observability import logger
 
                 rid = request_id(context_of())
                 logger().exception("unhandled error", extra={"request_id": rid, "error_type": type(exc).__name__})
-                return render("staff/error.html", status=500, title="Lỗi hệ thống", request_id=rid,
-                              message="Xin lỗi, hệ thống gặp lỗi. Thao tác có thể chưa được lưu.",
-                              message_en="Internal error; the change may not have been saved.",
-                              province=settings().province_name, hotline=settings().hotline)
+                return _error_page(headers_of, 500, title="Lỗi hệ thống", request_id=rid,
+                                   message="Xin lỗi, hệ thống gặp lỗi. Thao tác có thể chưa được lưu.")
         return wrapper
     return decorate
 
@@ -193,25 +204,40 @@ def inbox(headers: Mapping[str, str], query: Mapping[str, str], form: Mapping[st
 
 def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form: Mapping[str, str] | None = None,
            error: DomainError | None = None, status: int = 200) -> Response:
-    from chalicelib.services import console, data_requests
+    """The ticket page. `form` is a form sent back to it: after a failed action (with `error`), or the
+    reply form asking for a template without JavaScript (`template`): its typed text is kept and the
+    filled template added after it."""
+    from chalicelib.services import console, data_requests, lookup
+    from chalicelib.web import timeline
 
     session = sessions.page_session(headers)
-    view = console.ticket_page(session.user, code, query.get("template"))
+    form = dict(form or {})
+    view = console.ticket_page(session.user, code, query.get("template") or form.get("template"))
+    if form.get("template"):
+        typed = (form.get("text") or "").rstrip()
+        form["text"] = "\n\n".join(part for part in (typed, view["reply_text"]) if part)
     retention = data_requests.retention_of(view["ticket"].category)
     errors = _errors(error) if isinstance(error, ValidationFailed) else {}
-    message = None if error is None else f"{error.message_vi} / {error.message_en}"
+    message = None if error is None else error.message_vi
     from chalicelib.domain.links import attachment_views, host_of, image_sources
+    from chalicelib.store import photos
     from chalicelib.store.photos import upload_origin
 
     origin = upload_origin()
     hosts = [*settings().image_hosts, *([host_of(origin)[1]] if origin.startswith("https://") else [])]
-    attachments = attachment_views([a.attribute_values for a in view["ticket"].attachments or []], hosts)
-    sources = [origin] if view["photos"] or any(a["image"] for a in attachments) else []
-    if any(a["image"] for a in attachments):
+    sent = timeline.sent(view["ticket"], view["timeline"], lambda items: attachment_views(items, hosts),
+                         lambda key: photos.view_url(key) if photos.is_photo_key(key) else None)
+    images = any(f["image"] for g in sent for f in g["files"])
+    sources = [origin] if images or any(g["photos"] for g in sent) else []
+    if images:
         sources.append(image_sources(settings().image_hosts))
+    names = {**lookup.staff_names(), session.user.email: session.user.name}
+    ref = view["ref"]
+    history = timeline.entries(view["timeline"], ref, names, EVENT_LABELS, CITIZEN_KINDS, DELIVERY_LABELS)
     return _page(session, "staff/ticket.html", status=status, allow={"img-src": " ".join(sources)} if sources
-                 else None, v=view, t=view["ticket"], attachments=attachments, form=form or {},
-                 errors=errors, error=message, failed_action=(form or {}).get("action"),
+                 else None, v=view, t=view["ticket"], sent=sent, history=history, form=form,
+                 who=lambda actor: timeline.actor_label(actor, ref, names),
+                 errors=errors, error=message, failed_action=form.get("action"),
                  placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention)
 
 
@@ -221,6 +247,8 @@ def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
     action = form.get("action") or ""
+    if action == "reply" and form.get("template"):  # a template asked for without JavaScript: nothing is sent
+        return ticket(headers, code, {}, form)
     try:
         if action in ("legal_hold", "legal_hold_lift"):
             from chalicelib.services import data_requests

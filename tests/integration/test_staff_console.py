@@ -266,7 +266,7 @@ def test_an_operator_works_a_ticket_from_triage_to_answer_and_every_step_is_audi
     pump()
     view = _view(client, op, code)
     assert view["status"] == "answered" and view["answer"] == answer
-    assert _kinds(view)[-8:] == ["routed", "transferred", "reply", "note", "callback_scheduled", "callback_done",
+    assert _kinds(view)[-8:] == ["recategorised", "transferred", "reply", "note", "callback_scheduled", "callback_done",
                                  "deadline_extended", "answered"]
     staff_events = [e for e in view["timeline"] if e["type"] == "event" and e["kind"] != "created"
                     and e["kind"] != "routed"]

@@ -1,0 +1,32 @@
+/* The staff ticket page: a response template goes into the message at the cursor, keeping what
+   the operator already typed. Without this script the template buttons post the reply form and the
+   page comes back with the typed text and the template after it (nothing is sent). */
+(function () {
+  "use strict";
+  var boxes = ["reply-text", "answer"].map(function (id) { return document.getElementById(id); })
+    .filter(function (box) { return box; });
+  if (!boxes.length) { return; }
+  var last = boxes[0], touched = false;
+  boxes.forEach(function (box) {
+    box.addEventListener("focus", function () { last = box; touched = true; });
+  });
+
+  function insert(box, text) {
+    var value = box.value;
+    var start = touched && typeof box.selectionStart === "number" ? box.selectionStart : value.length;
+    var end = touched && typeof box.selectionEnd === "number" ? box.selectionEnd : value.length;
+    var before = value.slice(0, start);
+    if (before && !/\s$/.test(before)) { text = (start === value.length ? "\n\n" : " ") + text; }
+    box.value = before + text + value.slice(end);
+    var caret = start + text.length;
+    box.focus();
+    box.setSelectionRange(caret, caret);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("button.template-insert") : null;
+    if (!button) { return; }
+    event.preventDefault();
+    insert(last, button.getAttribute("data-text") || "");
+  });
+})();
