@@ -107,7 +107,7 @@ def html_page(context_of: Callable[[], Any]) -> Callable[[Callable[..., Any]], C
     return _guarded(
         context_of,
         lambda error: render("error.html", status=status_for(error), title="Không thực hiện được",
-                             message=f"{error.message_vi} / {error.message_en}", province="", hotline=""),
+                             message=error.message_vi, province="", hotline=""),
         lambda rid: render("error.html", status=500, title="Lỗi hệ thống", request_id=rid,
                            message="Xin lỗi, hệ thống gặp lỗi. Phản ánh chưa được gửi, vui lòng thử lại "
                                    "hoặc gọi đường dây nóng.", province="", hotline=""))
@@ -134,6 +134,6 @@ def refuse_unbounded_query(route: str, uri_params: dict[str, str] | None, query:
         from chalicelib.web.pages import render
 
         error = refused.errors[0]
-        return render("error.html", status=400, title="Không thực hiện được", message=f"{error.vi} / {error.en}",
+        return render("error.html", status=400, title="Không thực hiện được", message=error.vi,
                       province="", hotline="")
     return None

@@ -135,7 +135,7 @@ def sign_in(form: Mapping[str, str]) -> Response:
     try:
         result = identity.sign_in(email, form.get("password") or "")
     except WrongCredentials as wrong:
-        return sign_in_page(form.get("next", ""), f"{wrong.message_vi} / {wrong.message_en}", 401, email)
+        return sign_in_page(form.get("next", ""), wrong.message_vi, 401, email)
     if result.new_password_session:
         return render("staff/new_password.html", email=email, session=result.new_password_session,
                       next=staff_target(form.get("next")), errors={}, province=settings().province_name,
@@ -159,8 +159,7 @@ def new_password(form: Mapping[str, str]) -> Response:
     except ValidationFailed as failed:
         return render("staff/new_password.html", status=400, errors=_errors(failed), **context)
     except Unauthenticated:
-        return sign_in_page(context["next"], "Phiên đổi mật khẩu đã hết hạn, vui lòng đăng nhập lại. / "
-                                             "The password-change session expired; sign in again.", 401, email)
+        return sign_in_page(context["next"], "Phiên đổi mật khẩu đã hết hạn, vui lòng đăng nhập lại.", 401, email)
     assert result.id_token is not None
     return redirect(context["next"], sessions.session_cookies(result.id_token, result.refresh_token))
 
@@ -339,7 +338,7 @@ def templates_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Res
     except DomainError as error:
         if status_for(error) != 409:
             raise
-        return templates_page(headers, form, status=409, message=f"{error.message_vi} / {error.message_en}")
+        return templates_page(headers, form, status=409, message=error.message_vi)
     return redirect("/staff/templates", [*session.set_cookies, sessions.flash_cookie(message)])
 
 

@@ -66,7 +66,7 @@ def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Respons
     except ValidationFailed as failed:
         return report_form({**fields, "photos": ""}, _field_errors(failed), status=400)
     except TooManyRequests as limited:
-        return report_form(fields, status=429, message=f"{limited.message_vi} / {limited.message_en}")
+        return report_form(fields, status=429, message=limited.message_vi)
     due = receipt.get("due_at")
     return render("confirmation.html", receipt=receipt,
                   due_at=local_text(datetime.fromisoformat(due)) if due else None, **_common())
@@ -83,7 +83,7 @@ def status_page(code: str, phone_last4: str, source_ip: str | None = None) -> Re
     except NotFound:
         return render("status.html", status=404, code=code, not_found=True, **_common())
     except TooManyRequests as limited:
-        return render("status.html", status=429, code=code, limited=f"{limited.message_vi} / {limited.message_en}",
+        return render("status.html", status=429, code=code, limited=limited.message_vi,
                       **_common())
     return render("status.html", code=result.tracking_code, result=result, **_common())
 
@@ -111,8 +111,8 @@ def public_answers(query: dict[str, str]) -> Response:
 def _said(error: Any) -> str:
     """What to tell the citizen: each field's message for a ValidationFailed, else the error's own."""
     if isinstance(error, ValidationFailed):
-        return " ".join(f"{e.vi} / {e.en}" for e in error.errors)
-    return f"{error.message_vi} / {error.message_en}"
+        return " ".join(e.vi for e in error.errors)
+    return str(error.message_vi)
 
 
 def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:

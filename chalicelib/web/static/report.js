@@ -58,18 +58,18 @@
     say("");
     var files = Array.prototype.slice.call(input.files || []);
     if (current().length + files.length > MAX_PHOTOS) {
-      say("Tối đa 5 ảnh. / At most 5 photos.");
+      say("Tối đa 5 ảnh.");
       input.value = "";
       return;
     }
     for (var i = 0; i < files.length; i++) {
       if (!TYPES[typeOf(files[i])]) {
-        say("Tệp “" + files[i].name + "” không phải ảnh JPEG, PNG hoặc HEIC. / Only JPEG, PNG or HEIC images.");
+        say("Tệp “" + files[i].name + "” không phải ảnh JPEG, PNG hoặc HEIC.");
         input.value = "";
         return;
       }
       if (files[i].size > MAX_BYTES || files[i].size === 0) {
-        say("Ảnh “" + files[i].name + "” lớn hơn 10 MB. / Each photo must be at most 10 MB.");
+        say("Ảnh “" + files[i].name + "” lớn hơn 10 MB.");
         input.value = "";
         return;
       }
