@@ -112,6 +112,13 @@ def report_script() -> Response:
     return static_file("report.js", "application/javascript; charset=utf-8")
 
 
+@app.route("/static/staff.js", methods=["GET"])
+def staff_script() -> Response:
+    from chalicelib.web.pages import static_file
+
+    return static_file("staff.js", "application/javascript; charset=utf-8")
+
+
 @app.route("/static/ticket.js", methods=["GET"])
 def ticket_script() -> Response:
     from chalicelib.web.pages import static_file
@@ -429,6 +436,24 @@ def staff_inbox() -> Response:
     request = app.current_request
     form = _form() if request.method == "POST" else None  # the search form: a phone stays out of the URL
     return staff_views.inbox(request.headers, request.query_params or {}, form)
+
+
+@app.route("/staff/inbox/counts", methods=["GET"])
+@json_api(_context)
+def staff_inbox_counts() -> Response:
+    """The live inbox's poll (session cookie): counts per view, tickets created since `since`."""
+    from chalicelib.web import inbox_views
+
+    return inbox_views.counts(app.current_request.headers, app.current_request.query_params or {})
+
+
+@app.route("/staff/tickets/{code}/presence", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def staff_ticket_presence(code: str) -> Response:
+    """The ticket page's heartbeat (session cookie + CSRF): who else has the ticket open."""
+    from chalicelib.web import inbox_views
+
+    return inbox_views.presence(app.current_request.headers, code, _form())
 
 
 @app.route("/staff/tickets/{code}", methods=["GET", "POST"], content_types=ANY)

@@ -31,6 +31,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "callback": _EVERYONE,
     "resolve": _EVERYONE,
     "start": _EVERYONE,                 # assigned -> in progress
+    "claim": _EVERYONE,                 # take a ticket ("Việc của tôi"), give it back, mark a new message seen
+    "reassign": _DESK,                  # give a ticket to a colleague
     "return": frozenset({AGENCY_OFFICER}),  # an agency sends a ticket back to the hotline's triage
     "categorise": _DESK,
     "assign": _DESK,

@@ -17,7 +17,6 @@ from typing import Any, Callable, Mapping
 
 from chalicelib import queues
 from chalicelib.config import settings
-from chalicelib.domain import inbox as inbox_rules
 from chalicelib.domain import replies, staff_forms
 from chalicelib.domain.bounds import load_json
 from chalicelib.domain.clock import local_text
@@ -37,7 +36,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.domain.sms import fits_one_segment
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
-from chalicelib.services import deadlines, intake, lookup, routing
+from chalicelib.services import assignments, deadlines, intake, lookup, routing
 from chalicelib.store import audit, callbacks, outbound, ratings, templates, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
@@ -110,15 +109,10 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 
 
 def inbox(user: StaffUser, raw: Mapping[str, str], now: datetime | None = None) -> dict[str, Any]:
-    """Returns one inbox page {tickets, next, filters} for the filters in `raw` (one index query)."""
-    require(user, "inbox")
-    now = _now(now)
-    ref = load_reference()
-    filters = inbox_rules.parse_filters(raw, ref)
-    query = inbox_rules.plan(user, filters, now)
-    items, last = tickets.inbox(query, inbox_rules.PAGE_SIZE, decode_cursor(raw.get("after")))
-    return {"tickets": [summary(t, ref, now) for t in items], "next": encode_cursor(last),
-            "filters": filters}
+    """Returns one inbox page {tickets, next, filters} for the filters in `raw` (chalicelib.services.inbox)."""
+    from chalicelib.services import inbox as inbox_service
+
+    return inbox_service.listing(user, raw, now)
 
 
 def search(user: StaffUser, query_text: str, now: datetime | None = None, by_phone: bool = True) -> dict[str, Any]:
@@ -576,7 +570,8 @@ ACTIONS: dict[str, Handler] = {
     "resolve": _resolve, "reject": _reject, "redirect": _redirect, "merge": _merge, "reopen": _reopen,
     "close": _close, "publish": _publish, "unpublish": _unpublish,
 }
-_PERMISSION = {"callback_done": "callback", "unpublish": "publish"}
+ACTIONS.update(assignments.ACTIONS)  # claim, release, reassign, seen
+_PERMISSION = {"callback_done": "callback", "unpublish": "publish", **assignments.PERMISSIONS}
 
 
 def act(user: StaffUser, code: str, action: str, form: Mapping[str, str], now: datetime | None = None) -> str:
@@ -592,6 +587,7 @@ def act(user: StaffUser, code: str, action: str, form: Mapping[str, str], now: d
     now = _now(now)
     ticket = load(user, code, staff_forms.version(form))
     result = handler(user, ticket, form, load_reference(), now)
+    assignments.after_action(ticket, action)
     logger().info("staff action", extra={"ticket": ticket.tracking_code, "action": action, "staff": user.sub})
     return result
 

@@ -89,6 +89,20 @@ def of_ticket(code: str) -> list[CallbackModel]:
         return list(CallbackModel.query(ticket_pk(code), CallbackModel.sk.startswith("CALLBACK#")))
 
 
+def open_times() -> dict[str, datetime]:
+    """Each ticket's earliest open callback time, by tracking code: the open-callback partitions of the
+    status index (three Queries, keys only: the ticket is in the key, the time in due_sort)."""
+    bind()
+    earliest: dict[str, datetime] = {}
+    with translate():
+        for status in (OPEN, SOON, REMINDED):
+            for callback in CallbackModel.by_status_due.query(status, attributes_to_get=["pk", "due_sort"]):
+                code, due = callback.pk.removeprefix("TICKET#"), datetime.fromisoformat(callback.due_sort)
+                if code not in earliest or due < earliest[code]:
+                    earliest[code] = due
+    return earliest
+
+
 def due_for_reminder(now: datetime, ahead: timedelta, limit: int) -> list[CallbackModel]:
     """Returns up to `limit` open callbacks that owe a reminder, earliest first: those reminded
     'soon' and now due, then those not reminded yet and due within `ahead` (one Query each)."""

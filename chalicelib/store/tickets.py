@@ -23,7 +23,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
-from chalicelib.store import pages, people
+from chalicelib.store import pages, people, worklists
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
@@ -130,7 +130,8 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
                    counter: str | None = None, quotable_id: str | None = None) -> None:
     """Adds a citizen's message to the ticket's conversation, once per provider message, counting
     it on `counter` (e.g. the same text from the same sender today) in the same transaction, and
-    remembers `quotable_id` (a Zalo message id) as the message staff replies will quote.
+    remembers `quotable_id` (a Zalo message id) as the message staff replies will quote. The ticket
+    is flagged "Có tin mới" (its INBOX#UNREAD marker) in the same transaction, until staff act on it.
 
     Raises AlreadyExists when the marker shows it was added before, Conflict when the ticket
     changed since it was read (the caller retries from a fresh read).
@@ -146,6 +147,7 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
                 transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
                 transaction.save(_marker(dedup_key, ticket.tracking_code, now),
                                  condition=DedupModel.pk.does_not_exist())
+                worklists.mark_unread(transaction, ticket, now)
                 if counter is not None:
                     transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
                         RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
@@ -230,6 +232,12 @@ def _whole(found: list[TicketModel]) -> list[TicketModel]:
     return [loaded[ticket.pk] for ticket in found if ticket.pk in loaded]
 
 
+def whole(codes: list[str]) -> list[TicketModel]:
+    """The tickets with these codes that exist, bodies included, in the order given (BatchGetItem)."""
+    bind()
+    return _whole([TicketModel(pk=ticket_pk(code), sk=TICKET_SK) for code in dict.fromkeys(codes)])
+
+
 def timeline(code: str) -> list[EventModel]:
     """Returns the ticket's events, oldest first (paginated by PynamoDB)."""
     bind()
@@ -283,6 +291,8 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                              condition=EventModel.pk.does_not_exist())
             _save_note(transaction, ticket.tracking_code, note)
             _save_outbound(transaction, ticket.tracking_code, outbound)
+            if is_open(Status(ticket.status)) != is_open(target):  # closes or reopens: its assignee's list follows
+                worklists.keep_mine(transaction, ticket, is_open(target), now)
             for callback in close_callbacks or []:  # the ticket is done: nobody should be reminded to call
                 transaction.update(callback, actions=[type(callback).outcome.set(f"Không cần gọi: phản ánh {target.value}"),
                                                       type(callback).status.remove(), type(callback).due_sort.remove()],
@@ -414,6 +424,8 @@ def inbox(query: InboxQuery, limit: int, start: dict[str, Any] | None = None
         range_condition = due.between(query.due_from, query.due_before)
     elif query.due_before:
         range_condition = due < query.due_before
+    elif query.due_from:
+        range_condition = due >= query.due_from
     else:
         range_condition = None
     filters = []

@@ -14,8 +14,7 @@ from chalicelib.config import settings
 from chalicelib.domain import staff_forms
 from chalicelib.domain.clock import local_text
 from chalicelib.domain.errors import DomainError, Unauthenticated, ValidationFailed
-from chalicelib.domain.inbox import CHANNELS, VIEWS
-from chalicelib.domain.lifecycle import LABELS_VI, Status
+from chalicelib.domain.lifecycle import LABELS_VI
 from chalicelib.domain.permissions import ROLE_LABELS_VI, ROLES, allowed
 from chalicelib.web import session as sessions
 from chalicelib.web.http import request_id, status_for
@@ -53,7 +52,14 @@ def _common(session: sessions.PageSession, **context: Any) -> dict[str, Any]:
             "user": user, "roles": ", ".join(ROLE_LABELS_VI[r] for r in ROLES if r in user.roles) or "chưa có vai trò",
             "csrf": session.csrf, "flash": session.flash, "may": lambda action: allowed(user, action),
             "local": local_text, "labels": LABELS_VI, "event_labels": EVENT_LABELS, "delivery_labels": DELIVERY_LABELS,
-            "channel_labels": CHANNEL_LABELS, "citizen_kinds": CITIZEN_KINDS, **context}
+            "channel_labels": CHANNEL_LABELS, "citizen_kinds": CITIZEN_KINDS, "nav_counts": _nav_counts(user),
+            **context}
+
+
+def _nav_counts(user: Any) -> Callable[[], dict[str, int]]:
+    from chalicelib.services.inbox import nav_counts
+
+    return nav_counts(user)
 
 
 def _page(session: sessions.PageSession, template: str, status: int = 200, allow: dict[str, str] | None = None,
@@ -180,7 +186,6 @@ def inbox(headers: Mapping[str, str], query: Mapping[str, str], form: Mapping[st
     """The inbox; with `q` a search: by GET a tracking code only, by the page's search form (POST,
     `form`) a code or a caller's phone too, so that no phone number ever lands in a URL."""
     from chalicelib.services import console
-    from chalicelib.store.reference import load_reference
 
     session = sessions.page_session(headers)
     if form is not None:
@@ -192,13 +197,9 @@ def inbox(headers: Mapping[str, str], query: Mapping[str, str], form: Mapping[st
         if "code" in result:
             return redirect(f"/staff/tickets/{quote(result['code'])}", session.set_cookies)
         found = result["tickets"]
-    page = console.inbox(session.user, query)
-    filters = page["filters"].as_query()
-    next_link = url("/staff/inbox") + "?" + urlencode({**filters, "after": page["next"]}) if page["next"] else None
-    ref = load_reference()
-    return _page(session, "staff/inbox.html", page=page, found=found, q=search, filters=page["filters"],
-                 next_link=next_link, statuses=list(Status), categories=list(ref.categories.values()),
-                 agencies=list(ref.agencies.values()), channels=CHANNELS, views=VIEWS)
+    from chalicelib.web.inbox_views import inbox_page
+
+    return inbox_page(session, query, found, search)
 
 
 def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form: Mapping[str, str] | None = None,
