@@ -22,7 +22,7 @@ from chalicelib.domain.reference import ReferenceData
 UNKNOWN_EVENT = "Cập nhật"
 CHANNEL_NAMES = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "email": "Email", "open311": "Open311",
                  "phone": "Điện thoại", "status_page": "Trang tra cứu"}
-# Who a message that is not the citizen's goes to (a message to a citizen is in citizen_kinds).
+# Who each kind of message to staff goes to; every other kind goes to the citizen (or a follower).
 STAFF_RECIPIENTS = {"assigned": "cơ quan xử lý", "deadline_warning": "cơ quan xử lý", "digest": "cơ quan xử lý",
                     "escalation": "lãnh đạo", "callback_soon": "tổng đài viên", "callback_overdue": "tổng đài viên",
                     "admin_alert": "quản trị viên"}
@@ -30,7 +30,7 @@ OUTBOUND_LABELS = {
     "ack": "Xác nhận đã tiếp nhận", "status": "Trả lời tra cứu tình trạng", "welcome": "Lời chào (Zalo)",
     "staff_reply": "Tin nhắn của tổng đài", "answer": "Trả lời chính thức", "rejected": "Báo không tiếp nhận",
     "redirected": "Hướng dẫn gửi nơi khác", "merged": "Báo gộp phản ánh", "survey": "Phiếu đánh giá",
-    "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi",
+    "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi", "reopened": "Báo đã mở lại phản ánh",
     "assigned": "Thư giao xử lý", "deadline_warning": "Thư cảnh báo sắp đến hạn", "escalation": "Báo quá hạn",
     "callback_soon": "Nhắc sắp đến giờ gọi lại", "callback_overdue": "Nhắc quá giờ gọi lại",
     "admin_alert": "Cảnh báo cho quản trị", "digest": "Thư tổng hợp ngày",
@@ -156,14 +156,14 @@ def message_entry(entry: Mapping[str, Any], citizen_kinds: Iterable[str], delive
     """One outbound message: {at, when, label, to, delivery, attempts, error, subject, body, excerpt, css}.
     An e-mail shows its subject and its beginning, never the whole letter."""
     kind, channel = str(entry.get("kind") or ""), str(entry.get("channel") or "")
-    to_citizen = kind in set(citizen_kinds)
+    to_citizen = kind in set(citizen_kinds) or kind not in STAFF_RECIPIENTS  # staff get only the kinds listed there
     text = str(entry.get("text") or "")
     if channel == "email" and len(text) > EMAIL_EXCERPT:
         text = text[:EMAIL_EXCERPT].rstrip() + " …"
     subject = str(entry.get("subject") or "") if channel == "email" else ""
-    recipient = "người dân" if to_citizen else STAFF_RECIPIENTS.get(kind, "nhân viên")
+    recipient = "người dân" if to_citizen else STAFF_RECIPIENTS[kind]
     return {"type": "message", "at": entry["at"], "when": local_text(entry["at"]),
-            "label": OUTBOUND_LABELS.get(kind, "Tin nhắn cho người dân" if to_citizen else "Thông báo"),
+            "label": OUTBOUND_LABELS.get(kind, "Tin nhắn cho người dân"),
             "to": f"gửi {recipient} qua {CHANNEL_NAMES.get(channel, 'kênh khác')}",
             "delivery": delivery_labels.get(str(entry.get("delivery") or ""), "đang xử lý"),
             "attempts": entry.get("attempts") or 0, "error": entry.get("last_error") or "",
