@@ -135,6 +135,15 @@ def status_page() -> Response:
     return status_page(query.get("code", ""), query.get("phone_last4", ""), _source_ip())
 
 
+@app.route("/s/{token}", methods=["GET"])
+@html_page(_context)
+def status_link(token: str) -> Response:
+    """A reporter's or follower's personal status link (the token is in no log: see docs/privacy.md)."""
+    from chalicelib.web.status_link_views import status_link_page
+
+    return status_link_page(token, _source_ip())
+
+
 @app.route("/cong-khai", methods=["GET"])
 @html_page(_context)
 def public_answers_page() -> Response:
@@ -157,8 +166,9 @@ def create_report() -> Response:
     request = app.current_request
     submission = validate_submission(parse_json_body(request), load_reference(), channel="web")
     receipt = intake.submit(submission, request.headers.get("idempotency-key"), _context(), source_ip=_source_ip())
-    # The ticket records the notice's version: the answer links the notice for the client to show.
-    return Response({**receipt, "privacy_notice": _notice_url()}, status_code=201, headers=JSON_UTF8)
+    # The ticket records the notice's version: the answer links the notice for the client to show, and
+    # the reporter's personal status link.
+    return Response({**_with_status_url(receipt), "privacy_notice": _notice_url()}, status_code=201, headers=JSON_UTF8)
 
 
 @app.route("/api/v1/reports/similar", methods=["GET"])
@@ -187,9 +197,9 @@ def confirm_follow_api(code: str) -> Response:
     from chalicelib.web.api import parse_json_body
 
     body = parse_json_body(app.current_request)
-    followed = intake.confirm_follow(code, str(body.get("phone") or ""), str(body.get("otp") or ""),
-                                     source_ip=_source_ip())
-    return Response({"tracking_code": followed, "following": True}, status_code=201, headers=JSON_UTF8)
+    followed = intake.follow_confirmed(code, str(body.get("phone") or ""), str(body.get("otp") or ""),
+                                       source_ip=_source_ip())
+    return Response({**_with_status_url(followed), "following": True}, status_code=201, headers=JSON_UTF8)
 
 
 @app.route("/api/v1/uploads", methods=["POST"], content_types=ANY)
@@ -309,7 +319,8 @@ def open311_resource(resource: str) -> Response:
     name, fmt = split_format(resource)
     query = request.query_params or {}
     if request.method == "POST" and name == "requests":
-        return respond("created", fmt, open311.create(_form(), request.headers.get("idempotency-key"), _notice_url()))
+        return respond("created", fmt, open311.create(_form(), request.headers.get("idempotency-key"), _notice_url(),
+                                                      _base_url()))
     if request.method == "GET" and name == "discovery":
         return respond("discovery", fmt, open311.discovery(_base_url()))
     if request.method == "GET" and name == "services":
@@ -360,6 +371,12 @@ def _base_url() -> str:
 def _notice_url() -> str:
     """The privacy notice's absolute address, as API answers link it."""
     return f"{_base_url()}/rieng-tu"
+
+
+def _with_status_url(receipt: dict[str, Any]) -> dict[str, Any]:
+    """A receipt with its status link's route path ('status_path') as an absolute `status_url`."""
+    path = receipt.pop("status_path", None)
+    return {**receipt, "status_url": f"{_base_url()}{path}"} if path else receipt
 
 
 # Staff console pages (chalicelib/web/staff_views.py): Cognito session cookie + CSRF token
@@ -513,9 +530,42 @@ def staff_personal_data() -> Response:
 @app.route("/staff/nhat-ky", methods=["GET"])
 @staff_page
 def staff_audit_trail() -> Response:
-    from chalicelib.web import staff_views
+    from chalicelib.web import admin_views
 
-    return staff_views.audit_page(app.current_request.headers, app.current_request.query_params or {})
+    return admin_views.audit_page(app.current_request.headers, app.current_request.query_params or {})
+
+
+# Admin pages for reference data (chalicelib/web/admin_views.py)
+
+
+@app.route("/staff/quan-tri", methods=["GET"])
+@staff_page
+def staff_admin_home() -> Response:
+    from chalicelib.web import admin_views
+
+    return admin_views.home(app.current_request.headers)
+
+
+@app.route("/staff/quan-tri/{section}", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_admin_section(section: str) -> Response:
+    from chalicelib.web import admin_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return admin_views.section_page(request.headers, section, request.query_params or {})
+    return admin_views.section_submit(request.headers, section, _form())
+
+
+@app.route("/staff/quan-tri/lich-su/{number}", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_admin_version(number: str) -> Response:
+    from chalicelib.web import admin_views
+
+    request = app.current_request
+    if request.method == "GET":
+        return admin_views.version_page(request.headers, number)
+    return admin_views.version_submit(request.headers, number, _form())
 
 
 # Staff JSON API: `Authorization: Bearer <Cognito ID token>` only (chalicelib/web/staff_api.py)
@@ -590,10 +640,10 @@ def admin_reference() -> Response:
     from chalicelib.web.api import parse_json_body
 
     request = app.current_request
-    staff_api.admin(request.headers)
+    user = staff_api.admin(request.headers)
     if request.method == "GET":
         return Response(admin.reference(), headers=JSON_UTF8)
-    result = admin.replace_reference(parse_json_body(request), request.headers.get("if-match"))
+    result = admin.replace_reference(user, parse_json_body(request), request.headers.get("if-match"))
     return Response(result, headers=JSON_UTF8)
 
 
@@ -616,6 +666,26 @@ def admin_stats() -> Response:
     request = app.current_request
     staff_api.user(request.headers)  # every staff role may read the statistics
     return Response(satisfaction.statistics((request.query_params or {}).get("month", "")), headers=JSON_UTF8)
+
+@app.route("/api/v1/admin/reference/versions", methods=["GET"])
+@json_api(_context)
+def admin_reference_versions() -> Response:
+    from chalicelib.services import admin
+    from chalicelib.web import staff_api
+
+    request = app.current_request
+    user = staff_api.admin(request.headers)
+    return Response(admin.version_list(user, (request.query_params or {}).get("before")), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/admin/reference/versions/{number}", methods=["GET"])
+@json_api(_context)
+def admin_reference_version(number: str) -> Response:
+    from chalicelib.services import admin
+    from chalicelib.web import staff_api
+
+    return Response(admin.version_detail(staff_api.admin(app.current_request.headers), number), headers=JSON_UTF8)
+
 
 
 @app.route("/api/v1/admin/quarantine", methods=["GET"])

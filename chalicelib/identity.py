@@ -206,7 +206,39 @@ def staff_by_role() -> dict[str, list[dict[str, Any]]]:
             for user in page["Users"]:
                 attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
                 people.append({"email": attributes.get("email", ""), "name": attributes.get("name", ""),
+                               "sub": attributes.get("sub", ""),
                                "agency": attributes.get("custom:agency"), "enabled": user.get("Enabled", True),
                                "status": user.get("UserStatus", "")})
         result[role] = sorted(people, key=lambda person: person["email"])
     return result
+
+
+def set_role_and_agency(email: str, role: str, agency: str | None) -> tuple[list[str], str | None]:
+    """Puts the account in `role` alone (of the staff roles) and sets its agency (None: removes it);
+    returns its roles and agency before. The change shows in the person's next ID token (at the
+    latest within the hour, when the console refreshes it). Raises ValidationFailed (no such account)."""
+    from botocore.exceptions import ClientError
+
+    pool = settings().cognito_user_pool_id
+    cognito = aws.client("cognito-idp")
+    try:
+        account = cognito.admin_get_user(UserPoolId=pool, Username=email)
+    except ClientError as exc:
+        if _cognito_error(exc) == "UserNotFoundException":
+            raise ValidationFailed([FieldError("email", "Không có tài khoản này.", "No such account.")]) from exc
+        raise
+    before_agency = next((a["Value"] for a in account.get("UserAttributes", []) if a["Name"] == "custom:agency"),
+                         None) or None
+    groups = [g["GroupName"] for g in cognito.admin_list_groups_for_user(UserPoolId=pool, Username=email)["Groups"]]
+    before_roles = [g for g in groups if g in ROLES]
+    if role not in before_roles:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=role)
+    for old in before_roles:
+        if old != role:
+            cognito.admin_remove_user_from_group(UserPoolId=pool, Username=email, GroupName=old)
+    if agency and agency != before_agency:
+        cognito.admin_update_user_attributes(UserPoolId=pool, Username=email,
+                                             UserAttributes=[{"Name": "custom:agency", "Value": agency}])
+    elif not agency and before_agency:
+        cognito.admin_delete_user_attributes(UserPoolId=pool, Username=email, UserAttributeNames=["custom:agency"])
+    return before_roles, before_agency

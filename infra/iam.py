@@ -80,6 +80,8 @@ ZALO_LEASE = table("ZaloRefreshLease", "PutItem", "DeleteItem")
 # Kept photos and their public copies, deleted when their retention ends or the person asks; uploads
 # expire by the bucket's lifecycle, and nobody deletes anything else.
 ERASE_PHOTOS = allow("ErasePhotos", ["s3:DeleteObject"], _objects("photos", "public"))
+# The search index (one file per month under search/): staff searches read it; only IndexSearch writes it.
+READ_SEARCH_INDEX = allow("ReadSearchIndex", ["s3:GetObject"], _objects("search"))
 
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
@@ -94,9 +96,13 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         # signs the browser's upload POST (s3:PutObject on uploads/) and view links (s3:GetObject).
         allow("Photos", ["s3:GetObject", "s3:PutObject"], _objects("uploads", "photos", "public")),
         ERASE_PHOTOS,  # an admin erases a person's data on request
+        READ_SEARCH_INDEX,  # a staff search reads the months' index files
         allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
                                 "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
-                                "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup"],
+                                "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup",
+                                "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser",
+                                "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminUpdateUserAttributes",
+                                "cognito-idp:AdminDeleteUserAttributes"],
               _arn("StaffUserPool")),
     ],
     # SQS consumers.
@@ -156,6 +162,14 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
         indexes("TicketIndexes"),  # by_watch (P#0..3), by_month
         ERASE_PHOTOS,
+    ],
+    "IndexSearch": [
+        ON_FAILURE,
+        # its state (the cursor: GetItem, PutItem), the reindex requests (Query, DeleteItem), the tickets
+        # it indexes (BatchGetItem)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Query"),
+        indexes("TicketIndexes"),  # by_month
+        allow("SearchIndexFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], _objects("search")),
     ],
     # SES bounces and complaints (SNS).
     "SesEvents": [

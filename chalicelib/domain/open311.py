@@ -211,8 +211,10 @@ def update(event: Mapping[str, Any]) -> dict[str, Any]:
             "description": LABELS_VI[status], "media_url": ""}
 
 
-def service_notice(code: str, notice_link: str | None) -> str:
-    """What a created request's `service_notice` says: the tracking code and, when known, where the
-    privacy notice is (integrators show it to the citizen)."""
+def service_notice(code: str, notice_link: str | None, status_link: str | None = None) -> str:
+    """What a created request's `service_notice` says: the tracking code and, when known, the
+    reporter's personal status link and where the privacy notice is (integrators show it to the citizen)."""
     notice = f"Đã tiếp nhận. Mã tra cứu {code}."
+    if status_link:
+        notice += f" Xem tình trạng phản ánh: {status_link}"
     return f"{notice} Dữ liệu cá nhân được xử lý thế nào: {notice_link}" if notice_link else notice

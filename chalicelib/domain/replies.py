@@ -32,18 +32,38 @@ def _first_fitting(candidates: list[str]) -> str:
     return next((sms_text(text) for text in candidates if fits_one_segment(sms_text(text))), sms_text(candidates[-1]))
 
 
-def acknowledgement(code: str, hotline: str, notice_link: str | None = None) -> Reply:
-    """Sent once per new ticket (never per message). On Zalo it always links the privacy notice;
-    by SMS only while the message still fits one segment (a shorter wording first, then without)."""
+STATUS_LABEL = "Tình trạng"  # the personal status link's label in messages (/s/<token>)
+
+
+def _zalo(text: str, notice_link: str | None, status_link: str | None) -> str:
+    """The Zalo form of an acknowledgement (no segments): the text, then each link on its own line."""
+    if status_link:
+        text += f"\nXem tình trạng phản ánh của bạn: {status_link}"
+    if notice_link:
+        text += f"\n{NOTICE_LABEL} của bạn được xử lý thế nào: {notice_link}"
+    return text
+
+
+def acknowledgement(code: str, hotline: str, notice_link: str | None = None, status_link: str | None = None) -> Reply:
+    """Sent once per new ticket (never per message). On Zalo it always links the privacy notice and
+    the reporter's status link (`status_link`, /s/<token>); by SMS only what still fits one segment:
+    both links in a short wording, else the notice (the law asks for it first), else the status link,
+    else neither (a long site address leaves no room)."""
     text = (f"Đường dây nóng 1022 đã tiếp nhận phản ánh của bạn. Mã tra cứu: {code}. "
             f"Để tra cứu, nhắn: TT {code}. Hotline {hotline}.")
-    if not notice_link:
-        return Reply(zalo=text, sms=sms_text(text))
     short = f"Đường dây nóng 1022 đã tiếp nhận phản ánh, mã {code}. Tra cứu: nhắn TT {code}."
-    sms = _first_fitting([f"{text} {NOTICE_LABEL}: {notice_link}",
-                          f"{short} Hotline {hotline}. {NOTICE_LABEL}: {notice_link}",
-                          f"{short} {NOTICE_LABEL}: {notice_link}", text])
-    return Reply(zalo=f"{text}\n{NOTICE_LABEL} của bạn được xử lý thế nào: {notice_link}", sms=sms)
+    candidates = []
+    if status_link and notice_link:
+        candidates.append(f"1022 đã nhận phản ánh, mã {code}. {STATUS_LABEL}: {status_link} "
+                          f"{NOTICE_LABEL}: {notice_link}")
+    if notice_link:
+        candidates += [f"{text} {NOTICE_LABEL}: {notice_link}",
+                       f"{short} Hotline {hotline}. {NOTICE_LABEL}: {notice_link}",
+                       f"{short} {NOTICE_LABEL}: {notice_link}"]
+    if status_link:
+        candidates += [f"Đường dây nóng 1022 đã tiếp nhận phản ánh, mã {code}. Xem tình trạng: {status_link}",
+                       f"1022 đã nhận phản ánh, mã {code}. {STATUS_LABEL}: {status_link}"]
+    return Reply(zalo=_zalo(text, notice_link, status_link), sms=_first_fitting([*candidates, text]))
 
 
 def status(code: str, label: str, agency: str | None) -> Reply:

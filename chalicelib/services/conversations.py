@@ -20,7 +20,8 @@ from chalicelib.domain.satisfaction import parse_rating
 from chalicelib.domain.satisfaction import thanks as survey_thanks
 from chalicelib.domain.threading import OpenTicket, decide
 from chalicelib.observability import logger
-from chalicelib.services import satisfaction
+from chalicelib.domain.status_links import new_token
+from chalicelib.services import satisfaction, status_links
 from chalicelib.services.intake import public_summary, store_new_ticket
 from chalicelib.store import outbound, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
@@ -184,9 +185,14 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
     first = _event(message, text, "created")
     first = tickets.NewEvent(kind=first.kind, actor=first.actor, at=first.at,
                              public_text="Đã tiếp nhận phản ánh.", detail=first.detail)
+    # The reporter's status link rides in the acknowledgement (drawn once: a code drawn again keeps it).
+    token = new_token() if settings().public_url("/") else None
+    status_link = status_links.url(token) if token else None
+
     def acknowledgement(code: str) -> list[OutboundModel]:
         link = notice_link()
-        text = replies.acknowledgement(code, settings().hotline, link).for_channel(message.channel)
+        text = replies.acknowledgement(code, settings().hotline, link,
+                                       status_link=status_link).for_channel(message.channel)
         # The notice was given only if this message links it: an SMS that had to drop the link to stay
         # one segment (or a site with no address configured) records none.
         fields["notice_version"] = notice_version(load_reference()) if link and link in text else None
@@ -198,7 +204,8 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         return _hold(message, fields, first, "blank")
     try:
         code, stored = store_new_ticket(fields, first, message.dedup_key, acknowledgement,
-                                        limits=[(_repeat_counter(message, text, now), HOLD_AFTER_REPEATS - 1)])
+                                        limits=[(_repeat_counter(message, text, now), HOLD_AFTER_REPEATS - 1)],
+                                        status_link=token)
     except TooManyRequests:
         return _hold(message, fields, first, "repeated")
     if stored is None:

@@ -14,6 +14,7 @@ from chalicelib.domain.errors import AlreadyExists, DomainError
 from chalicelib.domain.lifecycle import LABELS_VI, Status
 from chalicelib.domain.notice import notice_version
 from chalicelib.domain.reports import Submission, due_at_for
+from chalicelib.domain.status_links import REPORTER
 from chalicelib.domain.tracking import new_code
 from chalicelib.observability import logger
 from chalicelib.store import tickets
@@ -88,9 +89,14 @@ def _fingerprint(submission: Submission) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
 
 
-def _receipt(code: str, status: Status, due_at: datetime | None) -> dict[str, Any]:
-    return {"tracking_code": code, "status": status.value, "status_label": LABELS_VI[status],
-            "due_at": due_at.isoformat() if due_at else None}
+def _receipt(code: str, status: Status, due_at: datetime | None, link: str | None = None) -> dict[str, Any]:
+    """The receipt; `link`, the reporter's status link token, rides in it as a route path
+    (`status_path`, '/s/<token>') for the page or API answer to show (phone intake has none)."""
+    from chalicelib.services import status_links
+
+    receipt = {"tracking_code": code, "status": status.value, "status_label": LABELS_VI[status],
+               "due_at": due_at.isoformat() if due_at else None}
+    return {**receipt, "status_path": status_links.page_path(link)} if link else receipt
 
 
 def _limits(submission: Submission, source_ip: str | None) -> list[tuple[str, int]]:
@@ -144,6 +150,9 @@ def check_photos(submission: Submission) -> Submission:
 
 def _create(submission: Submission, now: datetime | None = None, dedup_key: str | None = None,
             limits: list[tuple[str, int]] | None = None) -> dict[str, Any]:
+    from chalicelib.domain.status_links import new_token
+    from chalicelib.services import status_links
+
     now = now or datetime.now(timezone.utc)
     submission = check_photos(submission)  # after the dedup fingerprint and idempotency payload were taken
     ref = load_reference()
@@ -172,13 +181,19 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
     }
     first = tickets.NewEvent(kind="created", actor=submission.entered_by or f"citizen:{submission.channel}",
                              at=now, public_text="Đã tiếp nhận phản ánh.")
-    code, created = store_new_ticket(fields, first, dedup_key, limits=limits)
+    # A caller gets no message from us: the operator reads out the code, and the caller's own phone
+    # opens /tra-cuu. Everyone else reads their status link on the page or in the answer they got.
+    link = None if submission.entered_by else new_token()
+    code, created = store_new_ticket(fields, first, dedup_key, limits=limits, status_link=link)
     if created is None:
         ticket = tickets.get_ticket(code)
-        return _receipt(code, Status(ticket.status), ticket.due_at)
+        # The same form posted twice (a double click): the page the browser shows is the second
+        # answer, so it carries a link too; only the one who holds the form's token gets here.
+        again = status_links.issue(code, REPORTER, now) if dedup_key and link else None
+        return _receipt(code, Status(ticket.status), ticket.due_at, again)
     _ask_routing(code)
     logger().info("ticket created", extra={"ticket": code, "channel": submission.channel})
-    return _receipt(code, Status.RECEIVED, due_at)
+    return _receipt(code, Status.RECEIVED, due_at, link)
 
 
 def public_summary(text: str, name: str | None = None) -> str:
@@ -190,23 +205,27 @@ def public_summary(text: str, name: str | None = None) -> str:
 
 def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key: str | None,
                      outbound_for: Callable[[str], list[Any]] = lambda code: [],
-                     limits: list[tuple[str, int]] | None = None) -> tuple[str, list[Any] | None]:
+                     limits: list[tuple[str, int]] | None = None,
+                     status_link: str | None = None) -> tuple[str, list[Any] | None]:
     """Stores a new ticket under a fresh tracking code, with the messages `outbound_for(code)`
-    gives; returns (code, those messages).
+    gives and, with `status_link` (a token), the reporter's status link, all in one transaction;
+    returns (code, those messages).
 
     When `dedup_key` shows the same submission/message was stored before, returns that ticket's
     (code, None) and writes nothing. Every ticket starts on the retention watch (routing moves a
     ticket with a deadline to the deadline watch, which hands it back when it stops).
     """
     from chalicelib.domain import retention
+    from chalicelib.store import status_links
 
     start = retention.first_check(load_reference().retention, fields["created_at"])
     for _ in range(_CODE_ATTEMPTS):
         code = new_code(settings().tracking_prefix)
         messages = outbound_for(code)
         try:
+            link = status_links.items(status_link, code, REPORTER, fields["created_at"]) if status_link else None
             tickets.create_ticket({**fields, "tracking_code": code, **retention.purge_watch(code, start)}, first,
-                                  dedup_key, messages, limits)
+                                  dedup_key, messages, limits, also=link)
             return code, messages
         except AlreadyExists:
             earlier = tickets.deduplicated(dedup_key) if dedup_key else None
@@ -226,19 +245,35 @@ def _ask_routing(code: str) -> None:
         logger().warning("routing message not sent; sweeper will retry", extra={"ticket": code})
 
 
-def similar(category: str | None, area: str | None) -> list[dict[str, Any]]:
-    """Open tickets of the same category in the same commune, as public summaries (no personal
-    data): what a citizen may want to follow instead of filing the same report again."""
+SIMILAR_CANDIDATES = 30  # the newest open tickets of the place that the ranking reads
+SIMILAR_SHOWN = 5
+
+
+def similar(category: str | None, area: str | None, text: str | None = None, address: str | None = None,
+            lat: float | None = None, lon: float | None = None) -> list[dict[str, Any]]:
+    """Open tickets of the same category in the same commune that may be about the same matter, best
+    first, as public summaries (no personal data): what a citizen may want to follow instead of filing
+    the same report again. With the new report's text, address or location they are ranked by the
+    words and places they share and by distance, and one about another street or far away is left out
+    (chalicelib.domain.similarity); without, the newest come first."""
+    from chalicelib.domain import similarity
     from chalicelib.domain.clock import local_text
 
     ref = load_reference()
     # Confidential categories (denunciations) are never suggested: not even that one exists.
     if not category or not area or category not in ref.categories or ref.categories[category].confidential:
         return []
+    report = similarity.Place(" ".join(filter(None, [text, address])), lat, lon)
+    compared = bool(report.text.strip()) or report.located
+    found = tickets.open_at_place(category, area, limit=SIMILAR_CANDIDATES if compared else SIMILAR_SHOWN,
+                                  whole=compared)
+    common = similarity.common_words(phrase for phrase, _ in ref.categories[category].keywords)
+    ranked = similarity.rank(report, [(t, similarity.Place(" ".join(filter(None, [t.text, t.address])), t.lat, t.lon))
+                                      for t in found], common, limit=SIMILAR_SHOWN)
     return [{"code": t.tracking_code, "category": ref.categories[t.category].name if t.category in ref.categories
              else None, "area": ref.areas[t.area].name if t.area in ref.areas else None,
              "created": local_text(t.created_at), "status_label": LABELS_VI[Status(t.status)],
-             "summary": t.public_summary or ""} for t in tickets.open_at_place(category, area)]
+             "summary": t.public_summary or ""} for t, _ in ranked]
 
 
 MAX_FOLLOWERS = 40  # one answer is one transaction: the reporter, the followers and the survey must fit
@@ -316,8 +351,16 @@ def follow_requested(code: str) -> dict[str, Any]:
 
 def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None,
                    source_ip: str | None = None) -> str:
+    """`follow_confirmed`, returning only the ticket's code."""
+    return follow_confirmed(code_text, phone_text, secret_text, now, source_ip)["tracking_code"]
+
+
+def follow_confirmed(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None,
+                     source_ip: str | None = None) -> dict[str, str]:
     """Makes the follow asked for with `follow` take effect once the phone's one-time code is given:
-    the number then gets notices of the ticket's status (and its published answer). Returns the code.
+    the number then gets notices of the ticket's status (and its published answer), and a personal
+    status link, stored with the follow. Returns {tracking_code, status_path} ('/s/<token>'; a number
+    that follows or reported the ticket already gets a new link of its own).
     Each guess is counted before it is compared, so at most verification.MAX_ATTEMPTS guesses are ever
     compared against one code, however many arrive at once, within verification.VALID_FOR; then a new
     code is needed. Calls count against the hourly limit per source IP (as follow requests do).
@@ -325,6 +368,8 @@ def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datet
     from chalicelib.domain import verification
     from chalicelib.domain.errors import Conflict, FieldError, TooManyRequests, ValidationFailed
     from chalicelib.domain.phones import normalise_phone
+    from chalicelib.domain.status_links import FOLLOWER
+    from chalicelib.services import status_links
     from chalicelib.store import followers, outbound
 
     now = now or datetime.now(timezone.utc)
@@ -355,13 +400,16 @@ def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datet
         ticket = tickets.get_ticket(code)
         if phone == ticket.reporter_phone or any(f.recipient == phone for f in ticket.followers or []):
             followers.used(proof)
-            return code
+            reporter = phone == ticket.reporter_phone
+            token = status_links.issue(code, REPORTER if reporter else FOLLOWER, now, None if reporter else phone)
+            return {"tracking_code": code, "status_path": status_links.page_path(token)}
         _check_open_to_follow(ticket)
         follower = {"tracking_code": code, "channel": "sms", "provider": settings().sms_provider, "recipient": phone}
         event = tickets.NewEvent("follower_added", "citizen:web", now, detail={"channel": "sms", "verified": "sms"})
+        token, link = status_links.new(code, FOLLOWER, now, phone)
         try:
-            tickets.add_follower(ticket, follower, event, now, proof, verification.MAX_ATTEMPTS)
-            return code
+            tickets.add_follower(ticket, follower, event, now, proof, verification.MAX_ATTEMPTS, also=link)
+            return {"tracking_code": code, "status_path": status_links.page_path(token)}
         except Conflict:
             continue  # the ticket changed meanwhile (or the code was used in parallel): read it again
     raise Conflict()

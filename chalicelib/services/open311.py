@@ -36,10 +36,10 @@ def service_definition(code: str) -> dict[str, Any]:
 
 
 def create(form: Mapping[str, str], idempotency_key: str | None = None,
-           notice_link: str | None = None) -> list[dict[str, Any]]:
+           notice_link: str | None = None, base_url: str | None = None) -> list[dict[str, Any]]:
     """POST requests: needs a valid api_key (403). Returns [{service_request_id, service_notice}]; the
-    notice links the privacy notice (`notice_link`), whose version the ticket records, for the
-    integrator to show the citizen."""
+    notice links the privacy notice (`notice_link`), whose version the ticket records, and the
+    reporter's personal status link (under `base_url`), for the integrator to show the citizen."""
     key = (form.get("api_key") or "").strip()
     integrator = integrators.by_key(key) if key else None
     if integrator is None:
@@ -49,8 +49,10 @@ def create(form: Mapping[str, str], idempotency_key: str | None = None,
         receipt = intake.submit(submission, idempotency_key=idempotency_key)
     except ValidationFailed as failed:
         raise spec.Open311Error(400, [(e.field, f"{e.en} / {e.vi}") for e in failed.errors]) from failed
+    status_link = f"{base_url}{receipt['status_path']}" if base_url and receipt.get("status_path") else None
     return [{"service_request_id": receipt["tracking_code"],
-             "service_notice": spec.service_notice(receipt["tracking_code"], notice_link), "account_id": None}]
+             "service_notice": spec.service_notice(receipt["tracking_code"], notice_link, status_link),
+             "account_id": None}]
 
 
 def _media(ticket: Any) -> str | None:

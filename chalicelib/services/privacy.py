@@ -31,6 +31,7 @@ from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
 from chalicelib.store import audit, callbacks, cursors, outbound, people, photos, ratings, tickets
 from chalicelib.store import privacy as store
+from chalicelib.services import status_links
 from chalicelib.store.models import BODY_FIELDS, EventModel, OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
@@ -316,9 +317,10 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     original = _leave_original(ticket, actor, now) if ticket.merged_into else None
     for follower in ticket.followers or []:  # their markers point at this ticket: it holds nobody now
         people.delete(people.marker(follower.recipient, "FOLLOW", code, now))
+    links = status_links.forget_ticket(code)  # the reporter's and the followers' links stop working
     removed.update(events_redacted=events, messages_erased=messages, callbacks_redacted=redacted_callbacks,
                    photos_deleted=deleted, rating_comment=commented,
-                   followers_removed=len(ticket.followers or []))
+                   followers_removed=len(ticket.followers or []), status_links_deleted=links)
     if original is not None:
         removed.update(original_followers_removed=original[0], original_kept=original[1] is not None)
     if done:
@@ -422,6 +424,7 @@ def _unfollow(code: str, value: str, actor: str, now: datetime, ref: ReferenceDa
         if message.recipient == value:
             store.erase_outbound(message, message.subject)
             done = True
+    done = bool(status_links.forget_follower(code, value)) or done
     return done, None
 
 

@@ -12,6 +12,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets by reporter phone, newest first       | GSI by_phone: reporter_phone=<E.164>, created_at       |
 | tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
 | reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
+| reference data history, newest first · one version | Query pk=REF, sk begins_with V# · GetItem sk=V#<000123> |
+| admins' audit trail, newest first, filtered   | Query pk=AUDIT#<yyyy-mm>, sk between dates, filter kind/actor |
 | was this submission / provider message seen?  | GetItem pk=DEDUP#<sha256 of scope#key>, sk=DEDUP (TTL'd)|
 | a ticket's outbound messages and their state  | Query pk=TICKET#<code>, sk begins_with OUT#            |
 | outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
@@ -35,6 +37,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets whose retention has run out           | GSI by_watch: watch_shard=P#0..3, watch_at <= now      |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 | where a scheduled job stopped (its cursor)    | GetItem / UpdateItem pk=CURSOR#<job>, sk=CURSOR (versioned) |
+| the ticket a personal status link shows       | GetItem pk=STATUS#<sha256 of the token>, sk=STATUS     |
+| a ticket's status links (to delete on erasure) | Query pk=TICKET#<code>, sk begins_with STATUS#        |
 | tickets with a citizen message since staff acted ("Có tin mới") | Query pk=INBOX#UNREAD (sk=<code>) |
 | a staff member's tickets ("Việc của tôi")     | Query pk=MINE#<sha256 of the e-mail> (sk=<code>)        |
 | who else has a ticket open (presence)         | Query pk=PRESENCE#<code>, filter at >= now-90 s (TTL'd) |
@@ -503,6 +507,24 @@ class CursorModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
+class StatusLinkModel(Model):
+    """A personal status link (/s/<token>), as two items written together: the lookup
+    (pk=STATUS#<sha256 of the token>, sk=STATUS) and its entry in the ticket's partition
+    (pk=TICKET#<code>, sk=STATUS#<the same digest>), by which an erasure finds and deletes both.
+    The token itself is never stored. `who`: reporter or follower; `person`: a follower's
+    chalicelib.store.people.person_digest, so erasing that follower ends their link."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tracking_code = UnicodeAttribute()
+    who = UnicodeAttribute()
+    person = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
 class ResponseTemplateModel(Model):
     """A canned answer (mẫu trả lời) for a category, with {placeholders}; admins edit them."""
 
@@ -639,8 +661,27 @@ class ReferenceModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, ReferenceModel, DedupModel, OutboundModel,
+class ReferenceVersionModel(Model):
+    """One saved version of the reference data (pk=REF, sk=V#<000123>): immutable, written with the
+    current document in one transaction. The document is compressed (a 26 KB document takes ~5 KB),
+    so the history list reads little."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    document = CompressedText()            # the JSON document
+    actor = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    summary = UnicodeAttribute(null=True)  # what changed, one line (chalicelib.domain.reference_diff.summary)
+    restored_from = NumberAttribute(null=True)
+
+
+MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, ReferenceModel, ReferenceVersionModel,
+                                   DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
-                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, WorkMarkerModel,
+                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel)

@@ -76,13 +76,15 @@ def _marker(dedup_key: str, code: str, at: datetime) -> DedupModel:
 
 
 def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str | None = None,
-                  outbound: list[OutboundModel] | None = None, limits: list[tuple[str, int]] | None = None) -> None:
+                  outbound: list[OutboundModel] | None = None, limits: list[tuple[str, int]] | None = None,
+                  also: list[Any] | None = None) -> None:
     """Writes a new ticket and its first timeline event in one transaction.
 
     With `dedup_key`, a marker is written in the same transaction, so the same submission or
     provider message can never make two tickets; `outbound` messages (an acknowledgement) are
     stored with it, so a reply can't be lost between the two. `limits` are (counter, cap) rate
-    limits (the counter's name includes its window), counted in the same transaction (no extra call). Raises AlreadyExists when
+    limits (the counter's name includes its window), counted in the same transaction (no extra call);
+    `also`, items that exist only with the ticket (its status link), saved if absent. Raises AlreadyExists when
     the tracking code or the marker is taken (see `deduplicated` to tell which), TooManyRequests
     when a limit is reached (nothing is written).
     """
@@ -98,7 +100,7 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
     body = TicketBodyModel(pk=ticket_pk(code), sk=BODY_SK, **said)
     limits = limits or []
     try:
-        _create_transaction(connection, ticket, body, code, fields, first_event, dedup_key, outbound, limits)
+        _create_transaction(connection, ticket, body, code, fields, first_event, dedup_key, outbound, limits, also)
     except TransactWriteError as exc:
         # PynamoDB lists the reasons puts first, updates last: the counters are the last ones.
         reasons = list(exc.cancellation_reasons or [])
@@ -110,7 +112,7 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
 
 def _create_transaction(connection: Any, ticket: TicketModel, body: TicketBodyModel, code: str, fields: dict[str, Any],
                         first_event: NewEvent, dedup_key: str | None, outbound: list[OutboundModel] | None,
-                        limits: list[tuple[str, int]]) -> None:
+                        limits: list[tuple[str, int]], also: list[Any] | None = None) -> None:
     with TransactWrite(connection=connection) as transaction:
         for counter, cap in limits:  # the counter's name carries its window (hour, day)
             transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
@@ -124,6 +126,8 @@ def _create_transaction(connection: Any, ticket: TicketModel, body: TicketBodyMo
         for message in outbound or []:
             message.pk, message.tracking_code = ticket_pk(code), code
             transaction.save(message, condition=OutboundModel.pk.does_not_exist())
+        for item in also or []:
+            transaction.save(item, condition=type(item).pk.does_not_exist())
 
 
 def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime,
@@ -512,19 +516,22 @@ def public_updates(day: str, start: datetime, end: datetime) -> list[EventModel]
         return list(EventModel.by_update.query(day, EventModel.at.between(start, end)))
 
 
-def open_at_place(category: str, area: str, limit: int = 5) -> list[TicketModel]:
-    """The newest open tickets of a category in a commune (public summary fields only)."""
+def open_at_place(category: str, area: str, limit: int = 5, whole: bool = False) -> list[TicketModel]:
+    """The newest open tickets of a category in a commune (public summary fields only; with
+    `whole`, the whole tickets with their bodies, one BatchGetItem more)."""
     bind()
     with translate():
-        return list(TicketModel.by_place.query(f"{category}#{area}", scan_index_forward=False, limit=limit))
+        found = list(TicketModel.by_place.query(f"{category}#{area}", scan_index_forward=False, limit=limit))
+    return _whole(found) if whole else found
 
 
 def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent, now: datetime,
-                 proof: PersonMarkerModel | None = None, max_attempts: int = 0) -> None:
+                 proof: PersonMarkerModel | None = None, max_attempts: int = 0, also: list[Any] | None = None) -> None:
     """Appends a follower (version-checked, so the caller's count of followers holds) with an
     internal event and the follower's FOLLOW#<code> person marker, using up `proof` (the VERIFY#
     marker whose code they gave: deleted only while it is the one they answered and no more than
-    `max_attempts` guesses were counted on it). Conflict means read again."""
+    `max_attempts` guesses were counted on it); `also`, items that exist only with the follow (the
+    follower's status link), saved if absent. Conflict means read again."""
     connection = bind()
     with translate():
         with TransactWrite(connection=connection) as transaction:
@@ -535,3 +542,5 @@ def add_follower(ticket: TicketModel, follower: dict[str, Any], event: NewEvent,
             if proof is not None:
                 transaction.delete(proof, condition=(PersonMarkerModel.secret_hash == proof.secret_hash)
                                    & (PersonMarkerModel.attempts <= max_attempts))
+            for item in also or []:
+                transaction.save(item, condition=type(item).pk.does_not_exist())

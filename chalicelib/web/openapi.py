@@ -121,7 +121,12 @@ RECEIPT = _obj({"tracking_code": CODE, "status": STATUS, "status_label": STR,
                {"privacy_notice": {"type": "string", "format": "uri",
                                    "description": "the privacy notice (/rieng-tu) the ticket was made under: show "
                                                   "it to the citizen (a citizen's report; not a call an operator "
-                                                  "entered)"}})
+                                                  "entered)"},
+                "status_url": {"type": "string", "format": "uri",
+                               "description": "the reporter's personal status link (/s/<token>): give it to the "
+                                              "citizen, who sees the status there with no code or phone digits. "
+                                              "Shown once: it is not stored and cannot be asked for again (a "
+                                              "citizen's report; not a call an operator entered)"}})
 
 PUBLIC_STATUS = _obj(
     {"tracking_code": CODE, "status": STATUS, "status_label": STR, "category": NSTR, "area": NSTR, "agency": NSTR,
@@ -133,7 +138,10 @@ SIMILAR = _obj({"tickets": {"type": "array", "items": _obj(
     {"code": CODE, "category": NSTR, "area": NSTR, "created": LOCAL_TEXT, "status_label": STR, "summary": STR},
     closed=True)}}, closed=True)
 
-FOLLOWING = _obj({"tracking_code": CODE, "following": {"const": True}}, closed=True)
+FOLLOWING = _obj({"tracking_code": CODE, "following": {"const": True},
+                  "status_url": {"type": "string", "format": "uri",
+                                 "description": "the follower's personal status link (/s/<token>), shown once"}},
+                 closed=True)
 
 FOLLOW_REQUESTED = _obj(
     {"tracking_code": CODE, "following": {"const": False},
@@ -396,12 +404,25 @@ def _admin_paths() -> dict[str, Any]:
     return {
         "/api/v1/admin/reference": {
             "get": {"operationId": "adminReference", "tags": ["admin"], "security": STAFF,
+REFERENCE_VERSION: Schema = _obj({"version": INT, "at": DATETIME, "actor": {"type": "string", "description":
+                                                                           "staff:<email> or system:<job>"},
+                                   "summary": STR, "restored_from": {"type": ["integer", "null"]}}, closed=True)
+REFERENCE_CHANGES: Schema = _obj({
+    "key": {"type": "string", "enum": ["categories", "areas", "agencies", "routing_rules", "calendar", "hotline_hours",
+                                       "abbreviations", "routing", "retention", "general"]},
+    "title": {"type": "string", "description": "Vietnamese"},
+    "added": {"type": "array", "items": STR}, "removed": {"type": "array", "items": STR},
+    "changed": {"type": "array", "items": _obj({"label": STR, "changes": {"type": "array", "items": STR}},
+                                                closed=True)}}, closed=True)
+
+
                     "summary": "the reference document in use, its version and what to fix",
                     "responses": {"200": _json(_obj({"version": INT, "document": {"type": "object"},
                                                      "warnings": {"type": "array", "items": STR}}, closed=True),
                                                "the document"), **common}},
             "put": {"operationId": "replaceReference", "tags": ["admin"], "security": STAFF,
-                    "summary": "replace the whole document (validated whole: any error and nothing changes)",
+                    "summary": "replace the whole document (validated whole: any error and nothing changes); "
+                               "saved as a new version in the history",
                     "parameters": [_header("If-Match", "the current version")],
                     "requestBody": _body({"type": "object", "required": ["version", "categories", "areas",
                                                                          "agencies"]}),
@@ -412,6 +433,25 @@ def _admin_paths() -> dict[str, Any]:
             "summary": "addresses SES reported bounces or complaints for",
             "responses": {"200": _json(_obj({"contacts": {"type": "array", "items": _obj(
                 {"address": STR, "bounces": INT, "complaints": INT, "last_type": NSTR, "last_at": NSTR})}},
+        "/api/v1/admin/reference/versions": {"get": {
+            "operationId": "referenceVersions", "tags": ["admin"], "security": STAFF,
+            "summary": "saved versions of the reference data, newest first (who, when, what changed)",
+            "parameters": [_query("before", "list versions below this number (the `next` of the page before)",
+                                  {"type": "string", "pattern": "^[0-9]{1,9}$"})],
+            "responses": {"200": _json(_obj({"versions": {"type": "array", "items": REFERENCE_VERSION},
+                                             "next": {"type": ["integer", "null"]}}, closed=True),
+                                       "a page of versions"), **common}}},
+        "/api/v1/admin/reference/versions/{number}": {"get": {
+            "operationId": "referenceVersion", "tags": ["admin"], "security": STAFF,
+            "summary": "one saved version: its document and what changed from the version before, per section",
+            "parameters": [_path("number", "the version number", {"type": "string", "pattern": "^[0-9]{1,9}$"})],
+            "responses": {"200": _json({**REFERENCE_VERSION, "required": [*REFERENCE_VERSION["required"], "previous",
+                                                                          "document", "changes"],
+                                        "properties": {**REFERENCE_VERSION["properties"],
+                                                       "previous": {"type": ["integer", "null"]},
+                                                       "document": {"type": "object"},
+                                                       "changes": {"type": "array", "items": REFERENCE_CHANGES}}},
+                                       "the version"), **common, **_errors(404)}}},
                 closed=True), "contacts"), **common}}},
         "/api/v1/admin/stats": {"get": {
             "operationId": "adminStats", "tags": ["admin"], "security": STAFF,

@@ -371,6 +371,14 @@ def accounts_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Resp
     try:
         created = console.add_staff(session.user, form)
     except ValidationFailed as failed:
+    if form.get("change"):  # one account's role and agency (chalicelib.services.admin)
+        from chalicelib.services import admin
+
+        try:
+            message = admin.change_staff(session.user, form)
+        except ValidationFailed as failed:
+            return accounts_page(headers, form, _errors(failed), status=400)
+        return redirect("/staff/accounts", [*session.set_cookies, sessions.flash_cookie(message)])
         return accounts_page(headers, form, _errors(failed), status=400)
     # The temporary password is shown once, on this response only (never stored, never logged).
     response = accounts_page(headers, created=created)
@@ -404,7 +412,7 @@ def integrators_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> R
     return response
 
 
-# Personal data (admins): what is held about a person, its export, erasure on request; the audit trail
+# Personal data (admins): what is held about a person, its export, erasure on request
 
 PRIVATE = {"Cache-Control": "no-store"}  # pages and files with a person's data stay out of every cache
 
@@ -488,22 +496,3 @@ def privacy_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respo
     return _private(_page(session, "staff/privacy_confirm.html", status=400 if unconfirmed else 200, form=form,
                           errors=unconfirmed, held=_held_view(found)))
 
-
-def audit_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
-    """The admins' audit trail of a month (?month=YYYY-MM): accounts, templates, Open311 keys, and every
-    look at, export and erasure of a person's data."""
-    from chalicelib.services import data_requests
-
-    session = sessions.page_session(headers)
-    trail = data_requests.audit_trail(session.user, query.get("month") or "")
-    return _page(session, "staff/audit.html", trail=trail, audit_labels=AUDIT_LABELS)
-
-
-AUDIT_LABELS = {
-    "person_searched": "Tra cứu dữ liệu cá nhân", "person_exported": "Xuất dữ liệu cá nhân",
-    "personal_data_erasure_started": "Bắt đầu xoá dữ liệu cá nhân theo yêu cầu",
-    "personal_data_erased": "Xoá dữ liệu cá nhân theo yêu cầu",
-    "template_created": "Thêm mẫu trả lời", "template_edited": "Sửa mẫu trả lời", "template_deleted": "Xoá mẫu trả lời",
-    "staff_created": "Tạo tài khoản", "staff_enabled": "Mở khoá tài khoản", "staff_disabled": "Khoá tài khoản",
-    "integrator_added": "Cấp khoá Open311", "integrator_revoked": "Thu hồi khoá Open311",
-}

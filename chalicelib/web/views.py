@@ -58,7 +58,8 @@ def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Respons
     except ValidationFailed as failed:
         return report_form(fields, _field_errors(failed), status=400)
     if fields.get("confirm_new") != "1":
-        similar = intake.similar(submission.category, submission.area)
+        similar = intake.similar(submission.category, submission.area, submission.description, submission.address,
+                                 submission.lat, submission.lon)
         if similar:
             return render("duplicates.html", similar=similar, values=fields, **_common())
     try:
@@ -68,8 +69,13 @@ def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Respons
     except TooManyRequests as limited:
         return report_form(fields, status=429, message=limited.message_vi)
     due = receipt.get("due_at")
-    return render("confirmation.html", receipt=receipt,
+    return render("confirmation.html", receipt=receipt, status_link=_status_link(receipt.get("status_path")),
                   due_at=local_text(datetime.fromisoformat(due)) if due else None, **_common())
+
+
+def _status_link(path: str | None) -> str | None:
+    """A status link's address to show and follow: the site's configured address, else this request's."""
+    return (settings().public_url(path) or url(path)) if path else None
 
 
 def status_page(code: str, phone_last4: str, source_ip: str | None = None) -> Response:
@@ -123,17 +129,19 @@ def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:
     code, phone = fields.get("code", ""), fields.get("phone", "")
     if "otp" in fields:
         try:
-            followed = intake.confirm_follow(code, phone, fields.get("otp", ""), source_ip=source_ip)
+            followed = intake.follow_confirmed(code, phone, fields.get("otp", ""), source_ip=source_ip)
         except (ValidationFailed, NotFound, Conflict, TooManyRequests) as error:
             status = 409 if isinstance(error, Conflict) else 429 if isinstance(error, TooManyRequests) else 400
             return render("follow_verify.html", status=status, code=code,
                           phone=phone, error=_said(error), **_common())
-        return render("followed.html", code=followed, **_common())
+        return render("followed.html", code=followed["tracking_code"],
+                      status_link=_status_link(followed["status_path"]), **_common())
     try:
         asked = intake.follow(code, phone, source_ip=source_ip)
     except (ValidationFailed, TooManyRequests, NotFound) as error:
         values = {k: v for k, v in fields.items() if k not in ("code",)}
-        similar = intake.similar(fields.get("category") or None, fields.get("area") or None)
+        similar = intake.similar(fields.get("category") or None, fields.get("area") or None,
+                                 fields.get("description") or None, fields.get("address") or None)
         return render("duplicates.html", status=429 if isinstance(error, TooManyRequests) else 400, similar=similar,
                       values=values, follow_error=_said(error), **_common())
     return render("follow_verify.html", code=asked, phone=phone, error=None, **_common())

@@ -183,7 +183,8 @@ def test_following_by_the_json_api_takes_the_code_too(client: Any, providers: An
                                                                           "otp": secret}).encode())
     assert other.status_code == 400  # the code proves the number it was sent to, no other
     done = client.http.post(verify, headers=JSON_TYPE, body=json.dumps({"phone": stranger, "otp": secret}).encode())
-    assert done.status_code == 201 and done.json_body == {"tracking_code": code, "following": True}
+    assert done.status_code == 201 and done.json_body["tracking_code"] == code and done.json_body["following"] is True
+    assert "/s/" in done.json_body["status_url"]  # the follower's own status link
     assert [f.recipient for f in tickets.get_ticket(code).followers] == [e164(stranger)]
 
 

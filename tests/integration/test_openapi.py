@@ -190,6 +190,13 @@ def test_the_staff_and_admin_apis(client: Any, document: dict[str, Any], staff: 
     conforms(document, "/api/v1/admin/stats", "get", c.get("/api/v1/admin/stats?month=2026-11", headers=operator))
     conforms(document, "/api/v1/admin/stats", "get", c.get("/api/v1/admin/stats?month=11-2026", headers=operator))
     conforms(document, "/api/v1/admin/quarantine", "get", c.get("/api/v1/admin/quarantine", headers=admin))
+    versions = "/api/v1/admin/reference/versions"
+    listed = conforms(document, versions, "get", c.get(versions, headers=admin))
+    conforms(document, versions, "get", c.get(versions + "?before=x", headers=admin))
+    one = versions + "/{number}"
+    conforms(document, one, "get", c.get(f"{versions}/{listed['versions'][0]['version']}", headers=admin))
+    conforms(document, one, "get", c.get(f"{versions}/999999", headers=admin))
+    conforms(document, one, "get", c.get(f"{versions}/1", headers=operator))
 
 
 def _send(client: Any, signed: signing.Signed) -> Any:
