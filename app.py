@@ -527,6 +527,15 @@ def staff_personal_data() -> Response:
     return _page_or_submit(staff_views.privacy_page, staff_views.privacy_submit)
 
 
+@app.route("/staff/search", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def staff_search() -> Response:
+    from chalicelib.web import search_views
+
+    request = app.current_request
+    return search_views.page(request.headers, _form() if request.method == "POST" else None)
+
+
 @app.route("/staff/nhat-ky", methods=["GET"])
 @staff_page
 def staff_audit_trail() -> Response:
@@ -616,6 +625,17 @@ def staff_api_caller() -> Response:
     request = app.current_request
     user = staff_api.user(request.headers)  # the phone rides in the body: never in a URL or an access log
     return Response(staff_api.caller(user, str(parse_json_body(request).get("phone") or "")), headers=JSON_UTF8)
+
+
+@app.route("/api/v1/staff/search", methods=["POST"], content_types=ANY)
+@json_api(_context)
+def staff_api_search() -> Response:
+    from chalicelib.web import staff_api
+    from chalicelib.web.api import parse_json_body
+
+    request = app.current_request
+    user = staff_api.user(request.headers)  # the words ride in the body: a name never lands in a URL
+    return Response(staff_api.search(user, parse_json_body(request)), headers=JSON_UTF8)
 
 
 @app.route("/api/v1/staff/intake", methods=["POST"], content_types=ANY)
@@ -795,6 +815,15 @@ def anonymise_expired(event: Any) -> dict[str, int]:
     from chalicelib.services.privacy import RUN_PAGES, RUN_SECONDS, anonymise_expired
 
     return anonymise_expired(pages=RUN_PAGES, seconds=RUN_SECONDS)
+
+
+# The search index's one writer: adds new tickets, re-reads changed ones, drops removed personal data
+# (chalicelib/services/search.py); invoked with {"detail": {"rebuild": true}} it rebuilds every month's file
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def index_search(event: Any) -> dict[str, int]:
+    from chalicelib.services import search
+
+    return search.rebuild() if (getattr(event, "detail", None) or {}).get("rebuild") else search.index()
 
 
 @app.on_sns_message(topic="hotline-ses-events")

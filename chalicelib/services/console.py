@@ -115,23 +115,33 @@ def inbox(user: StaffUser, raw: Mapping[str, str], now: datetime | None = None) 
     return inbox_service.listing(user, raw, now)
 
 
-def search(user: StaffUser, query_text: str, now: datetime | None = None, by_phone: bool = True) -> dict[str, Any]:
-    """Finds by tracking code ({'code': ...} when visible) or, for the hotline's roles and when
-    `by_phone` (the query came in a request body, never a URL), by the reporter's phone
-    ({'tickets': [...]}, newest first). Raises TicketNotFound / ValidationFailed."""
+def search(user: StaffUser, query_text: str, now: datetime | None = None, by_phone: bool = True,
+           after: str | None = None) -> dict[str, Any]:
+    """Finds by tracking code ({'code': ...} when visible); when `by_phone` (the query came in a
+    request body, never a URL): by the reporter's phone for the hotline's roles ({'tickets': [...]},
+    newest first), else by free text ({'results': chalicelib.services.search.search(...)}, from
+    `after`). Raises TicketNotFound / ValidationFailed."""
+    from chalicelib.domain.search import looks_like_phone
+
     require(user, "inbox")
     text = (query_text or "").strip()
     code = parse_code(text, settings().tracking_prefix)
     if code is not None:
         return {"code": load(user, code).tracking_code}
-    if not allowed(user, "caller_history"):
-        raise ValidationFailed([FieldError("q", "Nhập mã phản ánh (ví dụ TN-7K3Q9P).",
-                                           "Enter a tracking code (e.g. TN-7K3Q9P).")])
-    if not by_phone:
-        raise ValidationFailed([FieldError("q", "Tìm theo số điện thoại bằng ô tìm kiếm của trang (số điện thoại "
-                                           "không được nằm trong địa chỉ trang).", "Look a phone up with POST "
-                                           "/api/v1/staff/callers: a phone number never goes in a URL.")])
-    return {"tickets": caller_history(user, text, now)}
+    if not by_phone and text:
+        raise ValidationFailed([FieldError("q", "Tìm theo số điện thoại, họ tên, địa chỉ hay nội dung bằng ô tìm kiếm "
+                                           "của trang (chúng không được nằm trong địa chỉ trang).",
+                                           "A phone, a name or words go in a request body, never in a URL: POST "
+                                           "/api/v1/staff/callers (a phone) or POST /api/v1/staff/search.")])
+    if looks_like_phone(text):
+        if not allowed(user, "caller_history"):
+            raise ValidationFailed([FieldError("q", "Tìm theo số điện thoại chỉ dành cho tổng đài; hãy nhập mã phản "
+                                               "ánh, họ tên, địa chỉ hoặc nội dung.",
+                                               "Only the hotline's roles look phones up; enter a code or words.")])
+        return {"tickets": caller_history(user, text, now)}
+    from chalicelib.services import search as text_search
+
+    return {"results": text_search.search(user, text, after, now)}
 
 
 def caller_history(user: StaffUser, phone_text: str, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -314,6 +314,9 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     if body is not None and (body.text, body.attachments, body.reporter_name, body.reporter_email,
                              body.address) != (text, None, None, None, None):
         store.strip_body(body, text, None, reporter=True)
+    from chalicelib.services import search
+
+    search.forget(ticket, now)  # its words leave the search index at the indexer's next run
     original = _leave_original(ticket, actor, now) if ticket.merged_into else None
     for follower in ticket.followers or []:  # their markers point at this ticket: it holds nobody now
         people.delete(people.marker(follower.recipient, "FOLLOW", code, now))

@@ -37,6 +37,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets whose retention has run out           | GSI by_watch: watch_shard=P#0..3, watch_at <= now      |
 | who holds a lease (Zalo token refresher)      | PutItem pk=LEASE#<name> if absent or expired           |
 | where a scheduled job stopped (its cursor)    | GetItem / UpdateItem pk=CURSOR#<job>, sk=CURSOR (versioned) |
+| tickets the search index must read again      | Query pk=SEARCH#REINDEX, sk=<yyyy-mm>#<code> (TTL'd)   |
 | the ticket a personal status link shows       | GetItem pk=STATUS#<sha256 of the token>, sk=STATUS     |
 | a ticket's status links (to delete on erasure) | Query pk=TICKET#<code>, sk begins_with STATUS#        |
 | tickets with a citizen message since staff acted ("Có tin mới") | Query pk=INBOX#UNREAD (sk=<code>) |
@@ -525,6 +526,20 @@ class StatusLinkModel(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class SearchRequestModel(Model):
+    """A ticket the search index must read again (its personal data was removed): written by the
+    privacy service, deleted by the indexer once its index file no longer holds what went; TTL'd
+    as a backstop (the indexer's daily re-read of every month finds the change too)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="SEARCH#REINDEX")
+    sk = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class ResponseTemplateModel(Model):
     """A canned answer (mẫu trả lời) for a category, with {placeholders}; admins edit them."""
 
@@ -683,5 +698,5 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
-                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, StatusLinkModel, WorkMarkerModel,
+                                   IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel)

@@ -182,6 +182,20 @@ INBOX = {"oneOf": [
     _obj({"code": CODE}, closed=True)],
     "description": "an inbox page; with `q`: the ticket's code (a caller's tickets: POST /api/v1/staff/callers)"}
 
+MARKED = _nullable(_obj({"text": STR, "marks": {"type": "array", "description": "[start, end) of each match",
+                                                 "items": {"type": "array", "items": INT, "minItems": 2,
+                                                           "maxItems": 2}}}, closed=True))
+SEARCH_RESULTS = _obj(
+    {"results": {"type": "array", "items": _obj(
+        {"code": CODE, "status": STATUS, "status_label": STR, "category": NSTR, "area": NSTR, "created": LOCAL_TEXT,
+         "excerpt": MARKED, "address": MARKED,
+         "reporter": {**MARKED, "description": "the reporter's name where it matched and the caller may see it"}},
+        closed=True)},
+     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"},
+     "since": {"type": "string", "description": "the oldest month searched (yyyy-mm)"},
+     "index_behind": {"type": "boolean", "description": "the index is catching up: the newest tickets may be missing"}},
+    closed=True)
+
 STAFF_TICKET = _obj(
     {"tracking_code": CODE, "version": INT, "status": STATUS, "text": STR, "summary": _ref("InboxRow"),
      "reporter": {"type": "object", "description": "the reporter, or {hidden: true} for roles that may not see them"},
@@ -238,7 +252,7 @@ COMPONENTS: dict[str, Any] = {
         "SimilarReports": SIMILAR, "Following": FOLLOWING, "FollowRequested": FOLLOW_REQUESTED,
         "FollowVerifyInput": FOLLOW_VERIFY_INPUT, "UploadInput": UPLOAD_INPUT, "UploadGrant": UPLOAD_GRANT,
         "PublicAnswers": PUBLIC_ANSWERS, "Reference": REFERENCE, "InboxRow": INBOX_ROW, "Inbox": INBOX,
-        "StaffTicket": STAFF_TICKET, "ActionInput": ACTION_INPUT, "ZaloEvent": ZALO_EVENT,
+        "StaffTicket": STAFF_TICKET, "SearchResults": SEARCH_RESULTS, "ActionInput": ACTION_INPUT, "ZaloEvent": ZALO_EVENT,
         "AndroidGatewayEvent": ANDROID_EVENT, "SmssyncMessage": SMSSYNC_MESSAGE, "ServiceRequest": OPEN311_REQUEST,
         "Ok": _obj({"ok": {"const": True}}, closed=True),
     },
@@ -390,6 +404,21 @@ def _staff_paths() -> dict[str, Any]:
                                                  "examples": ["0912 345 678"]}})),
             "responses": {"200": _json(_obj({"tickets": {"type": "array", "items": _ref("InboxRow")}}, closed=True),
                                        "tickets"), **common, **_errors(413)}}},
+        "/api/v1/staff/search": {"post": {
+            "operationId": "staffSearch", "tags": ["staff"], "security": STAFF,
+            "summary": "the console's search box: a tracking code, a caller's phone (hotline roles), or words found in "
+                       "tickets' text, reporter's name (hidden ones excepted), address and commune, with or without "
+                       "diacritics, newest first, in the caller's scope, the last 12 months at least; the query goes in "
+                       "the body, never in a URL",
+            "requestBody": _body(_obj({"q": {"type": "string", "maxLength": 200, "description": 'words and "phrases", '
+                                             "all of which must match; word* matches words it begins",
+                                             "examples": ["Nguyễn Trãi ngập", "TN-7KXQ4M"]}},
+                                      {"after": {"type": "string", "description": "the `next` of the page before"}})),
+            "responses": {"200": _json({"oneOf": [
+                _obj({"code": CODE}, closed=True),
+                _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}}, closed=True),
+                _ref("SearchResults")]}, "the ticket's code, a caller's tickets or a page of results"),
+                **common, **_errors(404, 413)}}},
         "/api/v1/staff/intake": {"post": {
             "operationId": "staffIntake", "tags": ["staff"], "security": STAFF,
             "summary": "a ticket from a phone call (hotline roles)",

@@ -69,6 +69,17 @@ def caller(caller: StaffUser, phone: str) -> dict[str, Any]:
     return {"tickets": console.caller_history(caller, phone)}
 
 
+def search(caller: StaffUser, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The console's search box as JSON: {code}, {tickets} (a caller's, hotline roles) or the
+    free-text {results, next, since, index_behind} (chalicelib.web.search_views.api_results)."""
+    from chalicelib.services import console
+    from chalicelib.web.search_views import api_results
+
+    after = body.get("after")
+    found = console.search(caller, str(body.get("q") or ""), after=str(after) if after else None)
+    return api_results(found["results"]) if "results" in found else found
+
+
 def intake(caller: StaffUser, body: Mapping[str, Any]) -> dict[str, Any]:
     from chalicelib.services import console
 

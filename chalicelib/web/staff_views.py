@@ -184,13 +184,17 @@ def sign_out(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
 
 def inbox(headers: Mapping[str, str], query: Mapping[str, str], form: Mapping[str, str] | None = None) -> Response:
     """The inbox; with `q` a search: by GET a tracking code only, by the page's search form (POST,
-    `form`) a code or a caller's phone too, so that no phone number ever lands in a URL."""
+    `form`) a code, a caller's phone or words too, so that no phone or name ever lands in a URL."""
     from chalicelib.services import console
 
     session = sessions.page_session(headers)
     if form is not None:
         sessions.check_form_origin(headers, session, form)
     search = ((form if form is not None else query).get("q") or "").strip()
+    if form is not None:  # the search box: a code, a phone or words (chalicelib.web.search_views)
+        from chalicelib.web import search_views
+
+        return search_views.dispatch(session, search)
     found = None
     if search:
         result = console.search(session.user, search, by_phone=form is not None)

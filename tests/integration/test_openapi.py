@@ -174,6 +174,9 @@ def test_the_staff_and_admin_apis(client: Any, document: dict[str, Any], staff: 
                                               headers={**operator, **JSON}, body=note))  # stale version: 409
     conforms(document, "/api/v1/staff/callers", "post", c.post("/api/v1/staff/callers", headers={**operator, **JSON},
                                                               body=json.dumps({"phone": filed["phone"]}).encode()))
+    for query in ({"q": "đèn đường hẻm"}, {"q": code}, {"q": filed["phone"]}, {"q": "x"}, {"q": "hẻm", "after": "?"}):
+        conforms(document, "/api/v1/staff/search", "post", c.post("/api/v1/staff/search", headers={**operator, **JSON},
+                                                                  body=json.dumps(query).encode()))
     intake = json.dumps({"description": "Người dân gọi báo ổ gà", "phone": unique_phone()}).encode()
     conforms(document, "/api/v1/staff/intake", "post", c.post("/api/v1/staff/intake", headers={**operator, **JSON},
                                                               body=intake))

@@ -5,7 +5,7 @@ without this a missing grant would only show as AccessDenied on AWS.
 How: tests/iam_recorder.py tags every call on the app's botocore session with the running handler
 and turns it into IAM requests (action, resource ARN). The check runs after every other test (its
 marker moves it last), so it judges what the whole integration suite recorded, plus a scenario of
-its own that runs each of the eleven functions from a cold container, so it never judges nothing.
+its own that runs each of the twelve functions from a cold container, so it never judges nothing.
 Each request is evaluated against that function's statements (Deny wins, wildcards, Sub/GetAtt/Ref
 resolved to the local stack's physical ids).
 """
@@ -202,7 +202,7 @@ def _drain_queues() -> None:
 
 @pytest.fixture(scope="module")
 def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str, str]) -> None:
-    """Each of the eleven functions through its main paths, each call from a cold container: the
+    """Each of the twelve functions through its main paths, each call from a cold container: the
     check never judges an empty recording, even when this file runs alone."""
     import boto3
     import requests
@@ -250,10 +250,14 @@ def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str,
         _drain_queues()
         # The schedules (the real clock rarely has work due: see _with_work_due), the token
         # refresher (its token near expiry), SES events.
-        for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest", "anonymise_expired"):
+        for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest", "anonymise_expired",
+                     "index_search"):
             _cold_container()
             client.lambda_.invoke(name, scheduled_event(name))
         _with_work_due(report_code=_code(report.body.decode()))
+        _cold_container()  # a staff search reads the index files the run above wrote
+        assert client.http.post("/api/v1/staff/search", headers=bearer(staff["operator"], **json_type),
+                                body=json.dumps({"q": "đèn đường"}).encode()).status_code == 200
         seed_provider_secrets(providers, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 60)
         _cold_container()
         assert client.lambda_.invoke("refresh_zalo_token", scheduled_event("refresh")).payload["generation"] == 2
@@ -275,7 +279,7 @@ def _with_work_due(report_code: str) -> None:
     a deadline to warn about then escalate, a digest), recorded as that schedule's function."""
     from datetime import datetime, timedelta, timezone
 
-    from chalicelib.services import delivery, routing, schedules
+    from chalicelib.services import delivery, routing, schedules, search
     from chalicelib.store import callbacks, tickets
 
     ticket = tickets.get_ticket(report_code)
@@ -289,7 +293,9 @@ def _with_work_due(report_code: str) -> None:
             ("deadline_watch", lambda: schedules.deadline_watch(ticket.warn_at + timedelta(minutes=1))),
             ("deadline_watch", lambda: schedules.deadline_watch(ticket.due_at + timedelta(minutes=1))),
             ("daily_digest", lambda: schedules.daily_digest(noon)),
-            ("anonymise_expired", lambda: _past_retention(report_code))]
+            ("anonymise_expired", lambda: _past_retention(report_code)),
+            # the search index takes every ticket so far and the anonymised report's request
+            ("index_search", lambda: search.index(datetime.now(timezone.utc) + search.SETTLE))]
     for name, run in runs:
         _cold_container()
         with iam_recorder.running(f"app.{name}"):
