@@ -167,7 +167,8 @@ def counts(user: StaffUser, now: datetime | None = None) -> dict[str, int]:
     now = _now(now)
     cached = worklists.cached_counts()
     have = cached is not None and cached.counts is not None and cached.computed_at is not None
-    if have and now - cached.computed_at < COUNTS_FRESH:  # type: ignore[union-attr,operator]
+    # fresh: computed within COUNTS_FRESH, and not "in the future" (another container's clock)
+    if have and timedelta(0) <= now - cached.computed_at < COUNTS_FRESH:  # type: ignore[union-attr,operator]
         table = cached.counts  # type: ignore[union-attr]
     elif worklists.claim_recount(now, RECOUNT_HOLD) or not have:
         table = _rebuild(now)

@@ -174,7 +174,10 @@ REFERENCE = _obj(
 
 INBOX_ROW = _obj({"code": CODE, "status": STATUS, "status_label": STR, "category": NSTR, "area": NSTR,
                   "agency": NSTR, "channel": STR, "created": LOCAL_TEXT, "due": _nullable(LOCAL_TEXT),
-                  "overdue": BOOL, "needs_callback": BOOL, "held": BOOL, "excerpt": STR})
+                  "overdue": BOOL, "needs_callback": BOOL, "held": BOOL, "excerpt": STR},
+                 {"unread": {"type": "boolean", "description": "a citizen wrote since staff last acted (Có tin mới)"},
+                  "unread_at": _nullable(LOCAL_TEXT), "assignee": {**NSTR, "description": "who works on it"},
+                  "mine": {"type": "boolean", "description": "assigned to the caller"}})
 
 INBOX = {"oneOf": [
     _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}, "next": NSTR,
@@ -209,7 +212,7 @@ STAFF_TICKET = _obj(
 ACTION_INPUT = _obj({"version": {"type": ["integer", "string"], "description": "the ticket version last read"}},
                     {name: STR for name in ("category", "area", "agency", "reason", "text", "due", "callback",
                                             "outcome", "working_days", "answer", "redirected_to", "merged_into",
-                                            "public_question", "public_answer", "sms")})
+                                            "public_question", "public_answer", "sms", "assignee")})
 
 ZALO_EVENT = _obj(
     {"app_id": STR, "event_name": {"type": "string", "examples": ["user_send_text", "user_send_image",
@@ -377,7 +380,8 @@ def _staff_paths() -> dict[str, Any]:
                            _query("channel", "channel", {"type": "string",
                                                          "enum": ["web", "sms", "zalo", "phone", "open311"]}),
                            _query("view", "a saved view", {"type": "string",
-                                                           "enum": ["", "overdue", "due_today", "callback", "held"]}),
+                                                           "enum": ["", "triage", "new", "mine", "overdue",
+                                                                    "due_today", "callback", "held"]}),
                            _query("after", "the `next` cursor"),
                            _query("q", "a tracking code (a phone is refused here: POST /api/v1/staff/callers)")],
             "responses": {"200": _json(_ref("Inbox"), "rows"), **common, **_errors(404)}}},
@@ -392,7 +396,7 @@ def _staff_paths() -> dict[str, Any]:
                            _path("action", "the action", {"type": "string", "enum": [
                                "categorise", "assign", "return", "start", "reply", "note", "callback",
                                "callback_done", "extend", "resolve", "reject", "redirect", "merge", "reopen",
-                               "close", "publish", "unpublish"]})],
+                               "close", "publish", "unpublish", "claim", "release", "reassign", "seen"]})],
             "requestBody": _body(_ref("ActionInput")),
             "responses": {"200": _json(_obj({"ok": {"const": True}, "message": STR}, closed=True), "done"),
                           **common, **_errors(404, 409, 413, 422)}}},
