@@ -256,6 +256,7 @@ class TicketModel(Model):
     agency_open = UnicodeAttribute(null=True)
     open_queue = UnicodeAttribute(null=True)
     merged_into = UnicodeAttribute(null=True)
+    related_to = UnicodeAttribute(null=True)  # the sender's ticket this one continues or was split from
     answer = UnicodeAttribute(null=True)
     answered_at = UTCDateTimeAttribute(null=True)
     answered_on_time = BooleanAttribute(null=True)

@@ -95,7 +95,6 @@ def test_an_operator_signs_in_finds_a_ticket_replies_and_resolves_it(browser: An
     assert _flash(page) == "Đã giao cho UBND Phường Tân Ninh."
     assert page.locator("#ticket-agency").inner_text() == "UBND Phường Tân Ninh"
     page.get_by_label("Nội dung trả lời").fill("Đã nạo vét cống ngày 28/11, nước đã rút.")
-    shot(page, "staff-ticket.png")
     page.get_by_role("button", name="Trả lời và kết thúc").click()
     assert page.locator("#ticket-status").inner_text() == "Đã trả lời"
     assert page.locator("#ticket-answer").inner_text() == "Đã nạo vét cống ngày 28/11, nước đã rút."
