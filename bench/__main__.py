@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from bench import ROOT, coldstart, cost, emulator, package_size, report, routing, stack
+from bench import ROOT, coldstart, cost, emulator, package_size, report, routing, stack, threading
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -15,6 +15,7 @@ def main() -> None:
     figures: dict[str, Any] = {}
     # Cold start first, on a quiet machine: no emulator thread yet.
     for title, section in (("cold start", coldstart.measure), ("routing accuracy", routing.accuracy),
+                           ("threading accuracy", threading.accuracy),
                            ("local stack", stack.measure), ("emulator at 100,000 tickets", emulator.measure),
                            ("deployment zip", package_size.measure), ("running cost", cost.measure)):
         print(f"bench: {title}…", file=sys.stderr, flush=True)
@@ -22,8 +23,10 @@ def main() -> None:
     report.write(figures, measured_at, RESULTS)
     confusion = figures.pop("routing_confusion", {})
     cost_detail = figures.pop("cost_detail", {})
+    threading_misses = figures.pop("threading_misses", [])
     print(report.table(figures))
     print("\n" + routing.confusion_table(confusion))
+    print("\nthreading, decided otherwise than labelled:\n" + "\n".join(f"  {line}" for line in threading_misses))
     print("\n" + cost.detail_table(cost_detail))
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 

@@ -61,7 +61,9 @@ def measure(client: Any, counter: CallCounter) -> dict[str, Any]:
     worst_agency = max((a["name"] for a in seed_document()["agencies"]), key=len) + " tỉnh Tây Ninh và các xã"
     templates = [replies.acknowledgement("TN-WWWWWW", "0276 1022 / 0276 3822 999"),
                  replies.status("TN-WWWWWW", max(LABELS_VI.values(), key=len), worst_agency),
-                 replies.not_found("0276 1022 / 0276 3822 999"), replies.usage("0276 1022 / 0276 3822 999")]
+                 replies.not_found("0276 1022 / 0276 3822 999"), replies.usage("0276 1022 / 0276 3822 999"),
+                 replies.reopened("TN-WWWWWW", "0276 1022 / 0276 3822 999"),
+                 replies.acknowledgement("TN-WWWWWW", "0276 1022 / 0276 3822 999", related="TN-WWWWWX", split=True)]
     return {
         "aws_calls_per_sms_intake": sum(sms_calls.values()),
         "aws_calls_sms_breakdown": sms_calls,

@@ -33,6 +33,8 @@ TARGETS: dict[str, float] = {
 MINIMUMS: dict[str, float] = {
     "routing_accuracy_category": 0.9,
     "routing_accuracy_area": 0.9,
+    "threading_follow_ups_kept": 0.9,  # bench/threading.py: a citizen's next message, follow-up or new complaint
+    "threading_new_split": 0.85,
     "duplicate_deliveries_tickets": 1,
     "burst_acks_per_ticket_min": 1,
 }

@@ -46,6 +46,15 @@ class Agency:
 
 
 @dataclass(frozen=True)
+class ThreadRules:
+    """How long a citizen's next message may reopen an answered ticket, and how long it is still
+    linked to it as a new ticket (days; "threading" in the document)."""
+
+    reopen_days: int = 7
+    link_days: int = 60
+
+
+@dataclass(frozen=True)
 class ReferenceData:
     version: int
     categories: dict[str, Category]
@@ -63,6 +72,7 @@ class ReferenceData:
     hotline_supervisor_phone: str = ""
     hotline_supervisor_sms_escalations: bool = False
     retention: Retention = field(default_factory=Retention)
+    threading: ThreadRules = field(default_factory=ThreadRules)
 
     def agency_for(self, category: str | None, area: str | None) -> str | None:
         """The routing table: category x area, then the category's agency, then the area's."""
@@ -133,6 +143,7 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
         if area.agency is not None and area.agency not in agencies:
             bad(f"areas.{area.id}.agency", "Cơ quan xử lý không có trong danh mục.", "Unknown agency.")
     retention = parse_retention(doc.get("retention"), categories, bad)
+    threading = _threading(doc.get("threading"), bad)
     calendar = None
     if "calendar" in doc:
         try:
@@ -144,7 +155,30 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
     return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
                          float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
                          opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""),
-                         hotline_phone, hotline_sms, retention)
+                         hotline_phone, hotline_sms, retention, threading)
+
+
+def _threading(block: Any, bad: Callable[[str, str, str], None]) -> ThreadRules:
+    """The "threading" block (the defaults when absent): whole days, a link window no shorter than
+    the reopen window."""
+    if block is None:
+        return ThreadRules()
+    if not isinstance(block, dict):
+        bad("threading", "Mục threading phải là một đối tượng JSON.", "The threading block must be a JSON object.")
+        return ThreadRules()
+    default = ThreadRules()
+    days: dict[str, int] = {}
+    for name, high in (("reopen_days", 90), ("link_days", 365)):
+        value = block.get(name, getattr(default, name))
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            bad(f"threading.{name}", f"Phải là số ngày nguyên từ 0 đến {high}.",
+                f"Must be a whole number of days from 0 to {high}.")
+            value = getattr(default, name)
+        days[name] = value
+    if days["link_days"] < days["reopen_days"]:
+        bad("threading.link_days", "Số ngày liên kết không được nhỏ hơn số ngày mở lại.",
+            "The link window cannot be shorter than the reopen window.")
+    return ThreadRules(**days)
 
 
 def _phone(value: Any, where: str, bad: Callable[[str, str, str], None]) -> str:

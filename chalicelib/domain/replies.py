@@ -44,11 +44,16 @@ def _zalo(text: str, notice_link: str | None, status_link: str | None) -> str:
     return text
 
 
-def acknowledgement(code: str, hotline: str, notice_link: str | None = None, status_link: str | None = None) -> Reply:
+def acknowledgement(code: str, hotline: str, notice_link: str | None = None, related: str | None = None,
+                    split: bool = False, status_link: str | None = None) -> Reply:
     """Sent once per new ticket (never per message). On Zalo it always links the privacy notice and
     the reporter's status link (`status_link`, /s/<token>); by SMS only what still fits one segment:
     both links in a short wording, else the notice (the law asks for it first), else the status link,
-    else neither (a long site address leaves no room)."""
+    else neither (a long site address leaves no room).
+    With `related` (the sender's earlier ticket) it says the message became a ticket of its own:
+    apart from that one (`split`: another subject), or following it up (that one is closed or quiet)."""
+    if related:
+        return _new_beside(code, hotline, notice_link, related, split, status_link)
     text = (f"Đường dây nóng 1022 đã tiếp nhận phản ánh của bạn. Mã tra cứu: {code}. "
             f"Để tra cứu, nhắn: TT {code}. Hotline {hotline}.")
     short = f"Đường dây nóng 1022 đã tiếp nhận phản ánh, mã {code}. Tra cứu: nhắn TT {code}."
@@ -64,6 +69,29 @@ def acknowledgement(code: str, hotline: str, notice_link: str | None = None, sta
         candidates += [f"Đường dây nóng 1022 đã tiếp nhận phản ánh, mã {code}. Xem tình trạng: {status_link}",
                        f"1022 đã nhận phản ánh, mã {code}. {STATUS_LABEL}: {status_link}"]
     return Reply(zalo=_zalo(text, notice_link, status_link), sms=_first_fitting([*candidates, text]))
+
+
+def _new_beside(code: str, hotline: str, notice_link: str | None, related: str, split: bool,
+                status_link: str | None = None) -> Reply:
+    relation = f"tách riêng với phản ánh {related}" if split else f"tiếp nối phản ánh {related}"
+    text = (f"Đường dây nóng 1022 đã tiếp nhận phản ánh mới của bạn, {relation}. Mã tra cứu: {code}. "
+            f"Để tra cứu, nhắn: TT {code}. Hotline {hotline}.")
+    short = f"1022 đã tiếp nhận phản ánh mới, mã {code}, {relation}. Tra cứu: nhắn TT {code}."
+    candidates = []
+    if notice_link:
+        candidates += [f"{text} {NOTICE_LABEL}: {notice_link}", f"{short} {NOTICE_LABEL}: {notice_link}"]
+    if status_link:
+        candidates.append(f"1022 đã nhận phản ánh mới, mã {code}, {relation}. {STATUS_LABEL}: {status_link}")
+    candidates += [text, f"{short} Hotline {hotline}.", short]
+    return Reply(zalo=_zalo(text, notice_link, status_link), sms=_first_fitting(candidates))
+
+
+def reopened(code: str, hotline: str) -> Reply:
+    """Sent when the citizen's message reopened their answered ticket: it says which ticket has it."""
+    text = (f"Đường dây nóng 1022 đã nhận tin nhắn của bạn và mở lại phản ánh {code} để xử lý tiếp. "
+            f"Tra cứu: nhắn TT {code}. Hotline {hotline}.")
+    return Reply(zalo=text, sms=_first_fitting([text, f"1022 đã nhận tin nhắn, mở lại phản ánh {code} để xử lý tiếp. "
+                                                      f"Tra cứu: nhắn TT {code}."]))
 
 
 def status(code: str, label: str, agency: str | None) -> Reply:

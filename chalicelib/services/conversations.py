@@ -12,16 +12,17 @@ from chalicelib import queues
 from chalicelib.config import settings
 from chalicelib.domain import replies
 from chalicelib.domain.errors import AlreadyExists, Conflict, TooManyRequests
-from chalicelib.domain.lifecycle import LABELS_VI, Status
+from chalicelib.domain.lifecycle import LABELS_VI, Status, check_transition
 from chalicelib.domain.messages import InboundMessage
 from chalicelib.domain.notice import notice_version, outbound_text_days
 from chalicelib.domain.text import fold
 from chalicelib.domain.satisfaction import parse_rating
 from chalicelib.domain.satisfaction import thanks as survey_thanks
-from chalicelib.domain.threading import OpenTicket, decide
+from chalicelib.domain.reference import ReferenceData
+from chalicelib.domain.threading import Decision, SenderTicket, decide, ticket_topic, topic_of
 from chalicelib.observability import logger
 from chalicelib.domain.status_links import new_token
-from chalicelib.services import satisfaction, status_links
+from chalicelib.services import routing, satisfaction, status_links
 from chalicelib.services.intake import public_summary, store_new_ticket
 from chalicelib.store import outbound, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
@@ -30,6 +31,17 @@ from chalicelib.store.reference import load_reference
 ATTACHMENT_ONLY_TEXT = "[Tin nhắn không có chữ, chỉ có tệp/ảnh đính kèm]"
 BLANK_TEXT = "[Tin nhắn trống]"
 HOLD_AFTER_REPEATS = 20  # the same text this many times in a day from one sender is held for operators
+_FOLLOWS_UP = ("answered_long_ago", "quiet")
+REOPEN_REASON = "Người dân nhắn tin lại sau khi phản ánh đã được trả lời."
+# Why a message from a sender with an earlier ticket became a ticket of its own (the new ticket's timeline).
+SPLIT_REASONS = {
+    "another_topic": "Nội dung thuộc lĩnh vực khác với phản ánh {code} đang xử lý nên được tiếp nhận thành phản ánh mới.",
+    "another_area": "Nội dung nói về địa bàn khác với phản ánh {code} đang xử lý nên được tiếp nhận thành phản ánh mới.",
+    "answered_long_ago": "Người dân nhắn tin lại khi phản ánh {code} đã trả lời quá thời hạn mở lại nên được "
+                         "tiếp nhận thành phản ánh mới.",
+    "not_open": "Người dân nhắn tin lại về phản ánh {code} đã kết thúc xử lý nên được tiếp nhận thành phản ánh mới.",
+    "quiet": "Phản ánh {code} đã lâu không có cập nhật nên tin nhắn được tiếp nhận thành phản ánh mới.",
+}
 
 
 def _digest(value: str) -> str:
@@ -55,8 +67,9 @@ def _hold(message: InboundMessage, fields: dict[str, object], first: tickets.New
 
 
 def receive(message: InboundMessage, now: datetime | None = None, read_again: bool = True) -> str:
-    """Handles one inbound message; returns what happened ('created', 'appended', 'status', 'rated',
-    'welcomed', 'ignored', 'duplicate'). A lone 1-5 answers a waiting satisfaction survey.
+    """Handles one inbound message; returns what happened ('created', 'appended', 'reopened', 'status',
+    'rated', 'welcomed', 'ignored', 'duplicate'). A lone 1-5 answers a waiting satisfaction survey;
+    where any other message goes is chalicelib.domain.threading's decision.
     Raises Conflict when the ticket it joins changed between our read and our write twice running
     (`read_again`: decide once more on a fresh read after the first)."""
     now = now or datetime.now(timezone.utc)
@@ -78,13 +91,16 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
             if reply is not None:
                 queues.send_notifications([(reply.pk, reply.sk)])
             return "rated"
-    decision = decide(message.text, [OpenTicket(t.tracking_code, t.status, t.updated_at) for t in history],
-                      now, settings().tracking_prefix)
+    ref = load_reference()
+    decision = decide(message.text, [_sender_ticket(t, ref) for t in history], now, settings().tracking_prefix,
+                      topic_of(message.text, ref), ref.threading)
     if decision.kind == "status_query":
         return _status_query(message, decision.tracking_code, history, now)
-    if decision.kind == "append" and decision.tracking_code:
+    if decision.kind in ("append", "reopen") and decision.tracking_code:
         ticket = next(t for t in history if t.tracking_code == decision.tracking_code)
         try:
+            if decision.kind == "reopen":
+                return _reopen(message, ticket, decision.text, now, ref)
             return _append(message, ticket, decision.text, now)
         except Conflict:
             if not read_again:
@@ -92,7 +108,14 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
             # Routing (or staff) changed the ticket since we read it, often the first message's own
             # routing: decide again on a fresh read now rather than after SQS's visibility timeout.
             return receive(message, now, read_again=False)
-    return _create(message, decision.text, now)
+    earlier = next((t for t in history if t.tracking_code == decision.related_to), None)
+    return _create(message, decision.text, now, decision, earlier)
+
+
+def _sender_ticket(ticket: TicketModel, ref: ReferenceData) -> SenderTicket:
+    """What threading weighs of one of the sender's tickets (a ticket in triage: what its text says)."""
+    category, area = ticket_topic(ticket.text or "", ref, ticket.category, ticket.area)
+    return SenderTicket(ticket.tracking_code, ticket.status, ticket.updated_at, ticket.answered_at, category, area)
 
 
 def notice_link() -> str | None:
@@ -159,7 +182,34 @@ def _append(message: InboundMessage, ticket: TicketModel, text: str, now: dateti
     return "appended"
 
 
-def _create(message: InboundMessage, text: str, now: datetime) -> str:
+def _reopen(message: InboundMessage, ticket: TicketModel, text: str, now: datetime, ref: ReferenceData) -> str:
+    """The citizen wrote again soon after the answer: the message joins the ticket, which goes back
+    into the open queues with the category's whole allowed time from now (as a reopen by staff), and
+    the citizen is told which ticket has their message. Conflict propagates: `receive` reads again."""
+    check_transition(Status(ticket.status), Status.REOPENED, {"reason": REOPEN_REASON})
+    reply = _outbound(message, "reopened", replies.reopened(ticket.tracking_code, settings().hotline)
+                      .for_channel(message.channel), now)
+    _with_device(reply, message)
+    reopened = tickets.NewEvent(kind="reopened", actor=f"citizen:{message.channel}", at=now,
+                                public_text="Phản ánh được mở lại để xử lý tiếp.", detail={"reason": REOPEN_REASON})
+    changes = {"overdue": False, **routing.deadline_changes(ticket, ref, ticket.category, start=now)}
+    try:
+        tickets.append_and_reopen(ticket, _event(message, text or ATTACHMENT_ONLY_TEXT, "message_in"), reopened,
+                                  message.dedup_key, now, changes, counter=_repeat_counter(message, text, now),
+                                  quotable_id=message.quotable_id, outbound=[reply])
+    except AlreadyExists:
+        return "duplicate"
+    queues.send_notifications([(reply.pk, reply.sk)])
+    logger().info("ticket reopened by the citizen's message", extra={"ticket": ticket.tracking_code,
+                                                                      "channel": message.channel})
+    return "reopened"
+
+
+def _create(message: InboundMessage, text: str, now: datetime, decision: Decision | None = None,
+            earlier: TicketModel | None = None) -> str:
+    """A new ticket; with `decision.related_to`, linked to the sender's `earlier` ticket. One that
+    follows up an answered or quiet ticket (not one split off as another subject) starts with its
+    category and commune, so routing sends it where the earlier one went."""
     fields = {
         "channel": message.channel,
         "reporter_phone": message.sender if message.channel == "sms" else None,
@@ -174,6 +224,9 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         "last_inbound_at": message.received_at,
         "last_inbound_ref": message.quotable_id,
         "status": Status.RECEIVED.value,
+        "related_to": decision.related_to if decision else None,
+        "category": earlier.category if earlier and decision and decision.why in _FOLLOWS_UP else None,
+        "area": earlier.area if earlier and decision and decision.why in _FOLLOWS_UP else None,
         # Nobody ticks a box by SMS or Zalo: the acknowledgement links the notice, nothing is
         # published, and answers go back where the citizen wrote from (the service itself).
         "consent_publish": False,
@@ -183,15 +236,19 @@ def _create(message: InboundMessage, text: str, now: datetime) -> str:
         "updated_at": now,
     }
     first = _event(message, text, "created")
+    related = decision.related_to if decision else None
+    detail = {**(first.detail or {}), **({"related_to": related, "reason": SPLIT_REASONS[decision.why or "not_open"]
+                                          .format(code=related)} if decision and related else {})}
     first = tickets.NewEvent(kind=first.kind, actor=first.actor, at=first.at,
-                             public_text="Đã tiếp nhận phản ánh.", detail=first.detail)
+                             public_text="Đã tiếp nhận phản ánh.", detail=detail)
     # The reporter's status link rides in the acknowledgement (drawn once: a code drawn again keeps it).
     token = new_token() if settings().public_url("/") else None
     status_link = status_links.url(token) if token else None
 
     def acknowledgement(code: str) -> list[OutboundModel]:
         link = notice_link()
-        text = replies.acknowledgement(code, settings().hotline, link,
+        split = bool(decision and decision.why in ("another_topic", "another_area"))
+        text = replies.acknowledgement(code, settings().hotline, link, related, split,
                                        status_link=status_link).for_channel(message.channel)
         # The notice was given only if this message links it: an SMS that had to drop the link to stay
         # one segment (or a site with no address configured) records none.

@@ -161,6 +161,39 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
         raise
 
 
+def append_and_reopen(ticket: TicketModel, event: NewEvent, reopened: NewEvent, dedup_key: str, now: datetime,
+                      changes: dict[str, Any], counter: str | None = None, quotable_id: str | None = None,
+                      outbound: list[OutboundModel] | None = None) -> None:
+    """Adds a citizen's message to an answered or closed ticket and reopens it (`reopened`, the
+    timeline event; `changes`, e.g. the new deadline), with `outbound` (the citizen's reply), in one
+    transaction: it joins the open queues again, its unread marker and its assignee's list as well.
+
+    Raises AlreadyExists when that message was added before, Conflict when the ticket changed since
+    it was read (the caller decides again from a fresh read)."""
+    connection = bind()
+    actions = [*_status_actions(ticket, Status.REOPENED, now, dict(changes)), TicketModel.last_inbound_at.set(now)]
+    if quotable_id:
+        actions.append(TicketModel.last_inbound_ref.set(quotable_id))
+    try:
+        with translate():
+            with TransactWrite(connection=connection) as transaction:
+                transaction.update(ticket, actions=actions)
+                transaction.save(event_item(ticket.tracking_code, event), condition=EventModel.pk.does_not_exist())
+                transaction.save(event_item(ticket.tracking_code, reopened, Status.REOPENED.value),
+                                 condition=EventModel.pk.does_not_exist())
+                transaction.save(_marker(dedup_key, ticket.tracking_code, now), condition=DedupModel.pk.does_not_exist())
+                _save_outbound(transaction, ticket.tracking_code, outbound)
+                worklists.mark_unread(transaction, ticket, now)
+                worklists.keep_mine(transaction, ticket, True, now)
+                if counter is not None:
+                    transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
+                        RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
+    except Conflict:
+        if deduplicated(dedup_key) is not None:
+            raise AlreadyExists() from None
+        raise
+
+
 def store_reply(dedup_key: str, message: OutboundModel, code: str | None, expires_at: datetime | None = None) -> None:
     """Stores an automated reply to one provider message (e.g. a TT status answer), once.
 
@@ -278,16 +311,7 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
     changes = dict(changes or {})
     if agency is not None:
         changes["agency"] = agency
-    new_agency = changes["agency"] if "agency" in changes else ticket.agency
-    actions = [TicketModel.status.set(target.value), TicketModel.updated_at.set(now)]
-    if is_open(target) and new_agency:
-        actions.append(TicketModel.agency_open.set(new_agency))
-    else:
-        actions.append(TicketModel.agency_open.remove())
-    actions.append(TicketModel.open_queue.set(OPEN_QUEUE) if is_open(target) else TicketModel.open_queue.remove())
-    place = place_key(target, changes.get("category", ticket.category), changes.get("area", ticket.area))
-    actions.append(TicketModel.place_open.set(place) if place else TicketModel.place_open.remove())
-    actions += _changes(changes)
+    actions = _status_actions(ticket, target, now, changes)
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=actions)
@@ -315,6 +339,21 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                     transaction.save(marker)
                 for marker in also.unmarked:
                     transaction.delete(marker)
+
+
+def _status_actions(ticket: TicketModel, target: Status, now: datetime, changes: dict[str, Any]) -> list[Any]:
+    """The ticket's update for a move to `target` with `changes`: the status and the index keys
+    that follow it (the agency's queue, the open queue, the duplicate-suggestion key)."""
+    new_agency = changes["agency"] if "agency" in changes else ticket.agency
+    actions = [TicketModel.status.set(target.value), TicketModel.updated_at.set(now)]
+    if is_open(target) and new_agency:
+        actions.append(TicketModel.agency_open.set(new_agency))
+    else:
+        actions.append(TicketModel.agency_open.remove())
+    actions.append(TicketModel.open_queue.set(OPEN_QUEUE) if is_open(target) else TicketModel.open_queue.remove())
+    place = place_key(target, changes.get("category", ticket.category), changes.get("area", ticket.area))
+    actions.append(TicketModel.place_open.set(place) if place else TicketModel.place_open.remove())
+    return actions + _changes(changes)
 
 
 def _save_note(transaction: Any, code: str, note: NewEvent | None) -> None:
