@@ -30,7 +30,7 @@ OUTBOUND_LABELS = {
     "ack": "Xác nhận đã tiếp nhận", "status": "Trả lời tra cứu tình trạng", "welcome": "Lời chào (Zalo)",
     "staff_reply": "Tin nhắn của tổng đài", "answer": "Trả lời chính thức", "rejected": "Báo không tiếp nhận",
     "redirected": "Hướng dẫn gửi nơi khác", "merged": "Báo gộp phản ánh", "survey": "Phiếu đánh giá",
-    "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi", "reopened": "Báo đã mở lại phản ánh",
+    "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi", "reopened": "Báo mở lại phản ánh", "reopened": "Báo đã mở lại phản ánh",
     "assigned": "Thư giao xử lý", "deadline_warning": "Thư cảnh báo sắp đến hạn", "escalation": "Báo quá hạn",
     "callback_soon": "Nhắc sắp đến giờ gọi lại", "callback_overdue": "Nhắc quá giờ gọi lại",
     "admin_alert": "Cảnh báo cho quản trị", "digest": "Thư tổng hợp ngày",
@@ -93,8 +93,9 @@ def _lines(kind: str, detail: Mapping[str, Any], ref: ReferenceData,
         lines.append(("Giờ hẹn gọi lại" if kind == "callback_scheduled" else "Hạn trả lời", _when(detail["due"])))
     labelled = (("reason", "Lý do"), ("outcome", "Kết quả cuộc gọi"), ("redirected_to", "Hướng dẫn gửi đến"),
                 ("merged_into", "Gộp vào"), ("merged_from", "Nhận gộp từ"), ("unmerged", "Tách ra"),
-                ("was", "Lý do giữ trước đó"), ("question", "Câu hỏi công khai"), ("answer", "Trả lời công khai"),
-                ("comment", "Nhận xét"))
+                ("related_to", "Liên quan đến phản ánh"), ("question", "Câu hỏi công khai"),
+                ("answer", "Trả lời công khai"), ("comment", "Nhận xét"),
+                ("was", "Lý do giữ trước đó" if kind.startswith("legal_hold") else "Người nhận việc trước"))
     lines += [(label, str(detail[key])) for key, label in labelled if detail.get(key)]
     if detail.get("approver"):
         lines.append(("Người duyệt", names.get(str(detail["approver"])) or str(detail["approver"])))

@@ -57,6 +57,9 @@ HISTORY = [
     _event(10, "held", "citizen:sms", False, None, why="repeated", text="spam"),
     _event(11, "something_new", "agency:so-xay-dung", False, None, mystery="x"),
     _message(12, "staff_reply", "sms", "1022 - phan anh TN-ABC123: Da chuyen."),
+    _event(14, "reassigned", "staff:tongdai@demo.1022.vn", False, None, assignee="Trần Văn Bình", was="Lê Thị Mai"),
+    _event(15, "reopened", "citizen:zalo", True, "Phản ánh được mở lại để xử lý tiếp.",
+           reason="Người dân nhắn tin lại sau khi phản ánh đã được trả lời"),
     _message(13, "brand_new_kind", "zalo", "Tin mới"),
 ]
 
@@ -98,6 +101,9 @@ def test_people_agencies_categories_and_communes_are_named() -> None:
     assert by_minute[1]["label"] == "Xác nhận đã tiếp nhận" and by_minute[1]["to"] == "gửi người dân qua Zalo"
     assert by_minute[12]["label"] == "Tin nhắn của tổng đài" and by_minute[12]["delivery"] == "đã gửi"
     assert by_minute[13]["label"] == "Tin nhắn cho người dân"
+    assert by_minute[14]["label"] == "Giao lại cho người khác" and ("Người nhận việc", "Trần Văn Bình") in \
+        by_minute[14]["lines"] and ("Người nhận việc trước", "Lê Thị Mai") in by_minute[14]["lines"]
+    assert by_minute[15]["label"] == "Mở lại" and by_minute[15]["actor"] == "Người dân (Zalo)"
 
 
 def test_the_citizens_messages_are_never_internal_and_staff_notes_are() -> None:
