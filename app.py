@@ -778,26 +778,34 @@ def send_notifications(event: Any) -> dict[str, Any]:
     return notify_batch(event)
 
 
+def _scheduled_at(event: Any) -> Any:
+    """The time the scheduled event was sent for (EventBridge's `time`): the jobs' `now`."""
+    from chalicelib.domain.clock import event_time
+
+    return event_time(getattr(event, "time", None))
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def sweep_unrouted(event: Any) -> dict[str, int]:
     from chalicelib.services.delivery import requeue_stale
     from chalicelib.services.routing import requeue_unrouted
 
-    return {"requeued": requeue_unrouted(), "notifications_requeued": requeue_stale()}
+    now = _scheduled_at(event)
+    return {"requeued": requeue_unrouted(now), "notifications_requeued": requeue_stale(now)}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def callback_reminders(event: Any) -> dict[str, int]:
     from chalicelib.services.schedules import callback_reminders
 
-    return {"sent": callback_reminders()}
+    return {"sent": callback_reminders(_scheduled_at(event))}
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def deadline_watch(event: Any) -> dict[str, int]:
     from chalicelib.services.schedules import deadline_watch
 
-    return deadline_watch()
+    return deadline_watch(_scheduled_at(event))
 
 
 # 07:00-08:50 in Vietnam (00:00-01:50 UTC), every 10 minutes: each run sends the next page of agencies
@@ -805,7 +813,7 @@ def deadline_watch(event: Any) -> dict[str, int]:
 def daily_digest(event: Any) -> dict[str, int]:
     from chalicelib.services.schedules import daily_digest
 
-    return {"sent": daily_digest()}
+    return {"sent": daily_digest(_scheduled_at(event))}
 
 
 # 02:00-04:50 in Vietnam (19:00-21:50 UTC), every 10 minutes: each run applies the retention schedule to
@@ -814,11 +822,12 @@ def daily_digest(event: Any) -> dict[str, int]:
 def anonymise_expired(event: Any) -> dict[str, int]:
     from chalicelib.services.privacy import RUN_PAGES, RUN_SECONDS, anonymise_expired
 
-    return anonymise_expired(pages=RUN_PAGES, seconds=RUN_SECONDS)
+    return anonymise_expired(_scheduled_at(event), pages=RUN_PAGES, seconds=RUN_SECONDS)
 
 
 # The search index's one writer: adds new tickets, re-reads changed ones, drops removed personal data
-# (chalicelib/services/search.py); invoked with {"detail": {"rebuild": true}} it rebuilds every month's file
+# (chalicelib/services/search.py); invoked with {"detail": {"rebuild": true}} it rebuilds every month's file.
+# It keeps the current time, not the event's: its high-water mark is over tickets' real creation times.
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def index_search(event: Any) -> dict[str, int]:
     from chalicelib.services import search
@@ -835,6 +844,7 @@ def ses_events(event: Any) -> dict[str, int]:
     return {"recorded": record_ses_notification(json.loads(event.message))}
 
 
+# Zalo's token expires on Zalo's clock: the refresh keeps the current time, whatever the event's time.
 @app.schedule(Rate(12, unit=Rate.HOURS))
 def refresh_zalo_token(event: Any) -> dict[str, int]:
     from chalicelib.notify.zalo import refresh

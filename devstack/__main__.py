@@ -83,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
 
     staff = seed_staff()
     logger().setLevel(level)
-    worker = Worker(app_module, stack.resources)
+    from devstack.clock import Clock, DevPages
+
+    clock = Clock()
+    worker = Worker(app_module, stack.resources, clock=clock.now)
     worker.start()
     _log_paths_only()
     server = create_local_server(app_obj, config, args.host, args.port)
     server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
-        StageRequestHandler, app_object=app_obj, config=config, base_path=base_path)
+        StageRequestHandler, app_object=app_obj, config=config, base_path=base_path,
+        dev=DevPages(worker, clock, outbox=f"{fakes.base}/outbox"))
     serving = threading.Thread(target=server.server.serve_forever, daemon=True)
     serving.start()
 
@@ -104,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  webhooks       {url}/webhooks/zalo, /webhooks/sms/{{android-gateway,smssync,esms}}"
           "  (signed samples: python -m devstack.sign)")
     print(f"  outbox         {fakes.base}/outbox  (every SMS, Zalo reply and staff email sent locally)")
+    print(f"  schedules      {url}/dev/lich  (run any schedule now, move their clock: python -m devstack.clock)")
     print(f"  AWS emulator   {stack.endpoint}  (moto dashboard: {stack.endpoint}/moto-api/)")
     print("Ctrl-C stops everything.", flush=True)
 

@@ -40,12 +40,14 @@ def not_found_response(base_path: str) -> dict[str, Any]:
 
 
 class StageGateway(LocalGateway):
-    """chalice local's gateway with API Gateway's routing around it (`base_path` '' or '/api')."""
+    """chalice local's gateway with API Gateway's routing around it (`base_path` '' or '/api'), and
+    with `dev`, the local stack's own pages (devstack/clock.py's /dev/lich), which AWS never has."""
 
-    def __init__(self, app_object: Any, config: Any, base_path: str = "", stage: str = "api") -> None:
+    def __init__(self, app_object: Any, config: Any, base_path: str = "", stage: str = "api", dev: Any = None) -> None:
         super().__init__(app_object, config)
         self.base_path = normalise_base_path(base_path)
         self.stage = stage
+        self.dev = dev
 
     def route_path(self, path: str) -> str | None:
         """The route part of a client's path ('/api/tra-cuu?x' -> '/tra-cuu?x'), None outside the base path."""
@@ -60,6 +62,8 @@ class StageGateway(LocalGateway):
         route_path = self.route_path(path)
         if route_path is None:
             return outside_stage_response()
+        if self.dev is not None and self.dev.handles(route_path):
+            return self.dev.handle(method, route_path, headers, body, self.base_path)
         context = self._generate_lambda_context()
         try:
             event = self._generate_lambda_event(method, route_path, headers, body)
@@ -80,6 +84,6 @@ class StageRequestHandler(ChaliceRequestHandler):
     """chalice local's HTTP handler, with StageGateway in front of the app."""
 
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any,
-                 base_path: str = "") -> None:
-        self.local_gateway = StageGateway(app_object, config, base_path)
+                 base_path: str = "", dev: Any = None) -> None:
+        self.local_gateway = StageGateway(app_object, config, base_path, dev=dev)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)

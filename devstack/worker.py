@@ -42,9 +42,11 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
         "awsRegion": "ap-southeast-1"} for m in messages]}
 
 
-def scheduled_event(rule: str) -> dict[str, Any]:
+def scheduled_event(rule: str, at: datetime | None = None) -> dict[str, Any]:
+    """EventBridge's scheduled event; `time` (what the handlers take as `now`) is `at`, default now."""
+    at = at or datetime.now(timezone.utc)
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "account": "123456789012", "time": at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": "ap-southeast-1", "resources": [f"arn:aws:events:ap-southeast-1:123456789012:rule/{rule}"],
             "detail": {}}
 
@@ -102,16 +104,39 @@ def _cron_matches(expression: Any, now: datetime) -> bool:
 
 class Worker:
     """Background threads: `pollers` per SQS handler (Lambda runs several invocations of a consumer
-    at once; `make run` needs one), one ticker per schedule. Thread names start `local-<handler>`."""
+    at once; `make run` needs one), one ticker per schedule. Thread names start `local-<handler>`.
+    Schedules fire and are sent their events at `clock()` (devstack/clock.py moves it; default the
+    real time); `runs` holds each schedule's last run (when, what it returned or raised)."""
 
     def __init__(self, app_module: Any, resources: dict[str, str], log: Callable[[str], None] = print,
-                 pollers: int = 1) -> None:
+                 pollers: int = 1, clock: Callable[[], datetime] | None = None) -> None:
         self._app = app_module
         self._resources = resources
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._log = log
         self._pollers = pollers
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self.runs: dict[str, tuple[datetime, str]] = {}
+
+    def schedules(self) -> list[tuple[str, str]]:
+        """(handler name, schedule expression) of every schedule of the app, in its order."""
+        return [(s.name, s.schedule_expression if isinstance(s.schedule_expression, str)
+                 else s.schedule_expression.to_string())
+                for s in self._app.app.event_sources if type(s).__name__ == "ScheduledEventConfig"]
+
+    def run_now(self, name: str) -> Any:
+        """Runs schedule `name` once, now, with the clock's time in its event; returns what it returned
+        (or the error's type, as Lambda would report a failed run). Raises KeyError for no such schedule."""
+        if name not in dict(self.schedules()):
+            raise KeyError(name)
+        at = self._clock()
+        try:
+            outcome: Any = getattr(self._app, name)(scheduled_event(name, at), LambdaContext(name, timeout_s=300))
+        except Exception as exc:  # shown on the page, as the function's error would be in its log
+            outcome = f"lỗi {type(exc).__name__}"
+        self.runs[name] = (at, str(outcome))
+        return outcome
 
     def start(self) -> None:
         for source in self._app.app.event_sources:
@@ -149,14 +174,16 @@ class Worker:
         last_minute = None
         next_run = time.monotonic() + (period or 0)
         while not self._stop.wait(1):
-            now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+            at = self._clock()
+            now = at.replace(second=0, microsecond=0)
             due = (time.monotonic() >= next_run) if period else (
                 now != last_minute and _cron_matches(source.schedule_expression, now))
             if not due:
                 continue
             last_minute, next_run = now, time.monotonic() + (period or 0)
             try:
-                handler(scheduled_event(source.name), LambdaContext(source.name))
+                self.runs[source.name] = (at, str(handler(scheduled_event(source.name, at), LambdaContext(source.name))))
             except Exception as exc:
+                self.runs[source.name] = (at, f"lỗi {type(exc).__name__}")
                 self._log(f"[worker] {source.name}: {type(exc).__name__}")
 
