@@ -242,7 +242,14 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
                  else None, v=view, t=view["ticket"], sent=sent, history=history, form=form,
                  who=lambda actor: timeline.actor_label(actor, ref, names),
                  errors=errors, error=message, failed_action=form.get("action"),
-                 placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention)
+                 placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention, work=_work(session, view["ticket"]))
+
+
+def _work(session: sessions.PageSession, ticket: Any) -> dict[str, Any]:
+    """The ticket page's work block (staff/_presence.html): assignee, new message, who else has it open."""
+    from chalicelib.services.inbox import ticket_work
+
+    return ticket_work(session.user, ticket)
 
 
 def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]) -> Response:
