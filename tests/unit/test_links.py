@@ -73,7 +73,9 @@ class _Tags(HTMLParser):
 def _render(attachments: list[dict[str, str]]) -> _Tags:
     from chalicelib.web.pages import _environment
 
-    html = _environment().get_template("staff/_attachments.html").render(attachments=attachment_views(attachments, HOSTS))
+    sent = [{"id": "sent-0", "label": "Khi gửi phản ánh", "photos": [], "files": attachment_views(attachments, HOSTS),
+             "place": None}]
+    html = _environment().get_template("staff/_attachments.html").render(sent=sent)
     parsed = _Tags()
     parsed.feed(html)
     return parsed
