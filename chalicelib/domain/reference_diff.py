@@ -39,15 +39,17 @@ SECTION_TITLES = {
     "abbreviations": "Từ viết tắt", "routing": "Ngưỡng phân loại tự động", "retention": "Thời hạn lưu trữ",
     "general": "Thông tin chung",
 }
-_CATEGORY_FIELDS = {"name": "Tên", "sla_working_days": "Thời hạn (ngày làm việc)", "confidential": "Bảo mật người phản ánh",
-                    "agency": "Cơ quan xử lý"}
+_CATEGORY_FIELDS = {"name": "Tên", "sla_working_days": "Thời hạn (ngày làm việc)",
+                    "confidential": "Bảo mật người phản ánh", "agency": "Cơ quan xử lý"}
 _AREA_FIELDS = {"name": "Tên", "kind": "Loại", "agency": "Cơ quan xử lý"}
 _AGENCY_FIELDS = {"name": "Tên", "email": "Email", "phone": "Điện thoại", "supervisor_email": "Email lãnh đạo",
-                  "supervisor_phone": "Điện thoại lãnh đạo", "supervisor_sms_escalations": "SMS cho lãnh đạo khi quá hạn",
-                  "on_duty": "Giờ làm việc"}
-_GENERAL_FIELDS = {"province": "Tỉnh", "admin_email": "Email quản trị", "hotline_supervisor_email": "Email giám sát tổng đài",
+                  "supervisor_phone": "Điện thoại lãnh đạo",
+                  "supervisor_sms_escalations": "SMS cho lãnh đạo khi quá hạn", "on_duty": "Giờ làm việc"}
+_GENERAL_FIELDS = {"province": "Tỉnh", "admin_email": "Email quản trị",
+                   "hotline_supervisor_email": "Email giám sát tổng đài",
                    "hotline_supervisor_phone": "Điện thoại giám sát tổng đài",
-                   "hotline_supervisor_sms_escalations": "SMS cho giám sát tổng đài khi quá hạn"}
+                   "hotline_supervisor_sms_escalations": "SMS cho giám sát tổng đài khi quá hạn",
+                   "threading": "Tin nhắn tiếp theo của người dân (số ngày mở lại, liên kết)"}
 _KINDS = {"xa": "xã", "phuong": "phường"}
 _COVERED = {"version", "categories", "areas", "agencies", "routing_rules", "calendar", "hotline_hours",
             "abbreviations", "routing", "retention", *_GENERAL_FIELDS}

@@ -135,7 +135,8 @@ def section_page(headers: Mapping[str, str], slug: str, query: Mapping[str, str]
     base = (form or {}).get("version") if form is not None and conflict is None else None
     warnings = admin.reference()["warnings"] if section == "calendar" else []
     return _page(session, template, status=status, title=title, slug=slug, sections=SECTIONS, active=slug,
-                 document=document, version=base or version, current_version=version, values=values, editing=entry_id, creating=creating,
+                 document=document, version=base or version, current_version=version, values=values,
+                 editing=entry_id, creating=creating,
                  errors=errors or {}, preview=preview, conflict=conflict, warnings=warnings,
                  agencies={a["id"]: a["name"] for a in document.get("agencies", [])}, kind_labels=KIND_LABELS)
 

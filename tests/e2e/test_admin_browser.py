@@ -77,4 +77,19 @@ def test_an_admin_previews_a_keyword_saves_it_reads_the_diff_and_rolls_it_back(
     assert "Bỏ từ khoá: «chó thả rông»" in page.locator("#diff-categories").inner_text()
     page.goto(base_url + "/staff/quan-tri/linh-vuc?id=moi-truong")
     assert "chó thả rông" not in page.get_by_label("Từ khoá (mỗi dòng một cụm từ").input_value()
+    # The other sections and the audit trail, filtered to reference data, fit the screen too
+    for path, shown in (("/staff/quan-tri", "Phiên bản đang dùng"),
+                        ("/staff/quan-tri/dia-ban?id=long-hoa", "UBND xã, phường"),
+                        ("/staff/quan-tri/co-quan?id=so-xay-dung", "Email lãnh đạo"),
+                        ("/staff/quan-tri/lich", "Ngày nghỉ lễ, Tết")):
+        page.goto(base_url + path)
+        assert shown in page.locator("main").inner_text()
+        _fits(page, width)
+    page.get_by_role("link", name="Nhật ký", exact=True).click()
+    page.get_by_label("Loại việc").select_option("reference")
+    page.get_by_role("button", name="Lọc").click()
+    rows = page.locator("#audit tbody tr")
+    assert "Khôi phục dữ liệu danh mục" in rows.first.inner_text() and "Ngô Thanh Hà" in rows.first.inner_text()
+    assert "Sửa dữ liệu danh mục" in rows.nth(1).inner_text()
+    _fits(page, width)
     page.close()

@@ -272,13 +272,13 @@ def test_an_admin_changes_a_staff_members_role_and_agency_but_not_their_own_admi
     assert admin.post("/staff/accounts", change=email, role="agency_officer", agency="so-y-te").status_code == 303
     cognito, pool = aws.client("cognito-idp"), settings().cognito_user_pool_id
     groups = [g["GroupName"] for g in cognito.admin_list_groups_for_user(UserPoolId=pool, Username=email)["Groups"]]
-    attributes = {a["Name"]: a["Value"] for a in cognito.admin_get_user(UserPoolId=pool, Username=email)["UserAttributes"]}
+    attributes = _attributes(cognito, pool, email)
     assert groups == ["agency_officer"] and attributes["custom:agency"] == "so-y-te"
     page = admin.get("/staff/accounts").body.decode()
     officers = page[page.index("<h2>Cán bộ cơ quan xử lý</h2>"):page.index("<h2>Giám sát</h2>")]
     assert email in officers and "Sở Y tế" in _text(officers)
     assert admin.post("/staff/accounts", change=email, role="supervisor", agency="").status_code == 303
-    attributes = {a["Name"]: a["Value"] for a in cognito.admin_get_user(UserPoolId=pool, Username=email)["UserAttributes"]}
+    attributes = _attributes(cognito, pool, email)
     assert "custom:agency" not in attributes
     itself = admin.post("/staff/accounts", change="quantri@demo.1022.vn", role="operator", agency="")
     assert itself.status_code == 400 and "Không thể tự bỏ vai trò quản trị của mình" in itself.body.decode()
@@ -291,6 +291,10 @@ def test_an_admin_changes_a_staff_members_role_and_agency_but_not_their_own_admi
                         "agency_before": "so-y-te", "agency": "—"},
                        {"email": email, "role_before": "operator", "role": "agency_officer",
                         "agency_before": "—", "agency": "so-y-te"}]
+
+
+def _attributes(cognito: Any, pool: str, email: str) -> dict[str, str]:
+    return {a["Name"]: a["Value"] for a in cognito.admin_get_user(UserPoolId=pool, Username=email)["UserAttributes"]}
 
 
 def _rows(html: str) -> list[tuple[str, str, str]]:
