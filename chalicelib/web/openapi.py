@@ -433,11 +433,6 @@ def _staff_paths() -> dict[str, Any]:
     }
 
 
-def _admin_paths() -> dict[str, Any]:
-    common = _errors(400, 401, 403, 503)
-    return {
-        "/api/v1/admin/reference": {
-            "get": {"operationId": "adminReference", "tags": ["admin"], "security": STAFF,
 REFERENCE_VERSION: Schema = _obj({"version": INT, "at": DATETIME, "actor": {"type": "string", "description":
                                                                            "staff:<email> or system:<job>"},
                                    "summary": STR, "restored_from": {"type": ["integer", "null"]}}, closed=True)
@@ -450,6 +445,11 @@ REFERENCE_CHANGES: Schema = _obj({
                                                 closed=True)}}, closed=True)
 
 
+def _admin_paths() -> dict[str, Any]:
+    common = _errors(400, 401, 403, 503)
+    return {
+        "/api/v1/admin/reference": {
+            "get": {"operationId": "adminReference", "tags": ["admin"], "security": STAFF,
                     "summary": "the reference document in use, its version and what to fix",
                     "responses": {"200": _json(_obj({"version": INT, "document": {"type": "object"},
                                                      "warnings": {"type": "array", "items": STR}}, closed=True),
@@ -462,11 +462,6 @@ REFERENCE_CHANGES: Schema = _obj({
                                                                          "agencies"]}),
                     "responses": {"200": _json(_obj({"version": INT}, closed=True), "stored"), **common,
                                   **_errors(409, 413)}}},
-        "/api/v1/admin/contacts": {"get": {
-            "operationId": "adminContacts", "tags": ["admin"], "security": STAFF,
-            "summary": "addresses SES reported bounces or complaints for",
-            "responses": {"200": _json(_obj({"contacts": {"type": "array", "items": _obj(
-                {"address": STR, "bounces": INT, "complaints": INT, "last_type": NSTR, "last_at": NSTR})}},
         "/api/v1/admin/reference/versions": {"get": {
             "operationId": "referenceVersions", "tags": ["admin"], "security": STAFF,
             "summary": "saved versions of the reference data, newest first (who, when, what changed)",
@@ -486,6 +481,11 @@ REFERENCE_CHANGES: Schema = _obj({
                                                        "document": {"type": "object"},
                                                        "changes": {"type": "array", "items": REFERENCE_CHANGES}}},
                                        "the version"), **common, **_errors(404)}}},
+        "/api/v1/admin/contacts": {"get": {
+            "operationId": "adminContacts", "tags": ["admin"], "security": STAFF,
+            "summary": "addresses SES reported bounces or complaints for",
+            "responses": {"200": _json(_obj({"contacts": {"type": "array", "items": _obj(
+                {"address": STR, "bounces": INT, "complaints": INT, "last_type": NSTR, "last_at": NSTR})}},
                 closed=True), "contacts"), **common}}},
         "/api/v1/admin/stats": {"get": {
             "operationId": "adminStats", "tags": ["admin"], "security": STAFF,

@@ -371,6 +371,14 @@ def accounts_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Resp
 
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
+    if form.get("change"):  # one account's role and agency (chalicelib.services.admin)
+        from chalicelib.services import admin
+
+        try:
+            message = admin.change_staff(session.user, form)
+        except ValidationFailed as failed:
+            return accounts_page(headers, form, _errors(failed), status=400)
+        return redirect("/staff/accounts", [*session.set_cookies, sessions.flash_cookie(message)])
     if form.get("disable") or form.get("enable"):
         email = form.get("disable") or form.get("enable") or ""
         try:
@@ -382,14 +390,6 @@ def accounts_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Resp
     try:
         created = console.add_staff(session.user, form)
     except ValidationFailed as failed:
-    if form.get("change"):  # one account's role and agency (chalicelib.services.admin)
-        from chalicelib.services import admin
-
-        try:
-            message = admin.change_staff(session.user, form)
-        except ValidationFailed as failed:
-            return accounts_page(headers, form, _errors(failed), status=400)
-        return redirect("/staff/accounts", [*session.set_cookies, sessions.flash_cookie(message)])
         return accounts_page(headers, form, _errors(failed), status=400)
     # The temporary password is shown once, on this response only (never stored, never logged).
     response = accounts_page(headers, created=created)
