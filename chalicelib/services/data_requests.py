@@ -1,12 +1,11 @@
 """A person's requests about their data, as the admin's console and API serve them: what is held about
 a phone number or Zalo id (shown, and exported as a file to hand over), erasure on request, a legal hold
-on one ticket, and the audit trail an inspector reads. Finding, anonymising and holding are
+on one ticket. Finding, anonymising and holding are
 chalicelib.services.privacy's; this module checks who may, validates the request, and records every
 look, export and erasure in the audit trail — without the person: no number, id, name, nor a digest of
 any (a digest of a phone number is undone by trying the billion numbers there are)."""
 from __future__ import annotations
 
-import re
 import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -20,8 +19,6 @@ from chalicelib.store import audit
 MAX_TEXT = 500
 MAX_NAMES = 10  # names the person uses, to mask in texts at erasure
 MAX_NAME = 100
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-EARLIEST_MONTH = "2024-01"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -153,40 +150,6 @@ def legal_hold(user: StaffUser, code: str, reason: str | None, now: datetime | N
     _privacy().set_legal_hold(user, code, reason, _now(now))
     return ("Đã giữ dữ liệu của phản ánh: không ẩn danh, không xoá cho đến khi bỏ giữ." if reason is not None
             else "Đã bỏ giữ dữ liệu: phản ánh theo lại thời hạn lưu trữ.")
-
-
-def _month(text: str, now: datetime) -> datetime:
-    """The first moment of month `text` (YYYY-MM; this month when empty). Raises ValidationFailed."""
-    if not text:
-        return now.astimezone(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    match = _MONTH.match(text)
-    if match is None or not 1 <= int(match.group(2)) <= 12 or not EARLIEST_MONTH <= text <= f"{now:%Y-%m}":
-        raise ValidationFailed([FieldError("month", f"Tháng phải có dạng YYYY-MM, từ {EARLIEST_MONTH} đến nay.",
-                                           f"The month must be YYYY-MM, from {EARLIEST_MONTH} to now.")])
-    return datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=timezone.utc)
-
-
-def _shift(month: datetime, months: int) -> datetime:
-    index = month.year * 12 + month.month - 1 + months
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=timezone.utc)
-
-
-def audit_trail(user: StaffUser, month_text: str = "", now: datetime | None = None) -> dict[str, Any]:
-    """Returns one month of the audit trail, newest first ({'month', 'entries', 'previous', 'next',
-    'months'}): staff accounts, templates, Open311 keys, and every look at, export and erasure of a
-    person's data. Raises Forbidden (admins only), ValidationFailed (a bad month)."""
-    require(user, "audit_trail")
-    now = _now(now)
-    month = _month((month_text or "").strip(), now)
-    entries = [{"at": e.at, "kind": e.kind, "actor": e.actor, "detail": dict(e.detail or {})}
-               for e in audit.month(month)]
-    earlier, later = _shift(month, -1), _shift(month, 1)
-    this_month = _month("", now)
-    return {"month": f"{month:%Y-%m}", "entries": entries,
-            "previous": f"{earlier:%Y-%m}" if f"{earlier:%Y-%m}" >= EARLIEST_MONTH else None,
-            "next": f"{later:%Y-%m}" if later <= this_month else None,
-            "months": [f"{_shift(this_month, -i):%Y-%m}" for i in range(24)
-                       if f"{_shift(this_month, -i):%Y-%m}" >= EARLIEST_MONTH]}
 
 
 def retention_of(ticket_category: str | None) -> dict[str, Any]:
