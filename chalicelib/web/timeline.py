@@ -30,7 +30,7 @@ OUTBOUND_LABELS = {
     "ack": "Xác nhận đã tiếp nhận", "status": "Trả lời tra cứu tình trạng", "welcome": "Lời chào (Zalo)",
     "staff_reply": "Tin nhắn của tổng đài", "answer": "Trả lời chính thức", "rejected": "Báo không tiếp nhận",
     "redirected": "Hướng dẫn gửi nơi khác", "merged": "Báo gộp phản ánh", "survey": "Phiếu đánh giá",
-    "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi", "reopened": "Báo mở lại phản ánh", "reopened": "Báo đã mở lại phản ánh",
+    "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi", "reopened": "Báo đã mở lại phản ánh",
     "assigned": "Thư giao xử lý", "deadline_warning": "Thư cảnh báo sắp đến hạn", "escalation": "Báo quá hạn",
     "callback_soon": "Nhắc sắp đến giờ gọi lại", "callback_overdue": "Nhắc quá giờ gọi lại",
     "admin_alert": "Cảnh báo cho quản trị", "digest": "Thư tổng hợp ngày",
