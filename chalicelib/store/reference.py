@@ -164,6 +164,8 @@ def _version(item: ReferenceVersionModel, whole: bool) -> Version:
 def history(limit: int = 20, before: int | None = None) -> tuple[list[Version], int | None]:
     """Returns up to `limit` versions, newest first (below `before` when given), without their
     documents, and the `before` of the next page (None: no more)."""
+    if before is not None and before <= 0:
+        return [], None
     bind()
     condition = (ReferenceVersionModel.sk.between(_version_sk(0), _version_sk(before - 1)) if before is not None
                  else ReferenceVersionModel.sk.startswith("V#"))

@@ -252,6 +252,8 @@ def test_the_versions_api_pages_and_refuses_strangers(admin: Admin, client: Any,
         following = admin.api(f"/api/v1/admin/reference/versions?before={first['next']}").json_body
         assert following["versions"][0]["version"] < numbers[-1]
     assert admin.api("/api/v1/admin/reference/versions?before=abc").status_code == 400
+    assert admin.api("/api/v1/admin/reference/versions?before=0").json_body == {"versions": [], "next": None}
+    assert admin.api("/api/v1/admin/reference/versions/0").status_code == 404
     assert admin.api("/api/v1/admin/reference/versions/999999").status_code == 404
     assert client.http.get("/api/v1/admin/reference/versions", headers=bearer(staff["operator"])).status_code == 403
     assert client.http.get("/api/v1/admin/reference/versions/1").status_code == 401
