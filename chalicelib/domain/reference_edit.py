@@ -40,7 +40,7 @@ def _entry(doc: dict[str, Any], section: str, form: Mapping[str, str], name: str
     if entry_id:
         found = _find(doc, section, entry_id)
         if found is None:
-            raise ValidationFailed([FieldError("id", "Mục này không còn trong danh mục; hãy tải lại trang.",
+            raise ValidationFailed([FieldError("reference", "Mục này không còn trong danh mục; hãy tải lại trang.",
                                                "No such entry any more; reload the page.")])
         return found, entry_id
     entry_id = (form.get("new_id") or "").strip().lower() or slug(name.removeprefix(prefix).strip() if prefix

@@ -234,7 +234,9 @@ DETAIL_LABELS = {
     "role": "Vai trò", "role_before": "Vai trò trước", "agency": "Cơ quan", "agency_before": "Cơ quan trước",
     "template": "Mẫu", "title": "Tiêu đề", "integrator": "Khoá", "name": "Tên", "reference": "Số tham chiếu",
     "person_kind": "Loại định danh", "format": "Định dạng", "reason": "Lý do", "requester": "Người yêu cầu",
-    "approver": "Người duyệt",
+    "approver": "Người phê duyệt", "tickets": "Phản ánh", "records": "Số mục dữ liệu", "file": "Tệp",
+    "anonymised": "Đã ẩn danh", "unfollowed": "Đã bỏ theo dõi", "kept": "Được giữ", "remaining": "Còn lại",
+    "markers_deleted": "Dấu vết đã xoá", "counters_deleted": "Bộ đếm đã xoá",
 }
 
 
