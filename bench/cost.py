@@ -488,6 +488,7 @@ class Recorder:
 
 
 _SMS_KINDS = (("Ban hai long", "survey"), ("Duong day nong 1022 da tiep nhan", "acknowledgement"),
+              ("1022 da nhan phan anh", "acknowledgement"),  # its short wording, with the status link
               ("Cam on ban da danh gia", "rating thanks"), ("co tin tra loi moi", "notice of a long message"),
               ("co tin moi", "notice of a long message"), ("Tra loi phan anh", "answer"),
               ("da co tra loi", "notice of a long answer, with the survey"), ("QUA HAN", "staff: escalation"),
