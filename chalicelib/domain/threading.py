@@ -97,6 +97,13 @@ def is_thanks(text: str) -> bool:
             and not _NOT_YET.intersection(words))
 
 
+def says_nothing(text: str) -> bool:
+    """True for a message without a word: a lone digit (a second rating after the survey was
+    answered), an emoji, punctuation. On an answered ticket it is kept for staff to see (flagged),
+    never a reason to reopen it."""
+    return not re.search(r"[a-z]", fold(text))
+
+
 def _quoted_codes(text: str, prefix: str) -> list[str]:
     pattern = re.compile(rf"\b{re.escape(prefix)}[\s\-.]?[{ALPHABET}]{{6}}\b", re.IGNORECASE)
     return [code for code in (parse_code(m.group(0), prefix) for m in pattern.finditer(text)) if code]
@@ -130,7 +137,7 @@ def _after(ticket: SenderTicket, text: str, now: datetime, rules: ThreadRules, q
         return Decision("new", None, text, code, "quiet") if quiet else Decision("append", code, text)
     if status not in _FINISHED:
         return Decision("new", None, text, code, "not_open")
-    if is_thanks(text):
+    if is_thanks(text) or says_nothing(text):
         return Decision("append", code, text)
     if now - _last_active(ticket) <= timedelta(days=rules.reopen_days):
         return Decision("reopen", code, text)

@@ -273,7 +273,11 @@ def test_an_sms_reporter_gets_one_answer_sms_with_the_survey_and_rates_once(clie
 
     assert ratings.of_ticket(ticket.tracking_code).rating == 4
     assert not [t for t in _texts_to(providers, phone) if "Cam on ban da danh gia" in t]  # no thank-you SMS
-    assert len(tickets.by_phone("+84" + phone[1:])) == 2  # the later "5" became an ordinary message
+    # The later "5" is an ordinary message kept on the answered ticket for staff: no new ticket, no reopening
+    assert len(tickets.by_phone("+84" + phone[1:])) == 1
+    assert tickets.get_ticket(ticket.tracking_code).status == "answered"
+    assert [e for e in tickets.timeline(ticket.tracking_code)
+            if e.kind == "message_in" and (e.detail or {}).get("text", "").strip() == "5"]
     stats = client.http.get(f"/api/v1/admin/stats?month={ticket.created_at:%Y-%m}",
                             headers=bearer(staff["supervisor"])).json_body
     assert stats["ratings"] >= 1 and any(c["category"] == ticket.category for c in stats["categories"])

@@ -82,6 +82,13 @@ def test_thanks_on_an_answered_ticket_joins_it_without_reopening() -> None:
     assert _decide("cảm ơn nhưng đèn vẫn chưa sáng", _answered(1))[0] == "reopen"
 
 
+def test_a_message_without_a_word_on_an_answered_ticket_joins_it_without_reopening() -> None:
+    # a second "5" after the survey was answered, an emoji, a lone "?"
+    for text in ("5", " 4 ", "👍", "?"):
+        assert _decide(text, _answered(1)) == ("append", "TN-ABCDEF", None), text
+    assert _decide("5 ngày rồi đèn lại tắt", _answered(1))[0] == "reopen"
+
+
 def test_the_reopen_window_is_reference_data() -> None:
     never = ThreadRules(reopen_days=0, link_days=30)
     assert decide("den lai tat", [_answered(1)], NOW, "TN", topic_of("den lai tat", REF), never).kind == "new"
