@@ -36,8 +36,10 @@ SETTLE = timedelta(minutes=2)   # a ticket is indexed once this old: routed, and
 NEW_PER_RUN = 2000
 REQUESTS_PER_RUN = 200
 # How often the indexer re-reads a whole month for changes (agency, category, commune,
-# anonymisation): the month now, the one before, and older ones.
-REREAD = (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=24))
+# anonymisation): the month now, the one before, and older ones. A search reads every candidate
+# back, so a stale row never shows what it should not: it can only miss, for an agency officer,
+# a ticket transferred to their agency since (their inbox lists it meanwhile).
+REREAD = (timedelta(hours=1), timedelta(hours=6), timedelta(hours=24))
 PAGE = 20
 CHECK_BUDGET = 200   # candidates read per page at most (an agency officer's rare hits stay bounded)
 CHUNK = 60           # index rows per query of one month's file
@@ -98,7 +100,8 @@ class _Work:
 
 def _new_tickets(state: State, window: list[str], until: datetime) -> tuple[list[TicketModel], datetime | None]:
     """Tickets created after state.high up to `until`, oldest first, at most NEW_PER_RUN, and the
-    new high-water mark (`until` once every month up to now has been walked)."""
+    new high-water mark (`until` once every month up to now has been walked; unchanged when there
+    was nothing new, so a quiet night writes nothing)."""
     oldest, high = window[-1], state.high
     month = rules.month_of(high) if high is not None else oldest
     if month < oldest:
@@ -112,7 +115,7 @@ def _new_tickets(state: State, window: list[str], until: datetime) -> tuple[list
         if len(page) >= wanted:
             return found, found[-1].created_at
         month = _next_month(month)
-    return found, until
+    return found, (until if found or high is None else state.high)
 
 
 def _due_reread(state: State, window: list[str], now: datetime) -> str | None:
@@ -125,11 +128,13 @@ def _due_reread(state: State, window: list[str], now: datetime) -> str | None:
     return ranked[0][1] if ranked and ranked[0][0] >= 1 else None
 
 
-def _apply(month: str, work: _Work, ref: ReferenceData, high: datetime | None) -> tuple[str | None, int, int]:
-    """Updates one month's file: re-reads it whole when asked, (re)indexes and drops tickets,
-    publishes it if anything changed. Returns (its ETag, tickets indexed, rows dropped); raises
-    Conflict when another writer replaced the file meanwhile (nothing written)."""
-    shard, etag = store.open_copy(month)
+def _apply(month: str, work: _Work, ref: ReferenceData, high: datetime | None, known: str | None
+           ) -> tuple[str | None, int, int]:
+    """Updates one month's file (`known`: its ETag as the state has it): re-reads it whole when
+    asked, (re)indexes and drops tickets, publishes it if anything changed. Returns (its ETag,
+    tickets indexed, rows dropped); raises Conflict when another writer replaced the file meanwhile
+    (nothing written)."""
+    shard, etag = store.open_copy(month, known=known)
     try:
         if work.reread:
             held = shard.versions()
@@ -179,7 +184,7 @@ def index(now: datetime | None = None) -> dict[str, int]:
     counts = {"indexed": 0, "dropped": 0, "files_written": 0, "conflicts": 0}
     for month in sorted(work, reverse=True):
         try:
-            etag, indexed, dropped = _apply(month, work[month], ref, high)
+            etag, indexed, dropped = _apply(month, work[month], ref, high, state.files.get(month))
         except Conflict:
             counts["conflicts"] += 1
             logger().warning("search index: another writer replaced a month's file; the next run redoes it",

@@ -224,10 +224,12 @@ def cached_etag(month: str) -> str | None:
     return _cache_etags.get(month)
 
 
-def open_copy(month: str, empty: bool = False) -> tuple[Shard, str | None]:
+def open_copy(month: str, empty: bool = False, known: str | None = None) -> tuple[Shard, str | None]:
     """A private, writable copy of the month's current file (an empty file when there is none, or
-    when `empty`: to replace it whole) and the ETag it was read at (None: no file yet)."""
-    source = cached(month)
+    when `empty`: to replace it whole) and the ETag it was read at (None: no file yet). With
+    `known`, the ETag the writer last published, a copy at that ETag is used without asking S3: if
+    someone replaced the file since, the conditional PUT says so."""
+    source = cached(month, known)
     etag = _cache_etags.get(month) if source is not None else None
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     target = CACHE_DIR / f".work-{month}-{uuid.uuid4().hex}.sqlite"
