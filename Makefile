@@ -11,7 +11,7 @@ AWS_REGION ?= ap-southeast-1
 ARTIFACT_BUCKET ?=
 AWS_ENV = STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) ARTIFACT_BUCKET=$(ARTIFACT_BUCKET)
 
-.PHONY: run test bench fuzz soak package deploy secrets browser clean
+.PHONY: run test bench bench-search fuzz soak package deploy secrets browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -37,6 +37,11 @@ bench: $(STAMP)
 FUZZ_CASES ?= 100000
 fuzz: $(STAMP)
 	@FUZZ_CASES=$(FUZZ_CASES) $(BIN)/python -m bench.fuzz
+
+## make bench-search [BENCH_SEARCH_TICKETS=100000]: staff search over a year of synthetic tickets (index size, p50/p95
+## warm and cold, the indexer's cost per ticket) into bench/results.json (separate from bench: about 6 minutes)
+bench-search: $(STAMP)
+	@$(BIN)/python -m bench.search
 
 ## make soak [MESSAGES=10000]: signed SMS/Zalo messages in a burst with provider faults and AWS throttling, then
 ## what was lost, duplicated and acknowledged, into bench/results.json (separate from bench: 15-30 minutes)

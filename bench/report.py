@@ -38,7 +38,8 @@ MINIMUMS: dict[str, float] = {
     "duplicate_deliveries_tickets": 1,
     "burst_acks_per_ticket_min": 1,
 }
-SEPARATE = ("burst_", "fuzz_")  # measured on their own (`make soak`, `make fuzz`): `make bench` keeps them
+SEPARATE = ("burst_", "fuzz_", "search_")  # measured on their own (`make soak`, `make fuzz`, `make bench-search`):
+# `make bench` keeps them
 
 
 def verdict(name: str, value: Any) -> str:

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS doc(id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE
                                agency TEXT, category TEXT, area TEXT);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, name, place);
 """
+GZIP_LEVEL = 3  # a month's 6 MB file: ~60 ms to pack on each write, 15 % larger than level 6 (~250 ms)
 _MISSING = {"NoSuchKey", "404", "AccessDenied", "403"}  # without s3:ListBucket S3 answers a missing key 403
 _CHANGED = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
@@ -245,7 +246,7 @@ def publish(shard: Shard, month: str, etag: str | None) -> str:
     from botocore.exceptions import ClientError
 
     shard.close()
-    data = gzip.compress(shard.path.read_bytes(), 6)
+    data = gzip.compress(shard.path.read_bytes(), GZIP_LEVEL)
     condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:
         answer = _client().put_object(Bucket=bucket(), Key=key(month), Body=data, ContentType="application/gzip",
