@@ -779,10 +779,20 @@ def send_notifications(event: Any) -> dict[str, Any]:
 
 
 def _scheduled_at(event: Any) -> Any:
-    """The time the scheduled event was sent for (EventBridge's `time`): the jobs' `now`."""
-    from chalicelib.domain.clock import event_time
+    """The jobs' `now`: the time the event was sent for (EventBridge's `time`) when it is within
+    SCHEDULE_CLOCK_SKEW_S of the real time, else the real time (chalicelib/domain/clock.py)."""
+    from datetime import datetime, timezone
 
-    return event_time(getattr(event, "time", None))
+    from chalicelib.config import settings
+    from chalicelib.domain.clock import scheduled_now
+    from chalicelib.observability import logger
+
+    now, refused = scheduled_now(getattr(event, "time", None), datetime.now(timezone.utc),
+                                 settings().schedule_clock_skew_s)
+    if refused:
+        logger().warning("scheduled event's time too far from the real time; using the real time",
+                         extra={"skew_limit_s": settings().schedule_clock_skew_s})
+    return now
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -39,6 +39,9 @@ class Settings:
     source_cidrs: dict[str, str] = field(default_factory=dict)
     # hosts (and their subdomains) whose https images a sender may show staff: Zalo's CDN (chalicelib/domain/links.py)
     image_hosts: tuple[str, ...] = ("zdn.vn", "zadn.vn")
+    # how far (s) a scheduled event's time may be from the real time and still be the job's `now`
+    # (chalicelib/domain/clock.py): a few minutes on AWS; the local stack's movable clock sets years
+    schedule_clock_skew_s: int = 300
 
     def public_url(self, path: str) -> str | None:
         """The site's absolute URL for `path` ('/tra-cuu?code=...'), for links sent outside a request
@@ -76,4 +79,5 @@ def settings() -> Settings:
         source_cidrs={provider: env.get(f"{provider.upper()}_SOURCE_CIDRS", "").strip()
                       for provider in ("zalo", "android_gateway", "smssync", "esms")},
         image_hosts=tuple(h.strip() for h in env.get("IMAGE_HOSTS", "zdn.vn,zadn.vn").split(",") if h.strip()),
+        schedule_clock_skew_s=int(env.get("SCHEDULE_CLOCK_SKEW_S", "300")),
     )

@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(fakes.environment())
     stage_environment(args.stage)
     os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # local SMS via the gateway fake, shown in the outbox
+    # The schedules page moves the schedules' clock by days (devstack/clock.py): accept event times up to
+    # ten years from the real time (AWS keeps the default, five minutes)
+    os.environ.setdefault("SCHEDULE_CLOCK_SKEW_S", str(10 * 366 * 24 * 3600))
     seed_provider_secrets(fakes, os.environ["SSM_PREFIX"], token_expires_at=time.time() + 25 * 3600)
     from chalice.cli import factory as chalice_factory
     from chalice.local import create_local_server

@@ -3,8 +3,9 @@ schedules see, so escalation, the 80 % warning, callback reminders and the daily
 watched on one machine (their e-mails in the local outbox, their entries on the staff ticket page).
 
 Local only: devstack/ is never packaged for AWS. The app does not know it runs locally: its
-scheduled handlers take `now` from the event's `time`, as EventBridge sends it, and the local
-worker sends the moved time (devstack/worker.py). Pages, the API and the consumers keep the real
+scheduled handlers take `now` from the event's `time`, as EventBridge sends it, when it is within
+SCHEDULE_CLOCK_SKEW_S of the real time (five minutes on AWS; `make run` sets ten years), and the
+local worker sends the moved time (devstack/worker.py). Pages, the API and the consumers keep the real
 time: a ticket is created now, its deadline is counted from now, and the moved clock is how far
 the schedules have got.
 
