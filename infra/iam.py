@@ -82,6 +82,10 @@ ZALO_LEASE = table("ZaloRefreshLease", "PutItem", "DeleteItem")
 ERASE_PHOTOS = allow("ErasePhotos", ["s3:DeleteObject"], _objects("photos", "public"))
 # The search index (one file per month under search/): staff searches read it; only IndexSearch writes it.
 READ_SEARCH_INDEX = allow("ReadSearchIndex", ["s3:GetObject"], _objects("search"))
+# Without s3:ListBucket S3 answers a missing key 403, like a refusal; with it (for the key, as s3:prefix)
+# a month without a file is 404, and a 403 means a real refusal that the search and the indexer report.
+LIST_SEARCH_INDEX = {**allow("ListSearchIndex", ["s3:ListBucket"], _arn("AttachmentsBucket")),
+                     "Condition": {"StringLike": {"s3:prefix": "search/*"}}}
 
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
@@ -97,6 +101,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         allow("Photos", ["s3:GetObject", "s3:PutObject"], _objects("uploads", "photos", "public")),
         ERASE_PHOTOS,  # an admin erases a person's data on request
         READ_SEARCH_INDEX,  # a staff search reads the months' index files
+        LIST_SEARCH_INDEX,
         allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
                                 "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
                                 "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup",
@@ -170,6 +175,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         table("Tickets", "GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Query"),
         indexes("TicketIndexes"),  # by_month
         allow("SearchIndexFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], _objects("search")),
+        LIST_SEARCH_INDEX,
     ],
     # SES bounces and complaints (SNS).
     "SesEvents": [

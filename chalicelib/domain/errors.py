@@ -68,6 +68,16 @@ class Unavailable(DomainError):
     message_en = "The service is busy; please try again in a few minutes."
 
 
+class SearchIndexRefused(Unavailable):
+    """S3 refused to hand over a month's search file (403: the function's role lacks a grant). Not
+    "no file": with s3:ListBucket on search/ a missing file answers 404 (infra/iam.py)."""
+
+    message_vi = ("Chưa tìm được theo chữ: hệ thống không đọc được chỉ mục tìm kiếm (bị từ chối quyền truy cập). "
+                  "Tìm theo mã phản ánh hoặc số điện thoại vẫn dùng được; vui lòng báo quản trị hệ thống.")
+    message_en = ("Free-text search is unavailable: the search index could not be read (access denied). "
+                  "Search by tracking code or phone still works; please tell the administrator.")
+
+
 @dataclass
 class _Collector:
     errors: list[FieldError] = field(default_factory=list)

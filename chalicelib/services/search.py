@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from chalicelib.domain import search as rules
 from chalicelib.domain.clock import local_text
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, SearchIndexRefused
 from chalicelib.domain.lifecycle import LABELS_VI, Status
 from chalicelib.domain.permissions import StaffUser, can_see, may_see_reporter, require
 from chalicelib.domain.reference import ReferenceData
@@ -30,6 +30,7 @@ from chalicelib.store import cursors
 from chalicelib.store import search_index as store
 from chalicelib.store.models import TicketModel
 from chalicelib.store.reference import load_reference
+from chalicelib.store.tickets import whole
 
 CURSOR = "search_index"
 SETTLE = timedelta(minutes=2)   # a ticket is indexed once this old: routed, and in the by_month index
@@ -66,6 +67,11 @@ class State:
     def dump(self) -> str:
         return json.dumps({"high": self.high.isoformat() if self.high else None, "files": self.files,
                            "read": self.read}, sort_keys=True)
+
+
+def _by_code(codes: Iterable[str]) -> dict[str, TicketModel]:
+    """The tickets with these codes that exist, bodies included (BatchGetItem), by code."""
+    return {ticket.tracking_code: ticket for ticket in whole(list(codes))}
 
 
 def _now(now: datetime | None) -> datetime:
@@ -147,7 +153,7 @@ def _apply(month: str, work: _Work, ref: ReferenceData, high: datetime | None, k
                 elif version is not None and version != (entry.updated_at.isoformat(), entry.agency, entry.category):
                     work.put.add(entry.tracking_code)
             work.drop |= set(held) - listed
-        found = store.whole(work.put)
+        found = _by_code(work.put)
         docs = [document(t, ref) for code, t in found.items() if t.anonymised_at is None]
         gone = work.drop | {code for code in work.put if code not in found or found[code].anonymised_at is not None}
         indexed, dropped = shard.put(docs), shard.drop(gone)
@@ -211,23 +217,27 @@ def index(now: datetime | None = None) -> dict[str, int]:
 
 def rebuild(now: datetime | None = None) -> dict[str, int]:
     """Recomputes every month's file of the window from the tickets (the source of truth) and
-    resets the state; the scheduled runs carry on from it. Returns counts."""
+    resets the state; the scheduled runs carry on from it. Returns counts; raises Conflict when
+    another writer replaced a month's file three times running (the state is left as it was, every
+    month still listed: run it again)."""
     now = _now(now)
     ref = load_reference()
     window = rules.months(now)
     files, indexed = {}, 0
     for month in window:
         codes = [entry.tracking_code for entry in store.of_month(month)]
-        for _ in range(3):
+        for attempt in range(3):
             shard, etag = store.open_copy(month, empty=True)
             try:
                 for start in range(0, len(codes), 500):
-                    found = store.whole(codes[start:start + 500])
+                    found = _by_code(codes[start:start + 500])
                     indexed += shard.put(document(t, ref) for t in found.values() if t.anonymised_at is None)
                 shard.compact()
                 files[month] = store.publish(shard, month, etag)
                 break
             except Conflict:
+                if attempt == 2:
+                    raise  # leaving the month out of the state would orphan its file
                 continue
             except BaseException:
                 store.discard(shard)
@@ -271,7 +281,7 @@ def _tail(state: State, window: list[str], query: rules.Query, restricted: bool,
         if month < first or len(found) >= TAIL_MAX:
             break
         found += store.created(month, high, now, TAIL_MAX - len(found), newest_first=True)
-    tickets = store.whole(t.tracking_code for t in found)
+    tickets = _by_code(t.tracking_code for t in found)
     candidates = []
     for entry in found:
         ticket = tickets.get(entry.tracking_code)
@@ -296,7 +306,12 @@ def _from_files(state: State, window: list[str], query: rules.Query, user: Staff
         if etag is None or (before is not None and rules.month_of(
                 datetime.fromtimestamp(before / 1_000_000, timezone.utc)) < month):
             continue
-        path = store.cached(month, etag)
+        try:
+            path = store.cached(month, etag)
+        except SearchIndexRefused:
+            logger().error("search index: S3 refused to read a month's file (check the role's grants)",
+                           extra={"month": month})
+            raise
         if path is None:
             continue
         with store.reader(path) as shard:
@@ -382,7 +397,7 @@ def search(user: StaffUser, text: str, after: str | None = None, now: datetime |
         batch = [c for _, c in zip(range(min(PAGE * 2, CHECK_BUDGET - examined)), stream)]
         if not batch:
             return result
-        loaded = store.whole(c.code for c in batch if c.ticket is None)
+        loaded = _by_code(c.code for c in batch if c.ticket is None)
         for place, candidate in enumerate(batch):
             examined += 1
             last = candidate

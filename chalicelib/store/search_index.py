@@ -1,7 +1,7 @@
 """The search index's storage: one SQLite FTS5 file per calendar month (UTC, as the ticket's
 created_month) in the attachments bucket under search/<yyyy-mm>.sqlite.gz, a copy of each in
-this container's /tmp kept by ETag, the reindex requests, and the ticket reads the indexer and
-the search make. Only chalicelib.services.search writes the files (docs/architecture.md, Search).
+this container's /tmp kept by ETag, the reindex requests, and the by-month ticket reads the indexer
+and the search make (the tickets themselves: chalicelib.store.tickets.whole). Only chalicelib.services.search writes the files (docs/architecture.md, Search).
 
 A file holds, per ticket: `doc` (code, order key = row id, updated_at, agency, category, area:
 what a search filters on before it reads the tickets themselves) and `fts` (the folded words of
@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from chalicelib import aws
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, SearchIndexRefused
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
-from chalicelib.store.models import BODY_FIELDS, BODY_SK, TICKET_SK, SearchRequestModel, TicketModel, ticket_pk
+from chalicelib.store.models import SearchRequestModel, TicketModel
 
 PREFIX = "search/"
 REQUEST_PK = "SEARCH#REINDEX"
@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS doc(id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, name, place);
 """
 GZIP_LEVEL = 3  # a month's 6 MB file: ~60 ms to pack on each write, 15 % larger than level 6 (~250 ms)
-_MISSING = {"NoSuchKey", "404", "AccessDenied", "403"}  # without s3:ListBucket S3 answers a missing key 403
+_MISSING = {"NoSuchKey", "404"}  # the roles may list search/ (infra/iam.py), so a missing file is 404, not 403
+_REFUSED = {"AccessDenied", "403"}
 _CHANGED = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
@@ -194,7 +195,7 @@ def _code(error: Any) -> str:
 def cached(month: str, etag: str | None = None) -> Path | None:
     """This container's copy of the month's file, fetched first unless the copy is at `etag`
     (then no S3 call); a copy at another ETag is revalidated (If-None-Match: 304 keeps it).
-    Returns None when the month has no file."""
+    Returns None when the month has no file; raises SearchIndexRefused when S3 refuses to read it."""
     from botocore.exceptions import ClientError
 
     path = CACHE_DIR / f"{month}.sqlite"
@@ -211,6 +212,8 @@ def cached(month: str, etag: str | None = None) -> Path | None:
             if _code(exc) in _MISSING:
                 _cache_etags.pop(month, None)
                 return None
+            if _code(exc) in _REFUSED:
+                raise SearchIndexRefused(month) from exc
             raise
         data = gzip.decompress(answer["Body"].read())
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -219,10 +222,6 @@ def cached(month: str, etag: str | None = None) -> Path | None:
         os.replace(scratch, path)  # a reader that opened the old copy keeps reading it
         _cache_etags[month] = answer["ETag"]
         return path
-
-
-def cached_etag(month: str) -> str | None:
-    return _cache_etags.get(month)
 
 
 def open_copy(month: str, empty: bool = False, known: str | None = None) -> tuple[Shard, str | None]:
@@ -281,30 +280,6 @@ def reader(path: Path) -> Shard:
 
 
 # Tickets, as the indexer and the search read them
-
-
-def _merged(items: Iterable[TicketModel]) -> dict[str, TicketModel]:
-    items = list(items)
-    bodies = {item.pk: item for item in items if item.sk == BODY_SK}
-    found = {}
-    for ticket in (item for item in items if item.sk == TICKET_SK):
-        body = bodies.get(ticket.pk)
-        if body is not None:
-            for name in BODY_FIELDS:
-                setattr(ticket, name, getattr(body, name))
-        found[ticket.tracking_code] = ticket
-    return found
-
-
-def whole(codes: Iterable[str]) -> dict[str, TicketModel]:
-    """The tickets with these codes that exist, with their bodies (one BatchGetItem per 50
-    tickets, eventually consistent), by code."""
-    keys = list(dict.fromkeys((ticket_pk(code), sk) for code in codes for sk in (TICKET_SK, BODY_SK)))
-    if not keys:
-        return {}
-    bind()
-    with translate():
-        return _merged(TicketModel.batch_get(keys))
 
 
 def created(month: str, after: datetime | None, until: datetime, limit: int, newest_first: bool = False

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from chalice import Response
 
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import SearchIndexRefused, ValidationFailed
 from chalicelib.web import session as sessions
 
 PRIVATE = {"Cache-Control": "no-store"}  # results can hold names and addresses
@@ -42,6 +42,8 @@ def dispatch(session: sessions.PageSession, q: str, after: str | None = None, by
     except ValidationFailed as failed:
         messages = [e.vi for e in failed.errors]
         return _show(session, q, status=400, error=" ".join(messages) or failed.message_vi)
+    except SearchIndexRefused as refused:
+        return _show(session, q, status=503, error=refused.message_vi)
     if "code" in result:
         return redirect(f"/staff/tickets/{quote(result['code'])}", session.set_cookies)
     if "tickets" in result:

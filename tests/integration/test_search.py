@@ -8,19 +8,21 @@ from __future__ import annotations
 import json
 import random
 import string
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib import aws
 from chalicelib.domain import search as rules
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, SearchIndexRefused, ValidationFailed
 from chalicelib.domain.permissions import StaffUser
 from chalicelib.domain.reports import validate_submission
 from chalicelib.services import intake, privacy, routing
 from chalicelib.services import search as service
-from chalicelib.store import search_index, tickets
+from chalicelib.store import cursors, search_index, tickets
 from chalicelib.store.reference import load_reference
 from tests.conftest import bearer, unique_phone
 
@@ -182,6 +184,61 @@ def test_two_writers_never_lose_each_others_rows(street: dict[str, Any]) -> None
 def test_a_rebuild_recomputes_the_files_from_the_tickets(street: dict[str, Any]) -> None:
     counts = service.rebuild(_later())
     assert counts["files_written"] >= 1 and counts["indexed"] >= 3
+    assert _codes(OPERATOR, f"{street['word']} nguyen trai")[-2:] == [street["second"], street["first"]]
+
+
+@contextmanager
+def _s3_answers(operation: str, status: int, code: str) -> Iterator[None]:
+    """Meanwhile S3 answers `operation` on the search files with this error, as AWS does (the
+    emulator enforces no IAM and sees no other writer)."""
+    from botocore.awsrequest import AWSResponse
+
+    def answer(params: dict[str, Any], **_: Any) -> Any:
+        if f"/{search_index.PREFIX}" not in params.get("url_path", ""):
+            return None
+        return AWSResponse("https://injected.invalid/", status, {}, None), {
+            "Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+    events = aws.client("s3").meta.events
+    events.register(f"before-call.s3.{operation}", answer, unique_id="search-s3-answer")
+    try:
+        yield
+    finally:
+        events.unregister(f"before-call.s3.{operation}", unique_id="search-s3-answer")
+
+
+def test_a_refused_index_file_is_an_error_not_an_empty_month(client: Any, staff: dict[str, str],
+                                                           street: dict[str, Any], monkeypatch: Any) -> None:
+    # Given S3 refusing to read the search files (403: the role lost its grant), and no copy in /tmp
+    monkeypatch.setattr(search_index, "_cache_etags", {})
+    op, word = staff["operator"], street["word"]
+    cookie = {"Cookie": f"hl_id={op}; hl_csrf=tok", "Content-Type": "application/x-www-form-urlencoded"}
+    with _s3_answers("GetObject", 403, "AccessDenied"):
+        # When an operator searches: the page says why in Vietnamese instead of "nothing found"
+        page = client.http.post("/staff/search", headers=cookie, body=urlencode({"csrf": "tok", "q": word}).encode())
+        assert page.status_code == 503 and "không đọc được chỉ mục tìm kiếm" in page.body.decode()
+        assert street["first"] not in page.body.decode()
+        api = client.http.post("/api/v1/staff/search", headers=bearer(op, **JSON_TYPE),
+                               body=json.dumps({"q": word}).encode())
+        assert api.status_code == 503 and api.json_body["error"]["message_en"].startswith("Free-text search")
+        # ... and the indexer fails (its alarm) rather than write a month's file from nothing
+        _report(f"Đèn đường {word} Nguyễn Trãi tắt.", "giao-thong", "tan-ninh")
+        with pytest.raises(SearchIndexRefused):
+            service.index(_later())
+    # Then, S3 answering again, the search finds the street's tickets as before
+    assert _codes(OPERATOR, f"{word} nguyen trai")[-2:] == [street["second"], street["first"]]
+
+
+def test_a_rebuild_that_keeps_losing_the_race_fails_and_keeps_every_month(street: dict[str, Any]) -> None:
+    # Given an index with files, and another writer replacing each file first, again and again
+    before = service.State.load(cursors.read(service.CURSOR).value).files
+    assert before
+    with _s3_answers("PutObject", 412, "PreconditionFailed"):
+        # When an admin rebuilds the index: it fails after three tries instead of dropping the month
+        with pytest.raises(Conflict):
+            service.rebuild(_later())
+    # Then the state still lists every month's file, and the search still reads them
+    assert service.State.load(cursors.read(service.CURSOR).value).files == before
     assert _codes(OPERATOR, f"{street['word']} nguyen trai")[-2:] == [street["second"], street["first"]]
 
 

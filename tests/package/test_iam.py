@@ -404,6 +404,12 @@ def test_secrets_sms_email_photos_and_accounts_are_each_only_their_functions_bus
     assert who("s3:DeleteObject", f"{bucket}/public/TN-7KXQ4M/1.jpg") == {"APIHandler", "AnonymiseExpired"}
     assert who("s3:DeleteObject", f"{bucket}/uploads/x/photo.jpg") == set()
     assert who("cognito-idp:AdminCreateUser", pool) == {"APIHandler"}
+    # a month without a search file is 404 for whoever reads the files, so that 403 means refused: AWS
+    # decides with s3:ListBucket, the key as s3:prefix; nothing else in the bucket can be listed
+    assert who("s3:ListBucket", bucket, {"s3:prefix": "search/2026-05.sqlite.gz"}) == {"APIHandler", "IndexSearch"}
+    assert who("s3:GetObject", f"{bucket}/search/2026-05.sqlite.gz") == {"APIHandler", "IndexSearch"}
+    assert who("s3:ListBucket", bucket, {"s3:prefix": "photos/"}) == set()
+    assert who("s3:ListBucket", bucket) == set()
     assert who("dynamodb:Scan", resolve({"Fn::GetAtt": ["TicketsTable", "Arn"]})) == set()
 
 
