@@ -243,6 +243,7 @@ def change_staff(user: StaffUser, form: Mapping[str, str], now: datetime | None 
     admin role, no such account)."""
     require(user, "manage_staff")
     from chalicelib import identity
+    from chalicelib.services import staff_directory
     from chalicelib.store.reference import load_reference
 
     email = (form.get("change") or "").strip().lower()
@@ -260,6 +261,7 @@ def change_staff(user: StaffUser, form: Mapping[str, str], now: datetime | None 
         errors.add("agency", "Cơ quan không có trong danh mục.", "Unknown agency.")
     errors.raise_if_any()
     roles_before, agency_before = identity.set_role_and_agency(email, role, agency)
+    staff_directory.forget()
     if roles_before == [role] and agency_before == agency:
         return "Không có gì thay đổi."
     audit.record("staff_role_changed", user.actor, _now(now), email=email, role_before=", ".join(roles_before) or "—",
@@ -301,7 +303,7 @@ def audit_trail(user: StaffUser, query: Mapping[str, str], now: datetime | None 
     included; `month`=YYYY-MM is a month's range). Keys: entries, next (cursor), filters, staff,
     errors (by field; entries are empty then)."""
     require(user, "audit_trail")
-    from chalicelib import identity
+    from chalicelib.services import staff_directory
 
     today = _now(now).astimezone(VN_TZ).date()
     errors = collector()
@@ -319,7 +321,7 @@ def audit_trail(user: StaffUser, query: Mapping[str, str], now: datetime | None 
         errors.add("from", "Ngày bắt đầu phải trước ngày kết thúc.", "The start must be before the end.")
     elif (end - start).days > MAX_SPAN_DAYS:
         errors.add("from", "Mỗi lần xem tối đa ba năm.", "At most three years at a time.")
-    staff = {p["sub"]: p for people in identity.staff_by_role().values() for p in people if p.get("sub")}
+    staff = {p["sub"]: p for p in staff_directory.people() if p.get("sub")}
     actor_key, actor = (query.get("actor") or "").strip(), None
     if actor_key == "system":
         actor = "system:"

@@ -13,7 +13,6 @@ calls them); each handler has the console's Handler signature.
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -25,8 +24,6 @@ from chalicelib.observability import logger
 from chalicelib.store import tickets, worklists
 from chalicelib.store.models import TicketModel
 
-COLLEAGUES_TTL_S = 300  # the staff list (Cognito) is read at most every five minutes per container
-_colleagues: dict[str, Any] = {"at": 0.0, "people": []}
 _DESK_ROLES = {OPERATOR, SUPERVISOR, ADMIN}
 
 
@@ -75,21 +72,10 @@ def may_release_any(user: StaffUser) -> bool:
 
 
 def colleagues() -> list[dict[str, Any]]:
-    """Enabled staff accounts, once per person (roles merged), by name; cached for a few minutes."""
-    if time.monotonic() - _colleagues["at"] > COLLEAGUES_TTL_S or not _colleagues["people"]:
-        from chalicelib import identity
+    """Enabled staff accounts, once per person (roles merged), by name (the staff directory's copy)."""
+    from chalicelib.services import staff_directory
 
-        people: dict[str, dict[str, Any]] = {}
-        for role, accounts in identity.staff_by_role().items():
-            for account in accounts:
-                if not account.get("enabled", True) or not account.get("email"):
-                    continue
-                person = people.setdefault(account["email"].lower(), {
-                    "email": account["email"], "name": account.get("name") or account["email"],
-                    "agency": account.get("agency"), "roles": set()})
-                person["roles"].add(role)
-        _colleagues.update(at=time.monotonic(), people=sorted(people.values(), key=lambda p: p["name"]))
-    return list(_colleagues["people"])
+    return [{**p, "name": p["name"] or p["email"]} for p in staff_directory.people() if p.get("enabled", True)]
 
 
 def may_take(person: Mapping[str, Any], ticket: TicketModel) -> bool:

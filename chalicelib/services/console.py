@@ -247,9 +247,9 @@ def _message(route: tuple[str, str, str, str | None], code: str, kind: str, repl
     channel, provider, recipient, device = route
     text = reply.sms if channel == "sms" else reply.zalo
     if channel == "sms" and kind != "survey" and not fits_one_segment(text):  # the survey is its own short text
-        from chalicelib.services.lookup import status_link
+        from chalicelib.services.lookup import lookup_url
 
-        text = replies.long_message_notice(code, status_link(code) if reporter else None, settings().hotline)
+        text = replies.long_message_notice(code, lookup_url(code) if reporter else None, settings().hotline)
     item = outbound.new_outbound(kind, channel, provider, recipient, text, now, automated=False)
     item.tracking_code = code
     if device:
@@ -456,9 +456,9 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
         token = secrets.token_urlsafe(12)
         link = None if ticket.channel in ("zalo", "sms") else survey_link(ticket.tracking_code, token)
         if route[0] == "sms":
-            from chalicelib.services.lookup import status_link
+            from chalicelib.services.lookup import lookup_url
 
-            messages[0].text = answer_sms(ticket.tracking_code, reply.sms, status_link(ticket.tracking_code), link,
+            messages[0].text = answer_sms(ticket.tracking_code, reply.sms, lookup_url(ticket.tracking_code), link,
                                           settings().hotline)
         else:
             messages.append(_message(route, ticket.tracking_code, "survey", survey(ticket.tracking_code, link), now))
@@ -661,9 +661,11 @@ def add_staff(user: StaffUser, form: Mapping[str, str]) -> tuple[str, str]:
     """Creates an account; returns (email, temporary password shown once to the admin)."""
     require(user, "manage_staff")
     from chalicelib import identity
+    from chalicelib.services import staff_directory
 
     email, name, role, agency = staff_forms.new_staff(form, load_reference())
     password = identity.create_staff(email, name, role, agency)
+    staff_directory.forget()
     audit.record("staff_created", user.actor, datetime.now(timezone.utc), email=email, role=role, agency=agency)
     logger().info("staff account created", extra={"role": role, "by": user.sub})
     return email, password
@@ -673,9 +675,11 @@ def set_staff_enabled(user: StaffUser, email: str, enabled: bool) -> None:
     """Disables (and signs out everywhere) or re-enables an account; admins only, never themselves."""
     require(user, "manage_staff")
     from chalicelib import identity
+    from chalicelib.services import staff_directory
 
     if email.strip().lower() == user.email.lower():
         raise ValidationFailed([FieldError("email", "Không thể tự khoá tài khoản của mình.",
                                            "You cannot disable your own account.")])
     identity.set_enabled(email, enabled)
+    staff_directory.forget()
     audit.record("staff_enabled" if enabled else "staff_disabled", user.actor, datetime.now(timezone.utc), email=email)

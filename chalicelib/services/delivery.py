@@ -114,10 +114,10 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
         text, note = sms_text(message.text), None
         if not fits_one_segment(text):
             from chalicelib.domain.replies import LONG_MESSAGE_NOTE, long_message_notice
-            from chalicelib.services.lookup import status_link
+            from chalicelib.services.lookup import lookup_url
 
             code = ticket.tracking_code
-            text = long_message_notice(code, status_link(code), settings().hotline)
+            text = long_message_notice(code, lookup_url(code), settings().hotline)
             note = tickets.NewEvent("sms_notice", "system:delivery", now, detail={"text": LONG_MESSAGE_NOTE, "messages": 1})
         sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
                                     text, now, automated=message.automated)

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from datetime import datetime, timezone
-from typing import Any, Callable
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound, TooManyRequests
@@ -29,9 +27,10 @@ def source_key(source: str | None) -> str:
     return hashlib.sha256(f"lookup-source:{source or 'unknown'}".encode()).hexdigest()[:24]
 
 
-def status_link(code: str) -> str | None:
-    """The status page of `code` as an absolute link for messages (the citizen adds the last four
-    digits of their phone there); None when the site's address is not configured."""
+def lookup_url(code: str) -> str | None:
+    """The lookup page of `code` (/tra-cuu, where the citizen adds the last four digits of their
+    phone) as an absolute link for messages; None when the site's address is not configured. Not
+    the personal status link: chalicelib.services.status_links."""
     from urllib.parse import urlencode
 
     return settings().public_url(f"/tra-cuu?{urlencode({'code': code})}")
@@ -72,28 +71,3 @@ def staff_timeline(code: str) -> list[dict[str, object]]:
          "text": m.text, "subject": m.subject, "delivery": m.state, "attempts": m.attempts,
          "last_error": m.last_error, "updated_at": m.updated_at} for m in outbound.of_ticket(code)]
     return sorted(entries, key=lambda entry: entry["at"])  # type: ignore[arg-type, return-value]
-
-
-STAFF_NAMES_TTL_S = 300.0
-_staff_names: dict[str, Any] = {"until": 0.0, "names": {}}
-
-
-def staff_names(clock: Callable[[], float] = time.monotonic) -> dict[str, str]:
-    """Returns {e-mail: display name} of every staff account, so that a timeline names people
-    rather than accounts. Read from the staff directory (one listing per role) at most every
-    STAFF_NAMES_TTL_S per container; {} while the directory cannot be read (pages then show the
-    e-mail)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from chalicelib import identity
-
-    if clock() < _staff_names["until"]:
-        return dict(_staff_names["names"])
-    try:
-        listing = identity.staff_by_role()
-    except (BotoCoreError, ClientError):
-        return dict(_staff_names["names"])
-    names = {person["email"]: person["name"] for people in listing.values() for person in people
-             if person.get("email") and person.get("name")}
-    _staff_names.update(until=clock() + STAFF_NAMES_TTL_S, names=names)
-    return dict(names)

@@ -39,12 +39,9 @@ def _session(headers: Mapping[str, str], action: str = "edit_reference") -> sess
 
 def _names() -> dict[str, str]:
     """Who an actor is, as pages show it: 'Ngô Thanh Hà (quantri@…)' for 'staff:quantri@…'."""
-    from chalicelib import identity
+    from chalicelib.services import staff_directory
 
-    names = dict(SYSTEM_ACTORS)
-    for people in identity.staff_by_role().values():
-        names.update({f"staff:{person['email']}": _shown(person) for person in people})
-    return names
+    return {**SYSTEM_ACTORS, **{f"staff:{person['email']}": _shown(person) for person in staff_directory.people()}}
 
 
 def _shown(person: Mapping[str, Any]) -> str:

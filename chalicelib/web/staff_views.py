@@ -211,7 +211,7 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
     """The ticket page. `form` is a form sent back to it: after a failed action (with `error`), or the
     reply form asking for a template without JavaScript (`template`): its typed text is kept and the
     filled template added after it."""
-    from chalicelib.services import console, data_requests, lookup
+    from chalicelib.services import console, data_requests, staff_directory
     from chalicelib.web import timeline
 
     session = sessions.page_session(headers)
@@ -235,7 +235,7 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
     sources = [origin] if images or any(g["photos"] for g in sent) else []
     if images:
         sources.append(image_sources(settings().image_hosts))
-    names = {**lookup.staff_names(), session.user.email: session.user.name}
+    names = {**staff_directory.names(), session.user.email: session.user.name}
     ref = view["ref"]
     history = timeline.entries(view["timeline"], ref, names, EVENT_LABELS, CITIZEN_KINDS, DELIVERY_LABELS)
     return _page(session, "staff/ticket.html", status=status, allow={"img-src": " ".join(sources)} if sources
