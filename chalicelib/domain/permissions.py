@@ -31,8 +31,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "callback": _EVERYONE,
     "resolve": _EVERYONE,
     "start": _EVERYONE,                 # assigned -> in progress
-    "claim": _EVERYONE,                 # take a ticket ("Việc của tôi"), give it back, mark a new message seen
-    "reassign": _DESK,                  # give a ticket to a colleague
+    "claim": _EVERYONE,                 # take a free ticket ("Việc của tôi"), give one's own back, mark a new message seen
+    "reassign": _DESK,                  # give a free ticket or one's own to a colleague
+    # Take a ticket off a colleague: reassign or release a ticket someone else is working on.
+    "take_over": frozenset({SUPERVISOR, ADMIN}),
     "return": frozenset({AGENCY_OFFICER}),  # an agency sends a ticket back to the hotline's triage
     "categorise": _DESK,
     "assign": _DESK,

@@ -1,6 +1,10 @@
 """Who works on a ticket, and which tickets wait for staff: claim ("Nhận xử lý"), release ("Trả lại"),
 reassign to a colleague, and the "Có tin mới" flag that staff clear by acting on the ticket.
 
+One rule for taking tickets: anyone claims a free ticket and gives back their own; the hotline's
+roles also give a free ticket or their own to a colleague; taking a ticket off someone else
+(reassigning or releasing it) is for supervisors and admins (permission "take_over").
+
 The flag: a citizen's message on an existing ticket marks it (chalicelib.store.tickets.append_message);
 any staff action recorded on the ticket's timeline clears it — reply, note, status change, claim,
 callback, extension... — except handing it over (release, reassign: the next person should still
@@ -18,7 +22,7 @@ from typing import Any, Mapping
 
 from chalicelib.domain.errors import DomainError, FieldError, ValidationFailed
 from chalicelib.domain.lifecycle import Status, is_open
-from chalicelib.domain.permissions import ADMIN, AGENCY_OFFICER, OPERATOR, SUPERVISOR, StaffUser
+from chalicelib.domain.permissions import ADMIN, AGENCY_OFFICER, OPERATOR, SUPERVISOR, StaffUser, allowed
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.observability import logger
 from chalicelib.store import tickets, worklists
@@ -36,6 +40,30 @@ def _mine(user: StaffUser, ticket: TicketModel) -> bool:
     return bool(ticket.assignee) and ticket.assignee.lower() == user.email.lower()
 
 
+def may_release(user: StaffUser, ticket: TicketModel) -> bool:
+    """Whether the user may give the ticket back: their own, or anyone's for supervisors and admins."""
+    return bool(ticket.assignee) and (_mine(user, ticket) or allowed(user, "take_over"))
+
+
+def may_reassign(user: StaffUser, ticket: TicketModel) -> bool:
+    """Whether the user may give the ticket to a colleague: a free ticket or their own (the hotline's
+    roles), a colleague's only for supervisors and admins."""
+    return allowed(user, "reassign") and (not ticket.assignee or _mine(user, ticket) or allowed(user, "take_over"))
+
+
+def _taken(ticket: TicketModel, doing: str) -> ValidationFailed:
+    return ValidationFailed([FieldError("assignee", f"{ticket.assignee_name or ticket.assignee} đang xử lý phản ánh "
+                                        f"này; chỉ giám sát hoặc quản trị mới {doing} được phản ánh của người khác.",
+                                        "A colleague has this ticket; only a supervisor or an admin can take it "
+                                        "off them.")])
+
+
+def _scope(user_roles: Any, agency: str | None) -> str | None:
+    """The agency an assignee is bound to: an agency officer's (they see only its tickets), None for
+    the hotline's roles. A transfer elsewhere takes the ticket off an officer (store.tickets)."""
+    return None if set(user_roles) & _DESK_ROLES else agency
+
+
 def _still_open(ticket: TicketModel) -> None:
     if not is_open(Status(ticket.status)):
         raise ValidationFailed([FieldError("assignee", "Phản ánh đã đóng: không cần người nhận xử lý.",
@@ -43,15 +71,18 @@ def _still_open(ticket: TicketModel) -> None:
 
 
 def claim(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
-    """The user takes the ticket ("Nhận xử lý"); refused while a colleague has it (reassign instead)."""
+    """The user takes a free ticket ("Nhận xử lý"); refused while a colleague has it (a supervisor or
+    an admin reassigns it)."""
     _still_open(ticket)
     if _mine(user, ticket):
         return "Bạn đang xử lý phản ánh này."
     if ticket.assignee:
         raise ValidationFailed([FieldError("assignee", f"{ticket.assignee_name or ticket.assignee} đang xử lý phản "
-                                           "ánh này; nhờ giám sát giao lại nếu cần.",
-                                           "A colleague has this ticket; ask a supervisor to reassign it.")])
-    worklists.assign(ticket, (user.email, user.name), _event(user, "claimed", now, ticket, assignee=user.name), now)
+                                           "ánh này; nhờ giám sát hoặc quản trị giao lại nếu cần.",
+                                           "A colleague has this ticket; ask a supervisor or an admin to reassign "
+                                           "it.")])
+    worklists.assign(ticket, worklists.Assignee(user.email, user.name, _scope(user.roles, user.agency)),
+                     _event(user, "claimed", now, ticket, assignee=user.name), now)
     return "Đã nhận xử lý: phản ánh ở trong mục Việc của tôi."
 
 
@@ -59,16 +90,10 @@ def release(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     """The assignee gives the ticket back ("Trả lại"); a supervisor or admin may take it off anyone."""
     if not ticket.assignee:
         raise ValidationFailed([FieldError("assignee", "Phản ánh chưa có người nhận xử lý.", "Nobody has this ticket.")])
-    if not _mine(user, ticket) and not may_release_any(user):
-        raise ValidationFailed([FieldError("assignee", "Chỉ người đang xử lý (hoặc giám sát) mới trả lại được.",
-                                           "Only its assignee or a supervisor can release it.")])
+    if not may_release(user, ticket):
+        raise _taken(ticket, "trả lại")
     worklists.assign(ticket, None, _event(user, "released", now, ticket, was=ticket.assignee_name), now)
     return "Đã trả lại: phản ánh không còn người nhận xử lý."
-
-
-def may_release_any(user: StaffUser) -> bool:
-    """Supervisors and admins may take a ticket off anyone; others only off themselves."""
-    return bool(user.roles & {SUPERVISOR, ADMIN})
 
 
 def colleagues() -> list[dict[str, Any]]:
@@ -92,15 +117,19 @@ def candidates(ticket: TicketModel) -> list[dict[str, Any]]:
 
 
 def reassign(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
-    """Gives the ticket to a colleague who may work on it (operators, supervisors, admins)."""
+    """Gives the ticket to a colleague who may work on it: a free ticket or one's own (the hotline's
+    roles), a colleague's (supervisors and admins)."""
     _still_open(ticket)
+    if not may_reassign(user, ticket):
+        raise _taken(ticket, "giao lại")
     email = (form.get("assignee") or "").strip().lower()
     person = next((p for p in candidates(ticket) if p["email"].lower() == email), None)
     if person is None:
         raise ValidationFailed([FieldError("assignee", "Chọn một đồng nghiệp có thể xử lý phản ánh này.",
                                            "Choose a colleague who can work on this ticket.")])
     event = _event(user, "reassigned", now, ticket, assignee=person["name"], was=ticket.assignee_name)
-    worklists.assign(ticket, (person["email"], person["name"]), event, now)
+    worklists.assign(ticket, worklists.Assignee(person["email"], person["name"],
+                                                _scope(person["roles"], person.get("agency"))), event, now)
     return f"Đã giao cho {person['name']}."
 
 

@@ -52,8 +52,10 @@ def _row(ticket: TicketModel, ref: ReferenceData, now: datetime, user: StaffUser
 
 
 def _in_scope(user: StaffUser, marker: WorkMarkerModel, filters: rules.InboxFilters) -> bool:
-    """A marker's copy of its ticket's scope against the user's agency and the page's filters."""
-    if not user.sees_every_agency and marker.agency != user.agency:
+    """A marker's copy of its ticket's scope against the user's agency and the page's filters. The
+    user's own list is not cut to their agency here: its tickets are read and checked one by one, so
+    one moved out of their sight is dropped rather than left behind."""
+    if filters.view != "mine" and not user.sees_every_agency and marker.agency != user.agency:
         return False
     return all(not wanted or getattr(marker, name) == wanted
                for name, wanted in (("agency", filters.agency), ("category", filters.category),
@@ -63,6 +65,10 @@ def _in_scope(user: StaffUser, marker: WorkMarkerModel, filters: rules.InboxFilt
 def _sort_key(marker: WorkMarkerModel, view: str) -> str:
     moment = (marker.first_at or marker.at) if view == "new" else marker.at
     return f"{moment.astimezone(timezone.utc).isoformat()}|{marker.sk}"
+
+
+def _still_mine(user: StaffUser, ticket: TicketModel) -> bool:
+    return is_open(Status(ticket.status)) and (ticket.assignee or "").lower() == user.email.lower()
 
 
 def _marker_page(user: StaffUser, filters: rules.InboxFilters, after: dict[str, Any] | None, limit: int,
@@ -82,13 +88,12 @@ def _marker_page(user: StaffUser, filters: rules.InboxFilters, after: dict[str, 
     shown = []
     for marker in page:
         ticket = found.get(marker.sk)
-        if ticket is None or not can_see(user, ticket.agency):
+        visible = ticket if ticket is not None and can_see(user, ticket.agency) else None
+        if filters.view == "mine" and (visible is None or not _still_mine(user, visible)):
+            worklists.drop_mine(user.email, marker.sk)  # gone, closed, given away or out of sight: off the list
             continue
-        if filters.view == "mine" and not (is_open(Status(ticket.status)) and ticket.assignee
-                                            and ticket.assignee.lower() == user.email.lower()):
-            worklists.drop_mine(user.email, marker.sk)  # closed or given away outside the console: off the list
-            continue
-        shown.append(ticket)
+        if visible is not None:
+            shown.append(visible)
     last = {"m": {"S": _sort_key(page[-1], filters.view)}} if len(ordered) > limit else None
     return shown, last
 
@@ -226,11 +231,11 @@ def ticket_work(user: StaffUser, ticket: TicketModel, now: datetime | None = Non
     worklists.seen(ticket.tracking_code, user.email, user.name, now)
     flag = worklists.unread_of(ticket.tracking_code)
     still_open = is_open(Status(ticket.status))
-    reassign = allowed(user, "reassign") and still_open
+    reassign = assignments.may_reassign(user, ticket) and still_open
     mine = bool(ticket.assignee) and ticket.assignee.lower() == user.email.lower()
     return {"assignee": ticket.assignee_name or ticket.assignee, "mine": mine, "open": still_open,
             "can_claim": allowed(user, "claim") and still_open and not ticket.assignee,
-            "can_release": bool(ticket.assignee) and (mine or assignments.may_release_any(user)),
+            "can_release": assignments.may_release(user, ticket),
             "colleagues": assignments.candidates(ticket) if reassign else [],
             "can_reassign": reassign,
             "unread_at": local_text(flag.at) if flag is not None else None,

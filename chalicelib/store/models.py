@@ -287,6 +287,8 @@ class TicketModel(Model):
     # Who works on it ("Việc của tôi"): a staff e-mail and display name; its MINE# marker is written with it.
     assignee = UnicodeAttribute(null=True)
     assignee_name = UnicodeAttribute(null=True)
+    # An assignee who is an agency officer sees only that agency's tickets: moved elsewhere, it leaves them.
+    assignee_agency = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

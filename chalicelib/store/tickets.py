@@ -184,7 +184,7 @@ def append_and_reopen(ticket: TicketModel, event: NewEvent, reopened: NewEvent, 
                 transaction.save(_marker(dedup_key, ticket.tracking_code, now), condition=DedupModel.pk.does_not_exist())
                 _save_outbound(transaction, ticket.tracking_code, outbound)
                 worklists.mark_unread(transaction, ticket, now)
-                worklists.keep_mine(transaction, ticket, True, now)
+                worklists.keep_mine(transaction, ticket, is_open(Status(ticket.status)), True, now)
                 if counter is not None:
                     transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
                         RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
@@ -305,12 +305,22 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
 
     The update is conditional on the version the caller read, so a concurrent change raises
     Conflict and nothing is written (no lost update). `agency`, when given, replaces the agency
-    (also possible as changes["agency"], where None removes it).
+    (also possible as changes["agency"], where None removes it). A ticket moved out of its
+    assignee's sight (an agency officer's, sent to another agency or back to the hotline) leaves
+    them in the same transaction: no assignee, off their "Việc của tôi", named on the `event`.
     """
     connection = bind()
     changes = dict(changes or {})
     if agency is not None:
         changes["agency"] = agency
+    moved = "agency" in changes and changes["agency"] != ticket.agency
+    dropped = moved and worklists.loses_assignee(ticket, changes["agency"])
+    if dropped:
+        changes.update(assignee=None, assignee_name=None, assignee_agency=None)
+        event = NewEvent(event.kind, event.actor, event.at, event.public_text,
+                         {**(event.detail or {}), "unassigned": ticket.assignee_name or ticket.assignee})
+    scope = {name: changes[name] for name in ("agency", "category") if name in changes
+             and changes[name] != getattr(ticket, name)}
     actions = _status_actions(ticket, target, now, changes)
     with translate():
         with TransactWrite(connection=connection) as transaction:
@@ -319,8 +329,9 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                              condition=EventModel.pk.does_not_exist())
             _save_note(transaction, ticket.tracking_code, note)
             _save_outbound(transaction, ticket.tracking_code, outbound)
-            if is_open(Status(ticket.status)) != is_open(target):  # closes or reopens: its assignee's list follows
-                worklists.keep_mine(transaction, ticket, is_open(target), now)
+            # closes, reopens, moves: its assignee's list follows
+            worklists.keep_mine(transaction, ticket, is_open(Status(ticket.status)), is_open(target), now,
+                                dropped, scope)
             for callback in close_callbacks or []:  # the ticket is done: nobody should be reminded to call
                 transaction.update(callback, actions=[type(callback).outcome.set(f"Không cần gọi: phản ánh {target.value}"),
                                                       type(callback).status.remove(), type(callback).due_sort.remove()],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from pynamodb.transactions import TransactWrite
 
@@ -80,40 +80,72 @@ def unread(limit: int = MAX_UNREAD) -> list[WorkMarkerModel]:
 # "Việc của tôi": tickets assigned to a person
 
 
+class Assignee(NamedTuple):
+    """Who a ticket is given to: e-mail, display name, and the agency an agency officer is bound to
+    (None for the hotline's roles, who see every agency)."""
+
+    email: str
+    name: str
+    agency: str | None = None
+
+
 def mine_marker(email: str, ticket: TicketModel, now: datetime) -> WorkMarkerModel:
     return WorkMarkerModel(pk=mine_pk(email), sk=ticket.tracking_code, at=now, agency=ticket.agency,
                            category=ticket.category, channel=ticket.channel)
 
 
-def assign(ticket: TicketModel, assignee: tuple[str, str] | None, event: Any, now: datetime) -> None:
-    """Gives the ticket to `assignee` (e-mail, display name) or to nobody (None), with its timeline
-    `event` (an EventModel) and the MINE# markers moved, atomically and version-checked: Conflict when
-    the ticket changed since it was read."""
+def assign(ticket: TicketModel, assignee: Assignee | None, event: Any, now: datetime) -> None:
+    """Gives the ticket to `assignee` or to nobody (None), with its timeline `event` (an EventModel)
+    and the MINE# markers moved, atomically and version-checked: Conflict when the ticket changed
+    since it was read."""
     connection = bind()
     actions: list[Any] = [TicketModel.updated_at.set(now)]
     if assignee is None:
-        actions += [TicketModel.assignee.remove(), TicketModel.assignee_name.remove()]
+        actions += [TicketModel.assignee.remove(), TicketModel.assignee_name.remove(),
+                    TicketModel.assignee_agency.remove()]
     else:
-        actions += [TicketModel.assignee.set(assignee[0]), TicketModel.assignee_name.set(assignee[1])]
+        actions += [TicketModel.assignee.set(assignee.email), TicketModel.assignee_name.set(assignee.name),
+                    TicketModel.assignee_agency.set(assignee.agency) if assignee.agency
+                    else TicketModel.assignee_agency.remove()]
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(ticket, actions=actions)
             transaction.save(event, condition=type(event).pk.does_not_exist())
-            if ticket.assignee and (assignee is None or assignee[0].lower() != ticket.assignee.lower()):
+            if ticket.assignee and (assignee is None or assignee.email.lower() != ticket.assignee.lower()):
                 transaction.delete(WorkMarkerModel(pk=mine_pk(ticket.assignee), sk=ticket.tracking_code))
             if assignee is not None:
-                transaction.save(mine_marker(assignee[0], ticket, now))
+                transaction.save(mine_marker(assignee.email, ticket, now))
 
 
-def keep_mine(transaction: TransactWrite, ticket: TicketModel, still_open: bool, now: datetime) -> None:
-    """In a status change's `transaction`: an assigned ticket that closes leaves its assignee's list,
-    one that reopens comes back to it."""
+def loses_assignee(ticket: TicketModel, agency: str | None) -> bool:
+    """Whether moving the ticket to `agency` (None: back to the hotline) takes it off its assignee:
+    an agency officer no longer sees a ticket of another agency."""
+    return bool(ticket.assignee and ticket.assignee_agency and ticket.assignee_agency != agency)
+
+
+def keep_mine(transaction: TransactWrite, ticket: TicketModel, was_open: bool, still_open: bool, now: datetime,
+              dropped: bool = False, scope: dict[str, str | None] | None = None) -> None:
+    """In a status or agency change's `transaction`, the assignee's list follows the ticket: it leaves
+    the list when it closes or its assignee is taken off (`dropped`, see loses_assignee), comes back
+    when it reopens, and the marker's copy of its scope (`scope`: the new agency and category) follows
+    a move while it stays open."""
     if not ticket.assignee:
         return
-    if still_open:
-        transaction.save(mine_marker(ticket.assignee, ticket, now))
-    else:
-        transaction.delete(WorkMarkerModel(pk=mine_pk(ticket.assignee), sk=ticket.tracking_code))
+    marker = WorkMarkerModel(pk=mine_pk(ticket.assignee), sk=ticket.tracking_code)
+    if dropped or not still_open:
+        if was_open or dropped:
+            transaction.delete(marker)
+        return
+    if not was_open:
+        fresh = mine_marker(ticket.assignee, ticket, now)
+        for name, value in (scope or {}).items():
+            setattr(fresh, name, value)
+        transaction.save(fresh)
+    elif scope:
+        actions: list[Any] = [WorkMarkerModel.at.set(WorkMarkerModel.at | now)]
+        actions += [getattr(WorkMarkerModel, name).set(value) if value else getattr(WorkMarkerModel, name).remove()
+                    for name, value in scope.items()]
+        transaction.update(marker, actions=actions)
 
 
 def mine(email: str, limit: int = MAX_MINE) -> list[WorkMarkerModel]:
@@ -130,7 +162,8 @@ def mine_count(email: str) -> int:
 
 
 def drop_mine(email: str, code: str) -> None:
-    """Takes a ticket off a person's list (found closed or gone when the list was read)."""
+    """Takes a ticket off a person's list (found closed, gone, given away or out of their sight when
+    the list was read)."""
     bind()
     with translate():
         WorkMarkerModel(pk=mine_pk(email), sk=code).delete()

@@ -94,7 +94,7 @@ def _lines(kind: str, detail: Mapping[str, Any], ref: ReferenceData,
     labelled = (("reason", "Lý do"), ("outcome", "Kết quả cuộc gọi"), ("redirected_to", "Hướng dẫn gửi đến"),
                 ("merged_into", "Gộp vào"), ("merged_from", "Nhận gộp từ"), ("unmerged", "Tách ra"),
                 ("related_to", "Liên quan đến phản ánh"), ("question", "Câu hỏi công khai"),
-                ("answer", "Trả lời công khai"), ("comment", "Nhận xét"),
+                ("answer", "Trả lời công khai"), ("comment", "Nhận xét"), ("unassigned", "Thôi giao việc cho"),
                 ("was", "Lý do giữ trước đó" if kind.startswith("legal_hold") else "Người nhận việc trước"))
     lines += [(label, str(detail[key])) for key, label in labelled if detail.get(key)]
     if detail.get("approver"):

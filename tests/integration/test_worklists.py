@@ -275,3 +275,85 @@ def test_the_callback_view_shows_when_to_call_back(client: Any, staff: dict[str,
     row = row[:row.index("</tr>")]
     assert re.search(r'data-label="Gọi lại lúc" class="callback-at"><strong>04/05/2031 09:30', row), row
     assert "Hạn trả lời" in row
+
+
+def _buttons(page: str) -> set[str]:
+    """The work block's buttons (and the hint) a staff member is offered on a ticket page."""
+    block = page[page.index('id="work"'):]
+    block = block[:block.index("</section>")]
+    return {name for name in ("claim-button", "release-button", "reassign-button", "take-over-hint")
+            if f'id="{name}"' in block}
+
+
+def test_only_supervisors_and_admins_take_a_ticket_off_a_colleague(client: Any, staff: dict[str, str]) -> None:
+    op, officer, supervisor = staff["operator"], staff["officer"], staff["supervisor"]
+    code = _report("Cống thoát nước bị vỡ nắp trên đường Trần Hưng Đạo phường Tân Ninh", "giao-thong", "tan-ninh")
+    assert _act(client, officer, code, "claim").status_code == 303
+    # The operator is offered neither "Trả lại" nor "Giao việc" on the officer's ticket, and told who can
+    assert _buttons(_html(client, op, f"/staff/tickets/{code}")) == {"take-over-hint"}
+    # and a hand-made request is refused the same way, naming who has it and who may take it off them
+    for action, fields in (("reassign", {"assignee": "tongdai@demo.1022.vn"}), ("release", {})):
+        refused = _act(client, op, code, action, **fields)
+        assert refused.status_code == 400, action
+        assert re.search(r'id="assignee-error">Phạm Văn Hùng \(Sở Xây dựng\) đang xử lý phản ánh này; chỉ giám sát '
+                         r'hoặc quản trị mới (giao lại|trả lại) được', refused.body.decode()), action
+    assert tickets.get_ticket(code).assignee == "soxaydung@demo.1022.vn"
+    # The supervisor is offered both and gives it to the operator
+    assert _buttons(_html(client, supervisor, f"/staff/tickets/{code}")) == {"release-button", "reassign-button"}
+    assert _act(client, supervisor, code, "reassign", assignee="tongdai@demo.1022.vn").status_code == 303
+    # Now it is the operator's own: they may give it back or hand it to a colleague, and do
+    assert _buttons(_html(client, op, f"/staff/tickets/{code}")) == {"release-button", "reassign-button"}
+    assert _act(client, op, code, "reassign", assignee="soxaydung@demo.1022.vn").status_code == 303
+    assert code in {t["code"] for t in _listed(client, officer, "view=mine")}
+    # The officer gives their own back; a free ticket may be claimed or handed out by the operator
+    assert _act(client, officer, code, "release").status_code == 303
+    assert _buttons(_html(client, op, f"/staff/tickets/{code}")) == {"claim-button", "reassign-button"}
+
+
+def test_a_ticket_moved_out_of_an_officers_sight_leaves_them_in_the_same_change(client: Any,
+                                                                              staff: dict[str, str]) -> None:
+    op, officer = staff["operator"], staff["officer"]
+    officer_email = "soxaydung@demo.1022.vn"
+    transferred = _report("Biển báo giao thông bị đổ ở ngã ba Mít Một phường Tân Ninh", "giao-thong", "tan-ninh")
+    returned = _report("Đường ngập sâu sau mưa trên đường 30/4 phường Tân Ninh", "giao-thong", "tan-ninh")
+    for code in (transferred, returned):
+        assert _act(client, officer, code, "claim").status_code == 303
+    # When the operator transfers one to the police, and the officer sends the other back to the hotline
+    assert _act(client, op, transferred, "assign", agency="cong-an-tinh", reason="Liên quan trật tự").status_code == 303
+    assert _act(client, officer, returned, "return", reason="Không thuộc Sở Xây dựng").status_code == 303
+    # Then neither has an assignee any more, nor sits on the officer's list (the markers went with the change)
+    for code in (transferred, returned):
+        assert tickets.get_ticket(code).assignee is None
+        assert code not in {m.sk for m in worklists.mine(officer_email)}
+    # the police officer sees a free ticket, not "Phạm Văn Hùng đang xử lý"
+    police_page = _html(client, staff["police_officer"], f"/staff/tickets/{transferred}")
+    assert "chưa có ai nhận" in police_page and "Phạm Văn Hùng" not in police_page.split('id="work"')[1].split(
+        "</section>")[0]
+    # and the history says whom it was taken off
+    events = client.http.get(f"/api/v1/staff/tickets/{transferred}", headers=bearer(op)).json_body["timeline"]
+    moved = next(e for e in events if e.get("kind") == "transferred")
+    assert moved["detail"]["unassigned"] == NAMES["officer"]
+    assert "Thôi giao việc cho" in _html(client, op, f"/staff/tickets/{transferred}")
+    # An operator who has a ticket keeps it wherever it goes (they see every agency)
+    assert _act(client, op, transferred, "claim").status_code == 303
+    assert _act(client, op, transferred, "assign", agency="so-xay-dung").status_code == 303
+    assert tickets.get_ticket(transferred).assignee == "tongdai@demo.1022.vn"
+    mine = {t["code"] for t in _listed(client, op, "view=mine&agency=so-xay-dung")}
+    assert transferred in mine  # its marker follows the agency, so the filtered list still has it
+
+
+def test_reading_my_list_drops_tickets_i_can_no_longer_see(client: Any, staff: dict[str, str]) -> None:
+    from chalicelib.store.tickets import NewEvent, event_item
+
+    officer_email = "soxaydung@demo.1022.vn"
+    code = _report("Cây đổ chắn ngang đường Điện Biên Phủ phường Tân Ninh", "giao-thong", "tan-ninh")
+    # Given a ticket given to the officer before assignments recorded an officer's agency (so a transfer
+    # cannot tell it takes the ticket out of their sight), then transferred to the police
+    now = datetime.now(timezone.utc)
+    worklists.assign(tickets.get_ticket(code), worklists.Assignee(officer_email, NAMES["officer"]),
+                     event_item(code, NewEvent("claimed", f"staff:{officer_email}", now)), now)
+    assert _act(client, staff["operator"], code, "assign", agency="cong-an-tinh").status_code == 303
+    assert code in {m.sk for m in worklists.mine(officer_email)}
+    # When the officer reads "Việc của tôi": the ticket is not shown, and its marker is gone for good
+    assert code not in {t["code"] for t in _listed(client, staff["officer"], "view=mine")}
+    assert code not in {m.sk for m in worklists.mine(officer_email)}
