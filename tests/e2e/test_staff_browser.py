@@ -206,7 +206,7 @@ def test_an_admin_adds_an_account_a_response_template_and_an_open311_key(browser
     email = f"canbo-{uuid.uuid4().hex[:8]}@demo.1022.vn"
     admin.get_by_label("Email").fill(email)
     admin.get_by_label("Họ tên").fill("Trần Văn Bình")
-    admin.get_by_label("Vai trò").select_option("operator")
+    admin.get_by_label("Vai trò", exact=True).select_option("operator")
     admin.get_by_role("button", name="Tạo tài khoản").click()
     temporary = admin.locator("#temporary-password").inner_text()
     assert email in admin.locator("#created").inner_text()
