@@ -307,7 +307,7 @@ def _check_open_to_follow(ticket: Any) -> None:
 
 def follow(code_text: str, phone_text: str, now: datetime | None = None, source_ip: str | None = None) -> str:
     """Asks to follow an open ticket by SMS: sends a one-time code to the phone, and the follow takes
-    effect only when the code comes back (`confirm_follow`), so nobody can make a stranger's number
+    effect only when the code comes back (`follow_confirmed`), so nobody can make a stranger's number
     follow a ticket. Returns the code. Counts against the hourly limits per number and per source
     (one code SMS each); the same answer whether or not the number already follows or reported it.
     Raises ValidationFailed, NotFound, TooManyRequests."""
@@ -347,12 +347,6 @@ def follow_requested(code: str) -> dict[str, Any]:
 
     return {"tracking_code": code, "following": False, "verify_by": "sms",
             "expires_in": int(VALID_FOR.total_seconds()), "attempts": MAX_ATTEMPTS}
-
-
-def confirm_follow(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None,
-                   source_ip: str | None = None) -> str:
-    """`follow_confirmed`, returning only the ticket's code."""
-    return follow_confirmed(code_text, phone_text, secret_text, now, source_ip)["tracking_code"]
 
 
 def follow_confirmed(code_text: str, phone_text: str, secret_text: str, now: datetime | None = None,

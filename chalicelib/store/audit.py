@@ -27,12 +27,6 @@ def record(kind: str, actor: str, now: datetime, **detail: Any) -> None:
         item.save(condition=EventModel.pk.does_not_exist())
 
 
-def month(moment: datetime) -> list[EventModel]:
-    bind()
-    with translate():
-        return list(EventModel.query(f"AUDIT#{moment.astimezone(timezone.utc):%Y-%m}", scan_index_forward=False))
-
-
 _CURSOR = re.compile(r"EVENT#\d{4}-\d\d-\d\dT[0-9:.]+\+00:00#[0-9a-f]{6}")
 
 

@@ -247,7 +247,7 @@ def test_a_long_answer_by_sms_goes_as_a_notice_with_the_status_link_and_the_time
     reporter, follower = unique_phone(), unique_phone()
     code = _report("Mặt đường trước chợ xã Tân Biên sụt lún, xe máy ngã", "giao-thong", "tan-ninh", phone=reporter)
     assert intake.follow(code, follower) == code
-    assert intake.confirm_follow(code, follower, sent_code(providers, follower, code)) == code
+    assert intake.follow_confirmed(code, follower, sent_code(providers, follower, code))["tracking_code"] == code
     # When an operator answers at a length no single SMS can carry
     assert _act(client, staff["operator"], code, "resolve", answer=LONG_ANSWER).status_code == 200
     pump()

@@ -135,26 +135,27 @@ def test_wrong_codes_expiry_and_new_codes(client: Any, providers: Any) -> None:
     secret = sent_code(providers, stranger, code)
     wrong = "000000" if secret != "000000" else "111111"
     with pytest.raises(ValidationFailed) as slip:  # not six digits: told so, not counted
-        intake.confirm_follow(code, stranger, secret[:5])
+        intake.follow_confirmed(code, stranger, secret[:5])
     assert "6 chữ số" in slip.value.errors[0].vi
     for left in range(MAX_ATTEMPTS - 1, 0, -1):
         with pytest.raises(ValidationFailed) as refused:
-            intake.confirm_follow(code, stranger, wrong)
+            intake.follow_confirmed(code, stranger, wrong)
         assert f"còn {left} lần" in refused.value.errors[0].vi
     with pytest.raises(ValidationFailed):
-        intake.confirm_follow(code, stranger, wrong)
+        intake.follow_confirmed(code, stranger, wrong)
     # Five wrong codes: the right one no longer works either
     with pytest.raises(ValidationFailed) as used_up:
-        intake.confirm_follow(code, stranger, secret)
+        intake.follow_confirmed(code, stranger, secret)
     assert "quá nhiều lần" in used_up.value.errors[0].vi and tickets.get_ticket(code).followers is None
     # A new code starts afresh; a code used after its 15 minutes is refused
     asked_at = datetime.now(timezone.utc)
     intake.follow(code, stranger, now=asked_at)
     fresh = sent_code(providers, stranger, code)
     with pytest.raises(ValidationFailed) as expired:
-        intake.confirm_follow(code, stranger, fresh, now=asked_at + timedelta(minutes=15, seconds=1))
+        intake.follow_confirmed(code, stranger, fresh, now=asked_at + timedelta(minutes=15, seconds=1))
     assert "hết hạn" in expired.value.errors[0].vi
-    assert intake.confirm_follow(code, stranger, f"{fresh[:3]} {fresh[3:]}", now=asked_at + timedelta(minutes=14)) == code
+    assert intake.follow_confirmed(code, stranger, f"{fresh[:3]} {fresh[3:]}",
+                                   now=asked_at + timedelta(minutes=14))["tracking_code"] == code
     assert [f.recipient for f in tickets.get_ticket(code).followers] == [e164(stranger)]
 
 
@@ -163,7 +164,7 @@ def test_the_reporters_own_number_gets_a_code_like_anyone_and_nothing_changes(pr
     reporter = unique_phone()
     code = report("Đường ngập ở ấp 4 xã Long An", "Lê Văn Tám", reporter)
     assert intake.follow(code, reporter) == code
-    assert intake.confirm_follow(code, reporter, sent_code(providers, reporter, code)) == code
+    assert intake.follow_confirmed(code, reporter, sent_code(providers, reporter, code))["tracking_code"] == code
     assert tickets.get_ticket(code).followers is None and "VERIFY" not in _kinds(reporter)
 
 
@@ -262,7 +263,7 @@ def test_twenty_guesses_at_once_on_one_code_get_at_most_five_compared(
 
     def guess(_: int) -> str:
         try:
-            intake.confirm_follow(code, stranger, wrong)
+            intake.follow_confirmed(code, stranger, wrong)
         except ValidationFailed as refused:
             return refused.errors[0].vi
         return "followed"
@@ -275,7 +276,7 @@ def test_twenty_guesses_at_once_on_one_code_get_at_most_five_compared(
     assert sum("quá nhiều lần" in a for a in answers) >= 20 - verification.MAX_ATTEMPTS
     assert _kinds(stranger)["VERIFY"].attempts == verification.MAX_ATTEMPTS
     with pytest.raises(ValidationFailed) as spent:
-        intake.confirm_follow(code, stranger, secret)
+        intake.follow_confirmed(code, stranger, secret)
     assert "quá nhiều lần" in spent.value.errors[0].vi and tickets.get_ticket(code).followers is None
 
 
@@ -289,9 +290,9 @@ def test_code_checks_keep_an_hourly_limit_per_source_address(stack: Any, monkeyp
     try:
         for _ in range(3):  # three numbers' codes from one address: each is looked at
             with pytest.raises(ValidationFailed):
-                intake.confirm_follow(code, unique_phone(), "123456", source_ip=address)
+                intake.follow_confirmed(code, unique_phone(), "123456", source_ip=address)
         with pytest.raises(TooManyRequests):  # the fourth is refused before any code is read
-            intake.confirm_follow(code, unique_phone(), "123456", source_ip=address)
+            intake.follow_confirmed(code, unique_phone(), "123456", source_ip=address)
     finally:
         settings.cache_clear()
 
@@ -319,4 +320,5 @@ def test_the_code_is_masked_in_the_stored_sms_once_sent_and_never_shown_to_the_a
     kept = outbound.get_outbound(*marker.ref.split("|"))
     assert kept.state == "sent" and secret not in kept.text
     assert kept.text == waiting.text.replace(secret, "******")
-    assert intake.confirm_follow(code, stranger, secret) == code  # the code still works: only its hash is used
+    # the code still works: only its hash is used
+    assert intake.follow_confirmed(code, stranger, secret)["tracking_code"] == code

@@ -346,7 +346,7 @@ def test_a_merged_tickets_reporter_leaves_the_original_when_theirs_is_anonymised
     first = _report(description="Cầu khỉ ấp 9 xã Tân Ninh gãy, nguy hiểm", category="giao-thong", area="tan-ninh",
                     phone=phone, name="Quách Văn Lộc")
     intake.follow(first, stranger)
-    intake.confirm_follow(first, stranger, _one_time_code(follower, first))
+    intake.follow_confirmed(first, stranger, _one_time_code(follower, first))
     second = _report(description="Cầu ấp 9 Tân Ninh hư hỏng", category="giao-thong", area="tan-ninh")
     _act(client, op, first, "merge", merged_into=second)
     _act(client, op, second, "resolve", answer="Đã báo huyện sửa cầu.")
