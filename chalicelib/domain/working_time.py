@@ -30,10 +30,21 @@ class WorkCalendar:
             return True
         return day.weekday() < 5 and day not in self.holidays
 
-    def warnings(self, today: date) -> list[str]:
+    def warnings(self, today: date) -> list["CalendarWarning"]:
         """Returns what admins must fix: a missing holiday list for this or next year."""
-        return [f"Chưa có danh sách ngày nghỉ lễ năm {year} / No holiday list for {year}"
+        return [CalendarWarning(f"Chưa có danh sách ngày nghỉ lễ năm {year}.", f"No holiday list for {year}.")
                 for year in (today.year, today.year + 1) if year not in self.years]
+
+
+@dataclass(frozen=True)
+class CalendarWarning:
+    """Something an admin should fix: `vi` for pages, `en` for the JSON API's message_en."""
+
+    vi: str
+    en: str
+
+
+NO_CALENDAR = CalendarWarning("Chưa có lịch làm việc.", "No working calendar.")
 
 
 def _seconds(moment: time) -> int:

@@ -33,10 +33,13 @@ def _now(now: datetime | None) -> datetime:
 
 def reference(now: datetime | None = None) -> dict[str, Any]:
     """Returns the reference document in use, its version, and what admins should fix."""
+    from chalicelib.domain.working_time import NO_CALENDAR
+
     document, version = current_document()
     calendar = parse_reference(document).calendar
+    found = calendar.warnings(_now(now).date()) if calendar else [NO_CALENDAR]
     return {"version": version, "document": document,
-            "warnings": calendar.warnings(_now(now).date()) if calendar else ["Chưa có lịch làm việc / No calendar"]}
+            "warnings": [{"message": w.vi, "message_en": w.en} for w in found]}
 
 
 def replace_reference(user: StaffUser, document: dict[str, Any], if_match: str | None,

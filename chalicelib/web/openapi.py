@@ -452,7 +452,9 @@ def _admin_paths() -> dict[str, Any]:
             "get": {"operationId": "adminReference", "tags": ["admin"], "security": STAFF,
                     "summary": "the reference document in use, its version and what to fix",
                     "responses": {"200": _json(_obj({"version": INT, "document": {"type": "object"},
-                                                     "warnings": {"type": "array", "items": STR}}, closed=True),
+                                                     "warnings": {"type": "array", "items": _obj(
+                                                         {"message": STR, "message_en": STR}, closed=True)}},
+                                                    closed=True),
                                                "the document"), **common}},
             "put": {"operationId": "replaceReference", "tags": ["admin"], "security": STAFF,
                     "summary": "replace the whole document (validated whole: any error and nothing changes); "

@@ -51,8 +51,7 @@ def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Respons
 
     if (fields.get("website") or "").strip():  # the honeypot: people never see this field
         return render("error.html", status=400, title="Không gửi được",
-                      message="Biểu mẫu không hợp lệ. Vui lòng tải lại trang và gửi lại. / Invalid form; reload and "
-                              "send again.", **_common())
+                      message="Biểu mẫu không hợp lệ. Vui lòng tải lại trang và gửi lại.", **_common())
     try:
         submission = validate_submission(fields, load_reference(), channel="web")
     except ValidationFailed as failed:

@@ -212,6 +212,23 @@ def test_communes_agencies_calendar_and_hours_are_each_saved_as_a_version(admin:
                          "Cơ quan xử lý: thêm 1"]
 
 
+def test_a_missing_holiday_list_is_flagged_in_vietnamese_on_the_pages_and_in_both_languages_by_the_api(
+        admin: Admin) -> None:
+    # Given reference data without next year's public holidays
+    year = str(datetime.now(timezone.utc).year + 1)
+    document, version = current_document()
+    calendar = {**document["calendar"], "holidays": {y: d for y, d in document["calendar"]["holidays"].items()
+                                                     if y != year}}
+    save_reference({**document, "calendar": calendar, "version": (version or 0) + 1}, version, actor="test:setup")
+    # Then the admin's home and calendar pages say so, in Vietnamese only
+    for path in ("/staff/quan-tri", "/staff/quan-tri/lich"):
+        page = _text(admin.get(path).body.decode())
+        assert f"Chưa có danh sách ngày nghỉ lễ năm {year}." in page and "No holiday list" not in page, path
+    # ... and the JSON API gives the message and its English apart
+    assert {"message": f"Chưa có danh sách ngày nghỉ lễ năm {year}.", "message_en": f"No holiday list for {year}."} \
+        in admin.api("/api/v1/admin/reference").json_body["warnings"]
+
+
 def test_rollback_saves_an_old_version_as_a_new_one_and_the_diff_shows_what_it_undid(admin: Admin) -> None:
     _, version = current_document()
     form = _category_form(admin.get("/staff/quan-tri/linh-vuc?id=giao-thong").body.decode())

@@ -365,6 +365,8 @@ def test_the_honeypot_refuses_bots_and_stores_nothing(client: Any, stack: Any) -
     page = _form(client, {"description": "Mua bán tài khoản", "phone": phone, "website": "http://spam.example",
                           "confirm_new": "1"})
     assert page.status_code == 400 and tickets.by_phone("+84" + phone[1:]) == []
+    html = page.body.decode()
+    assert "Biểu mẫu không hợp lệ" in html and "Invalid form" not in html  # Vietnamese only
     assert 'class="trap" aria-hidden="true"' in client.http.get("/").body.decode()
 
 

@@ -72,7 +72,8 @@ def test_the_clock_pauses_while_waiting_on_the_citizen() -> None:
 
 
 def test_a_missing_holiday_list_is_a_warning() -> None:
-    assert CAL.warnings(date(2026, 11, 28)) == ["Chưa có danh sách ngày nghỉ lễ năm 2027 / No holiday list for 2027"]
+    (missing,) = CAL.warnings(date(2026, 11, 28))
+    assert (missing.vi, missing.en) == ("Chưa có danh sách ngày nghỉ lễ năm 2027.", "No holiday list for 2027.")
     assert CAL.warnings(date(2025, 6, 1)) and len(CAL.warnings(date(2025, 6, 1))) == 1
 
 
