@@ -215,8 +215,10 @@ def staff_by_role() -> dict[str, list[dict[str, Any]]]:
 
 def set_role_and_agency(email: str, role: str, agency: str | None) -> tuple[list[str], str | None]:
     """Puts the account in `role` alone (of the staff roles) and sets its agency (None: removes it);
-    returns its roles and agency before. The change shows in the person's next ID token (at the
-    latest within the hour, when the console refreshes it). Raises ValidationFailed (no such account)."""
+    returns its roles and agency before. A change also signs the person out everywhere (their
+    refresh tokens are revoked): the ID token they hold lasts at most 15 minutes (the pool client's
+    IdTokenValidity), then the console cannot renew it and asks them to sign in again, with the new
+    role and agency. Raises ValidationFailed (no such account)."""
     from botocore.exceptions import ClientError
 
     pool = settings().cognito_user_pool_id
@@ -241,4 +243,6 @@ def set_role_and_agency(email: str, role: str, agency: str | None) -> tuple[list
                                              UserAttributes=[{"Name": "custom:agency", "Value": agency}])
     elif not agency and before_agency:
         cognito.admin_delete_user_attributes(UserPoolId=pool, Username=email, UserAttributeNames=["custom:agency"])
+    if before_roles != [role] or before_agency != agency:
+        cognito.admin_user_global_sign_out(UserPoolId=pool, Username=email)
     return before_roles, before_agency

@@ -270,7 +270,7 @@ def change_staff(user: StaffUser, form: Mapping[str, str], now: datetime | None 
     audit.record("staff_role_changed", user.actor, _now(now), email=email, role_before=", ".join(roles_before) or "—",
                  role=role, agency_before=agency_before or "—", agency=agency or "—")
     return f"Đã đổi {email}: {ROLE_LABELS_VI[role]}" + (f", cơ quan {agency}" if agency else "") + \
-        ". Thay đổi có hiệu lực khi người đó đăng nhập lại (chậm nhất sau một giờ)."
+        ". Người đó đã bị đăng xuất; thay đổi có hiệu lực khi họ đăng nhập lại, chậm nhất sau 15 phút."
 
 
 # The audit trail

@@ -161,6 +161,36 @@ def reporter_of(user: StaffUser, ticket: TicketModel, ref: ReferenceData) -> dic
             "email": ticket.reporter_email, "zalo_id": ticket.reporter_zalo_id}
 
 
+def related_of(user: StaffUser, ticket: TicketModel, ref: ReferenceData) -> str | None:
+    """The sender's other ticket this one continues or was split from (threading), or None: also
+    when the link would tell `user` who filed a confidential report, i.e. when they may not see the
+    reporter of either ticket (an agency officer linking a denunciation to a signed pothole report)."""
+    if not ticket.related_to or may_see_reporter(user, True):
+        return ticket.related_to
+    try:
+        other = tickets.get_ticket(ticket.related_to)
+    except NotFound:
+        return None
+    hidden = (ref.categories.get(t.category or "") for t in (ticket, other))
+    return None if any(category and category.confidential for category in hidden) else ticket.related_to
+
+
+def _without_related(timeline: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
+    """The timeline with no trace of the hidden related ticket `code`: its link and the reason
+    naming it dropped from the events, the code masked in messages (the acknowledgement names it)."""
+    def mask(value: Any) -> Any:
+        return value.replace(code, "[đã ẩn]") if isinstance(value, str) else value
+
+    shown = []
+    for entry in timeline:
+        entry = {key: mask(value) for key, value in entry.items()}
+        if isinstance(entry.get("detail"), dict):
+            entry["detail"] = {key: mask(value) for key, value in entry["detail"].items()
+                               if not (key in ("related_to", "reason") and code in str(value))}
+        shown.append(entry)
+    return shown
+
+
 def template_values(ticket: TicketModel, ref: ReferenceData, reporter: Mapping[str, Any]) -> dict[str, str]:
     """Placeholder values. {ten} stays empty for confidential categories: what staff send is on the
     timeline the agency officer reads, so the name must not ride in on a template."""
@@ -187,8 +217,12 @@ def ticket_page(user: StaffUser, code: str, template_id: str | None = None,
     values = template_values(ticket, ref, reporter)
     filled = {t.sk: staff_forms.fill(t.body, values) for t in usable}
     status = Status(ticket.status)
+    related = related_of(user, ticket, ref)
+    history = lookup.staff_timeline(ticket.tracking_code)
+    if ticket.related_to and related is None:
+        history = _without_related(history, ticket.related_to)
     return {"ticket": ticket, "summary": summary(ticket, ref, now), "reporter": reporter,
-            "timeline": lookup.staff_timeline(ticket.tracking_code),
+            "timeline": history, "related_to": related,
             "callbacks": callbacks.of_ticket(ticket.tracking_code),
             "templates": usable, "filled": filled,  # each template filled in for this ticket
             "reply_text": filled.get(template_id or "", ""),

@@ -2,7 +2,8 @@
 
 Pages: the ID token rides in an HttpOnly, Secure, SameSite=Strict cookie scoped to the console's
 path (/staff under the site's base path: /api/staff on the execute-api URL), next
-to a refresh-token cookie (a silent refresh when the hour-long ID token runs out) and a random
+to a refresh-token cookie (a silent refresh when the 15-minute ID token runs out; a refresh token
+revoked by a sign-out, a lock or a role change sends the person to sign in again) and a random
 CSRF token that every form posts back (double submit; compared in constant time). The JSON API
 takes only `Authorization: Bearer <ID token>`: no cookie is ever accepted there, so a forged
 cross-site request carries nothing.

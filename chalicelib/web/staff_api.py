@@ -46,7 +46,7 @@ def ticket(headers: Mapping[str, str], code: str) -> dict[str, Any]:
     t = view["ticket"]
     return {"tracking_code": t.tracking_code, "version": t.version, "status": t.status, "text": t.text,
             "summary": view["summary"], "reporter": view["reporter"], "answer": t.answer,
-            "merged_into": t.merged_into, "related_to": t.related_to,
+            "merged_into": t.merged_into, "related_to": view["related_to"],
             "followers": [f.tracking_code for f in t.followers or []],
             "consents": {"publish": bool(t.consent_publish), "contact": bool(t.consent_contact),
                          "notice_version": t.notice_version},
