@@ -203,7 +203,8 @@ STAFF_TICKET = _obj(
     {"tracking_code": CODE, "version": INT, "status": STATUS, "text": STR, "summary": _ref("InboxRow"),
      "reporter": {"type": "object", "description": "the reporter, or {hidden: true} for roles that may not see them"},
      "answer": NSTR, "merged_into": NSTR, "followers": {"type": "array", "items": CODE},
-     "related_to": {**NSTR, "description": "the reporter's earlier ticket this one follows up or was split from"},
+     "related_to": {**NSTR, "description": "the reporter's earlier ticket this one follows up or was split from; "
+                   "null for a caller who may not see the reporter of either ticket"},
      "consents": _obj({"publish": BOOL, "contact": BOOL, "notice_version": NSTR}, closed=True),
      "timeline": {"type": "array", "items": _obj({"at": DATETIME, "type": STR, "kind": NSTR})},
      "callbacks": {"type": "array", "items": _obj(
