@@ -71,6 +71,23 @@ def acknowledgement(code: str, hotline: str, notice_link: str | None = None, rel
     return Reply(zalo=_zalo(text, notice_link, status_link), sms=_first_fitting([*candidates, text]))
 
 
+def acknowledgement_email(code: str, hotline: str, status_link: str | None = None,
+                          notice_link: str | None = None, by_sms: bool = False) -> tuple[str, str]:
+    """(subject, text) of the e-mail that acknowledges a report from the web form, the API or
+    Open311 whose reporter gave an e-mail address: the code and the reporter's status link, which
+    the confirmation page shows only once (and an e-mail-only reporter has no phone digits for
+    /tra-cuu). `by_sms`: answers go to the reporter's phone, else to this address."""
+    lines = [f"Đường dây nóng 1022 đã tiếp nhận phản ánh của bạn. Mã tra cứu: {code}."]
+    if status_link:
+        lines.append(f"Xem tình trạng phản ánh của bạn (đường dẫn riêng, xin đừng chia sẻ): {status_link}")
+    where = "nhắn tin đến số điện thoại của bạn" if by_sms else "gửi thư đến địa chỉ này"
+    lines.append(f"Khi có trả lời, chúng tôi sẽ {where}. Hỏi thêm: gọi {hotline}.")
+    if notice_link:
+        lines.append(f"{NOTICE_LABEL} của bạn được xử lý thế nào: {notice_link}")
+    lines.append("Thư này được gửi tự động, xin đừng trả lời thư.")
+    return f"[1022] Đã tiếp nhận phản ánh {code}", "\n\n".join(lines)
+
+
 def _new_beside(code: str, hotline: str, notice_link: str | None, related: str, split: bool,
                 status_link: str | None = None) -> Reply:
     relation = f"tách riêng với phản ánh {related}" if split else f"tiếp nối phản ánh {related}"

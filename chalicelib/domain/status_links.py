@@ -32,6 +32,17 @@ def well_formed(text: str) -> bool:
     return bool(_SHAPE.fullmatch(text or ""))
 
 
+TOKEN_MASK = "******"
+# A link in a message's text: the path and a whole token (not a longer run of token characters)
+_IN_TEXT = re.compile(r"(?<=/s/)[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])")
+
+
+def without_token(text: str) -> str:
+    """`text` with the token of every status link in it masked ('…/s/******'): how a message that
+    carried a link is kept once it is out, and how staff see any message (the link is the reporter's)."""
+    return _IN_TEXT.sub(TOKEN_MASK, text)
+
+
 # What a follower's link shows of the timeline: the steps the system words itself. What staff wrote
 # to the reporter (replies, the answer, a refusal's reason, a callback) stays the reporter's: a
 # follower gets the answer only as staff published it, as their SMS notices do.

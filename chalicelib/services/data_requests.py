@@ -42,15 +42,17 @@ def _person_field() -> Iterator[None]:
 
 
 def _find(person: str) -> Any:
-    """find_person's PersonData, with the code of a one-time code SMS not yet sent masked (once sent,
-    the stored text is masked too): what is shown and exported never carries a live code."""
+    """find_person's PersonData, with the code of a one-time code SMS and the token of a status link
+    in a message not yet sent masked (once sent, the stored text is masked too): what is shown and
+    exported never carries a live code or link."""
     from dataclasses import replace
 
     from chalicelib.domain.replies import without_code
+    from chalicelib.domain.status_links import without_token
 
     with _person_field():
         found = _privacy().find_person(person)
-    records = [{**r, "fields": {**r["fields"], "text": without_code(r["fields"]["text"])}}
+    records = [{**r, "fields": {**r["fields"], "text": without_token(without_code(r["fields"]["text"]))}}
                if r.get("kind") == "outbound" and isinstance((r.get("fields") or {}).get("text"), str) else r
                for r in found.records]
     return replace(found, records=records)

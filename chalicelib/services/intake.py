@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -38,7 +39,9 @@ def submit(submission: Submission, idempotency_key: str | None = None, context: 
     """Creates the ticket and returns the receipt {tracking_code, status, status_label, due_at}.
 
     With an API idempotency key (Powertools, its own table), a retry returns the first receipt
-    and writes nothing new; the same key with a different report raises IdempotencyKeyReused.
+    and writes no ticket; the same key with a different report raises IdempotencyKeyReused. The
+    stored receipt holds no status link (the idempotency table keeps it 24 h): the first answer
+    carries the link drawn with the ticket, a retry a fresh one for the same ticket.
     With a form token (the hidden field of one rendered form), posting the same content twice
     gives one ticket at no extra AWS call: the marker rides in the ticket's own transaction.
     Edited content under the same token (back button, fix, resend) is a new report.
@@ -58,12 +61,26 @@ def submit(submission: Submission, idempotency_key: str | None = None, context: 
     function, config = _idempotent_create()
     if context is not None:
         config.register_lambda_context(context)
+    drawn = _DRAWN.set(None)
     try:
-        return function(request={"key": idempotency_key, "submission": asdict(submission), "limits": limits})
+        receipt = function(request={"key": idempotency_key, "submission": asdict(submission), "limits": limits})
+        path = _DRAWN.get()
     except IdempotencyValidationError as exc:
         raise IdempotencyKeyReused() from exc
     except IdempotencyAlreadyInProgressError as exc:
         raise SubmissionInProgress() from exc
+    finally:
+        _DRAWN.reset(drawn)
+    if path is None and not submission.entered_by:  # a retry: the stored receipt has no link
+        from chalicelib.services import status_links
+
+        path = status_links.page_path(status_links.issue(receipt["tracking_code"], REPORTER))
+    return {**receipt, "status_path": path} if path else receipt
+
+
+# The status link drawn by the idempotent create of this request: handed to `submit` beside the
+# receipt, so the receipt Powertools stores never holds it.
+_DRAWN: ContextVar[str | None] = ContextVar("status_path_drawn", default=None)
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +96,9 @@ def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def create(request: dict[str, Any]) -> dict[str, Any]:
-        return _create(Submission(**request["submission"]), limits=[tuple(x) for x in request.get("limits") or []])
+        receipt = _create(Submission(**request["submission"]), limits=[tuple(x) for x in request.get("limits") or []])
+        _DRAWN.set(receipt.pop("status_path", None))
+        return receipt
 
     return create, config
 
@@ -184,16 +203,36 @@ def _create(submission: Submission, now: datetime | None = None, dedup_key: str 
     # A caller gets no message from us: the operator reads out the code, and the caller's own phone
     # opens /tra-cuu. Everyone else reads their status link on the page or in the answer they got.
     link = None if submission.entered_by else new_token()
-    code, created = store_new_ticket(fields, first, dedup_key, limits=limits, status_link=link)
+    # A reporter who gave an e-mail address gets the link by e-mail too: the page shows it once, and
+    # an e-mail-only reporter (Open311) has no phone digits for /tra-cuu.
+    by_email = bool(link and submission.email)
+    code, created = store_new_ticket(fields, first, dedup_key, limits=limits, status_link=link,
+                                     outbound_for=lambda code: [_acknowledgement_email(code, submission, link, now)]
+                                     if by_email else [])
     if created is None:
         ticket = tickets.get_ticket(code)
         # The same form posted twice (a double click): the page the browser shows is the second
         # answer, so it carries a link too; only the one who holds the form's token gets here.
         again = status_links.issue(code, REPORTER, now) if dedup_key and link else None
         return _receipt(code, Status(ticket.status), ticket.due_at, again)
-    _ask_routing(code)
+    _ask_routing(code, [(m.pk, m.sk) for m in created])
     logger().info("ticket created", extra={"ticket": code, "channel": submission.channel})
     return _receipt(code, Status.RECEIVED, due_at, link)
+
+
+def _acknowledgement_email(code: str, submission: Submission, token: str | None, now: datetime) -> Any:
+    """The acknowledgement e-mail to a reporter who gave an e-mail address, with their status link
+    (an automated reply: the hourly cap per recipient applies, so an address typed into many
+    reports gets a few)."""
+    from chalicelib.domain.replies import acknowledgement_email
+    from chalicelib.services import status_links
+    from chalicelib.store import outbound
+
+    subject, text = acknowledgement_email(code, settings().hotline, status_links.url(token) if token else None,
+                                          settings().public_url("/rieng-tu"), by_sms=bool(submission.phone))
+    item = outbound.new_outbound("ack", "email", "ses", submission.email, text, now)
+    item.subject = subject
+    return item
 
 
 def public_summary(text: str, name: str | None = None) -> str:
@@ -235,12 +274,13 @@ def store_new_ticket(fields: dict[str, Any], first: tickets.NewEvent, dedup_key:
     raise AlreadyExists()
 
 
-def _ask_routing(code: str) -> None:
-    """Queues routing; if SQS fails the ticket is already safe and the sweeper re-queues it."""
+def _ask_routing(code: str, notify: list[tuple[str, str]] | None = None) -> None:
+    """Queues routing, then the ticket's `notify` messages (keys); if SQS fails the ticket and its
+    messages are already safe and the sweepers re-queue them."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        queues.send_routing(code)
+        queues.send_routing(code, notify=notify or [])
     except (BotoCoreError, ClientError):
         logger().warning("routing message not sent; sweeper will retry", extra={"ticket": code})
 

@@ -9,6 +9,7 @@ from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound, TooManyRequests
 from chalicelib.domain.phones import last4
 from chalicelib.domain.reports import PublicStatus, public_status
+from chalicelib.domain.status_links import without_token
 from chalicelib.domain.tracking import parse_code
 from chalicelib.store import outbound, tickets
 from chalicelib.store.reference import load_reference
@@ -68,6 +69,6 @@ def staff_timeline(code: str) -> list[dict[str, object]]:
          "text": e.public_text, "detail": e.detail} for e in tickets.timeline(code)]
     entries += [
         {"at": m.created_at, "type": "message_out", "kind": m.kind, "channel": m.channel, "provider": m.provider,
-         "text": m.text, "subject": m.subject, "delivery": m.state, "attempts": m.attempts,
+         "text": without_token(m.text), "subject": m.subject, "delivery": m.state, "attempts": m.attempts,
          "last_error": m.last_error, "updated_at": m.updated_at} for m in outbound.of_ticket(code)]
     return sorted(entries, key=lambda entry: entry["at"])  # type: ignore[arg-type, return-value]

@@ -15,9 +15,10 @@ PENDING = "out#pending"
 
 
 HANDED = "out#handed"
-# Once out (or given up), a one-time code SMS keeps its text with the code masked: the code is proof of
-# a number for 15 minutes and is stored nowhere else but as a salted hash.
-_CODE_GONE = {"sent", "dead", "suppressed"}
+# Once out (or given up, or replaced by an SMS), a message keeps its text with what only its recipient
+# may hold masked: a one-time code (proof of a number for 15 minutes, stored nowhere else but as a
+# salted hash) and a personal status link's token (stored nowhere else but as its SHA-256).
+_DONE = {"sent", "dead", "suppressed", "fallback", "callback"}
 HANDED_TIMEOUT = timedelta(minutes=30)  # a phone that took an SMS and never confirmed it
 
 
@@ -91,12 +92,19 @@ def move(message: OutboundModel, expected_state: str, state: str, now: datetime,
         actions.append(OutboundModel.provider_ref.set(provider_ref))
     if attempt:
         actions.append(OutboundModel.attempts.add(1))
-    if message.kind == "verify" and state in _CODE_GONE:
-        from chalicelib.domain.replies import without_code
-
-        actions.append(OutboundModel.text.set(without_code(message.text)))
+    if state in _DONE:
+        actions += _kept_text(message)
     with translate(Conflict):
         message.update(actions=actions, condition=OutboundModel.state == expected_state)
+
+
+def _kept_text(message: OutboundModel) -> list[Any]:
+    """The update that masks the message's one-time code and status link tokens (none if it has neither)."""
+    from chalicelib.domain.replies import without_code
+    from chalicelib.domain.status_links import without_token
+
+    kept = without_token(without_code(message.text) if message.kind == "verify" else message.text)
+    return [OutboundModel.text.set(kept)] if kept != message.text else []
 
 
 def claim(message: OutboundModel, now: datetime, until: datetime) -> None:
@@ -240,6 +248,6 @@ def replace_with(original: OutboundModel, replacement: OutboundModel, code: str,
             transaction.update(original, actions=[
                 OutboundModel.state.set("fallback"), OutboundModel.updated_at.set(now),
                 OutboundModel.last_error.set(reason[:300]), OutboundModel.status.remove(),
-                OutboundModel.due_sort.remove()], condition=OutboundModel.state == "sending")
+                OutboundModel.due_sort.remove(), *_kept_text(original)], condition=OutboundModel.state == "sending")
             if note is not None:
                 transaction.save(event_item(code, note), condition=EventModel.pk.does_not_exist())

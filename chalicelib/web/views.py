@@ -69,7 +69,8 @@ def submit_form(fields: dict[str, str], source_ip: str | None = None) -> Respons
         return report_form(fields, status=429, message=limited.message_vi)
     due = receipt.get("due_at")
     return render("confirmation.html", receipt=receipt, status_link=_status_link(receipt.get("status_path")),
-                  due_at=local_text(datetime.fromisoformat(due)) if due else None, **_common())
+                  emailed=bool(submission.email), due_at=local_text(datetime.fromisoformat(due)) if due else None,
+                  **_common())
 
 
 def _status_link(path: str | None) -> str | None:

@@ -41,3 +41,14 @@ def test_a_token_is_128_random_bits_kept_only_as_its_digest() -> None:
     token = tokens.pop()
     assert len(digest(token)) == 64 and token not in digest(token)
     assert not well_formed(token[:-1]) and not well_formed(token + "A") and not well_formed("../" + token[3:])
+
+
+def test_a_kept_message_has_the_token_masked_and_nothing_else() -> None:
+    from chalicelib.domain.status_links import without_token
+
+    token = new_token()
+    sent = f"1022 da nhan phan anh, ma TN-7KXQ4M. Tinh trang: https://1022.tayninh.gov.vn/s/{token} Du lieu ca nhan: x"
+    assert without_token(sent) == sent.replace(token, "******")
+    # not a link's token: a path of another shape, or a longer run of the same characters
+    for other in ("https://a.vn/tra-cuu?code=TN-7KXQ4M", f"https://a.vn/s/{token}x", "/s/short"):
+        assert without_token(other) == other
