@@ -24,9 +24,11 @@ def main() -> None:
     confusion = figures.pop("routing_confusion", {})
     cost_detail = figures.pop("cost_detail", {})
     threading_misses = figures.pop("threading_misses", [])
+    holdout_misses = figures.pop("threading_holdout_misses", [])
     print(report.table(figures))
     print("\n" + routing.confusion_table(confusion))
     print("\nthreading, decided otherwise than labelled:\n" + "\n".join(f"  {line}" for line in threading_misses))
+    print("\n... on the blind holdout:\n" + "\n".join(f"  {line}" for line in holdout_misses))
     print("\n" + cost.detail_table(cost_detail))
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 

@@ -14,8 +14,9 @@ It measures
     (S3 PUT/GET, DynamoDB request units from the bytes it read and wrote), priced with
     bench/prices.json; and what an inverted index of one DynamoDB item per word would cost instead.
 
-`python -m bench.search` prints the figures and merges them into bench/results.json (`make
-bench-search`, about 3 minutes; separate from `make bench`). BENCH_SEARCH_TICKETS changes the size.
+`python -m bench.search` prints the figures and merges them into bench/results.json with their own
+`search_measured_at` (`make bench-search`, about 3 minutes; separate from `make bench`).
+BENCH_SEARCH_TICKETS changes the size.
 """
 from __future__ import annotations
 
@@ -467,7 +468,8 @@ def _figures(rows: list[dict[str, Any]], load_s: float, built: dict[str, Any], s
 def main(arguments: list[str]) -> None:
     from bench import report
 
-    figures = measure_here()
+    measured_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    figures = {**measure_here(), "search_measured_at": measured_at}
     print(report.table(figures))
     if "--no-record" not in arguments:
         report.merge(figures, ROOT / "bench" / "results.json")

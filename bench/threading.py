@@ -1,23 +1,29 @@
 """Threading figures: on tests/data/threading_eval.jsonl (a citizen's next message beside one of their
 tickets, labelled follow_up or new), how many follow-ups stay with their ticket and how many new
-complaints become tickets of their own. `python -m bench.threading` prints them; `make bench` keeps them."""
+complaints become tickets of their own; the same on tests/data/threading_holdout.jsonl, a blind
+holdout written without reading the rules or their keywords (never tune on it): `threading_holdout_*`.
+`python -m bench.threading` prints them and merges them into bench/results.json with their own
+`threading_measured_at`; `make bench` measures them too."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from bench import ROOT
 
 DATA = ROOT / "tests" / "data" / "threading_eval.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "threading_holdout.jsonl"
 NOW = datetime(2026, 11, 27, 9, tzinfo=timezone.utc)
 CODE = "TN-ABCDEF"
 
 
-def cases() -> list[dict[str, Any]]:
+def cases(path: Path = DATA) -> list[dict[str, Any]]:
     """The labelled messages: text, label (follow_up | new) and the sender's ticket
     (status, category, area, text), last changed (or answered) a day before."""
-    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def outcome(case: dict[str, Any], ref: Any) -> str:
@@ -33,31 +39,44 @@ def outcome(case: dict[str, Any], ref: Any) -> str:
     return "follow_up" if decision.kind in ("append", "reopen") and decision.tracking_code == CODE else "new"
 
 
+def _measure(rows: list[dict[str, Any]], prefix: str, ref: Any) -> dict[str, Any]:
+    misses = [row for row in rows if outcome(row, ref) != row["label"]]
+    figures: dict[str, Any] = {}
+    for label, name in (("follow_up", "follow_ups_kept"), ("new", "new_split")):
+        total = sum(1 for row in rows if row["label"] == label)
+        wrong = sum(1 for row in misses if row["label"] == label)
+        figures[f"{prefix}_{name}"] = round((total - wrong) / total, 3)
+    figures[f"{prefix}_cases"] = len(rows)
+    figures[f"{prefix}_misses"] = [f"{row['label']}: {row['text'] or '[ảnh]'}" for row in misses]
+    return figures
+
+
 def accuracy() -> dict[str, Any]:
-    """Share of follow-ups kept and of new complaints split, and the misses by text."""
+    """Share of follow-ups kept and of new complaints split, and the misses by text, on the
+    labelled set (`threading_*`) and on the blind holdout (`threading_holdout_*`), with the time
+    they were measured."""
     from chalicelib.domain.reference import parse_reference
     from chalicelib.store.reference import seed_document
 
     ref = parse_reference(seed_document())
-    rows = cases()
-    misses = [row for row in rows if outcome(row, ref) != row["label"]]
-    figures: dict[str, Any] = {}
-    for label, name in (("follow_up", "threading_follow_ups_kept"), ("new", "threading_new_split")):
-        total = sum(1 for row in rows if row["label"] == label)
-        wrong = sum(1 for row in misses if row["label"] == label)
-        figures[name] = round((total - wrong) / total, 3)
-    figures["threading_cases"] = len(rows)
-    figures["threading_misses"] = [f"{row['label']}: {row['text'] or '[ảnh]'}" for row in misses]
-    return figures
+    return {**_measure(cases(DATA), "threading", ref), **_measure(cases(HOLDOUT), "threading_holdout", ref),
+            "threading_measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def main() -> None:
+def main(arguments: list[str]) -> None:
+    from bench import report
+
     figures = accuracy()
-    for line in figures.pop("threading_misses"):
-        print(f"  missed {line}")
+    for key in ("threading_misses", "threading_holdout_misses"):
+        for line in figures[key]:
+            print(f"  missed ({'holdout' if 'holdout' in key else 'labelled set'}) {line}")
     for name, value in figures.items():
-        print(f"{name}: {value}")
+        if not name.endswith("_misses"):
+            print(f"{name}: {value}")
+    if "--no-record" not in arguments:
+        report.merge(figures, ROOT / "bench" / "results.json")
+        print("\nmerged into bench/results.json")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
