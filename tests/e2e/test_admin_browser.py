@@ -1,10 +1,12 @@
 """An admin edits reference data in a real browser (Debian's Chromium via Playwright) against
 `python -m devstack`, on a phone (360 px) and a desk (1280 px): a category's new keyword is tried on a
 sample message (the routing it would get, before saving, next to today's), saved as a new version,
-read back as a diff in the history, and rolled back — without JavaScript doing any of it."""
+read back as a diff in the history, and rolled back; the other sections and the audit trail's filters
+fit the screen; a new account is given another role and an agency — without JavaScript doing any of it."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -78,18 +80,44 @@ def test_an_admin_previews_a_keyword_saves_it_reads_the_diff_and_rolls_it_back(
     page.goto(base_url + "/staff/quan-tri/linh-vuc?id=moi-truong")
     assert "chó thả rông" not in page.get_by_label("Từ khoá (mỗi dòng một cụm từ").input_value()
     # The other sections and the audit trail, filtered to reference data, fit the screen too
-    for path, shown in (("/staff/quan-tri", "Phiên bản đang dùng"),
-                        ("/staff/quan-tri/dia-ban?id=long-hoa", "UBND xã, phường"),
-                        ("/staff/quan-tri/co-quan?id=so-xay-dung", "Email lãnh đạo"),
-                        ("/staff/quan-tri/lich", "Ngày nghỉ lễ, Tết")):
+    for path, shown, picture in (("/staff/quan-tri", "Phiên bản đang dùng", None),
+                                 ("/staff/quan-tri/dia-ban?id=long-hoa", "UBND xã, phường", "staff-admin-areas.png"),
+                                 ("/staff/quan-tri/co-quan?id=so-xay-dung", "Email lãnh đạo",
+                                  "staff-admin-agencies.png"),
+                                 ("/staff/quan-tri/lich", "Ngày nghỉ lễ, Tết", "staff-admin-calendar.png")):
         page.goto(base_url + path)
         assert shown in page.locator("main").inner_text()
         _fits(page, width)
+        if picture and width > 1000:
+            shot(page, picture)
     page.get_by_role("link", name="Nhật ký", exact=True).click()
     page.get_by_label("Loại việc").select_option("reference")
     page.get_by_role("button", name="Lọc").click()
     rows = page.locator("#audit tbody tr")
     assert "Khôi phục dữ liệu danh mục" in rows.first.inner_text() and "Ngô Thanh Hà" in rows.first.inner_text()
     assert "Sửa dữ liệu danh mục" in rows.nth(1).inner_text()
+    _fits(page, width)
+    if width > 1000:
+        shot(page, "staff-audit.png")
+    # A new account becomes an agency officer of Sở Y tế
+    email = f"doi-vai-tro-{uuid.uuid4().hex[:8]}@demo.1022.vn"
+    page.get_by_role("link", name="Nhân sự", exact=True).click()
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Họ tên", exact=True).fill("Trần Thị Đổi Vai")
+    page.get_by_label("Vai trò", exact=True).select_option("operator")
+    page.get_by_role("button", name="Tạo tài khoản").click()
+    assert email in page.locator("#created").inner_text()
+    row = page.locator("table.accounts tr", has_text=email)
+    row.locator("summary", has_text="Đổi vai trò, cơ quan").click()
+    row.get_by_label("Vai trò của Trần Thị Đổi Vai").select_option("agency_officer")
+    row.get_by_label("Cơ quan (bắt buộc với cán bộ cơ quan)").select_option("so-y-te")
+    _fits(page, width)
+    if width > 1000:
+        row.scroll_into_view_if_needed()
+        shot(page, "staff-accounts-role.png")
+    row.get_by_role("button", name="Lưu thay đổi").click()
+    assert page.locator("#flash").inner_text().startswith(f"Đã đổi {email}: ")
+    officers = page.locator("section.card").filter(has=page.get_by_role("heading", name="Cán bộ cơ quan xử lý"))
+    assert email in officers.inner_text() and "Sở Y tế" in officers.inner_text()
     _fits(page, width)
     page.close()
