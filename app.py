@@ -176,8 +176,12 @@ def create_report() -> Response:
 def similar_reports() -> Response:
     from chalicelib.services import intake
 
+    from chalicelib.domain.reports import location
+
     query = app.current_request.query_params or {}
-    return Response({"tickets": intake.similar(query.get("category"), query.get("area"))}, headers=JSON_UTF8)
+    lat, lon = location(query)  # a position ranks them by distance (text never goes in a URL)
+    return Response({"tickets": intake.similar(query.get("category"), query.get("area"), lat=lat, lon=lon)},
+                    headers=JSON_UTF8)
 
 
 @app.route("/api/v1/reports/{code}/followers", methods=["POST"], content_types=ANY)

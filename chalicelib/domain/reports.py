@@ -65,6 +65,15 @@ def _coordinate(raw: Mapping[str, Any], name: str, limit: float, errors: Any) ->
     return number
 
 
+def location(raw: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """The (lat, lon) in `raw` — a query string, form fields — or (None, None) unless both are given.
+    Raises ValidationFailed naming a coordinate that is not a number in range."""
+    errors = collector()
+    lat, lon = _coordinate(raw, "lat", 90, errors), _coordinate(raw, "lon", 180, errors)
+    errors.raise_if_any()
+    return (lat, lon) if lat is not None and lon is not None else (None, None)
+
+
 def validate_submission(raw: Mapping[str, Any], ref: ReferenceData, channel: str = "web") -> Submission:
     """Returns the Submission in `raw` (a JSON object or form fields).
 

@@ -311,8 +311,12 @@ def _paths() -> dict[str, Any]:
                           **_errors(*json_body_errors, 409, 422, 429, 503)}}},
         "/api/v1/reports/similar": {"get": {
             "operationId": "similarReports", "tags": ["public"],
-            "summary": "open reports of a category in a commune (public summaries), newest 5",
-            "parameters": [_query("category", "category id"), _query("area", "commune or ward id")],
+            "summary": "open reports of a category in a commune (public summaries): with lat and lon the 5 nearest "
+                       "(none farther than 800 m), else the newest 5",
+            "parameters": [_query("category", "category id"), _query("area", "commune or ward id"),
+                           _query("lat", "the new report's latitude, -90 to 90 (with lon)", {"type": "number", "minimum": -90, "maximum": 90}),
+                           _query("lon", "the new report's longitude, -180 to 180 (with lat)",
+                                  {"type": "number", "minimum": -180, "maximum": 180})],
             "responses": {"200": _json(_ref("SimilarReports"), "public summaries"), **_errors(400, 503)}}},
         "/api/v1/reports/{code}": {"get": {
             "operationId": "getReportStatus", "tags": ["public"],

@@ -216,6 +216,8 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
 
     session = sessions.page_session(headers)
     form = dict(form or {})
+    if not form and query.get("merge_into"):  # a merge candidate chosen without JavaScript: the merge form, filled
+        form = {"action": "merge", "merged_into": query["merge_into"][:40]}
     view = console.ticket_page(session.user, code, query.get("template") or form.get("template"))
     if form.get("template"):
         typed = (form.get("text") or "").rstrip()
@@ -242,7 +244,15 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
                  else None, v=view, t=view["ticket"], sent=sent, history=history, form=form,
                  who=lambda actor: timeline.actor_label(actor, ref, names),
                  errors=errors, error=message, failed_action=form.get("action"),
-                 placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention, work=_work(session, view["ticket"]))
+                 placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention, work=_work(session, view["ticket"]),
+                 merge_candidates=_merge_candidates(session, view))
+
+
+def _merge_candidates(session: sessions.PageSession, view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The merge form's ranked candidates (staff/_merge_candidates.html), for one who may merge an open ticket."""
+    from chalicelib.services.duplicates import merge_candidates
+
+    return merge_candidates(session.user, view["ticket"]) if view["open"] and view["can"].get("merge") else []
 
 
 def _work(session: sessions.PageSession, ticket: Any) -> dict[str, Any]:

@@ -141,10 +141,20 @@ def follow(fields: dict[str, str], source_ip: str | None = None) -> Response:
     except (ValidationFailed, TooManyRequests, NotFound) as error:
         values = {k: v for k, v in fields.items() if k not in ("code",)}
         similar = intake.similar(fields.get("category") or None, fields.get("area") or None,
-                                 fields.get("description") or None, fields.get("address") or None)
+                                 fields.get("description") or None, fields.get("address") or None, *_location(fields))
         return render("duplicates.html", status=429 if isinstance(error, TooManyRequests) else 400, similar=similar,
                       values=values, follow_error=_said(error), **_common())
     return render("follow_verify.html", code=asked, phone=phone, error=None, **_common())
+
+
+def _location(fields: dict[str, str]) -> tuple[float | None, float | None]:
+    """The carried report's position (the suggestions are ranked by it again), or none if unreadable."""
+    from chalicelib.domain.reports import location
+
+    try:
+        return location(fields)
+    except ValidationFailed:
+        return None, None
 
 
 def privacy_notice() -> Response:

@@ -1,8 +1,9 @@
 """The local stack's schedules page (/dev/lich, `make run` only) in Chromium: a citizen's report is
 routed, the clock moves three working days, the deadline watch runs twice — the agency's 80 %
 warning, then the escalation to the supervisors, each in the local mail outbox and on the staff
-ticket page's timeline — and the daily digest runs at the moved date. The command
-(python -m devstack.clock) puts the clock back."""
+ticket page's timeline — and the daily digest runs at the moved date. An operator's callback: the
+clock moves past its time, into the hotline's hours, and the reminder reaches the operator's
+mailbox. The command (python -m devstack.clock) puts the clock back."""
 from __future__ import annotations
 
 import html
@@ -10,13 +11,13 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import requests
 
-from chalicelib.domain.clock import local_text
+from chalicelib.domain.clock import VN_TZ, local_text
 from chalicelib.web.staff_views import EVENT_LABELS
 from devstack.seed import DEMO_PASSWORD
 from tests.conftest import ROOT, unique_phone
@@ -104,3 +105,38 @@ def test_moving_the_clock_shows_the_warning_the_escalation_and_the_digest(browse
     assert reset.returncode == 0 and '"offset_seconds": 0' in reset.stdout, reset.stderr
     page.goto(base_url + "/dev/lich")
     assert page.locator("#clock").inner_text()[:10] == local_text(datetime.now(timezone.utc))[:10]
+
+
+def _reset(base_url: str) -> None:
+    reset = subprocess.run([sys.executable, "-m", "devstack.clock", "--url", base_url, "reset"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0 and '"offset_seconds": 0' in reset.stdout, reset.stderr
+
+
+def test_moving_the_clock_past_a_callback_reminds_the_operator(browser: Any, local_stack: dict[str, str]) -> None:
+    base_url, outbox = local_stack["base_url"], local_stack["outbox"]
+    created = requests.post(base_url + "/api/v1/reports", timeout=10, json={
+        "description": "Người dân hỏi lịch cắt điện khu phố 4, xin gọi lại", "phone": unique_phone()})
+    assert created.status_code == 201, created.text
+    code = created.json()["tracking_code"]
+    # Given an operator who promises to call the citizen back in an hour
+    page = _sign_in(browser, base_url)
+    page.goto(f"{base_url}/staff/tickets/{code}")
+    page.locator("summary", has_text="Hẹn gọi lại").click()
+    page.locator("#callback-due").fill((datetime.now(VN_TZ) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.locator("#callback-reason").fill("Hỏi lại lịch cắt điện")
+    page.get_by_role("button", name="Hẹn gọi lại").click()
+    page.locator("#callbacks-title").wait_for()  # the page again, with the callback listed
+    try:
+        # When the schedules' clock moves past that time and into the hotline's hours (07:00-20:00)
+        page.goto(base_url + "/dev/lich")
+        for step in range(30):
+            hour = int(page.locator("#clock").inner_text()[11:13])
+            if step >= 2 and 7 <= hour < 19:
+                break
+            page.get_by_role("button", name="+1 giờ").click()
+        # ... and the callback reminders run: the operator's mailbox has the overdue reminder
+        assert _run(page, "callback_reminders", "sent") >= 1
+        _outbox_has(outbox, rf"<td>ses</td><td>tongdai@demo\.1022\.vn</td><td>\[1022\] Quá hạn gọi lại {code}")
+    finally:
+        _reset(base_url)

@@ -30,3 +30,17 @@
     insert(last, button.getAttribute("data-text") || "");
   });
 })();
+
+/* The merge form's candidates: "Chọn để gộp" puts the candidate's code in the form (and opens it) without
+   reloading the page. Without this script the link opens the page again with the form filled. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var pick = event.target && event.target.closest ? event.target.closest("a.merge-pick") : null;
+    var box = document.getElementById("merge-into");
+    if (!pick || !box) { return; }
+    event.preventDefault();
+    box.value = pick.getAttribute("data-merge-code") || "";
+    box.focus();
+  });
+})();
