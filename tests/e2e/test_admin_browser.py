@@ -30,6 +30,7 @@ def _sign_in(browser: Any, base_url: str, width: int) -> Any:
 
 
 def _fits(page: Any, width: int) -> None:
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{page.url} scrolls sideways"
 
 
@@ -39,7 +40,8 @@ def test_an_admin_previews_a_keyword_saves_it_reads_the_diff_and_rolls_it_back(
     page = _sign_in(browser, base_url, width)
     page.get_by_role("link", name="Danh mục", exact=True).click()
     page.get_by_role("navigation", name="Quản trị dữ liệu danh mục").get_by_role("link", name="Lĩnh vực").click()
-    page.get_by_role("link", name="Môi trường, rác thải").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Môi trường, rác thải").click()
     _fits(page, width)
     keywords = page.get_by_label("Từ khoá (mỗi dòng một cụm từ")
     keywords.fill(keywords.input_value() + "\nchó thả rông = 5")

@@ -88,7 +88,7 @@ def test_a_poison_message_fails_alone_and_ends_in_the_dlq(stack: Any, sqs: Any) 
 def test_an_sqs_outage_at_intake_loses_nothing(stack: Any, sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     drain(sqs, settings().routing_queue_url)
 
-    def sqs_down(_: str) -> None:
+    def sqs_down(*_: Any, **__: Any) -> None:
         raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
 
     # Given SQS refuses the routing message, the citizen still gets a tracking code
