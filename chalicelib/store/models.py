@@ -30,6 +30,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | public status changes of a day (Open311)      | GSI by_update: update_day=<yyyy-mm-dd>, at (events)     |
 | a ticket's satisfaction rating                | GetItem pk=TICKET#<code>, sk=RATING (put if absent)     |
 | rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
+| statistics counters of a day / month per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> and M#<combo> ADD (in the ticket's transaction); Query sk between / begins_with |
+| per-operator workload of a day                | UpdateItem pk=STATS#<yyyy-mm>, sk=O#<dd>#<digest of the e-mail> ADD; Query sk between |
 | Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
@@ -60,6 +62,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from typing import Any
 
 from pynamodb.attributes import (
     Attribute,
@@ -282,6 +285,7 @@ class TicketModel(Model):
     notice_version = UnicodeAttribute(null=True)
     consent_contact = BooleanAttribute(null=True)
     anonymised_at = UTCDateTimeAttribute(null=True)
+    first_action_at = UTCDateTimeAttribute(null=True)  # the first staff action (statistics)
     anonymising_at = UTCDateTimeAttribute(null=True)  # claimed: its removal began, the next run finishes it
     legal_hold = UnicodeAttribute(null=True)  # the reason staff gave; None when not held
     # Who works on it ("Việc của tôi"): a staff e-mail and display name; its MINE# marker is written with it.
@@ -585,6 +589,21 @@ class StatsModel(Model):
     total = NumberAttribute(default=0)
 
 
+def _counter_attributes() -> dict[str, Any]:
+    from chalicelib.domain.stats import FIELDS
+
+    attrs: dict[str, Any] = {"Meta": type("Meta", (_Meta,), {}), "__doc__": STATS_COUNTER_DOC,
+                             "pk": UnicodeAttribute(hash_key=True), "sk": UnicodeAttribute(range_key=True),
+                             "actor": UnicodeAttribute(null=True), "handled": NumberAttribute(null=True)}
+    attrs.update({name: NumberAttribute(null=True) for name in FIELDS})
+    return attrs
+
+
+STATS_COUNTER_DOC = """A statistics counter (chalicelib.store.stats): pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> (a day),
+M#<combo> (the month) or O#<dd>#<digest> (a staff member's day); numbers ADDed (chalicelib.domain.stats.FIELDS)."""
+StatsCounterModel: Any = type("StatsCounterModel", (Model,), _counter_attributes())
+
+
 class IntegratorModel(Model):
     """An Open311 integrator and its API key's hash (the key itself is shown once, never stored)."""
 
@@ -702,4 +721,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
-                                   CountsModel)
+                                   CountsModel, StatsCounterModel)
