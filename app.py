@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
-                            routes_staff, routes_webhooks)
+                            routes_staff, routes_stats, routes_webhooks)
 
 app = Chalice(app_name="hotline1022")
 
@@ -55,6 +55,7 @@ app.register_blueprint(routes_webhooks.bp)     # SMS and Zalo providers
 app.register_blueprint(routes_open311.bp)      # Open311 GeoReport v2
 app.register_blueprint(routes_staff.bp)        # the staff console and the staff JSON API
 app.register_blueprint(routes_admin.bp)        # reference data, the admin API, personal-data requests
+app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the tickets behind them, public monthly figures
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 
 

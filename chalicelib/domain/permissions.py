@@ -55,6 +55,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "privacy_erase": frozenset({ADMIN}),      # anonymise it now, on the person's request
     "legal_hold": frozenset({SUPERVISOR, ADMIN}),  # keep a ticket's personal data past its retention
     "audit_trail": frozenset({ADMIN}),
+    "statistics": _EVERYONE,            # /staff/thong-ke: an agency officer sees only their agency's figures
+    "operator_statistics": frozenset({SUPERVISOR, ADMIN}),  # the per-operator workload table
 }
 
 

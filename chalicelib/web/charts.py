@@ -49,7 +49,7 @@ def bar_chart(title: str, bars: Sequence[dict[str, Any]], unit: str = "", max_va
         return _empty(title, css_class)
     width, row, label_h, bar_h = 480, 44, 16, 18
     top = max([max_value or 0] + [float(b["value"] or 0) for b in bars]) or 1
-    room = width - 70  # the value's text after the longest bar
+    room = width - 130  # the value's text (and its note) after the longest bar
     parts = []
     for i, bar in enumerate(bars):
         y = i * row
@@ -86,7 +86,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[dict[str, Any
              f'<text x="{left - 4}" y="{top_pad + 4}" font-size="11" text-anchor="end" fill="#555">'
              f'{_e(_number(int(top) if top == int(top) else top, unit))}</text>',
              f'<text x="{left - 4}" y="{top_pad + plot_h}" font-size="11" text-anchor="end" fill="#555">0</text>']
-    every = max(1, -(-len(labels) // 8))  # at most 8 labels along the bottom
+    every = max(1, -(-len(labels) // 7))  # at most 7 labels along the bottom
     for i, label in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
             x, _ = xy(i, 0)

@@ -60,3 +60,11 @@ def test_empty_data_says_there_are_no_figures() -> None:
         root = _parsed(svg)
         assert root.find(f"{SVG}desc").text == charts.EMPTY
         assert charts.EMPTY in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_buckets_and_dates_read_as_people_write_them() -> None:
+    from chalicelib.web.stats_views import bucket_text, date_text
+
+    assert [bucket_text(b) for b in ("2026-11-30", "2026-W49", "2026-11", "2026-Q4", "2026")] == \
+        ["30/11", "T49/2026", "11/2026", "Q4/2026", "2026"]
+    assert date_text("2026-11-01") == "01/11/2026" and date_text(None) == ""
