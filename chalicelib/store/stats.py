@@ -33,16 +33,26 @@ def _operator_sk(day: date, operator: str) -> str:
 
 def items_of(increments: Iterable[rules.Increment]) -> list[tuple[Any, list[Any]]]:
     """The (item, ADD actions) the increments make: a combination's day and month items, an
-    operator's day item."""
-    out = []
+    operator's day item; one entry per item (a transaction may touch an item once)."""
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    actors: dict[tuple[str, str], str] = {}
     for inc in rules.merge(increments):
-        actions = [getattr(StatsCounterModel, name).add(n) for name, n in sorted(inc.counts.items()) if n]
         if inc.operator is not None:
-            item = StatsCounterModel(pk=pk(inc.day), sk=_operator_sk(inc.day, inc.operator))
-            out.append((item, [*actions, StatsCounterModel.actor.set(inc.operator)]))
-            continue
-        out.append((StatsCounterModel(pk=pk(inc.day), sk=f"D#{inc.day:%d}#{inc.key}"), actions))
-        out.append((StatsCounterModel(pk=pk(inc.day), sk=f"M#{inc.key}"), actions))
+            keys = [(pk(inc.day), _operator_sk(inc.day, inc.operator))]
+            actors[keys[0]] = inc.operator
+        else:
+            keys = [(pk(inc.day), f"D#{inc.day:%d}#{inc.key}"), (pk(inc.day), f"M#{inc.key}")]
+        for key in keys:
+            numbers = sums.setdefault(key, {})
+            for name, n in inc.counts.items():
+                numbers[name] = numbers.get(name, 0) + n
+    out = []
+    for (hash_key, range_key), numbers in sums.items():
+        actions = [getattr(StatsCounterModel, name).add(n) for name, n in sorted(numbers.items()) if n]
+        if (hash_key, range_key) in actors:
+            actions.append(StatsCounterModel.actor.set(actors[(hash_key, range_key)]))
+        if actions:
+            out.append((StatsCounterModel(pk=hash_key, sk=range_key), actions))
     return out
 
 
