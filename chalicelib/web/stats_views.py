@@ -235,7 +235,8 @@ def public_page(raw: Mapping[str, str]) -> Response:
         return render("public_stats.html", status=400, month=months[0], months=months, data=None, charts=None,
                       error="Chọn một tháng trong danh sách.", month_text=_month_text, **_common())
     data = stats.public_month(month)
-    agencies = data.get("agencies") or []
+    agencies = sorted(data.get("agencies") or [], key=lambda a: a.get("key") in (None, "-"))  # unassigned last
+    data = {**data, "agencies": agencies}
     chart = charts.bar_chart(f"Tỉ lệ trả lời đúng hạn theo cơ quan, tháng {_month_text(month)} (%)", [
         {"label": a["name"], "value": _pct(a.get("on_time_pct"))} for a in agencies], unit="%", max_value=100,
         css_class="bars agencies")
