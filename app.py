@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Chalice, Cron, Rate
 
+from chalicelib.web import routes_exports
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
                             routes_staff, routes_stats, routes_webhooks)
 
@@ -56,6 +57,7 @@ app.register_blueprint(routes_open311.bp)      # Open311 GeoReport v2
 app.register_blueprint(routes_staff.bp)        # the staff console and the staff JSON API
 app.register_blueprint(routes_admin.bp)        # reference data, the admin API, personal-data requests
 app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the tickets behind them, public monthly figures
+app.register_blueprint(routes_exports.bp)      # statistics downloads, export jobs, the monthly report
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 
 
@@ -149,6 +151,15 @@ def index_search(event: Any) -> dict[str, int]:
     from chalicelib.services import search
 
     return search.rebuild() if (getattr(event, "detail", None) or {}).get("rebuild") else search.index()
+
+
+# Every minute: the waiting export jobs (large ticket lists to files in S3), and on the 1st of a month,
+# from 08:00 in Vietnam, last month's report e-mailed to the leadership list once (chalicelib/services/exports.py)
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def reports(event: Any) -> dict[str, int]:
+    from chalicelib.services.exports import reports
+
+    return reports(_scheduled_at(event))
 
 
 @app.on_sns_message(topic="hotline-ses-events")

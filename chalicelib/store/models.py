@@ -47,6 +47,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | who else has a ticket open (presence)         | Query pk=PRESENCE#<code>, filter at >= now-90 s (TTL'd) |
 | inbox counts per view and agency (cached 20 s)| GetItem pk=INBOX#COUNTS, sk=COUNTS; rebuilt from by_open + INBOX#UNREAD |
 | tickets created since a moment ("n mới" poll) | GSI by_month: created_month, created_at > since (COUNT) |
+| an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
+| was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -501,6 +503,26 @@ class LeaseModel(Model):
     expires_at = TTLAttribute()
 
 
+class ExportJobModel(Model):
+    """A background export (chalicelib.store.export_jobs): the job (pk=EXPORT#<id>, sk=JOB) holds
+    who asked, what and its state; while it waits, a marker (pk=EXPORTS#PENDING, sk=<at>#<id>) lets
+    the worker find it with one Query. Both expire (TTL) with the file they point to."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    job_id = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)      # the staff member's Cognito sub: only they fetch the link
+    request = UnicodeAttribute(null=True)    # JSON: the viewer's scope, the query, the figure, the format
+    state = UnicodeAttribute(null=True)      # waiting | done | failed
+    key = UnicodeAttribute(null=True)        # the file in S3 (exports/<id>/<name>)
+    rows = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class CursorModel(Model):
     """Where a scheduled job's last run stopped, so the next run continues there (a bounded page
     per run). `n` counts the writes: a run saves only over the version it read."""
@@ -721,4 +743,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
-                                   CountsModel, StatsCounterModel)
+                                   CountsModel, StatsCounterModel, ExportJobModel)

@@ -14,9 +14,11 @@ def _schedules() -> dict[str, object]:
 def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     schedules = _schedules()
     assert set(schedules) == {"sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest",
-                              "refresh_zalo_token", "anonymise_expired", "index_search"}
+                              "refresh_zalo_token", "anonymise_expired", "index_search",
+                              "reports"}
     assert _period_seconds(schedules["callback_reminders"]) == 300
     assert _period_seconds(schedules["index_search"]) == 300
+    assert _period_seconds(schedules["reports"]) == 60
     assert _period_seconds(schedules["deadline_watch"]) == 900
     assert _period_seconds(schedules["refresh_zalo_token"]) == 12 * 3600
     assert _period_seconds(schedules["daily_digest"]) is None  # a cron
