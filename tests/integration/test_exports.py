@@ -80,6 +80,19 @@ def test_the_figures_download_as_an_excel_ready_csv_and_as_a_spreadsheet(client:
     assert _get(client, staff["supervisor"], "/staff/thong-ke/xuat?format=pdf").status_code == 400
 
 
+def test_the_statistics_pages_offer_the_downloads_of_what_they_show(client: Any, staff: dict[str, str],
+                                                                     made: dict[str, str]) -> None:
+    page = _get(client, staff["officer"], f"/staff/thong-ke?{_period()}&grain=month").body.decode()
+    href = re.search(r'id="export-csv" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "grain=month" in href
+    answer = _get(client, staff["officer"], href[href.index("/staff/"):])
+    assert answer.status_code == 200 and "Sở Xây dựng" in answer.body.decode()
+    listing = _get(client, staff["officer"], f"/staff/thong-ke/phan-anh?figure=received&{_period()}").body.decode()
+    href = re.search(r'id="export-list-csv" href="([^"]+)"', listing).group(1).replace("&amp;", "&")
+    listed = _get(client, staff["officer"], href[href.index("/staff/"):]).body.decode()
+    assert made["road"] in listed and made["secret"] not in listed
+
+
 def test_an_agency_officers_list_holds_only_their_agency_and_no_confidential_reporter(
         client: Any, staff: dict[str, str], made: dict[str, str]) -> None:
     officer = _get(client, staff["officer"], f"/staff/thong-ke/xuat-phan-anh?figure=received&format=csv&reporter=1&{_period()}")
