@@ -173,3 +173,52 @@ def merge(increments: Iterable[Increment]) -> list[Increment]:
 
 def pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
+
+
+# Staff events that are not a staff member's own action on this ticket (the other half of a merge,
+# a follower leaving the original) or not counted as work (the anonymisation, run by an admin).
+NOT_WORK = frozenset({"merged_from", "follower_removed", "follower_added", "anonymised", "sms_notice"})
+
+
+def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkCalendar | None,
+           first: date, last: date) -> list[Increment]:
+    """What live counting added for one ticket on the days first..last, rebuilt from the ticket,
+    its timeline (oldest first) and its callbacks (the backfill). Counts are filed under the
+    ticket's dimensions now, answers under the agency that gave them (their event records it)."""
+    dims = {name: getattr(ticket, name, None) for name in DIMENSIONS}
+    key = combo(*dims.values())
+    out: list[Increment] = []
+    first_done = False
+    created_by_staff = bool(events) and is_staff(events[0].actor) and events[0].kind == "created"
+    received = Increment(local_day(ticket.created_at), key, {"received": 1})
+    if created_by_staff:
+        received.counts.update({"fa_w_0": 1, "fa_c_0": 1})
+        out.append(Increment(local_day(ticket.created_at), "", {"handled": 1}, operator=events[0].actor[6:]))
+        first_done = True
+    out.append(received)
+    done_at = {(e.detail or {}).get("callback"): e.at for e in events if e.kind == "callback_done"}
+    for event in events[1:] if events and events[0].kind == "created" else events:
+        day = local_day(event.at)
+        inc = Increment(day, key)
+        staff = is_staff(event.actor) and event.kind not in NOT_WORK
+        if event.kind == "answered":
+            detail = event.detail or {}
+            inc.key = combo(dims["channel"], dims["category"], detail.get("agency", dims["agency"]), dims["area"])
+            inc.add("answered")
+            inc.add("on_time" if detail.get("on_time", True) else "late")
+            inc.counts.update(durations("an", ticket.created_at, event.at, calendar))
+        elif event.kind in ("reopened", "rejected", "redirected", "merged"):
+            inc.add(event.kind)
+        if staff and not first_done:
+            inc.counts.update(durations("fa", ticket.created_at, event.at, calendar))
+            first_done = True
+        if inc.counts:
+            out.append(inc)
+        if staff:
+            work = {"handled": 1, **({"answered": 1} if event.kind == "answered" else {})}
+            out.append(Increment(day, "", work, operator=event.actor[6:]))
+    for callback in callbacks:
+        out += on_callback(ticket, callback.due_at, None)
+        if callback.sk in done_at:
+            out += on_callback(ticket, callback.due_at, done_at[callback.sk])
+    return [inc for inc in merge(out) if first <= inc.day <= last]

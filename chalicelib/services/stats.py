@@ -226,7 +226,8 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
                 line["overdue_open"] = line.get("overdue_open", 0) + _overdue(entry, now)
         by[dimension] = sorted(({"key": key, "name": names.get(key, "Chưa xác định" if key == rules.NONE else key),
                                  **_line(line), "open": line.get("open", 0),
-                                 "overdue_open": line.get("overdue_open", 0)} for key, line in sums.items()),
+                                 "overdue_open": line.get("overdue_open", 0)} for key, line in sums.items()
+                                if any(line.values())),
                                key=lambda row: (-row["received"], row["name"]))
 
     heat_cells: dict[tuple[str, str], int] = {}
@@ -324,7 +325,7 @@ def public_month(month: str) -> dict[str, Any]:
                                                                                    "late")}
     return {"month": month, "totals": _line(totals),
             "agencies": sorted(({"key": key, "name": names.get(key, "Chưa chuyển cơ quan"), **_line(line)}
-                                for key, line in per.items()), key=lambda row: row["name"])}
+                                for key, line in per.items() if any(line.values())), key=lambda row: row["name"])}
 
 
 def _encode(key: Any) -> str | None:
@@ -381,3 +382,61 @@ def tickets_behind(user: StaffUser, query: StatsQuery, figure: str, after: str |
     found, next_key = store.created_tickets(since.astimezone(timezone.utc), end.astimezone(timezone.utc), keep,
                                             PAGE, _decode(after))
     return {"tickets": [_summary(t) for t in found], "next": _encode(next_key)}
+
+
+def backfill(first_month: str, last_month: str, lookback_days: int = LOOKBACK_DAYS) -> dict[str, int]:
+    """Rebuilds the counters of whole months first_month..last_month (yyyy-mm) from the tickets:
+    clears them, then replays every ticket created in those months or up to `lookback_days` before
+    (whose answers, reopenings, callbacks may fall in them) from its timeline and callbacks
+    (chalicelib.domain.stats.replay). For upgrades and repairs; run it while the hotline is quiet, as
+    a change counted live during the rebuild of its month may be counted twice. Returns
+    {tickets, items_cleared}."""
+    from chalicelib.store import callbacks
+    from chalicelib.store import stats as store
+    from chalicelib.store import tickets
+    from chalicelib.store.reference import load_reference
+
+    try:
+        start = datetime.strptime(first_month, "%Y-%m").date()
+        end = _month_end(datetime.strptime(last_month, "%Y-%m").date())
+    except ValueError:
+        raise _refuse("month", "Tháng không hợp lệ (YYYY-MM).", "Invalid month (YYYY-MM).") from None
+    if end < start:
+        raise _refuse("month", "Tháng cuối phải sau tháng đầu.", "The last month must not be before the first.")
+    calendar = load_reference().calendar
+    cleared = 0
+    month = start
+    while month <= end:
+        cleared += store.clear(f"{month:%Y-%m}", 1, 31)
+        month = _month_end(month) + timedelta(days=1)
+    since = datetime.combine(start - timedelta(days=lookback_days), datetime.min.time(), VN_TZ)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), VN_TZ)
+    count, after = 0, None
+    while True:
+        found, after = store.created_tickets(since.astimezone(timezone.utc), until.astimezone(timezone.utc),
+                                             lambda ticket: True, 200, after)
+        increments = []
+        for ticket in found:
+            increments += rules.replay(ticket, tickets.timeline(ticket.tracking_code),
+                                       callbacks.of_ticket(ticket.tracking_code), calendar, start, end)
+        store.add_now(increments)
+        count += len(found)
+        if after is None:
+            return {"tickets": count, "items_cleared": cleared}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m chalicelib.services.stats backfill 2026-08 2026-09` (make stats-backfill)."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) not in (2, 3) or args[0] != "backfill":
+        print("usage: python -m chalicelib.services.stats backfill <first yyyy-mm> [<last yyyy-mm>]")
+        return 2
+    result = backfill(args[1], args[-1])
+    print(f"rebuilt from {result['tickets']} tickets ({result['items_cleared']} counter items replaced)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
