@@ -169,6 +169,9 @@ def test_each_role_sees_its_scope_of_the_real_figures(client: Any, staff: dict[s
     # the list behind "received" for the officer: their agency's tickets only
     behind = _get(client, staff["officer"], "/staff/thong-ke/phan-anh?figure=received")
     assert "Sở Xây dựng" in behind and "Công an tỉnh" not in behind.split("</header>", 1)[1]
+    # a bad period: the form again with why, the choices kept
+    bad = _get(client, staff["supervisor"], "/staff/thong-ke?from=2026-13-01&agency=so-xay-dung", status=400)
+    assert 'id="stats-errors"' in bad and '<option value="so-xay-dung" selected>' in bad
     public = client.http.get("/thong-ke").body.decode()
     assert "Sở Xây dựng" in public and "Công an tỉnh" in public
     assert name not in public and "@demo.1022.vn" not in public and "tổng đài)" not in public
