@@ -143,6 +143,15 @@ def anonymise_expired(event: Any) -> dict[str, int]:
     return anonymise_expired(_scheduled_at(event), pages=RUN_PAGES, seconds=RUN_SECONDS)
 
 
+# 01:30 in Vietnam (18:30 UTC): yesterday's anonymised ticket facts, and the days of tickets changed
+# yesterday, to S3 for Athena (chalicelib/services/analytics_export.py)
+@app.schedule(Cron("30", "18", "*", "*", "?", "*"))
+def export_analytics(event: Any) -> dict[str, int]:
+    from chalicelib.services.analytics_export import nightly
+
+    return nightly(_scheduled_at(event))
+
+
 # The search index's one writer: adds new tickets, re-reads changed ones, drops removed personal data
 # (chalicelib/services/search.py); invoked with {"detail": {"rebuild": true}} it rebuilds every month's file.
 # It keeps the current time, not the event's: its high-water mark is over tickets' real creation times.

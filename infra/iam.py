@@ -182,6 +182,14 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         allow("SearchIndexFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], _objects("search")),
         LIST_SEARCH_INDEX,
     ],
+    "ExportAnalytics": [
+        ON_FAILURE,
+        # the reference data's calendar (GetItem), tickets (BatchGetItem), their timelines and callbacks (Query)
+        table("Tickets", "GetItem", "BatchGetItem", "Query"),
+        indexes("TicketIndexes"),  # by_month, by_update
+        # replaces a day's file (or deletes it when no ticket of that day is left); reads nothing back
+        allow("AnalyticsFiles", ["s3:PutObject", "s3:DeleteObject"], _objects("analytics")),
+    ],
     "Reports": [
         ON_FAILURE,
         # the export jobs (GetItem, Query of the waiting ones, UpdateItem, DeleteItem of the marker), the
