@@ -73,30 +73,47 @@ def add_now(increments: Iterable[rules.Increment]) -> None:
                     transaction.update(item, actions=actions)
 
 
-def _read(query: Any) -> list[dict[str, Any]]:
+def _query(month: str, low: str, high: str | None = None) -> list[dict[str, Any]]:
+    """The counter items of `month` with sk between `low` and `high` (begins_with `low` when no
+    `high`), every page, as plain dicts: the low-level client, since a month holds thousands of
+    small items and a model instance per item would cost more than the read."""
+    bind()
+    from chalicelib import aws
+    from chalicelib.config import settings
+
+    client = aws.client("dynamodb")
+    if high is None:
+        condition, values = "pk = :p AND begins_with(sk, :a)", {":p": {"S": f"STATS#{month}"}, ":a": {"S": low}}
+    else:
+        condition = "pk = :p AND sk BETWEEN :a AND :b"
+        values = {":p": {"S": f"STATS#{month}"}, ":a": {"S": low}, ":b": {"S": high}}
+    out: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": settings().tickets_table, "KeyConditionExpression": condition,
+                              "ExpressionAttributeValues": values}
     with translate():
-        return [{"sk": item.sk, **{k: v for k, v in item.attribute_values.items() if k not in ("pk", "sk")}}
-                for item in query]
+        while True:
+            page = client.query(**kwargs)
+            for raw in page.get("Items", []):
+                out.append({name: (int(value["N"]) if "N" in value else value.get("S"))
+                            for name, value in raw.items() if name != "pk"})
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def days(month: str, first: int, last: int) -> list[dict[str, Any]]:
     """The day items of `month` from day `first` to `last` (one Query, paginated)."""
-    bind()
-    return _read(StatsCounterModel.query(f"STATS#{month}", StatsCounterModel.sk.between(
-        f"D#{first:02d}#", f"D#{last:02d}#\uffff")))
+    return _query(month, f"D#{first:02d}#", f"D#{last:02d}#\uffff")
 
 
 def month(month: str) -> list[dict[str, Any]]:
     """The month roll-up items of `month` (one Query, paginated)."""
-    bind()
-    return _read(StatsCounterModel.query(f"STATS#{month}", StatsCounterModel.sk.startswith("M#")))
+    return _query(month, "M#")
 
 
 def operators(month: str, first: int, last: int) -> list[dict[str, Any]]:
     """The staff workload items of `month` from day `first` to `last`."""
-    bind()
-    return _read(StatsCounterModel.query(f"STATS#{month}", StatsCounterModel.sk.between(
-        f"O#{first:02d}#", f"O#{last:02d}#\uffff")))
+    return _query(month, f"O#{first:02d}#", f"O#{last:02d}#\uffff")
 
 
 def clear(month: str, first: int, last: int) -> int:
