@@ -29,8 +29,9 @@ NONE = "-"
 BUCKET_UPPER = (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 960, 1440, 2880, 5760, 11520, 23040, 46080, 10**9)
 HISTOGRAMS = ("fa_w", "fa_c", "an_w", "an_c")  # first action / answer × working / calendar minutes
 COUNTS = ("received", "answered", "on_time", "late", "reopened", "rejected", "redirected", "merged",
-          "callbacks_due", "callbacks_done", "callbacks_within_30")
-FIELDS = COUNTS + tuple(f"{h}_{i}" for h in HISTOGRAMS for i in range(len(BUCKET_UPPER)))
+          "callbacks_due", "callbacks_done", "callbacks_within_30", "rating_count", "rating_sum")
+RATINGS = tuple(f"rating_{n}" for n in range(1, 6))
+FIELDS = COUNTS + RATINGS + tuple(f"{h}_{i}" for h in HISTOGRAMS for i in range(len(BUCKET_UPPER)))
 DIMENSIONS = ("channel", "category", "agency", "area")
 CALLBACK_GRACE_MIN = 30
 
@@ -161,6 +162,12 @@ def on_callback(ticket: Any, due: datetime, done_at: datetime | None) -> list[In
     return [inc]
 
 
+def on_rating(ticket: Any, rating: int, at: datetime) -> list[Increment]:
+    """A satisfaction rating (1–5): counted on its day under the ticket's combination."""
+    return [Increment(local_day(at), combo(*(getattr(ticket, name, None) for name in DIMENSIONS)),
+                      {"rating_count": 1, "rating_sum": rating, f"rating_{rating}": 1})]
+
+
 def merge(increments: Iterable[Increment]) -> list[Increment]:
     """The increments with the same day, key and operator added together (zeros dropped)."""
     merged: dict[tuple[date, str, str | None], Increment] = {}
@@ -217,6 +224,10 @@ def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkC
         if staff:
             work = {"handled": 1, **({"answered": 1} if event.kind == "answered" else {})}
             out.append(Increment(day, "", work, operator=event.actor[6:]))
+    for event in events:
+        rating = (event.detail or {}).get("rating") if event.kind == "rated" else None
+        if isinstance(rating, int) and 1 <= rating <= 5:
+            out += on_rating(ticket, rating, event.at)
     for callback in callbacks:
         out += on_callback(ticket, callback.due_at, None)
         if callback.sk in done_at:

@@ -8,9 +8,7 @@ Where each figure comes from:
   counted); whole months of a month/quarter/year view read the month roll-ups, the rest day items;
 - open, overdue_open, backlog_age: now, from the by_open index (its projected entries, no ticket
   read); an area (commune) filter reads the by_place index of the commune instead;
-- rating_*: the month × category rating counters (store/ratings.py): whole months overlapping the
-  period, filtered by category only (an agency or commune filter shows none: ratings are not kept
-  per agency), and no distribution (rating_dist stays zero: TODO fold ratings into the counters);
+- rating_*: the same counters (a rating counts on its day under the ticket's combination);
 - operators: the day workload items, supervisors and admins only.
 """
 from __future__ import annotations
@@ -197,7 +195,7 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
     opened = _open_now(query, now)
     totals["open"] = len(opened)
     totals["overdue_open"] = sum(1 for e in opened if _overdue(e, now))
-    totals.update(_ratings(query))
+    totals.update(_ratings(items))
     for name, label in (("fa", "first_action"), ("an", "answer")):
         for kind, word in (("w", "working"), ("c", "calendar")):
             histogram = _histogram(items, f"{name}_{kind}")
@@ -276,18 +274,11 @@ def _backlog(opened: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]
     return rows
 
 
-def _ratings(query: StatsQuery) -> dict[str, Any]:
-    from chalicelib.store import ratings
-
-    count = total = 0
-    if query.agency is None and query.area is None and query.channel is None:
-        for month, _, _, _ in _pieces(replace(query, grain="month")):
-            for item in ratings.month_stats(month):
-                if query.category is None or item.sk.split("#", 2)[2] == query.category:
-                    count += int(item.n or 0)
-                    total += int(item.total or 0)
+def _ratings(items: list[Mapping[str, Any]]) -> dict[str, Any]:
+    count = sum(_num(item, "rating_count") for item in items)
+    total = sum(_num(item, "rating_sum") for item in items)
     return {"rating_count": count, "rating_mean": round(total / count, 2) if count else None,
-            "rating_dist": {str(n): 0 for n in range(1, 6)}}
+            "rating_dist": {str(n): sum(_num(item, f"rating_{n}") for item in items) for n in range(1, 6)}}
 
 
 def _operators(query: StatsQuery) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from chalicelib.domain.clock import VN_TZ
 from chalicelib.domain.permissions import StaffUser
 from chalicelib.domain.reports import validate_submission
 from chalicelib.domain.working_time import working_seconds_between
-from chalicelib.services import console, intake, privacy, routing
+from chalicelib.services import console, intake, privacy, routing, satisfaction
 from chalicelib.services import stats as service
 from chalicelib.store import callbacks, tickets
 from chalicelib.store.reference import load_reference
@@ -56,6 +56,8 @@ def month(stack: Any) -> dict[str, str]:
     made["on_time"] = _new(at("2026-08-17"))
     _act(SUPERVISOR, made["on_time"], "start", at("2026-08-17", "10:00"))
     _act(SUPERVISOR, made["on_time"], "resolve", at("2026-08-18", "10:00"), answer="Đã sửa.")
+    satisfaction.rate_on_web(made["on_time"], tickets.get_ticket(made["on_time"]).survey_token, "4", "",
+                             now=at("2026-08-19"))
     made["late"] = _new(at("2026-08-03"))
     _act(OPERATOR, made["late"], "note", at("2026-08-04"), text="Đang chờ cơ quan.")
     _act(SUPERVISOR, made["late"], "resolve", at("2026-08-20"), answer="Đã sửa muộn.")
@@ -93,7 +95,9 @@ def _recomputed(codes: list[str], start: date, end: date) -> dict[str, Any]:
     """The figures of [start, end] from the tickets and their timelines (read by the app's own
     queries: BatchGetItem of the tickets, Query of each timeline)."""
     calendar = load_reference().calendar
-    out: dict[str, Any] = {name: 0 for name in rules.COUNTS}
+    out: dict[str, Any] = {name: 0 for name in rules.COUNTS if name != "rating_sum"}
+    out["rating_dist"] = {str(n): 0 for n in range(1, 6)}
+    rating_sum = 0
     by_agency: dict[str, dict[str, int]] = {}
     hist = {name: [0] * len(rules.BUCKET_UPPER) for name in rules.HISTOGRAMS}
 
@@ -133,12 +137,17 @@ def _recomputed(codes: list[str], start: date, end: date) -> dict[str, Any]:
                 hist["an_c"][c] += 1
             elif event.kind in ("reopened", "rejected", "redirected", "merged"):
                 out[event.kind] += 1
+            elif event.kind == "rated":
+                out["rating_count"] += 1
+                rating_sum += event.detail["rating"]
+                out["rating_dist"][str(event.detail["rating"])] += 1
         for callback in callbacks.of_ticket(ticket.tracking_code):
             if inside(callback.due_at):
                 out["callbacks_due"] += 1
                 if callback.status is None and callback.outcome and not callback.outcome.startswith("Không cần"):
                     out["callbacks_done"] += 1
                     out["callbacks_within_30"] += 1  # the story's callback is done 10 minutes late
+    out["rating_mean"] = round(rating_sum / out["rating_count"], 2) if out["rating_count"] else None
     out["by_agency"] = {key: row for key, row in by_agency.items() if any(row.values())}
     for name, label in (("fa", "first_action"), ("an", "answer")):
         for kind, word in (("w", "working"), ("c", "calendar")):
@@ -174,6 +183,7 @@ def test_the_hard_cases_count_as_the_law_counts_them(month: dict[str, str]) -> N
     assert (totals["reopened"], totals["rejected"], totals["redirected"], totals["merged"]) == (1, 1, 1, 1)
     assert (totals["callbacks_due"], totals["callbacks_done"], totals["callbacks_within_30"]) == (1, 1, 1)
     assert totals["on_time_pct"] == 87.5
+    assert (totals["rating_count"], totals["rating_mean"], totals["rating_dist"]["4"]) == (1, 4.0, 1)
     agencies = {row["key"]: row for row in figures["by"]["agency"]}
     assert agencies["cong-an-tinh"]["received"] == 1 and agencies["cong-an-tinh"]["answered"] == 1  # the transfer
     august = service.figures(SUPERVISOR, service.parse_query({"from": "2026-08-01", "to": "2026-08-31"},
