@@ -245,3 +245,14 @@ def test_the_backfill_rebuilds_the_same_counters_from_the_tickets(month: dict[st
     for old, new in zip(before, after):
         for part in ("totals", "series", "by", "heat", "operators"):
             assert new[part] == old[part], part
+
+
+def test_open_figures_come_from_the_open_work_index_now(month: dict[str, str]) -> None:
+    now = at("2026-10-01")
+    query = service.parse_query({**PERIOD, "category": "chieu-sang", "area": "ninh-thanh"}, load_reference(), now)
+    figures = service.figures(SUPERVISOR, query, now)
+    assert figures["totals"]["open"] >= 1 and figures["totals"]["overdue_open"] >= 1  # the original, due in August
+    assert sum(row["count"] for row in figures["backlog_age"]) == figures["totals"]["open"]
+    listed = service.tickets_behind(SUPERVISOR, query, "overdue_open", None)
+    assert month["original"] in [t["code"] for t in listed["tickets"]]
+    assert month["duplicate"] not in [t["code"] for t in listed["tickets"]]  # merged: not open
