@@ -7,7 +7,8 @@ Where each figure comes from:
   duration percentiles: the day / month counters (chalicelib.domain.stats explains how each is
   counted); whole months of a month/quarter/year view read the month roll-ups, the rest day items;
 - open, overdue_open, backlog_age: now, from the by_open index (its projected entries, no ticket
-  read); an area (commune) filter reads the by_place index of the commune instead;
+  read); an area (commune) filter reads the by_place index of the commune instead; the by-commune
+  rows carry no open counts (0: the open-work index projects no commune);
 - rating_*: the same counters (a rating counts on its day under the ticket's combination);
 - operators: the day workload items, supervisors and admins only.
 """
