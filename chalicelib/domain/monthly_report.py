@@ -47,6 +47,7 @@ REPORTER_COLUMNS = (("reporter_name", "Người phản ánh"), ("reporter_phone"
 ALIASES = {"created_at": ("created_at", "created"), "status": ("status_label", "status"),
            "due_at": ("due_at", "due"), "answered_at": ("answered_at", "answered"),
            "on_time": ("on_time", "answered_on_time")}
+NO_REASON = "Lý do: xem lịch sử phản ánh"
 CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "phone": "Điện thoại", "open311": "Open311",
                   "email": "Email"}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -198,12 +199,17 @@ def report(month: str, figures: Mapping[str, Any], overdue: Sequence[Mapping[str
     first, last = month_range(month)
     totals = figures.get("totals") or {}
     by = figures.get("by") or {}
+    # Open and overdue-open are counted now, not as of the month's end: say so beside them.
+    as_of = f"tại thời điểm lập báo cáo {generated_at.astimezone(VN):%d/%m/%Y}"
+    labels = [(key, f"{label} ({as_of})" if key in ("open", "overdue_open") else label)
+              for key, label in TOTAL_LABELS[:10]]
     return {
         "title": f"Báo cáo kết quả tiếp nhận, xử lý phản ánh, kiến nghị tháng {first:%m/%Y}",
         "month": month, "province": province,
         "period": f"từ ngày {first:%d/%m/%Y} đến ngày {last:%d/%m/%Y}",
         "generated_at": generated_at.astimezone(VN).strftime("%d/%m/%Y %H:%M"),
-        "totals": [(label, _value(totals.get(key))) for key, label in TOTAL_LABELS[:10]],
+        "as_of": as_of,
+        "totals": [(label, _value(totals.get(key))) for key, label in labels],
         "on_time_pct": _value(totals.get("on_time_pct")),
         "received": totals.get("received", 0), "answered": totals.get("answered", 0),
         "by_channel": [[_value(row.get(k)) for k in DIMENSION_KEYS[:6]] for row in by.get("channel") or []],
@@ -215,16 +221,18 @@ def report(month: str, figures: Mapping[str, Any], overdue: Sequence[Mapping[str
 
 
 def report_tables(model: Mapping[str, Any]) -> list[Table]:
-    """The report as XLSX sheets, in the order of the page."""
+    """The report as XLSX sheets, in the order of the page. An overdue ticket without a stated reason
+    points to its history (the ticket's timeline holds its extensions and escalations)."""
     heading = ["Tên", "Tiếp nhận", "Đã trả lời", "Đúng hạn", "Quá hạn", "Tỷ lệ đúng hạn (%)"]
     listing = ["Mã phản ánh", "Ngày tiếp nhận", "Lĩnh vực", "Cơ quan xử lý", "Hạn trả lời", "Lý do"]
     return [
         ("Tổng hợp", [[model["title"], ""], [f"{model['province']}, {model['period']}", ""], ["Chỉ tiêu", "Số lượng"],
                       *[[label, value] for label, value in model["totals"]]]),
         ("Theo kênh", [heading, *model["by_channel"]]),
-        ("Theo cơ quan", [DIMENSION_HEADING, *model["by_agency"]]),
+        ("Theo cơ quan", [[*DIMENSION_HEADING[:6], *(f"{h} ({model['as_of']})" for h in DIMENSION_HEADING[6:])],
+                          *model["by_agency"]]),
         ("Quá hạn", [listing, *[[row["code"], row["created_at"], row["category"], row["agency"], row["due_at"],
-                                 row["overdue_reason"]] for row in model["overdue"]]]),
+                                 row["overdue_reason"] or NO_REASON] for row in model["overdue"]]]),
         ("Vụ việc đáng chú ý", [[*listing[:4], "Trạng thái", "Ghi chú"],
                                 *[[row["code"], row["created_at"], row["category"], row["agency"], row["status"],
                                    row["why"]] for row in model["notable"]]]),

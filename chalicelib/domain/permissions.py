@@ -57,6 +57,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "audit_trail": frozenset({ADMIN}),
     "statistics": _EVERYONE,            # /staff/thong-ke: an agency officer sees only their agency's figures
     "operator_statistics": frozenset({SUPERVISOR, ADMIN}),  # the per-operator workload table
+    # A statistics list with the reporters' names and phones (reporter=1), audited per download.
+    "export_reporter": frozenset({SUPERVISOR, ADMIN}),
 }
 
 

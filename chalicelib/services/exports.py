@@ -5,9 +5,20 @@ Small exports answer in the request. The ticket list behind a figure of more tha
 becomes a job: the request stores it (chalicelib.store.export_jobs) and returns at once; the `reports`
 schedule (app.py, every minute) writes the file to S3 under exports/ and the page then shows a
 10-minute download link. A schedule rather than a new queue: no queue, DLQ and alarms to add, and a
-failed run already lands in the watched ScheduleFailuresQueue. Within the viewer's scope: the figures
-and lists come from chalicelib.services.stats with the viewer's StaffUser (stored with the job), and a
-reporter's identity is written only where chalicelib.domain.permissions.may_see_reporter allows.
+failed run already lands in the watched ScheduleFailuresQueue. A run claims each job (a conditional
+update with a lease, chalicelib.store.export_jobs.claim), so overlapping runs never write the same job;
+a job that fails MAX_ATTEMPTS times is marked failed.
+
+Within the viewer's scope: the figures and lists come from chalicelib.services.stats with the viewer's
+StaffUser. A job runs with the scope (roles, agency) stored when it was asked for, not re-read at run
+time: a job lives minutes, and its file is only ever linked to the staff member who asked. The reporter's
+name and phone (reporter=1) need the `export_reporter` permission (supervisor, admin) and each such
+download is written to the audit trail (who, which figure and filters: no personal data); within a
+file, a reporter's identity is written only where chalicelib.domain.permissions.may_see_reporter allows.
+
+Within the 29-second API limit: a list of answers (answered, on_time, late, reopened) is found by reading
+the period's answered tickets, so for a period longer than SYNC_DAYS it always becomes a job, whatever
+its count; the monthly report lists at most REPORT_LIST tickets of one month.
 """
 from __future__ import annotations
 
@@ -20,10 +31,12 @@ from typing import Any, Iterator, Mapping
 from chalicelib.domain import monthly_report as mr
 from chalicelib.domain import xlsx
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.permissions import StaffUser, may_see_reporter
+from chalicelib.domain.permissions import StaffUser, may_see_reporter, require
 from chalicelib.observability import logger
 
 SYNC_LIMIT = 2000         # a list behind a figure up to this many tickets is written in the request
+SYNC_DAYS = 31            # ... and, for a list of answers, only when its period is at most this long
+ANSWER_FIGURES = frozenset({"answered", "on_time", "late", "reopened"})
 JOBS_PER_RUN = 3
 RUN_SECONDS = 240         # the reports function's timeout is 300 s (.chalice/config.json)
 REPORT_LIST = 200         # overdue tickets and notable cases listed in the monthly report, at most
@@ -36,6 +49,7 @@ class ExportFile:
     body: bytes
     content_type: str
     filename: str
+    rows: int | None = None   # the tickets in a list's file
 
 
 @dataclass(frozen=True)
@@ -122,19 +136,40 @@ def tickets_file(user: StaffUser, raw: Mapping[str, str], figure: str, fmt: str,
     """The whole list behind `figure` as one file (used in the request for small lists, by the job
     for large ones)."""
     fmt, figure = _format(fmt), _figure(figure)
-    rows = _ticket_rows(user, raw, figure, now)
+    counted = [0]
+
+    def rows() -> Iterator[list[Any]]:
+        for index, row in enumerate(_ticket_rows(user, raw, figure, now)):
+            counted[0] = index
+            yield row
+
     stem = _stem(f"phan-anh-{figure.replace('_', '-')}", {k: raw.get(k, "") for k in ("from", "to")})
     if fmt == "csv":
-        return ExportFile("".join(mr.csv_lines(rows)).encode("utf-8"), FORMATS[fmt], f"{stem}.csv")
-    return ExportFile(xlsx.workbook([(mr.FIGURES[figure], rows)]), FORMATS[fmt], f"{stem}.xlsx")
+        body = "".join(mr.csv_lines(rows())).encode("utf-8")
+    else:
+        body = xlsx.workbook([(mr.FIGURES[figure], rows())])
+    return ExportFile(body, FORMATS[fmt], f"{stem}.{fmt}", counted[0])  # the heading is row 0
 
 
-def _count(user: StaffUser, raw: Mapping[str, str], figure: str, now: datetime) -> int:
+def _too_big(user: StaffUser, raw: Mapping[str, str], figure: str, now: datetime) -> bool:
+    """Whether the list is for a job: more than SYNC_LIMIT tickets, or a list of answers over more
+    than SYNC_DAYS days (found by reading every answer of the period, too many for one request)."""
     from chalicelib.store.reference import load_reference
 
     stats = _stats()
-    totals = stats.figures(user, stats.parse_query(raw, load_reference(), now), now).get("totals") or {}
-    return int(totals.get(figure) or 0)
+    query = stats.parse_query(raw, load_reference(), now)
+    if figure in ANSWER_FIGURES and (query.end - query.start).days + 1 > SYNC_DAYS:
+        return True
+    totals = stats.figures(user, query, now).get("totals") or {}
+    return int(totals.get(figure) or 0) > SYNC_LIMIT
+
+
+def _audit_reporter_export(user: StaffUser, raw: Mapping[str, str], figure: str, fmt: str, now: datetime) -> None:
+    """One audit entry per download with reporters' identities: who, which figure, format and filters."""
+    from chalicelib.store import audit
+
+    audit.record("export_reporter", user.actor, now, figure=figure, format=fmt,
+                 filters={k: raw[k] for k in QUERY_KEYS if raw.get(k) and k != "reporter"})
 
 
 def export_tickets(user: StaffUser, raw: Mapping[str, str], figure: str, fmt: str,
@@ -144,7 +179,10 @@ def export_tickets(user: StaffUser, raw: Mapping[str, str], figure: str, fmt: st
     from chalicelib.store import export_jobs
 
     fmt, figure = _format(fmt), _figure(figure)
-    if _count(user, raw, figure, now) <= SYNC_LIMIT:
+    if raw.get("reporter") == "1":
+        require(user, "export_reporter")
+        _audit_reporter_export(user, raw, figure, fmt, now)
+    if not _too_big(user, raw, figure, now):
         return tickets_file(user, raw, figure, fmt, now)
     job_id = secrets.token_hex(12)
     request = {"user": {"sub": user.sub, "email": user.email, "name": user.name, "roles": sorted(user.roles),
@@ -169,29 +207,40 @@ def job_status(user: StaffUser, job_id: str) -> dict[str, Any]:
 
 
 def run_waiting(now: datetime, per_run: int = JOBS_PER_RUN, seconds: float = RUN_SECONDS) -> dict[str, int]:
-    """Writes the files of the oldest waiting jobs (a few per run, within the run's time); a job that
-    fails is marked failed (the page says so) and logged by id."""
+    """Writes the files of the oldest waiting jobs (a few per run, within the run's time). Each job is
+    claimed first (a conditional update with a lease), so an overlapping run skips it. A job that
+    raises is given back for the next run, and marked failed (the page says so) at its MAX_ATTEMPTS-th
+    try; logged by id and error type."""
     from chalicelib.store import export_jobs
 
     started, done, failed = time.monotonic(), 0, 0
     for marker, job_id in export_jobs.waiting(per_run):
         if time.monotonic() - started > seconds:
             break
-        job = export_jobs.get(job_id)
+        job = export_jobs.claim(job_id, marker, now)
         if job is None:
+            continue
+        if job.attempts > export_jobs.MAX_ATTEMPTS:  # earlier runs died on it (a timeout): give up
+            failed += 1
+            logger().error("export job failed", extra={"job": job_id, "error_type": "attempts"})
+            export_jobs.finish(job_id, marker, "failed", None, None)
             continue
         request = job.request
         user = StaffUser(**{**request["user"], "roles": frozenset(request["user"]["roles"])})
         try:
             file = tickets_file(user, request["query"], request["figure"], request["format"], now)
-        except Exception as exc:  # the job is marked failed so the page stops waiting; the next job runs
-            failed += 1
-            logger().error("export job failed", extra={"job": job_id, "error_type": type(exc).__name__})
-            export_jobs.finish(job_id, marker, "failed", None, None)
+            key = f"{export_jobs.PREFIX}{job_id}/{file.filename}"
+            export_jobs.put_file(key, file.body, file.content_type, file.filename)
+        except Exception as exc:  # retried by a later run, failed at the last attempt; the next job runs
+            logger().error("export job failed", extra={"job": job_id, "error_type": type(exc).__name__,
+                                                       "attempt": job.attempts})
+            if job.attempts >= export_jobs.MAX_ATTEMPTS:
+                failed += 1
+                export_jobs.finish(job_id, marker, "failed", None, None)
+            else:
+                export_jobs.release(job_id)
             continue
-        key = f"{export_jobs.PREFIX}{job_id}/{file.filename}"
-        export_jobs.put_file(key, file.body, file.content_type, file.filename)
-        export_jobs.finish(job_id, marker, "done", key, None)
+        export_jobs.finish(job_id, marker, "done", key, file.rows)
         done += 1
     return {"exports_done": done, "exports_failed": failed}
 
@@ -251,18 +300,18 @@ def send_monthly_report(now: datetime) -> int:
         return 0
     recipients = load_reference().monthly_report_emails
     month = mr.parse_month(None, now)
-    if not recipients or not export_jobs.mark_report_sent(month, now):
+    if not recipients or export_jobs.report_sent(month):
         return 0
-    try:
-        model = monthly(REPORTER, month, now)
-        link = settings().public_url(f"/staff/thong-ke/bao-cao?thang={month}")
-        items = [item for email in recipients for item in messages(
-            "monthly_report", Contact(email=email), model["title"], "", "", now, template="monthly_report",
-            report=model, link=link, xlsx_link=link + "&format=xlsx")]
-        sent = _store_once(_keyed(items, "report"), pk=f"OUTBOX#report#{month}")
-    except Exception:
-        export_jobs.unmark_report_sent(month)
-        raise
+    # The mark is written only after the e-mails are queued, so a run that dies (a timeout) leaves the
+    # month unmarked and the next run tries again; the e-mails' own keys (OUT#report#<n> under
+    # OUTBOX#report#<month>, written if absent) keep a second run from queuing them twice.
+    model = monthly(REPORTER, month, now)
+    link = settings().public_url(f"/staff/thong-ke/bao-cao?thang={month}")
+    items = [item for email in recipients for item in messages(
+        "monthly_report", Contact(email=email), model["title"], "", "", now, template="monthly_report",
+        report=model, link=link, xlsx_link=link + "&format=xlsx")]
+    sent = _store_once(_keyed(items, "report"), pk=f"OUTBOX#report#{month}")
+    export_jobs.mark_report_sent(month, now)
     logger().info("monthly report queued", extra={"month": month, "emails": sent})
     return sent
 
@@ -275,7 +324,7 @@ def reports(now: datetime) -> dict[str, int]:
 def stored_link(file: ExportFile) -> str:
     """Puts `file` under exports/ and returns a 10-minute link to it. A spreadsheet travels this way
     rather than through API Gateway, which would need it declared a binary type (and caps a response
-    at 6 MB); the bucket's lifecycle deletes it after 7 days."""
+    at 6 MB); the bucket's lifecycle deletes it after 1 day."""
     from chalicelib.store import export_jobs
 
     key = f"{export_jobs.PREFIX}{secrets.token_hex(12)}/{file.filename}"

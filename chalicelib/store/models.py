@@ -516,9 +516,11 @@ class ExportJobModel(Model):
     job_id = UnicodeAttribute()
     owner = UnicodeAttribute(null=True)      # the staff member's Cognito sub: only they fetch the link
     request = UnicodeAttribute(null=True)    # JSON: the viewer's scope, the query, the figure, the format
-    state = UnicodeAttribute(null=True)      # waiting | done | failed
+    state = UnicodeAttribute(null=True)      # waiting | done | failed (a claimed job stays waiting, leased)
     key = UnicodeAttribute(null=True)        # the file in S3 (exports/<id>/<name>)
     rows = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)    # runs that claimed it; failed after MAX_ATTEMPTS (store/export_jobs.py)
+    claimed_until = UTCDateTimeAttribute(null=True)  # a run's lease: no other run takes the job before this
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
 

@@ -90,6 +90,11 @@ def test_the_monthly_report_names_the_month_and_lays_out_what_goes_upward() -> N
     assert list(sheets) == ["Tổng hợp", "Theo kênh", "Theo cơ quan", "Quá hạn", "Vụ việc đáng chú ý"]
     assert ["TN-9", "20/11/2026", "Chờ xác minh"] == [c for c in sheets["Quá hạn"][1] if c]
     assert sheets["Theo cơ quan"][1][:2] == ["Sở Xây dựng", "70"]
+    # open work is counted when the report is made: a past month's report says so
+    assert ("Đang xử lý (tại thời điểm lập báo cáo 01/12/2026)", FIGURES["totals"].get("open")) in model["totals"]
+    assert sheets["Theo cơ quan"][0][6] == "Đang xử lý (tại thời điểm lập báo cáo 01/12/2026)"
+    unexplained = mr.report("2026-11", FIGURES, [{"code": "TN-8"}], [], "Tây Ninh", datetime(2026, 12, 1, 1, tzinfo=timezone.utc))
+    assert read_workbook(xlsx.workbook(mr.report_tables(unexplained)))["Quá hạn"][1][-1] == "Lý do: xem lịch sử phản ánh"
 
 
 def test_the_report_month_defaults_to_last_month_in_vietnam_and_refuses_other_text() -> None:
