@@ -132,8 +132,25 @@ def _rows(query: StatsQuery) -> list[tuple[date, dict[str, str | None], dict[str
     from concurrent.futures import ThreadPoolExecutor
 
     pieces = _pieces(query)
+    this_month = f"{datetime.now(timezone.utc).astimezone(VN_TZ):%Y-%m}"
+    closed = [p[0] for p in pieces if p[3] and p[0] < this_month]
+    summaries = store.summaries(closed) if closed else {}
+
+    def read_piece(piece: tuple[str, int, int, bool]) -> list[dict[str, Any]]:
+        month, first, last, whole = piece
+        if not whole:
+            return store.days(month, first, last)
+        if summaries.get(month) is not None:
+            return summaries[month]  # type: ignore[return-value]
+        if month not in summaries:
+            return store.month(month)
+        seen = store.dirty_count(month)  # before the items: a write after it makes the summary stale
+        items = store.month(month)
+        store.save_summary(month, items, seen)
+        return items
+
     with ThreadPoolExecutor(max_workers=min(8, len(pieces))) as pool:  # the months' Queries side by side
-        read = list(pool.map(lambda p: store.month(p[0]) if p[3] else store.days(p[0], p[1], p[2]), pieces))
+        read = list(pool.map(read_piece, pieces))
     out = []
     for (month, first, last, whole), items in zip(pieces, read):
         start = date.fromisoformat(f"{month}-01")

@@ -5,22 +5,34 @@ Items (one table, pk=STATS#<yyyy-mm> of the VN-local day):
     sk=D#<dd>#<channel|category|agency|area>   a day's counters of one combination
     sk=M#<channel|category|agency|area>        the same, for the whole month (the roll-up)
     sk=O#<dd>#<digest of the e-mail>           a staff member's workload of a day (handled, answered)
+    sk=SUM                                     a closed month's M# items in one zlib-compressed JSON
+                                               blob (`blob`), built on first read, valid while `seen`
+                                               equals the DIRTY item's count
+    sk=DIRTY                                   `handled` counts the writes into the month after it
+                                               closed (a transfer moving `received` to an old creation
+                                               day, a late callback): they make its summary stale
 Each change ADDs, in the ticket's own transaction (2 write units per item), so a counter moves
 exactly when the ticket does, or not at all.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import zlib
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import stats as rules
+from chalicelib.domain.clock import VN_TZ
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store import pages
 from chalicelib.store.models import NO_DUE, StatsCounterModel, TicketModel
+
+
+SUMMARY_MAX_BYTES = 350_000  # under DynamoDB's 400 KB item limit
 
 
 def pk(day: date) -> str:
@@ -36,12 +48,15 @@ def items_of(increments: Iterable[rules.Increment]) -> list[tuple[Any, list[Any]
     operator's day item; one entry per item (a transaction may touch an item once)."""
     sums: dict[tuple[str, str], dict[str, int]] = {}
     actors: dict[tuple[str, str], str] = {}
+    this_month = f"{datetime.now(timezone.utc).astimezone(VN_TZ):%Y-%m}"
     for inc in rules.merge(increments):
         if inc.operator is not None:
             keys = [(pk(inc.day), _operator_sk(inc.day, inc.operator))]
             actors[keys[0]] = inc.operator
         else:
             keys = [(pk(inc.day), f"D#{inc.day:%d}#{inc.key}"), (pk(inc.day), f"M#{inc.key}")]
+            if f"{inc.day:%Y-%m}" < this_month:  # a closed month changes: its summary is stale
+                sums.setdefault((pk(inc.day), "DIRTY"), {})["handled"] = 1
         for key in keys:
             numbers = sums.setdefault(key, {})
             for name, n in inc.counts.items():
@@ -116,6 +131,64 @@ def operators(month: str, first: int, last: int) -> list[dict[str, Any]]:
     return _query(month, f"O#{first:02d}#", f"O#{last:02d}#\uffff")
 
 
+def summaries(months: list[str]) -> dict[str, list[dict[str, Any]] | None]:
+    """The valid summaries of closed `months` (one BatchGetItem per 50 months): month -> its M#
+    items as month() returns them, or None when it has none or a stale one."""
+    bind()
+    from chalicelib import aws
+    from chalicelib.config import settings
+
+    client, table = aws.client("dynamodb"), settings().tickets_table
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    with translate():
+        for start in range(0, len(months), 50):
+            keys = [{"pk": {"S": f"STATS#{m}"}, "sk": {"S": sk}} for m in months[start:start + 50]
+                    for sk in ("SUM", "DIRTY")]
+            request: dict[str, Any] = {table: {"Keys": keys}}
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(table, []):
+                    found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
+                request = answer.get("UnprocessedKeys") or {}
+    out: dict[str, list[dict[str, Any]] | None] = {}
+    for m in months:
+        summary, dirty = found.get((f"STATS#{m}", "SUM")), found.get((f"STATS#{m}", "DIRTY"))
+        changes = int(dirty["handled"]["N"]) if dirty and "handled" in dirty else 0
+        if summary is None or int(summary["seen"]["N"]) != changes:
+            out[m] = None
+            continue
+        out[m] = json.loads(zlib.decompress(summary["blob"]["B"]))
+    return out
+
+
+def dirty_count(month: str) -> int:
+    """How many writes the closed month had after it closed (read before its items, for a summary)."""
+    bind()
+    from chalicelib import aws
+    from chalicelib.config import settings
+
+    with translate():
+        item = aws.client("dynamodb").get_item(TableName=settings().tickets_table, ConsistentRead=True,
+                                                Key={"pk": {"S": f"STATS#{month}"}, "sk": {"S": "DIRTY"}}).get("Item")
+    return int(item["handled"]["N"]) if item and "handled" in item else 0
+
+
+def save_summary(month: str, items: list[dict[str, Any]], seen: int) -> bool:
+    """Stores a closed month's M# items as its summary, valid while its DIRTY count is `seen`
+    (read before the items); False when too big for one item (the month is then read item by item)."""
+    blob = zlib.compress(json.dumps(items, separators=(",", ":")).encode(), 6)
+    if len(blob) > SUMMARY_MAX_BYTES:
+        return False
+    bind()
+    from chalicelib import aws
+    from chalicelib.config import settings
+
+    with translate():
+        aws.client("dynamodb").put_item(TableName=settings().tickets_table, Item={
+            "pk": {"S": f"STATS#{month}"}, "sk": {"S": "SUM"}, "blob": {"B": blob}, "seen": {"N": str(seen)}})
+    return True
+
+
 def clear(month: str, first: int, last: int) -> int:
     """Deletes the counters of days `first`..`last` of `month` (day items, operator items, and the
     month roll-up when the whole month is cleared); returns how many. For the backfill only."""
@@ -127,6 +200,7 @@ def clear(month: str, first: int, last: int) -> int:
             f"O#{first:02d}#", f"O#{last:02d}#\uffff")))
         if first == 1 and last >= 28:
             doomed += list(StatsCounterModel.query(f"STATS#{month}", StatsCounterModel.sk.startswith("M#")))
+            doomed += list(StatsCounterModel.query(f"STATS#{month}", StatsCounterModel.sk == "SUM"))
         with StatsCounterModel.batch_write() as batch:
             for item in doomed:
                 batch.delete(item)

@@ -256,3 +256,17 @@ def test_open_figures_come_from_the_open_work_index_now(month: dict[str, str]) -
     listed = service.tickets_behind(SUPERVISOR, query, "overdue_open", None)
     assert month["original"] in [t["code"] for t in listed["tickets"]]
     assert month["duplicate"] not in [t["code"] for t in listed["tickets"]]  # merged: not open
+
+
+def test_a_closed_months_summary_is_not_used_once_the_month_changed(month: dict[str, str]) -> None:
+    """Runs last: it transfers an August ticket in October."""
+    august = service.parse_query({"from": "2026-08-01", "to": "2026-08-31", "grain": "month"}, load_reference(),
+                                 at("2026-10-01"))
+
+    def police() -> int:
+        figures = service.figures(SUPERVISOR, august, at("2026-10-02"))
+        return next((row["received"] for row in figures["by"]["agency"] if row["key"] == "cong-an-tinh"), 0)
+
+    assert police() == 1 and police() == 1  # the second read comes from the month's summary
+    _act(SUPERVISOR, month["original"], "assign", at("2026-10-02"), agency="cong-an-tinh", reason="Đúng thẩm quyền")
+    assert police() == 2  # its `received` moved on its creation day, in August
