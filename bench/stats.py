@@ -15,6 +15,7 @@ eventually consistent), plus how many counter items the year holds.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import statistics
@@ -132,8 +133,33 @@ def _timed(meter: Any, action: Any) -> tuple[list[float], Counter, float]:
     return times, calls, (rru1 - rru0) / SAMPLES
 
 
-def measure_here() -> dict[str, Any]:
+def _meter(session: Any) -> Any:
+    """bench.search's Meter, sizing binary values (a month's summary) by their length."""
+    import json
+
     from bench.search import Meter
+
+    def size(item: Any) -> int:
+        return len(json.dumps(item, default=lambda value: "x" * len(value)))
+
+    class StatsMeter(Meter):
+        def _sizes(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+            if model.name in ("PutItem", "DeleteItem"):
+                self.wru += max(1, math.ceil(size(params.get("Item") or params.get("Key")) / 1024))
+
+        def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+            if model.name == "Query":
+                self.rru += max(0.5, math.ceil(sum(size(i) for i in parsed.get("Items", [])) / 4096) * 0.5)
+            elif model.name == "BatchGetItem":
+                self.rru += sum(math.ceil(size(i) / 4096) * 0.5 for items in parsed.get("Responses", {}).values()
+                                for i in items)
+            elif model.name == "GetItem":
+                self.rru += max(1, math.ceil(size(parsed.get("Item", {})) / 4096))
+
+    return StatsMeter(session)
+
+
+def measure_here() -> dict[str, Any]:
     from devstack.emulator import bring_up, stage_environment
 
     local = bring_up(port=0, stack_name=STACK_NAME)
@@ -145,7 +171,7 @@ def measure_here() -> dict[str, Any]:
         from chalicelib.store.reference import save_reference, seed_document
 
         settings.cache_clear()
-        meter = Meter(aws.botocore_session())
+        meter = _meter(aws.botocore_session())
         reference = seed_document()
         save_reference(reference, expected_version=None)
         bind()
