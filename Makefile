@@ -11,7 +11,7 @@ AWS_REGION ?= ap-southeast-1
 ARTIFACT_BUCKET ?=
 AWS_ENV = STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) ARTIFACT_BUCKET=$(ARTIFACT_BUCKET)
 
-.PHONY: run test bench bench-search fuzz soak package deploy secrets browser clean
+.PHONY: run test bench bench-search bench-stats stats-backfill bench-exports fuzz soak package deploy secrets browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -42,6 +42,20 @@ fuzz: $(STAMP)
 ## warm and cold, the indexer's cost per ticket) into bench/results.json (separate from bench: about 6 minutes)
 bench-search: $(STAMP)
 	@$(BIN)/python -m bench.search
+
+## make bench-stats [BENCH_STATS_PER_DAY=100]: the statistics dashboard over a year of counters (p50 per view, AWS
+## calls and read units per view) into bench/results.json (separate from bench)
+bench-stats: $(STAMP)
+	@$(BIN)/python -m bench.stats
+
+## make stats-backfill FROM=yyyy-mm [TO=yyyy-mm]: rebuild the statistics counters of whole months from the tickets
+stats-backfill: $(STAMP)
+	@$(BIN)/python -m chalicelib.services.stats backfill $(FROM) $(or $(TO),$(FROM))
+
+## make bench-exports [BENCH_EXPORT_TICKETS=150000]: the list behind a figure written as CSV and XLSX (seconds,
+## bytes, memory) into bench/results.json (separate from bench: about 30 seconds)
+bench-exports: $(STAMP)
+	@$(BIN)/python -m bench.exports
 
 ## make soak [MESSAGES=10000]: signed SMS/Zalo messages in a burst with provider faults and AWS throttling, then
 ## what was lost, duplicated and acknowledged, into bench/results.json (separate from bench: 15-30 minutes)

@@ -7,8 +7,9 @@ from typing import Any
 
 from chalice import Chalice, Cron, Rate
 
+from chalicelib.web import routes_exports
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
-                            routes_staff, routes_webhooks)
+                            routes_staff, routes_stats, routes_webhooks)
 
 app = Chalice(app_name="hotline1022")
 
@@ -55,6 +56,8 @@ app.register_blueprint(routes_webhooks.bp)     # SMS and Zalo providers
 app.register_blueprint(routes_open311.bp)      # Open311 GeoReport v2
 app.register_blueprint(routes_staff.bp)        # the staff console and the staff JSON API
 app.register_blueprint(routes_admin.bp)        # reference data, the admin API, personal-data requests
+app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the tickets behind them, public monthly figures
+app.register_blueprint(routes_exports.bp)      # statistics downloads, export jobs, the monthly report
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 
 
@@ -140,6 +143,15 @@ def anonymise_expired(event: Any) -> dict[str, int]:
     return anonymise_expired(_scheduled_at(event), pages=RUN_PAGES, seconds=RUN_SECONDS)
 
 
+# 01:30 in Vietnam (18:30 UTC): yesterday's anonymised ticket facts, and the days of tickets changed
+# yesterday, to S3 for Athena (chalicelib/services/analytics_export.py)
+@app.schedule(Cron("30", "18", "*", "*", "?", "*"))
+def export_analytics(event: Any) -> dict[str, int]:
+    from chalicelib.services.analytics_export import nightly
+
+    return nightly(_scheduled_at(event))
+
+
 # The search index's one writer: adds new tickets, re-reads changed ones, drops removed personal data
 # (chalicelib/services/search.py); invoked with {"detail": {"rebuild": true}} it rebuilds every month's file.
 # It keeps the current time, not the event's: its high-water mark is over tickets' real creation times.
@@ -148,6 +160,15 @@ def index_search(event: Any) -> dict[str, int]:
     from chalicelib.services import search
 
     return search.rebuild() if (getattr(event, "detail", None) or {}).get("rebuild") else search.index()
+
+
+# Every minute: the waiting export jobs (large ticket lists to files in S3), and on the 1st of a month,
+# from 08:00 in Vietnam, last month's report e-mailed to the leadership list once (chalicelib/services/exports.py)
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def reports(event: Any) -> dict[str, int]:
+    from chalicelib.services.exports import reports
+
+    return reports(_scheduled_at(event))
 
 
 @app.on_sns_message(topic="hotline-ses-events")

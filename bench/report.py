@@ -38,7 +38,7 @@ MINIMUMS: dict[str, float] = {
     "duplicate_deliveries_tickets": 1,
     "burst_acks_per_ticket_min": 1,
 }
-SEPARATE = ("burst_", "fuzz_", "search_")  # measured on their own (`make soak`, `make fuzz`, `make bench-search`):
+SEPARATE = ("burst_", "fuzz_", "search_", "exports_", "stats_")  # measured on their own (`make soak`, `make fuzz`, `make bench-search`):
 # `make bench` keeps them
 
 

@@ -41,6 +41,7 @@ DESCRIPTIONS = {
     "anonymise_expired": "Ẩn danh dữ liệu cá nhân đã hết thời hạn lưu (02:00–04:50 giờ Việt Nam)",
     "index_search": "Cập nhật chỉ mục tìm kiếm (theo giờ thật)",
     "refresh_zalo_token": "Làm mới token Zalo OA (theo giờ thật của Zalo)",
+    "reports": "Xuất danh sách lớn ra tệp; ngày 1 hằng tháng (từ 08:00) gửi báo cáo tháng trước cho lãnh đạo",
 }
 
 

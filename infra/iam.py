@@ -87,6 +87,10 @@ READ_SEARCH_INDEX = allow("ReadSearchIndex", ["s3:GetObject"], _objects("search"
 LIST_SEARCH_INDEX = {**allow("ListSearchIndex", ["s3:ListBucket"], _arn("AttachmentsBucket")),
                      "Condition": {"StringLike": {"s3:prefix": "search/*"}}}
 
+# Statistics files under exports/ (7-day lifecycle): the API handler writes small spreadsheets and signs
+# download links (s3:GetObject); the Reports schedule writes the large exports' files.
+EXPORT_FILES = allow("ExportFiles", ["s3:GetObject", "s3:PutObject"], _objects("exports"))
+
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
     "APIHandler": [
@@ -102,6 +106,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         ERASE_PHOTOS,  # an admin erases a person's data on request
         READ_SEARCH_INDEX,  # a staff search reads the months' index files
         LIST_SEARCH_INDEX,
+        EXPORT_FILES,  # statistics spreadsheets and export jobs' download links
         allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
                                 "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
                                 "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup",
@@ -176,6 +181,24 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         indexes("TicketIndexes"),  # by_month
         allow("SearchIndexFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], _objects("search")),
         LIST_SEARCH_INDEX,
+    ],
+    "ExportAnalytics": [
+        ON_FAILURE,
+        # the reference data's calendar (GetItem), tickets (BatchGetItem), their timelines and callbacks (Query)
+        table("Tickets", "GetItem", "BatchGetItem", "Query"),
+        indexes("TicketIndexes"),  # by_month, by_update
+        # replaces a day's file (or deletes it when no ticket of that day is left); reads nothing back
+        allow("AnalyticsFiles", ["s3:PutObject", "s3:DeleteObject"], _objects("analytics")),
+    ],
+    "Reports": [
+        ON_FAILURE,
+        # the export jobs (GetItem, Query of the waiting ones, UpdateItem, DeleteItem of the marker), the
+        # figures' counters and the tickets behind them (Query, BatchGetItem), the report's "sent" mark
+        # (PutItem, DeleteItem), its e-mails (PutItem of outbound items)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        indexes("TicketIndexes"),
+        EXPORT_FILES,
+        send_to("NotificationsQueue"),
     ],
     # SES bounces and complaints (SNS).
     "SesEvents": [

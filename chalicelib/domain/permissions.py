@@ -55,6 +55,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "privacy_erase": frozenset({ADMIN}),      # anonymise it now, on the person's request
     "legal_hold": frozenset({SUPERVISOR, ADMIN}),  # keep a ticket's personal data past its retention
     "audit_trail": frozenset({ADMIN}),
+    "statistics": _EVERYONE,            # /staff/thong-ke: an agency officer sees only their agency's figures
+    "operator_statistics": frozenset({SUPERVISOR, ADMIN}),  # the per-operator workload table
+    # A statistics list with the reporters' names and phones (reporter=1), audited per download.
+    "export_reporter": frozenset({SUPERVISOR, ADMIN}),
 }
 
 

@@ -73,6 +73,7 @@ class ReferenceData:
     hotline_supervisor_sms_escalations: bool = False
     retention: Retention = field(default_factory=Retention)
     threading: ThreadRules = field(default_factory=ThreadRules)
+    monthly_report_emails: tuple[str, ...] = ()   # who receives the monthly report (leadership)
 
     def agency_for(self, category: str | None, area: str | None) -> str | None:
         """The routing table: category x area, then the category's agency, then the area's."""
@@ -150,12 +151,17 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
             calendar = parse_calendar(doc["calendar"])
         except ValidationFailed as failed:
             errors.extend(failed.errors)
+    report_emails = doc.get("monthly_report_emails", [])
+    if not isinstance(report_emails, list) or not all(isinstance(e, str) and "@" in e for e in report_emails):
+        bad("monthly_report_emails", "Danh sách email nhận báo cáo tháng phải là các địa chỉ email.",
+            "The monthly report's recipients must be a list of e-mail addresses.")
+        report_emails = []
     if errors:
         raise ValidationFailed(errors)
     return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
                          float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
                          opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""),
-                         hotline_phone, hotline_sms, retention, threading)
+                         hotline_phone, hotline_sms, retention, threading, tuple(report_emails))
 
 
 def _threading(block: Any, bad: Callable[[str, str, str], None]) -> ThreadRules:

@@ -49,7 +49,8 @@ _GENERAL_FIELDS = {"province": "Tỉnh", "admin_email": "Email quản trị",
                    "hotline_supervisor_email": "Email giám sát tổng đài",
                    "hotline_supervisor_phone": "Điện thoại giám sát tổng đài",
                    "hotline_supervisor_sms_escalations": "SMS cho giám sát tổng đài khi quá hạn",
-                   "threading": "Tin nhắn tiếp theo của người dân (số ngày mở lại, liên kết)"}
+                   "threading": "Tin nhắn tiếp theo của người dân (số ngày mở lại, liên kết)",
+                   "monthly_report_emails": "Email nhận báo cáo tháng"}
 _KINDS = {"xa": "xã", "phuong": "phường"}
 _COVERED = {"version", "categories", "areas", "agencies", "routing_rules", "calendar", "hotline_hours",
             "abbreviations", "routing", "retention", *_GENERAL_FIELDS}

@@ -282,7 +282,7 @@ AUDIT_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
     "templates": ("Mẫu trả lời", frozenset({"template_created", "template_edited", "template_deleted"})),
     "open311": ("Khoá Open311", frozenset({"integrator_added", "integrator_revoked"})),
     "personal": ("Dữ liệu cá nhân", frozenset({"person_searched", "person_exported", "personal_data_erasure_started",
-                                                "personal_data_erased"})),
+                                                "personal_data_erased", "export_reporter"})),
 }
 EARLIEST = date(2024, 1, 1)
 MAX_SPAN_DAYS = 3 * 366

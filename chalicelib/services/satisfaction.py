@@ -36,7 +36,8 @@ def rate_by_reply(history: list[TicketModel], rating: int, channel: str, now: da
                      key=lambda t: t.updated_at, reverse=True)
     for ticket in waiting:
         try:
-            ratings.record(ticket.tracking_code, ticket.category, rating, None, channel, now, dedup_key, reply)
+            ratings.record(ticket.tracking_code, ticket.category, rating, None, channel, now, dedup_key, reply,
+                           ticket=ticket)
         except AlreadyExists:
             if tickets.deduplicated(dedup_key) is not None:
                 return "duplicate"
@@ -73,7 +74,7 @@ def rate_on_web(code_text: str, token: str, rating_text: str, comment: str, now:
     if len(comment) > 1000:
         raise ValidationFailed([FieldError("comment", "Góp ý tối đa 1.000 ký tự.", "At most 1,000 characters.")])
     ratings.record(ticket.tracking_code, ticket.category, int(rating_text), comment or None, "web",
-                   now or datetime.now(timezone.utc))
+                   now or datetime.now(timezone.utc), ticket=ticket)
     return ticket.tracking_code
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.store import pages
+from chalicelib.store import pages, stats
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import CallbackModel, ContactHealthModel, EventModel, TicketModel, ticket_pk
@@ -53,14 +53,30 @@ def _ticket_actions(now: datetime, status: str | None, callback_done: bool) -> l
     return actions
 
 
+def _counted(ticket: TicketModel, event: NewEvent, now: datetime, status: str | None, due: datetime,
+             done_at: datetime | None) -> tuple[list[Any], list[Any]]:
+    """The statistics a callback adds (chalicelib.domain.stats: due on scheduling, done on its
+    outcome, on its due day; the staff member's workload; a first staff action) and the ticket's
+    first_action_at when it is one."""
+    from chalicelib.domain import stats as rules
+    from chalicelib.store.reference import load_reference
+
+    counted = rules.on_change(ticket, status, {}, event.actor, now, load_reference().calendar)
+    counted += rules.on_callback(ticket, due, done_at)
+    first = rules.first_action_change(ticket, event.actor, now)
+    return counted, [TicketModel.first_action_at.set(first["first_action_at"])] if first else []
+
+
 def schedule_on_ticket(ticket: TicketModel, callback: CallbackModel, event: NewEvent, now: datetime,
                        status: str | None) -> None:
     """Stores the callback and its timeline event, and moves the ticket to `status` (None: keeps it),
     version-checked, atomically. Raises Conflict when the ticket changed since it was read."""
     connection = bind()
+    counted, actions = _counted(ticket, event, now, status, callback.due_at, None)
     with translate():
         with TransactWrite(connection=connection) as transaction:
-            transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=False))
+            transaction.update(ticket, actions=[*_ticket_actions(now, status, callback_done=False), *actions])
+            stats.add(transaction, counted)
             transaction.save(callback, condition=CallbackModel.pk.does_not_exist())
             transaction.save(event_item(ticket.tracking_code, event, status or ticket.status),
                              condition=EventModel.pk.does_not_exist())
@@ -72,12 +88,14 @@ def close_on_ticket(ticket: TicketModel, callback: CallbackModel, outcome: str, 
     the `last` open one, and moves it to `status`, atomically. Raises Conflict when the callback was closed already or the ticket
     changed since it was read."""
     connection = bind()
+    counted, actions = _counted(ticket, event, now, status, callback.due_at, now)
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(callback, actions=[CallbackModel.outcome.set(outcome), CallbackModel.status.remove(),
                                                   CallbackModel.due_sort.remove()],
                                condition=CallbackModel.status.exists())
-            transaction.update(ticket, actions=_ticket_actions(now, status, callback_done=last))
+            transaction.update(ticket, actions=[*_ticket_actions(now, status, callback_done=last), *actions])
+            stats.add(transaction, counted)
             transaction.save(event_item(ticket.tracking_code, event, status or ticket.status),
                              condition=EventModel.pk.does_not_exist())
 

@@ -30,6 +30,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | public status changes of a day (Open311)      | GSI by_update: update_day=<yyyy-mm-dd>, at (events)     |
 | a ticket's satisfaction rating                | GetItem pk=TICKET#<code>, sk=RATING (put if absent)     |
 | rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
+| statistics counters of a day / month per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> and M#<combo> ADD (in the ticket's transaction); Query sk between / begins_with |
+| per-operator workload of a day                | UpdateItem pk=STATS#<yyyy-mm>, sk=O#<dd>#<digest of the e-mail> ADD; Query sk between |
 | Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
@@ -45,6 +47,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | who else has a ticket open (presence)         | Query pk=PRESENCE#<code>, filter at >= now-90 s (TTL'd) |
 | inbox counts per view and agency (cached 20 s)| GetItem pk=INBOX#COUNTS, sk=COUNTS; rebuilt from by_open + INBOX#UNREAD |
 | tickets created since a moment ("n mới" poll) | GSI by_month: created_month, created_at > since (COUNT) |
+| an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
+| was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -60,6 +64,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from typing import Any
 
 from pynamodb.attributes import (
     Attribute,
@@ -282,6 +287,7 @@ class TicketModel(Model):
     notice_version = UnicodeAttribute(null=True)
     consent_contact = BooleanAttribute(null=True)
     anonymised_at = UTCDateTimeAttribute(null=True)
+    first_action_at = UTCDateTimeAttribute(null=True)  # the first staff action (statistics)
     anonymising_at = UTCDateTimeAttribute(null=True)  # claimed: its removal began, the next run finishes it
     legal_hold = UnicodeAttribute(null=True)  # the reason staff gave; None when not held
     # Who works on it ("Việc của tôi"): a staff e-mail and display name; its MINE# marker is written with it.
@@ -497,6 +503,28 @@ class LeaseModel(Model):
     expires_at = TTLAttribute()
 
 
+class ExportJobModel(Model):
+    """A background export (chalicelib.store.export_jobs): the job (pk=EXPORT#<id>, sk=JOB) holds
+    who asked, what and its state; while it waits, a marker (pk=EXPORTS#PENDING, sk=<at>#<id>) lets
+    the worker find it with one Query. Both expire (TTL) with the file they point to."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    job_id = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)      # the staff member's Cognito sub: only they fetch the link
+    request = UnicodeAttribute(null=True)    # JSON: the viewer's scope, the query, the figure, the format
+    state = UnicodeAttribute(null=True)      # waiting | done | failed (a claimed job stays waiting, leased)
+    key = UnicodeAttribute(null=True)        # the file in S3 (exports/<id>/<name>)
+    rows = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)    # runs that claimed it; failed after MAX_ATTEMPTS (store/export_jobs.py)
+    claimed_until = UTCDateTimeAttribute(null=True)  # a run's lease: no other run takes the job before this
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class CursorModel(Model):
     """Where a scheduled job's last run stopped, so the next run continues there (a bounded page
     per run). `n` counts the writes: a run saves only over the version it read."""
@@ -583,6 +611,21 @@ class StatsModel(Model):
     sk = UnicodeAttribute(range_key=True)
     n = NumberAttribute(default=0)
     total = NumberAttribute(default=0)
+
+
+def _counter_attributes() -> dict[str, Any]:
+    from chalicelib.domain.stats import FIELDS
+
+    attrs: dict[str, Any] = {"Meta": type("Meta", (_Meta,), {}), "__doc__": STATS_COUNTER_DOC,
+                             "pk": UnicodeAttribute(hash_key=True), "sk": UnicodeAttribute(range_key=True),
+                             "actor": UnicodeAttribute(null=True), "handled": NumberAttribute(null=True)}
+    attrs.update({name: NumberAttribute(null=True) for name in FIELDS})
+    return attrs
+
+
+STATS_COUNTER_DOC = """A statistics counter (chalicelib.store.stats): pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> (a day),
+M#<combo> (the month) or O#<dd>#<digest> (a staff member's day); numbers ADDed (chalicelib.domain.stats.FIELDS)."""
+StatsCounterModel: Any = type("StatsCounterModel", (Model,), _counter_attributes())
 
 
 class IntegratorModel(Model):
@@ -702,4 +745,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
-                                   CountsModel)
+                                   CountsModel, StatsCounterModel, ExportJobModel)

@@ -3,10 +3,13 @@ category in the same transaction."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import stats as stat_rules
 from chalicelib.domain.errors import AlreadyExists
+from chalicelib.store import stats
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import DedupModel, dedup_pk, EventModel, OutboundModel, RatingModel, StatsModel, ticket_pk
@@ -14,9 +17,10 @@ from chalicelib.store.tickets import DEDUP_TTL, NewEvent, event_item
 
 
 def record(code: str, category: str | None, rating: int, comment: str | None, channel: str, now: datetime,
-           dedup_key: str | None = None, reply: OutboundModel | None = None) -> None:
+           dedup_key: str | None = None, reply: OutboundModel | None = None, ticket: Any = None) -> None:
     """Stores the rating once, with an internal timeline event, the month's counters and (for a
     text reply) the provider message's marker and the thank-you, all in one transaction.
+    With `ticket` (as read), the statistics counters of its combination count it too (chalicelib.store.stats).
     Raises AlreadyExists when the ticket was rated or the message handled before (nothing changes)."""
     connection = bind()
     month = now.astimezone(timezone.utc).strftime("%Y-%m")
@@ -28,6 +32,8 @@ def record(code: str, category: str | None, rating: int, comment: str | None, ch
             transaction.save(event_item(code, event), condition=EventModel.pk.does_not_exist())
             transaction.update(StatsModel(sk=f"RATING#{month}#{category or 'khac'}"),
                                actions=[StatsModel.n.add(1), StatsModel.total.add(rating)])
+            if ticket is not None:
+                stats.add(transaction, stat_rules.on_rating(ticket, rating, now))
             if dedup_key is not None:
                 transaction.save(DedupModel(pk=dedup_pk(dedup_key), tracking_code=code, expires_at=now + DEDUP_TTL),
                                  condition=DedupModel.pk.does_not_exist())

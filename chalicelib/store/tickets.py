@@ -23,7 +23,8 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.inbox import InboxQuery
 from chalicelib.domain.lifecycle import Status, is_open
-from chalicelib.store import pages, people, worklists
+from chalicelib.domain import stats as stat_rules
+from chalicelib.store import pages, people, stats, worklists
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store.models import (
@@ -91,6 +92,7 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
     connection = bind()
     code = fields["tracking_code"]
     status = Status(fields["status"])
+    fields = {**fields, **stat_rules.first_action_change(None, first_event.actor, first_event.at)}
     said = {name: fields[name] for name in BODY_FIELDS if fields.get(name) is not None}
     ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")),
                          open_queue=OPEN_QUEUE if is_open(status) else None,
@@ -103,7 +105,10 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
         _create_transaction(connection, ticket, body, code, fields, first_event, dedup_key, outbound, limits, also)
     except TransactWriteError as exc:
         # PynamoDB lists the reasons puts first, updates last: the counters are the last ones.
+        # The statistics counters come after the limits (chalicelib.store.stats, added last).
         reasons = list(exc.cancellation_reasons or [])
+        counters = len(stats.items_of(stat_rules.on_creation(fields, first_event.actor, first_event.at)))
+        reasons = reasons[:len(reasons) - counters]
         if limits and any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons[-len(limits):]):
             raise TooManyRequests() from exc
         with translate(AlreadyExists):
@@ -128,6 +133,19 @@ def _create_transaction(connection: Any, ticket: TicketModel, body: TicketBodyMo
             transaction.save(message, condition=OutboundModel.pk.does_not_exist())
         for item in also or []:
             transaction.save(item, condition=type(item).pk.does_not_exist())
+        stats.add(transaction, stat_rules.on_creation(fields, first_event.actor, first_event.at))
+
+
+def _counted(ticket: TicketModel, target: Status | None, changes: dict[str, Any], event: NewEvent,
+             now: datetime) -> list[stat_rules.Increment]:
+    """The statistics counters a change adds to (chalicelib.domain.stats), and the ticket's first
+    staff action recorded in `changes` (so it is counted once)."""
+    from chalicelib.store.reference import load_reference
+
+    increments = stat_rules.on_change(ticket, target.value if target else None, changes, event.actor, now,
+                                      load_reference().calendar)
+    changes.update(stat_rules.first_action_change(ticket, event.actor, now))
+    return increments
 
 
 def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: datetime,
@@ -171,6 +189,8 @@ def append_and_reopen(ticket: TicketModel, event: NewEvent, reopened: NewEvent, 
     Raises AlreadyExists when that message was added before, Conflict when the ticket changed since
     it was read (the caller decides again from a fresh read)."""
     connection = bind()
+    changes = dict(changes)
+    counted = _counted(ticket, Status.REOPENED, changes, reopened, now)
     actions = [*_status_actions(ticket, Status.REOPENED, now, dict(changes)), TicketModel.last_inbound_at.set(now)]
     if quotable_id:
         actions.append(TicketModel.last_inbound_ref.set(quotable_id))
@@ -185,6 +205,7 @@ def append_and_reopen(ticket: TicketModel, event: NewEvent, reopened: NewEvent, 
                 _save_outbound(transaction, ticket.tracking_code, outbound)
                 worklists.mark_unread(transaction, ticket, now)
                 worklists.keep_mine(transaction, ticket, is_open(Status(ticket.status)), True, now)
+                stats.add(transaction, counted)
                 if counter is not None:
                     transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
                         RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
@@ -321,6 +342,7 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                          {**(event.detail or {}), "unassigned": ticket.assignee_name or ticket.assignee})
     scope = {name: changes[name] for name in ("agency", "category") if name in changes
              and changes[name] != getattr(ticket, name)}
+    counted = _counted(ticket, target, changes, event, now)
     actions = _status_actions(ticket, target, now, changes)
     with translate():
         with TransactWrite(connection=connection) as transaction:
@@ -329,6 +351,7 @@ def transition(ticket: TicketModel, target: Status, event: NewEvent, now: dateti
                              condition=EventModel.pk.does_not_exist())
             _save_note(transaction, ticket.tracking_code, note)
             _save_outbound(transaction, ticket.tracking_code, outbound)
+            stats.add(transaction, counted)
             # closes, reopens, moves: its assignee's list follows
             worklists.keep_mine(transaction, ticket, is_open(Status(ticket.status)), is_open(target), now,
                                 dropped, scope)
@@ -396,8 +419,11 @@ def update(ticket: TicketModel, event: NewEvent, now: datetime, changes: dict[st
     event (and an internal `note` about it) and messages, atomically. Version-checked; `condition`
     may add a guard (e.g. stage)."""
     connection = bind()
+    changes = dict(changes)
+    counted = _counted(ticket, None, changes, event, now)
     with translate():
         with TransactWrite(connection=connection) as transaction:
+            stats.add(transaction, counted)
             transaction.update(ticket, actions=[TicketModel.updated_at.set(now), *_changes(changes)],
                                condition=condition)
             transaction.save(event_item(ticket.tracking_code, event, ticket.status),

@@ -225,6 +225,7 @@ AUDIT_LABELS = {
     "staff_role_changed": "Đổi vai trò / cơ quan",
     "integrator_added": "Cấp khoá Open311", "integrator_revoked": "Thu hồi khoá Open311",
     "reference_saved": "Sửa dữ liệu danh mục", "reference_restored": "Khôi phục dữ liệu danh mục",
+    "export_reporter": "Xuất danh sách thống kê kèm người phản ánh",
 }
 DETAIL_LABELS = {
     "version": "Phiên bản", "summary": "Thay đổi", "restored_from": "Khôi phục từ phiên bản", "email": "Tài khoản",
@@ -233,7 +234,8 @@ DETAIL_LABELS = {
     "person_kind": "Loại định danh", "format": "Định dạng", "reason": "Lý do", "requester": "Người yêu cầu",
     "approver": "Người phê duyệt", "tickets": "Phản ánh", "records": "Số mục dữ liệu", "file": "Tệp",
     "anonymised": "Đã ẩn danh", "unfollowed": "Đã bỏ theo dõi", "kept": "Được giữ", "remaining": "Còn lại",
-    "markers_deleted": "Dấu vết đã xoá", "counters_deleted": "Bộ đếm đã xoá",
+    "markers_deleted": "Dấu vết đã xoá", "counters_deleted": "Bộ đếm đã xoá", "figure": "Số liệu",
+    "filters": "Bộ lọc",
 }
 
 

@@ -251,7 +251,7 @@ def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str,
         # The schedules (the real clock rarely has work due: see _with_work_due), the token
         # refresher (its token near expiry), SES events.
         for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest", "anonymise_expired",
-                     "index_search"):
+                     "index_search", "export_analytics", "reports"):
             _cold_container()
             client.lambda_.invoke(name, scheduled_event(name))
         _with_work_due(report_code=_code(report.body.decode()))
@@ -279,7 +279,7 @@ def _with_work_due(report_code: str) -> None:
     a deadline to warn about then escalate, a digest), recorded as that schedule's function."""
     from datetime import datetime, timedelta, timezone
 
-    from chalicelib.services import delivery, routing, schedules, search
+    from chalicelib.services import analytics_export, delivery, routing, schedules, search
     from chalicelib.store import callbacks, tickets
 
     ticket = tickets.get_ticket(report_code)
@@ -295,7 +295,9 @@ def _with_work_due(report_code: str) -> None:
             ("daily_digest", lambda: schedules.daily_digest(noon)),
             ("anonymise_expired", lambda: _past_retention(report_code)),
             # the search index takes every ticket so far and the anonymised report's request
-            ("index_search", lambda: search.index(datetime.now(timezone.utc) + search.SETTLE))]
+            ("index_search", lambda: search.index(datetime.now(timezone.utc) + search.SETTLE)),
+            # the analytics export of the day the report was made, and of the days of tickets changed that day
+            ("export_analytics", lambda: analytics_export.nightly(datetime.now(timezone.utc) + timedelta(days=1)))]
     for name, run in runs:
         _cold_container()
         with iam_recorder.running(f"app.{name}"):
@@ -403,6 +405,8 @@ def test_secrets_sms_email_photos_and_accounts_are_each_only_their_functions_bus
     assert who("s3:DeleteObject", f"{bucket}/photos/x/photo.jpg") == {"APIHandler", "AnonymiseExpired"}
     assert who("s3:DeleteObject", f"{bucket}/public/TN-7KXQ4M/1.jpg") == {"APIHandler", "AnonymiseExpired"}
     assert who("s3:DeleteObject", f"{bucket}/uploads/x/photo.jpg") == set()
+    # the analytics export alone writes the anonymised facts, and nothing else
+    assert who("s3:PutObject", f"{bucket}/analytics/tickets/dt=2026-11-03/part-0.jsonl.gz") == {"ExportAnalytics"}
     assert who("cognito-idp:AdminCreateUser", pool) == {"APIHandler"}
     # a month without a search file is 404 for whoever reads the files, so that 403 means refused: AWS
     # decides with s3:ListBucket, the key as s3:prefix; nothing else in the bucket can be listed

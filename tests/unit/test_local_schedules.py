@@ -14,9 +14,11 @@ def _schedules() -> dict[str, object]:
 def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     schedules = _schedules()
     assert set(schedules) == {"sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest",
-                              "refresh_zalo_token", "anonymise_expired", "index_search"}
+                              "refresh_zalo_token", "anonymise_expired", "index_search",
+                              "export_analytics", "reports"}
     assert _period_seconds(schedules["callback_reminders"]) == 300
     assert _period_seconds(schedules["index_search"]) == 300
+    assert _period_seconds(schedules["reports"]) == 60
     assert _period_seconds(schedules["deadline_watch"]) == 900
     assert _period_seconds(schedules["refresh_zalo_token"]) == 12 * 3600
     assert _period_seconds(schedules["daily_digest"]) is None  # a cron
@@ -38,3 +40,10 @@ def test_the_retention_job_runs_every_ten_minutes_in_the_small_hours_vietnam_tim
     assert _cron_matches(job, datetime(2026, 12, 1, 21, 50, tzinfo=timezone.utc))      # 04:50 ICT: the last run
     assert not _cron_matches(job, datetime(2026, 12, 1, 22, 0, tzinfo=timezone.utc))   # 05:00 ICT
     assert not _cron_matches(job, datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc))    # 10:00 ICT: office hours
+
+
+def test_the_analytics_export_runs_once_a_night_at_half_past_one_vietnam_time() -> None:
+    job = _schedules()["export_analytics"]
+    assert _cron_matches(job, datetime(2026, 12, 1, 18, 30, tzinfo=timezone.utc))      # 01:30 ICT
+    assert not _cron_matches(job, datetime(2026, 12, 1, 18, 40, tzinfo=timezone.utc))
+    assert not _cron_matches(job, datetime(2026, 12, 1, 1, 30, tzinfo=timezone.utc))   # 08:30 ICT
