@@ -98,3 +98,15 @@ def merge(figures: dict[str, Any], path: Path) -> None:
     section = tuple(prefix for prefix in SEPARATE if any(k.startswith(prefix) for k in figures))
     kept = {k: v for k, v in _figures(path).items() if not (section and k.startswith(section))}
     write({**kept, **figures}, old.get("measured_at", ""), path)
+
+
+def record(figures: dict[str, Any], section: str, arguments: list[str]) -> None:
+    """Prints a standalone bench's `figures` stamped with `<section>_measured_at` and merges them
+    into bench/results.json (unless --no-record)."""
+    from datetime import datetime, timezone
+
+    figures = {**figures, f"{section}_measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    print(table(figures))
+    if "--no-record" not in arguments:
+        merge(figures, Path(__file__).resolve().parent / "results.json")
+        print("\nmerged into bench/results.json")

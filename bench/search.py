@@ -468,12 +468,7 @@ def _figures(rows: list[dict[str, Any]], load_s: float, built: dict[str, Any], s
 def main(arguments: list[str]) -> None:
     from bench import report
 
-    measured_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    figures = {**measure_here(), "search_measured_at": measured_at}
-    print(report.table(figures))
-    if "--no-record" not in arguments:
-        report.merge(figures, ROOT / "bench" / "results.json")
-        print("\nmerged into bench/results.json")
+    report.record(measure_here(), "search", arguments)
 
 
 if __name__ == "__main__":

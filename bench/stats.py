@@ -25,7 +25,6 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from bench import ROOT
 
 STACK_NAME = "hotline1022-bench-stats"
 PER_DAY = int(os.environ.get("BENCH_STATS_PER_DAY", "100"))  # 1,000: ~250,000 day items, over 15 min to load here
@@ -212,12 +211,7 @@ def measure_here() -> dict[str, Any]:
 def main(arguments: list[str]) -> None:
     from bench import report
 
-    measured_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    figures = {**measure_here(), "stats_measured_at": measured_at}
-    print(report.table(figures))
-    if "--no-record" not in arguments:
-        report.merge(figures, ROOT / "bench" / "results.json")
-        print("\nmerged into bench/results.json")
+    report.record(measure_here(), "stats", arguments)
 
 
 if __name__ == "__main__":

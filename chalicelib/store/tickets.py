@@ -170,13 +170,18 @@ def append_message(ticket: TicketModel, event: NewEvent, dedup_key: str, now: da
                 transaction.save(_marker(dedup_key, ticket.tracking_code, now),
                                  condition=DedupModel.pk.does_not_exist())
                 worklists.mark_unread(transaction, ticket, now)
-                if counter is not None:
-                    transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
-                        RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
+                _count_repeat(transaction, counter, now)
     except Conflict:
         if deduplicated(dedup_key) is not None:
             raise AlreadyExists() from None
         raise
+
+
+def _count_repeat(transaction: Any, counter: str | None, now: datetime) -> None:
+    """Counts a citizen's message on `counter` (the same text from the same sender today), in `transaction`."""
+    if counter is not None:
+        transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
+            RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
 
 
 def append_and_reopen(ticket: TicketModel, event: NewEvent, reopened: NewEvent, dedup_key: str, now: datetime,
@@ -206,9 +211,7 @@ def append_and_reopen(ticket: TicketModel, event: NewEvent, reopened: NewEvent, 
                 worklists.mark_unread(transaction, ticket, now)
                 worklists.keep_mine(transaction, ticket, is_open(Status(ticket.status)), True, now)
                 stats.add(transaction, counted)
-                if counter is not None:
-                    transaction.update(RateModel(pk=f"RATE#{counter}", sk="N"), actions=[
-                        RateModel.n.add(1), RateModel.expires_at.set(now + timedelta(days=2))])
+                _count_repeat(transaction, counter, now)
     except Conflict:
         if deduplicated(dedup_key) is not None:
             raise AlreadyExists() from None
