@@ -51,14 +51,21 @@ def status_for_citizen(code_text: str, phone_last4: str, source: str | None = No
     if code is None or len(digits) != 4 or not (digits.isascii() and digits.isdigit()):
         raise NotFound()
     now = now or datetime.now(timezone.utc)
-    if not outbound.take_within(f"LOOKUP#SRC#{source_key(source)}#{now:%Y%m%d}", code, now,
-                                LOOKUPS_PER_SOURCE_PER_DAY, LOOKUPS_PER_CODE_PER_SOURCE_PER_DAY):
-        raise TooManyRequests()
+    count_lookup(source, code, now, LOOKUPS_PER_CODE_PER_SOURCE_PER_DAY)
     ticket = tickets.get_ticket(code)
     if not ticket.reporter_phone or not hmac.compare_digest(last4(ticket.reporter_phone), digits):
         raise NotFound()
     events = [{"at": e.at, "public": e.public, "public_text": e.public_text} for e in tickets.timeline(code)]
     return public_status(ticket.attribute_values, events, load_reference())
+
+
+def count_lookup(source: str | None, part: str, now: datetime, per_part: int) -> None:
+    """Counts one public lookup of `part` (a code, or all personal links) by `source` today, on the
+    source's one daily counter; raises TooManyRequests past `per_part` for it or
+    LOOKUPS_PER_SOURCE_PER_DAY in all."""
+    if not outbound.take_within(f"LOOKUP#SRC#{source_key(source)}#{now:%Y%m%d}", part, now,
+                                LOOKUPS_PER_SOURCE_PER_DAY, per_part):
+        raise TooManyRequests()
 
 
 def staff_timeline(code: str) -> list[dict[str, object]]:

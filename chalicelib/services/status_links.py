@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 
 from chalicelib.config import settings
 from chalicelib.domain import status_links as links
-from chalicelib.domain.errors import NotFound, TooManyRequests
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.reports import PublicStatus, public_status
-from chalicelib.services.lookup import LOOKUPS_PER_SOURCE_PER_DAY, source_key
-from chalicelib.store import outbound, people, tickets
+from chalicelib.services.lookup import LOOKUPS_PER_SOURCE_PER_DAY, count_lookup
+from chalicelib.store import people, tickets
 from chalicelib.store import status_links as store
 from chalicelib.store.models import StatusLinkModel
 from chalicelib.store.reference import load_reference
@@ -56,9 +56,7 @@ def status(token: str, source: str | None = None, now: datetime | None = None) -
     if not links.well_formed(token):
         raise NotFound()
     now = now or datetime.now(timezone.utc)
-    if not outbound.take_within(f"LOOKUP#SRC#{source_key(source)}#{now:%Y%m%d}", LINK_PART, now,
-                                LOOKUPS_PER_SOURCE_PER_DAY, LOOKUPS_PER_SOURCE_PER_DAY):
-        raise TooManyRequests()
+    count_lookup(source, LINK_PART, now, LOOKUPS_PER_SOURCE_PER_DAY)
     link = store.find(token)
     if link is None:
         raise NotFound()
