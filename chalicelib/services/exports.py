@@ -285,13 +285,36 @@ def monthly_xlsx(user: StaffUser, month: str, now: datetime) -> ExportFile:
                       f"bao-cao-thang-{month}.xlsx")
 
 
+def _queue_once(items: list[Any], pk: str) -> int:
+    """Stores each e-mail under its fixed key if absent and queues every one still pending, the ones
+    an earlier run stored too: a run that died between storing and queuing (or a queue message lost)
+    leaves them pending, and the rerun sends them. The notifier claims a message before sending
+    (chalicelib.services.delivery), so one queued twice still goes out once. Returns how many were queued."""
+    from chalicelib import queues
+    from chalicelib.domain.errors import AlreadyExists
+    from chalicelib.store import outbound
+
+    waiting = []
+    for item in items:
+        try:
+            outbound.add_unattached(item, pk)
+        except AlreadyExists:
+            item = outbound.get_outbound(pk, item.sk)
+            if item is None or item.state != "pending":
+                continue   # sent (or given up) already
+        waiting.append(item)
+    if waiting:
+        queues.send_notifications([(m.pk, m.sk) for m in waiting])
+    return len(waiting)
+
+
 def send_monthly_report(now: datetime) -> int:
     """On the 1st of a month (Vietnam time, from 08:00), queues last month's report e-mail to each
     address of the reference data's `monthly_report_emails`, once; returns the e-mails queued (0 on
     any other day, when already sent, or with nobody to send to)."""
     from chalicelib.config import settings
     from chalicelib.notify.staff import Contact, messages
-    from chalicelib.services.schedules import _keyed, _store_once
+    from chalicelib.services.schedules import _keyed
     from chalicelib.store import export_jobs
     from chalicelib.store.reference import load_reference
 
@@ -303,14 +326,13 @@ def send_monthly_report(now: datetime) -> int:
     if not recipients or export_jobs.report_sent(month):
         return 0
     # The mark is written only after the e-mails are queued, so a run that dies (a timeout) leaves the
-    # month unmarked and the next run tries again; the e-mails' own keys (OUT#report#<n> under
-    # OUTBOX#report#<month>, written if absent) keep a second run from queuing them twice.
+    # month unmarked and the next run tries again (_queue_once: each e-mail is delivered once).
     model = monthly(REPORTER, month, now)
     link = settings().public_url(f"/staff/thong-ke/bao-cao?thang={month}")
     items = [item for email in recipients for item in messages(
         "monthly_report", Contact(email=email), model["title"], "", "", now, template="monthly_report",
         report=model, link=link, xlsx_link=link + "&format=xlsx")]
-    sent = _store_once(_keyed(items, "report"), pk=f"OUTBOX#report#{month}")
+    sent = _queue_once(_keyed(items, "report"), f"OUTBOX#report#{month}")
     export_jobs.mark_report_sent(month, now)
     logger().info("monthly report queued", extra={"month": month, "emails": sent})
     return sent

@@ -203,3 +203,41 @@ def _forget_report(month: str) -> None:
     bind()
     for item in OutboundModel.query(f"OUTBOX#report#{month}"):
         item.delete()
+
+
+def _report_mails(recipient: str, month: str) -> list[Any]:
+    title = f"tháng {month[5:]}/{month[:4]}"
+    return [m for m in _ses(recipient) if "Báo cáo kết quả" in m.subject and title in m.subject]
+
+
+def test_a_report_run_that_dies_between_storing_and_queuing_its_emails_is_finished_once_by_the_next(
+        made: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import queues
+
+    month, first = "2025-02", datetime(2025, 3, 1, 8, 5, tzinfo=VN)
+    _forget_report(month)
+    before = {a: len(_report_mails(a, month)) for a in ("lanhdao.ubnd@example.gov.vn", "vanphong.1022@example.gov.vn")}
+    real_send = queues.send_notifications
+
+    def dies(*_: Any) -> None:
+        raise TimeoutError("the function ran out of time")
+
+    # Given a run that stored both e-mails and died before queuing them
+    monkeypatch.setattr(queues, "send_notifications", dies)
+    with pytest.raises(TimeoutError):
+        exports.send_monthly_report(first)
+    assert not export_jobs.report_sent(month)
+    # ... and a run that queued them and died before marking the month
+    monkeypatch.setattr(queues, "send_notifications", real_send)
+    monkeypatch.setattr(export_jobs, "mark_report_sent", dies)
+    with pytest.raises(TimeoutError):
+        exports.send_monthly_report(first + timedelta(minutes=1))
+    monkeypatch.undo()
+    # When the schedule runs again, it queues the stored e-mails (both still waiting) and marks the month
+    assert exports.send_monthly_report(first + timedelta(minutes=2)) == 2
+    assert export_jobs.report_sent(month)
+    pump()
+    # Then each leadership address has the report exactly once, and later runs send nothing more
+    assert exports.send_monthly_report(first + timedelta(minutes=3)) == 0
+    pump()
+    assert {a: len(_report_mails(a, month)) - n for a, n in before.items()} == {a: 1 for a in before}
