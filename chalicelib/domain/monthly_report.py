@@ -47,7 +47,11 @@ REPORTER_COLUMNS = (("reporter_name", "Người phản ánh"), ("reporter_phone"
 ALIASES = {"created_at": ("created_at", "created"), "status": ("status_label", "status"),
            "due_at": ("due_at", "due"), "answered_at": ("answered_at", "answered"),
            "on_time": ("on_time", "answered_on_time")}
-NO_REASON = "Lý do: xem lịch sử phản ánh"
+NO_REASON = "Chưa có lý do (chưa gia hạn, chưa ghi lý do chậm)"
+# The timeline events in which staff say why a ticket is late: an extension (its reason, with the
+# approver) and a stated delay reason ("Lý do chậm", agency officers and supervisors).
+DELAY_KINDS = ("deadline_extended", "delay_reason")
+LOW_RATING = 2   # a rating of 1 or 2 stars is a notable case
 CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "phone": "Điện thoại", "open311": "Open311",
                   "email": "Email"}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -192,10 +196,30 @@ def csv_lines(rows: Iterable[Sequence[Any]]) -> Iterable[str]:
         buffer.truncate()
 
 
+def delay_text(kind: str, detail: Mapping[str, Any] | None, at: datetime) -> str | None:
+    """Why a ticket is late, as the report says it, from the latest event of DELAY_KINDS: "Gia hạn đến
+    <date>: <reason>" or "<reason> (ghi ngày <date>)"; None without a reason."""
+    detail = detail or {}
+    reason = str(detail.get("reason") or "").strip()
+    if not reason:
+        return None
+    if kind == "deadline_extended":
+        until = _text(detail.get("to")) if detail.get("to") else None
+        return f"Gia hạn đến {until[:10]}: {reason}" if until else f"Gia hạn: {reason}"
+    return f"{reason} (ghi ngày {_text(at)[:10]})"
+
+
+def low_rating_note(rating: int, comment: str | None) -> str:
+    """Why a low rating is notable: its stars, and the citizen's comment where the viewer may read it
+    (the caller passes None otherwise)."""
+    said = f"Người dân đánh giá {rating}/5"
+    return f"{said}: “{comment.strip()}”" if comment and comment.strip() else said
+
+
 def report(month: str, figures: Mapping[str, Any], overdue: Sequence[Mapping[str, Any]],
            notable: Sequence[Mapping[str, Any]], province: str, generated_at: datetime) -> dict[str, Any]:
     """Returns the monthly report's model: title, totals, by channel, by agency (on-time %), the open
-    overdue tickets with their reasons, notable cases (reopened, late, low ratings)."""
+    overdue tickets with their reasons, notable cases (reopened, late, low ratings), each with `why`."""
     first, last = month_range(month)
     totals = figures.get("totals") or {}
     by = figures.get("by") or {}
@@ -208,23 +232,25 @@ def report(month: str, figures: Mapping[str, Any], overdue: Sequence[Mapping[str
         "month": month, "province": province,
         "period": f"từ ngày {first:%d/%m/%Y} đến ngày {last:%d/%m/%Y}",
         "generated_at": generated_at.astimezone(VN).strftime("%d/%m/%Y %H:%M"),
-        "as_of": as_of,
+        "as_of": as_of, "no_reason": NO_REASON,
         "totals": [(label, _value(totals.get(key))) for key, label in labels],
         "on_time_pct": _value(totals.get("on_time_pct")),
         "received": totals.get("received", 0), "answered": totals.get("answered", 0),
         "by_channel": [[_value(row.get(k)) for k in DIMENSION_KEYS[:6]] for row in by.get("channel") or []],
         "by_agency": [[_value(row.get(k)) for k in DIMENSION_KEYS] for row in by.get("agency") or []],
         "overdue": [{key: _text(_get(row, key)) for key, _ in TICKET_COLUMNS} for row in overdue],
+        "overdue_with_reason": sum(1 for row in overdue if row.get("overdue_reason")),
         "notable": [{**{key: _text(_get(row, key)) for key, _ in TICKET_COLUMNS}, "why": row.get("why", "")}
                     for row in notable],
+        "low_ratings": sum(1 for row in notable if row.get("kind") == "low_rating"),
     }
 
 
 def report_tables(model: Mapping[str, Any]) -> list[Table]:
-    """The report as XLSX sheets, in the order of the page. An overdue ticket without a stated reason
-    points to its history (the ticket's timeline holds its extensions and escalations)."""
+    """The report as XLSX sheets, in the order of the page. An overdue ticket's reason is its latest
+    extension's or stated delay reason (delay_text); without one, the sheet says so (NO_REASON)."""
     heading = ["Tên", "Tiếp nhận", "Đã trả lời", "Đúng hạn", "Quá hạn", "Tỷ lệ đúng hạn (%)"]
-    listing = ["Mã phản ánh", "Ngày tiếp nhận", "Lĩnh vực", "Cơ quan xử lý", "Hạn trả lời", "Lý do"]
+    listing = ["Mã phản ánh", "Ngày tiếp nhận", "Lĩnh vực", "Cơ quan xử lý", "Hạn trả lời", "Lý do quá hạn"]
     return [
         ("Tổng hợp", [[model["title"], ""], [f"{model['province']}, {model['period']}", ""], ["Chỉ tiêu", "Số lượng"],
                       *[[label, value] for label, value in model["totals"]]]),
@@ -233,7 +259,7 @@ def report_tables(model: Mapping[str, Any]) -> list[Table]:
                           *model["by_agency"]]),
         ("Quá hạn", [listing, *[[row["code"], row["created_at"], row["category"], row["agency"], row["due_at"],
                                  row["overdue_reason"] or NO_REASON] for row in model["overdue"]]]),
-        ("Vụ việc đáng chú ý", [[*listing[:4], "Trạng thái", "Ghi chú"],
+        ("Vụ việc đáng chú ý", [[*listing[:4], "Trạng thái", "Vì sao đáng chú ý"],
                                 *[[row["code"], row["created_at"], row["category"], row["agency"], row["status"],
                                    row["why"]] for row in model["notable"]]]),
     ]

@@ -47,6 +47,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "phone_intake": _DESK,
     "caller_history": _DESK,
     "extend": frozenset({SUPERVISOR, ADMIN}),
+    # Say why an open ticket is (or will be) late: the monthly report lists it beside the overdue ticket.
+    "delay_reason": frozenset({AGENCY_OFFICER, SUPERVISOR, ADMIN}),
     "edit_templates": frozenset({ADMIN}),
     "edit_reference": frozenset({ADMIN}),
     "manage_staff": frozenset({ADMIN}),

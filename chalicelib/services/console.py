@@ -469,6 +469,16 @@ def _extend(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     return f"Đã gia hạn đến {local_text(due)}."
 
 
+def _delay_reason(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData,
+                  now: datetime) -> str:
+    reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
+    if not is_open(Status(ticket.status)):
+        raise ValidationFailed([FieldError("reason", "Chỉ ghi lý do chậm cho phản ánh đang xử lý.",
+                                           "Only an open ticket can be late.")])
+    tickets.update(ticket, _event(user, "delay_reason", now, reason=reason), now, {})
+    return "Đã ghi lý do chậm; báo cáo tháng nêu lý do này bên phản ánh quá hạn."
+
+
 def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     answer = staff_forms.text(form, "answer", staff_forms.MAX_REPLY)
     _move(ticket, Status.ANSWERED)
@@ -611,6 +621,7 @@ def _unpublish(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], re
 ACTIONS: dict[str, Handler] = {
     "categorise": _categorise, "assign": _assign, "return": _return, "start": _start, "reply": _reply,
     "note": _note, "callback": _callback, "callback_done": _callback_done, "extend": _extend,
+    "delay_reason": _delay_reason,
     "resolve": _resolve, "reject": _reject, "redirect": _redirect, "merge": _merge, "reopen": _reopen,
     "close": _close, "publish": _publish, "unpublish": _unpublish,
 }

@@ -274,10 +274,66 @@ def monthly(user: StaffUser, month: str, now: datetime) -> dict[str, Any]:
     query = stats.parse_query({"from": first.isoformat(), "to": last.isoformat(), "grain": "month"},
                               load_reference(), now)
     figures = stats.figures(user, query, now)
-    overdue = _listed(user, query, "overdue_open", REPORT_LIST)
-    notable = [{**row, "why": "Mở lại"} for row in _listed(user, query, "reopened", REPORT_LIST // 2)]
+    overdue = _with_delay_reasons(_listed(user, query, "overdue_open", REPORT_LIST))
+    notable = _low_ratings(user, month, REPORT_LIST // 4)
+    notable += [{**row, "why": "Mở lại trong tháng"}
+                for row in _listed(user, query, "reopened", (REPORT_LIST - len(notable)) // 2)]
     notable += [{**row, "why": "Trả lời quá hạn"} for row in _listed(user, query, "late", REPORT_LIST - len(notable))]
-    return mr.report(month, figures, overdue, notable, settings().province_name, now)
+    return mr.report(month, figures, overdue, _once_each(notable), settings().province_name, now)
+
+
+def _once_each(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per ticket: a ticket notable for several reasons gives them all in one row."""
+    by_code: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["code"] in by_code:
+            by_code[row["code"]]["why"] += f"; {row['why']}"
+        else:
+            by_code[row["code"]] = dict(row)
+    return list(by_code.values())
+
+
+def _with_delay_reasons(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The overdue rows with why each is late: its latest extension's or stated delay reason, read
+    from its timeline (one Query per ticket, eight at a time; at most REPORT_LIST tickets). The
+    timeline rather than a copy on the ticket: it holds every extension ever made, and an erasure
+    request masks the reporter's names in it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.store import tickets
+
+    def reason(code: str) -> str | None:
+        said = [e for e in tickets.timeline(code) if e.kind in mr.DELAY_KINDS]
+        return mr.delay_text(said[-1].kind, said[-1].detail, said[-1].at) if said else None
+
+    if not rows:
+        return rows
+    with ThreadPoolExecutor(max_workers=min(8, len(rows))) as pool:
+        reasons = list(pool.map(reason, [row["code"] for row in rows]))
+    return [{**row, "overdue_reason": text} for row, text in zip(rows, reasons)]
+
+
+def _low_ratings(user: StaffUser, month: str, limit: int) -> list[dict[str, Any]]:
+    """The month's answers rated 1 or 2 that `user` may see (an agency officer: their agency's), each
+    with its stars and, where the user may see the reporter, the citizen's comment."""
+    from chalicelib.store import ratings, tickets
+    from chalicelib.store.reference import load_reference
+
+    ref = load_reference()
+    found = [t for t in tickets.whole(ratings.low_in_month(month, REPORT_LIST))
+             if user.sees_every_agency or t.agency == user.agency]
+    rows = []
+    for ticket in found[:limit]:
+        rating = ratings.of_ticket(ticket.tracking_code)
+        if rating is None:
+            continue
+        category = ref.categories.get(ticket.category or "")
+        comment = rating.comment if may_see_reporter(user, bool(getattr(category, "confidential", False))) else None
+        rows.append(mr.named({"code": ticket.tracking_code, "created_at": ticket.created_at, "channel": ticket.channel,
+                              "category": ticket.category, "area": ticket.area, "agency": ticket.agency,
+                              "status": ticket.status, "due_at": ticket.due_at, "answered_at": ticket.answered_at,
+                              "kind": "low_rating", "why": mr.low_rating_note(int(rating.rating), comment)}, ref))
+    return rows
 
 
 def monthly_xlsx(user: StaffUser, month: str, now: datetime) -> ExportFile:

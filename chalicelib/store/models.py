@@ -49,6 +49,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets created since a moment ("n mới" poll) | GSI by_month: created_month, created_at > since (COUNT) |
 | an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
 | was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
+| low ratings (1-2) of a month (the report)     | Query pk=RATED_LOW#<yyyy-mm>, sk=<at>#<code> (written with the rating) |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -680,7 +681,9 @@ class WorkMarkerModel(Model):
     pk=INBOX#UNREAD, sk=<code>: a citizen wrote since staff last acted (agency, category, channel
     copied for the scope filter; `first_at` the oldest unread message, `at` the newest);
     pk=MINE#<digest of a staff e-mail>, sk=<code>: the ticket is assigned to that person;
-    pk=PRESENCE#<code>, sk=<digest of a staff e-mail>: who has the ticket open (`name`, `at`; TTL'd)."""
+    pk=PRESENCE#<code>, sk=<digest of a staff e-mail>: who has the ticket open (`name`, `at`; TTL'd);
+    pk=RATED_LOW#<yyyy-mm>, sk=<at>#<code>: the ticket was rated 1 or 2 that month (Vietnam time),
+    written with the rating (chalicelib.store.ratings; the monthly report's notable cases)."""
 
     class Meta(_Meta):
         pass

@@ -401,7 +401,7 @@ def _staff_paths() -> dict[str, Any]:
             "parameters": [_path("code", "tracking code", CODE),
                            _path("action", "the action", {"type": "string", "enum": [
                                "categorise", "assign", "return", "start", "reply", "note", "callback",
-                               "callback_done", "extend", "resolve", "reject", "redirect", "merge", "reopen",
+                               "callback_done", "extend", "delay_reason", "resolve", "reject", "redirect", "merge", "reopen",
                                "close", "publish", "unpublish", "claim", "release", "reassign", "seen"]})],
             "requestBody": _body(_ref("ActionInput")),
             "responses": {"200": _json(_obj({"ok": {"const": True}, "message": STR}, closed=True), "done"),

@@ -26,6 +26,7 @@ EVENT_LABELS = {
     "reply": "Nhắn người dân", "note": "Ghi chú nội bộ", "assigned": "Giao cơ quan", "transferred": "Chuyển cơ quan",
     "returned": "Cơ quan trả về tổng đài", "started": "Bắt đầu xử lý", "callback_scheduled": "Hẹn gọi lại",
     "callback_done": "Đã gọi lại", "callback_needed": "Cần gọi lại", "deadline_extended": "Gia hạn",
+    "delay_reason": "Lý do chậm",
     "deadline_warning": "Cảnh báo sắp hết hạn", "escalated": "Quá hạn – báo lãnh đạo", "answered": "Trả lời",
     "rejected": "Không tiếp nhận", "redirected": "Hướng dẫn nơi khác", "merged": "Gộp vào phản ánh khác",
     "merged_from": "Nhận phản ánh gộp", "reopened": "Mở lại", "closed": "Đóng", "watch_stopped": "Ngừng theo dõi hạn",

@@ -94,7 +94,13 @@ def test_the_monthly_report_names_the_month_and_lays_out_what_goes_upward() -> N
     assert ("Đang xử lý (tại thời điểm lập báo cáo 01/12/2026)", FIGURES["totals"].get("open")) in model["totals"]
     assert sheets["Theo cơ quan"][0][6] == "Đang xử lý (tại thời điểm lập báo cáo 01/12/2026)"
     unexplained = mr.report("2026-11", FIGURES, [{"code": "TN-8"}], [], "Tây Ninh", datetime(2026, 12, 1, 1, tzinfo=timezone.utc))
-    assert read_workbook(xlsx.workbook(mr.report_tables(unexplained)))["Quá hạn"][1][-1] == "Lý do: xem lịch sử phản ánh"
+    assert read_workbook(xlsx.workbook(mr.report_tables(unexplained)))["Quá hạn"][1][-1] == mr.NO_REASON
+    # a reason is what staff wrote on the timeline: an extension's, or a stated delay reason
+    when = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    assert mr.delay_text("deadline_extended", {"to": "2026-11-27T10:00:00+00:00", "reason": "Chờ khảo sát"}, when) \
+        == "Gia hạn đến 27/11/2026: Chờ khảo sát"
+    assert mr.delay_text("delay_reason", {"reason": "Chờ phối hợp"}, when) == "Chờ phối hợp (ghi ngày 20/11/2026)"
+    assert mr.delay_text("delay_reason", {"reason": "  "}, when) is None
 
 
 def test_the_report_month_defaults_to_last_month_in_vietnam_and_refuses_other_text() -> None:
