@@ -112,7 +112,8 @@ def _with_reporters(user: StaffUser, rows: list[dict[str, Any]], ref: Any) -> li
 
 def _ticket_rows(user: StaffUser, raw: Mapping[str, str], figure: str, now: datetime) -> Iterator[list[Any]]:
     """The heading, then one row per ticket behind `figure`, page after page, within the user's scope;
-    with the reporter's columns when `raw` asks for them (reporter=1)."""
+    with the reporter's columns when `raw` asks for them (reporter=1); a list of open work says why
+    each ticket is late (_with_delay_reasons)."""
     from chalicelib.store.reference import load_reference
 
     stats, ref = _stats(), load_reference()
@@ -123,6 +124,8 @@ def _ticket_rows(user: StaffUser, raw: Mapping[str, str], figure: str, now: date
     while True:
         found = stats.tickets_behind(user, query, figure, after)
         rows = [dict(row) for row in found["tickets"]]
+        if figure in ("open", "overdue_open"):   # why each is late (a list of open work is bounded)
+            rows = _with_delay_reasons(rows)
         if with_reporter:
             rows = _with_reporters(user, rows, ref)
         for row in rows:

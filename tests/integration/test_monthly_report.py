@@ -6,6 +6,8 @@ the `reports` schedule, run by the local stack's worker at a clock moved to the 
 report with its A4 page and spreadsheet links."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -110,6 +112,10 @@ def test_each_overdue_ticket_says_why_it_is_late_from_what_staff_recorded(june: 
     by_code = {row[0]: row[5] for row in sheets["Quá hạn"][1:]}
     assert by_code[june["explained"]] == "Chờ Sở Xây dựng phối hợp kiểm tra (ghi ngày 15/06/2026)"
     assert by_code[june["silent"]] == mr.NO_REASON
+    # ... and so does the list behind the "overdue" figure, as a CSV
+    listed = exports.tickets_file(POLICE, {"from": f"{MONTH}-01", "to": f"{MONTH}-30"}, "overdue_open", "csv", now)
+    rows = {row[0]: row for row in csv.reader(io.StringIO(listed.body.decode("utf-8-sig")))}
+    assert rows["Mã phản ánh"][-1] == "Lý do quá hạn" and rows[june["extended"]][-1].startswith("Gia hạn đến ")
 
 
 def test_the_months_low_ratings_are_notable_cases_with_the_comment_only_for_who_may_see_the_reporter(
