@@ -97,6 +97,21 @@ def is_staff(actor: str | None) -> bool:
     return bool(actor) and str(actor).startswith("staff:")
 
 
+# The timeline events that are a staff member's work on the ticket: they count for per-operator
+# workload (`handled`) and the first one is the ticket's first staff action. Not work: the other
+# half of a merge (merged_from), followers joining or leaving, claiming/releasing a ticket,
+# publishing it, legal holds, anonymisation and photo removal (data care, not handling), notices.
+WORK = frozenset({"created", "routed", "recategorised", "assigned", "transferred", "returned", "started", "reply",
+                  "note", "callback_scheduled", "callback_done", "answered", "rejected", "redirected", "merged",
+                  "reopened", "closed", "deadline_extended", "clock_paused", "clock_resumed"})
+
+
+def is_work(kind: str, actor: str | None) -> bool:
+    """Whether an event of `kind` by `actor` is staff work (the one rule for the live counters and
+    the backfill)."""
+    return is_staff(actor) and kind in WORK
+
+
 def on_creation(fields: dict[str, Any], actor: str, at: datetime) -> list[Increment]:
     """A new ticket: one `received` on its creation day; a ticket typed in by staff (phone intake)
     has had its first staff action at once (0 min)."""
@@ -104,17 +119,18 @@ def on_creation(fields: dict[str, Any], actor: str, at: datetime) -> list[Increm
                                                            fields.get("agency"), fields.get("area")))
     inc.add("received")
     out = [inc]
-    if is_staff(actor):
+    if is_work("created", actor):
         inc.counts.update({"fa_w_0": 1, "fa_c_0": 1})
         out.append(Increment(local_day(at), "", {"handled": 1}, operator=actor[len("staff:"):]))
     return out
 
 
-def on_change(ticket: Any, target: str | None, changes: dict[str, Any], actor: str, at: datetime,
+def on_change(ticket: Any, target: str | None, changes: dict[str, Any], kind: str, actor: str, at: datetime,
               calendar: WorkCalendar | None) -> list[Increment]:
     """What a ticket's change adds: `ticket` as read before it (channel, category, agency, area,
     created_at, due_at, first_action_at), `target` its new status (None: unchanged), `changes` the
-    attributes it sets, `actor` who did it (staff:<e-mail>, system:…, citizen:…)."""
+    attributes it sets, `kind` its timeline event, `actor` who did it (staff:<e-mail>, system:…,
+    citizen:…)."""
     after = {name: changes[name] if name in changes else getattr(ticket, name, None) for name in DIMENSIONS}
     before_key = combo(*(getattr(ticket, name, None) for name in DIMENSIONS))
     key = combo(*(after[name] for name in DIMENSIONS))
@@ -133,11 +149,12 @@ def on_change(ticket: Any, target: str | None, changes: dict[str, Any], actor: s
         inc.counts.update(durations("an", ticket.created_at, at, calendar))
     elif target in ("reopened", "rejected", "redirected", "merged"):
         inc.add(target)
-    if is_staff(actor) and getattr(ticket, "first_action_at", None) is None:
+    staff_work = is_work(kind, actor)
+    if staff_work and getattr(ticket, "first_action_at", None) is None:
         inc.counts.update(durations("fa", ticket.created_at, at, calendar))
     if inc.counts:
         out.append(inc)
-    if is_staff(actor):
+    if staff_work:
         work = {"handled": 1}
         if target == "answered":
             work["answered"] = 1
@@ -145,9 +162,9 @@ def on_change(ticket: Any, target: str | None, changes: dict[str, Any], actor: s
     return out
 
 
-def first_action_change(ticket: Any, actor: str, at: datetime) -> dict[str, Any]:
+def first_action_change(ticket: Any, kind: str, actor: str, at: datetime) -> dict[str, Any]:
     """The ticket attribute that records its first staff action (set once)."""
-    return {"first_action_at": at} if is_staff(actor) and getattr(ticket, "first_action_at", None) is None else {}
+    return {"first_action_at": at} if is_work(kind, actor) and getattr(ticket, "first_action_at", None) is None else {}
 
 
 def on_callback(ticket: Any, due: datetime, done_at: datetime | None) -> list[Increment]:
@@ -182,11 +199,6 @@ def pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-# Staff events that are not a staff member's own action on this ticket (the other half of a merge,
-# a follower leaving the original) or not counted as work (the anonymisation, run by an admin).
-NOT_WORK = frozenset({"merged_from", "follower_removed", "follower_added", "anonymised", "sms_notice"})
-
-
 def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkCalendar | None,
            first: date, last: date) -> list[Increment]:
     """What live counting added for one ticket on the days first..last, rebuilt from the ticket,
@@ -196,7 +208,7 @@ def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkC
     key = combo(*dims.values())
     out: list[Increment] = []
     first_done = False
-    created_by_staff = bool(events) and is_staff(events[0].actor) and events[0].kind == "created"
+    created_by_staff = bool(events) and events[0].kind == "created" and is_work("created", events[0].actor)
     received = Increment(local_day(ticket.created_at), key, {"received": 1})
     if created_by_staff:
         received.counts.update({"fa_w_0": 1, "fa_c_0": 1})
@@ -207,7 +219,7 @@ def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkC
     for event in events[1:] if events and events[0].kind == "created" else events:
         day = local_day(event.at)
         inc = Increment(day, key)
-        staff = is_staff(event.actor) and event.kind not in NOT_WORK
+        staff = is_work(event.kind, event.actor)
         if event.kind == "answered":
             detail = event.detail or {}
             inc.key = combo(dims["channel"], dims["category"], detail.get("agency", dims["agency"]), dims["area"])

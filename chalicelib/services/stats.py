@@ -32,9 +32,8 @@ FIGURES_BEHIND = ("received", "answered", "on_time", "late", "open", "overdue_op
                   "redirected", "merged")
 LOOKBACK_DAYS = 120  # an answer is looked for among tickets created up to this long before the period
 PAGE = 50
-BACKLOG_BUCKETS = (  # (label, lower bound of hours until the deadline; None: no deadline)
-    ("Còn hạn trên 2 ngày", 48), ("Còn hạn đến 2 ngày", 0), ("Quá hạn đến 2 ngày", -48),
-    ("Quá hạn 2–7 ngày", -168), ("Quá hạn trên 7 ngày", None))
+BACKLOG_BUCKETS = (  # (label, upper bound of the hours since the ticket was received; None: no bound)
+    ("Dưới 1 ngày", 24), ("1–3 ngày", 72), ("3–7 ngày", 168), ("7–30 ngày", 720), ("Trên 30 ngày", None))
 
 
 @dataclass(frozen=True)
@@ -274,21 +273,20 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
 
 
 def _backlog(opened: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Open tickets by time to (or past) their deadline (the index holds no creation time), and
-    those without a deadline."""
+    """Open tickets by age — the time since they were received — and, of each age, how many are
+    past their deadline. The open-work index projects no creation time: it is read from the
+    tickets (chalicelib.store.stats.created_times) unless the entries carry it."""
+    from chalicelib.store import stats as store
+
+    missing = [e["code"] for e in opened if e.get("created") is None]
+    created = store.created_times(missing) if missing else {}
     rows = [{"bucket": label, "count": 0, "overdue": 0} for label, _ in BACKLOG_BUCKETS]
-    rows.append({"bucket": "Không có hạn", "count": 0, "overdue": 0})
     for entry in opened:
-        due = entry.get("due")
-        if due is None:
-            rows[-1]["count"] += 1
-            continue
-        hours = (due - now).total_seconds() / 3600
-        for row, (_, lower) in zip(rows, BACKLOG_BUCKETS):
-            if lower is None or hours > lower:
-                row["count"] += 1
-                row["overdue"] += int(hours < 0)
-                break
+        received = entry.get("created") or created.get(entry["code"])
+        hours = (now - received).total_seconds() / 3600 if received else 0.0
+        row = next(row for row, (_, upper) in zip(rows, BACKLOG_BUCKETS) if upper is None or hours < upper)
+        row["count"] += 1
+        row["overdue"] += int(_overdue(entry, now))
     return rows
 
 
@@ -363,11 +361,25 @@ def _summary(ticket: Any) -> dict[str, Any]:
             "answered_on_time": ticket.answered_on_time, "overdue": bool(ticket.overdue)}
 
 
+def counted_events(ticket: Any, events: list[Any], figure: str, start: datetime, end: datetime) -> list[Any]:
+    """The events of `ticket` (its timeline) that `figure` counts in [start, end): answers
+    (answered/on_time/late, by their verdict then), reopenings, rejections, redirections, merges —
+    whatever its status now, as the counters count events, not states."""
+    kind = "answered" if figure in ("on_time", "late") else figure
+    found = [e for e in events if e.kind == kind and start <= e.at < end]
+    if figure in ("on_time", "late"):
+        found = [e for e in found if bool((e.detail or {}).get("on_time", True)) == (figure == "on_time")]
+    return found
+
+
 def tickets_behind(user: StaffUser, query: StatsQuery, figure: str, after: str | None) -> dict[str, Any]:
-    """One page of the tickets behind `figure` in the user's scope: {tickets, next}. Period figures
-    read the tickets created in the period (answered ones: created up to LOOKBACK_DAYS before it and
-    last answered in it); open ones, the open-work index now."""
+    """One page of the tickets behind `figure` in the user's scope: {tickets, next}: exactly the
+    tickets the figure counts. `received`: the tickets created in the period; the event figures
+    (answered, on_time, late, reopened, rejected, redirected, merged): the tickets created up to
+    LOOKBACK_DAYS before the period with such an event in it, read from their timelines (a ticket
+    answered twice in the period is listed once); open ones, the open-work index now."""
     from chalicelib.store import stats as store
+    from chalicelib.store import tickets
 
     require(user, "statistics")
     if figure not in FIGURES_BEHIND:
@@ -380,16 +392,21 @@ def tickets_behind(user: StaffUser, query: StatsQuery, figure: str, after: str |
                                              PAGE, _decode(after))
         return {"tickets": [_summary(t) for t in found], "next": _encode(next_key)}
 
+    def dims(ticket: Any, agency: str | None = None) -> dict[str, Any]:
+        return {**{name: getattr(ticket, name) for name in rules.DIMENSIONS}, **({"agency": agency} if agency else {})}
+
     def keep(ticket: Any) -> bool:
-        if not _matches({name: getattr(ticket, name) for name in rules.DIMENSIONS}, query):
-            return False
         if figure == "received":
-            return start <= ticket.created_at < end
-        if figure in ("answered", "on_time", "late"):
-            if ticket.answered_at is None or not start <= ticket.answered_at < end:
-                return False
-            return figure == "answered" or bool(ticket.answered_on_time) == (figure == "on_time")
-        return ticket.status == figure
+            return start <= ticket.created_at < end and _matches(dims(ticket), query)
+        if ticket.updated_at is None or ticket.updated_at < start:  # nothing happened to it since
+            return False
+        if figure not in ("answered", "on_time", "late") and not _matches(dims(ticket), query):
+            return False
+        counted = counted_events(ticket, tickets.timeline(ticket.tracking_code), figure, start, end)
+        if figure in ("answered", "on_time", "late"):  # an answer counts under the agency that gave it
+            counted = [e for e in counted if _matches(dims(ticket, (e.detail or {}).get("agency") or ticket.agency),
+                                                      query)]
+        return bool(counted)
 
     since = start if figure in ("received",) else start - timedelta(days=LOOKBACK_DAYS)
     found, next_key = store.created_tickets(since.astimezone(timezone.utc), end.astimezone(timezone.utc), keep,

@@ -61,9 +61,9 @@ def _counted(ticket: TicketModel, event: NewEvent, now: datetime, status: str | 
     from chalicelib.domain import stats as rules
     from chalicelib.store.reference import load_reference
 
-    counted = rules.on_change(ticket, status, {}, event.actor, now, load_reference().calendar)
+    counted = rules.on_change(ticket, status, {}, event.kind, event.actor, now, load_reference().calendar)
     counted += rules.on_callback(ticket, due, done_at)
-    first = rules.first_action_change(ticket, event.actor, now)
+    first = rules.first_action_change(ticket, event.kind, event.actor, now)
     return counted, [TicketModel.first_action_at.set(first["first_action_at"])] if first else []
 
 

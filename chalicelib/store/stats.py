@@ -29,7 +29,7 @@ from chalicelib.domain.clock import VN_TZ
 from chalicelib.store.connection import bind
 from chalicelib.store.errors import translate
 from chalicelib.store import pages
-from chalicelib.store.models import NO_DUE, StatsCounterModel, TicketModel
+from chalicelib.store.models import NO_DUE, TICKET_SK, StatsCounterModel, TicketModel, ticket_pk
 
 
 SUMMARY_MAX_BYTES = 350_000  # under DynamoDB's 400 KB item limit
@@ -229,7 +229,31 @@ def open_entries(area: str | None = None, category: str | None = None) -> list[d
             found = [item for c in codes for item in TicketModel.by_place.query(f"{c}#{area}")]
             found = pages.full(TicketModel, found) if found else []
     return [{"code": item.pk.split("#", 1)[1], "channel": item.channel, "category": item.category,
-             "agency": item.agency, "status": item.status, "due": _due(item.due_sort)} for item in found]
+             "agency": item.agency, "status": item.status, "due": _due(item.due_sort),
+             "created": item.created_at if area is not None else None} for item in found]
+
+
+def created_times(codes: list[str]) -> dict[str, datetime]:
+    """When each ticket was received, by tracking code (the backlog's age; the open-work index
+    projects no creation time): BatchGetItem of 100 keys a call, only `created_at` returned."""
+    bind()
+    from chalicelib import aws
+    from chalicelib.config import settings
+
+    client, table = aws.client("dynamodb"), settings().tickets_table
+    out: dict[str, datetime] = {}
+    with translate():
+        for start in range(0, len(codes), 100):
+            keys = [{"pk": {"S": ticket_pk(code)}, "sk": {"S": TICKET_SK}} for code in codes[start:start + 100]]
+            request: dict[str, Any] = {table: {"Keys": keys, "ProjectionExpression": "pk, created_at"}}
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(table, []):
+                    if "created_at" in raw:
+                        code = raw["pk"]["S"].split("#", 1)[1]
+                        out[code] = TicketModel.created_at.deserialize(raw["created_at"]["S"])
+                request = answer.get("UnprocessedKeys") or {}
+    return out
 
 
 def open_tickets(query: Any, overdue: bool, now: datetime, limit: int, after: Any

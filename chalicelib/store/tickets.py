@@ -92,7 +92,7 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
     connection = bind()
     code = fields["tracking_code"]
     status = Status(fields["status"])
-    fields = {**fields, **stat_rules.first_action_change(None, first_event.actor, first_event.at)}
+    fields = {**fields, **stat_rules.first_action_change(None, first_event.kind, first_event.actor, first_event.at)}
     said = {name: fields[name] for name in BODY_FIELDS if fields.get(name) is not None}
     ticket = TicketModel(pk=ticket_pk(code), sk=TICKET_SK, due_sort=_due_sort(fields.get("due_at")),
                          open_queue=OPEN_QUEUE if is_open(status) else None,
@@ -142,9 +142,9 @@ def _counted(ticket: TicketModel, target: Status | None, changes: dict[str, Any]
     staff action recorded in `changes` (so it is counted once)."""
     from chalicelib.store.reference import load_reference
 
-    increments = stat_rules.on_change(ticket, target.value if target else None, changes, event.actor, now,
-                                      load_reference().calendar)
-    changes.update(stat_rules.first_action_change(ticket, event.actor, now))
+    increments = stat_rules.on_change(ticket, target.value if target else None, changes, event.kind, event.actor,
+                                      now, load_reference().calendar)
+    changes.update(stat_rules.first_action_change(ticket, event.kind, event.actor, now))
     return increments
 
 

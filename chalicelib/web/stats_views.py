@@ -101,7 +101,7 @@ def charts_of(figures: Mapping[str, Any], kept: Mapping[str, str]) -> dict[str, 
             {"label": a["name"], "value": _pct(a.get("on_time_pct")), "note": f"({a['on_time']}/{a['answered']})",
              "href": _link(kept, "answered", agency=a["key"]) if a.get("key") else None} for a in agencies],
             unit="%", max_value=100, css_class="bars agencies"),
-        "backlog": charts.bar_chart("Phản ánh đang xử lý theo hạn trả lời", [
+        "backlog": charts.bar_chart("Phản ánh đang xử lý theo thời gian từ khi tiếp nhận", [
             {"label": b["bucket"], "value": b["count"], "note": f"({b['overdue']} quá hạn)" if b.get("overdue") else ""}
             for b in figures.get("backlog_age") or []], css_class="bars backlog"),
         "ratings": charts.bar_chart("Đánh giá của người dân (số phiếu theo số sao)", [

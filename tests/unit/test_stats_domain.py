@@ -42,7 +42,7 @@ def test_percentiles_are_the_upper_bound_of_the_bucket_holding_them() -> None:
 
 def test_an_answer_counts_on_its_local_day_under_the_ticket_and_in_working_minutes_past_a_holiday() -> None:
     answered = at("2026-09-03T00:30")  # 2 September 17:30 UTC: the 3rd in Vietnam
-    out = rules.on_change(ticket(), "answered", {"answered_on_time": True}, "staff:a@x.vn",
+    out = rules.on_change(ticket(), "answered", {"answered_on_time": True}, "answered", "staff:a@x.vn",
                           answered.astimezone(VN_TZ), CALENDAR)
     counts = next(inc for inc in out if inc.operator is None and "answered" in inc.counts)
     assert counts.day == date(2026, 9, 3) and counts.key == "web|giao-thong|so-xay-dung|tan-ninh"
@@ -57,28 +57,44 @@ def test_an_answer_counts_on_its_local_day_under_the_ticket_and_in_working_minut
 
 def test_on_time_means_at_or_before_the_deadline_in_force() -> None:
     due = at("2026-09-08T16:00")
-    on_time = rules.on_change(ticket(first_action_at=due), "answered", {}, "staff:a@x.vn", due, CALENDAR)
-    late = rules.on_change(ticket(first_action_at=due), "answered", {}, "staff:a@x.vn", due + timedelta(seconds=1),
+    on_time = rules.on_change(ticket(first_action_at=due), "answered", {}, "answered", "staff:a@x.vn", due,
+                              CALENDAR)
+    late = rules.on_change(ticket(first_action_at=due), "answered", {}, "answered", "staff:a@x.vn",
+                           due + timedelta(seconds=1),
                            CALENDAR)
     assert any(i.counts.get("on_time") for i in on_time) and any(i.counts.get("late") for i in late)
 
 
 def test_a_transfer_moves_the_received_count_to_the_new_agency_on_the_creation_day() -> None:
     out = rules.on_change(ticket(first_action_at=at("2026-09-03T08:00")), "assigned", {"agency": "cong-an-tinh"},
-                          "staff:a@x.vn", at("2026-09-04T08:00"), CALENDAR)
+                          "transferred", "staff:a@x.vn", at("2026-09-04T08:00"), CALENDAR)
     moved = {(inc.day, inc.key): inc.counts for inc in out if "received" in inc.counts}
     assert moved == {(date(2026, 8, 31), "web|giao-thong|so-xay-dung|tan-ninh"): {"received": -1},
                      (date(2026, 8, 31), "web|giao-thong|cong-an-tinh|tan-ninh"): {"received": 1}}
 
 
 def test_the_first_staff_action_is_counted_once_and_system_moves_not_at_all() -> None:
-    first = rules.on_change(ticket(), None, {}, "staff:a@x.vn", at("2026-09-03T08:00"), CALENDAR)
-    again = rules.on_change(ticket(first_action_at=at("2026-09-03T08:00")), None, {}, "staff:a@x.vn",
+    first = rules.on_change(ticket(), None, {}, "note", "staff:a@x.vn", at("2026-09-03T08:00"), CALENDAR)
+    again = rules.on_change(ticket(first_action_at=at("2026-09-03T08:00")), None, {}, "note", "staff:a@x.vn",
                             at("2026-09-03T09:00"), CALENDAR)
-    system = rules.on_change(ticket(), "assigned", {}, "system:routing", at("2026-09-03T09:00"), CALENDAR)
+    system = rules.on_change(ticket(), "assigned", {}, "routed", "system:routing", at("2026-09-03T09:00"), CALENDAR)
     assert any(k.startswith("fa_w_") for i in first for k in i.counts)
     assert not any(k.startswith("fa_") for i in again for k in i.counts)
     assert system == []
+
+
+@pytest.mark.parametrize("kind", ["merged_from", "follower_added", "follower_removed", "claimed", "released",
+                                  "reassigned", "published", "anonymised", "legal_hold_set", "sms_notice"])
+def test_a_staff_event_that_is_not_work_counts_neither_as_workload_nor_as_first_action(kind: str) -> None:
+    when = at("2026-09-03T08:00")
+    assert not rules.is_work(kind, "staff:a@x.vn")
+    assert rules.on_change(ticket(), None, {}, kind, "staff:a@x.vn", when, CALENDAR) == []
+    assert rules.first_action_change(ticket(), kind, "staff:a@x.vn", when) == {}
+    event = SimpleNamespace(kind=kind, actor="staff:a@x.vn", at=when, detail=None)
+    created = SimpleNamespace(kind="created", actor="citizen:web", at=at("2026-08-31T16:00"), detail=None)
+    replayed = rules.replay(ticket(), [created, event], [], CALENDAR, date(2026, 8, 1), date(2026, 9, 30))
+    assert [inc.counts for inc in replayed] == [{"received": 1}]
+    assert rules.is_work("note", "staff:a@x.vn") and not rules.is_work("note", "citizen:web")
 
 
 def test_increments_on_the_same_item_are_merged_and_zeros_dropped() -> None:
