@@ -28,6 +28,7 @@ NONE = "-"
 # Upper bounds of the duration buckets, in minutes (the last one open-ended).
 BUCKET_UPPER = (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 960, 1440, 2880, 5760, 11520, 23040, 46080, 10**9)
 HISTOGRAMS = ("fa_w", "fa_c", "an_w", "an_c")  # first action / answer × working / calendar minutes
+LISTED_EVENTS = ("reopened", "rejected", "redirected", "merged")  # counted as events: listed by their timeline
 COUNTS = ("received", "answered", "on_time", "late", "reopened", "rejected", "redirected", "merged",
           "callbacks_due", "callbacks_done", "callbacks_within_30", "rating_count", "rating_sum")
 RATINGS = tuple(f"rating_{n}" for n in range(1, 6))

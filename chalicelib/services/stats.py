@@ -376,8 +376,9 @@ def tickets_behind(user: StaffUser, query: StatsQuery, figure: str, after: str |
     """One page of the tickets behind `figure` in the user's scope: {tickets, next}: exactly the
     tickets the figure counts. `received`: the tickets created in the period; the event figures
     (answered, on_time, late, reopened, rejected, redirected, merged): the tickets created up to
-    LOOKBACK_DAYS before the period with such an event in it, read from their timelines (a ticket
-    answered twice in the period is listed once); open ones, the open-work index now."""
+    LOOKBACK_DAYS before the period with such an event in it (a ticket answered twice in the period
+    is listed once): a ticket answered once by its answer, the others by their timelines, read only
+    for the tickets that ever had such an event (`stats_kinds`); open ones, the open-work index now."""
     from chalicelib.store import stats as store
     from chalicelib.store import tickets
 
@@ -400,7 +401,15 @@ def tickets_behind(user: StaffUser, query: StatsQuery, figure: str, after: str |
             return start <= ticket.created_at < end and _matches(dims(ticket), query)
         if ticket.updated_at is None or ticket.updated_at < start:  # nothing happened to it since
             return False
-        if figure not in ("answered", "on_time", "late") and not _matches(dims(ticket), query):
+        kinds = ticket.stats_kinds
+        if figure in ("answered", "on_time", "late"):
+            if ticket.answered_at is None or ticket.answered_at < start:  # its last answer: none in the period
+                return False
+            if kinds is not None and "reopened" not in kinds:
+                # answered once: that answer, its verdict, by the agency it has now (a transfer needs a reopening)
+                return ticket.answered_at < end and _matches(dims(ticket), query) and (
+                    figure == "answered" or bool(ticket.answered_on_time) == (figure == "on_time"))
+        elif (kinds is not None and figure not in kinds) or not _matches(dims(ticket), query):
             return False
         counted = counted_events(ticket, tickets.timeline(ticket.tracking_code), figure, start, end)
         if figure in ("answered", "on_time", "late"):  # an answer counts under the agency that gave it

@@ -290,6 +290,10 @@ class TicketModel(Model):
     consent_contact = BooleanAttribute(null=True)
     anonymised_at = UTCDateTimeAttribute(null=True)
     first_action_at = UTCDateTimeAttribute(null=True)  # the first staff action (statistics)
+    # The counted events it has had ("created", then reopened/rejected/redirected/merged, ADDed with the
+    # change): the list behind such a figure reads the timelines of those tickets only. None: a ticket from
+    # before it was kept (its timeline is read).
+    stats_kinds = UnicodeSetAttribute(null=True)
     anonymising_at = UTCDateTimeAttribute(null=True)  # claimed: its removal began, the next run finishes it
     legal_hold = UnicodeAttribute(null=True)  # the reason staff gave; None when not held
     # Who works on it ("Việc của tôi"): a staff e-mail and display name; its MINE# marker is written with it.

@@ -98,6 +98,7 @@ def create_ticket(fields: dict[str, Any], first_event: NewEvent, dedup_key: str 
                          open_queue=OPEN_QUEUE if is_open(status) else None,
                          place_open=place_key(status, fields.get("category"), fields.get("area")),
                          created_month=fields["created_at"].astimezone(timezone.utc).strftime("%Y-%m"),
+                         stats_kinds={"created"},
                          **{name: value for name, value in fields.items() if name not in BODY_FIELDS})
     body = TicketBodyModel(pk=ticket_pk(code), sk=BODY_SK, **said)
     limits = limits or []
@@ -383,6 +384,8 @@ def _status_actions(ticket: TicketModel, target: Status, now: datetime, changes:
     that follow it (the agency's queue, the open queue, the duplicate-suggestion key)."""
     new_agency = changes["agency"] if "agency" in changes else ticket.agency
     actions = [TicketModel.status.set(target.value), TicketModel.updated_at.set(now)]
+    if target.value in stat_rules.LISTED_EVENTS:
+        actions.append(TicketModel.stats_kinds.add({target.value}))
     if is_open(target) and new_agency:
         actions.append(TicketModel.agency_open.set(new_agency))
     else:

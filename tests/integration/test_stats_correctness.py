@@ -396,16 +396,22 @@ def _listed(user: StaffUser, query: service.StatsQuery, figure: str) -> list[str
 
 
 @pytest.mark.parametrize("start,end", [("2026-08-01", "2026-08-31"), ("2026-08-10", "2026-08-19")])
-def test_the_tickets_behind_each_figure_are_exactly_the_ones_it_counts(month: Story, start: str, end: str) -> None:
+def test_the_tickets_behind_each_figure_are_exactly_the_ones_it_counts(month: Story, start: str, end: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     query = service.parse_query({"from": start, "to": end}, load_reference(), NOW)
     figures = service.figures(SUPERVISOR, query, NOW)
     expected = _recomputed(month, date.fromisoformat(start), date.fromisoformat(end))["behind"]
+    read: list[str] = []
+    timeline = tickets.timeline
+    monkeypatch.setattr(tickets, "timeline", lambda code: read.append(code) or timeline(code))
     ours = set(month.codes.values())
     for figure, codes in expected.items():
         listed = [c for c in _listed(SUPERVISOR, query, figure) if c in ours]
         assert len(listed) == len(set(listed)) and set(listed) == codes, figure
         if figure in ("received", *EVENT_FIGURES):  # one event per ticket here (a ticket answered twice is listed once)
             assert len(listed) == figures["totals"][figure], figure
+    # timelines are read only for tickets that had a reopening, rejection, redirection or merge
+    assert set(read) <= {month.codes[role] for role in ("reopened", "rejected", "redirected", "duplicate")}
     # rejected in the period, open again now: listed among the rejections all the same
     assert month.codes["rejected"] in expected["rejected"] and tickets.get_ticket(month.codes["rejected"]).status \
         == "reopened"
