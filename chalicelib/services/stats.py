@@ -10,7 +10,7 @@ Where each figure comes from:
   read); an area (commune) filter reads the by_place index of the commune instead; the by-commune
   rows carry no open counts (0: the open-work index projects no commune);
 - rating_*: the same counters (a rating counts on its day under the ticket's combination);
-- operators: the day workload items, supervisors and admins only.
+- operators: the day workload items (a whole closed month's from its summary), supervisors and admins only.
 """
 from __future__ import annotations
 
@@ -124,52 +124,76 @@ def _matches(dims: Mapping[str, str | None], query: StatsQuery) -> bool:
     return all(value is None or dims.get(name) == value for name, value in query.filters.items())
 
 
-def _rows(query: StatsQuery) -> list[tuple[date, dict[str, str | None], dict[str, Any]]]:
-    """The counter items of the period that pass the filters: (day or month start, dims, numbers)."""
-    from chalicelib.store import stats as store
-
+def _read(query: StatsQuery, workload: bool = False
+          ) -> tuple[list[tuple[date, dict[str, str | None], dict[str, Any]]], list[dict[str, Any]]]:
+    """The counter items of the period that pass the filters, (day or month start, dims, numbers),
+    and with `workload` the staff workload items of the period ({actor, handled, answered}). A
+    closed month read whole comes from its summary (built on its first read); every Query of the
+    period runs side by side."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.store import stats as store
 
     pieces = _pieces(query)
     this_month = f"{datetime.now(timezone.utc).astimezone(VN_TZ):%Y-%m}"
-    closed = [p[0] for p in pieces if p[3] and p[0] < this_month]
+    closed = [month for month, first, last, whole in pieces if month < this_month and first == 1
+              and last == _month_end(date.fromisoformat(f"{month}-01")).day and (whole or workload)]
     summaries = store.summaries(closed) if closed else {}
-
-    def read_piece(piece: tuple[str, int, int, bool]) -> list[dict[str, Any]]:
-        month, first, last, whole = piece
-        if not whole:
-            return store.days(month, first, last)
-        if summaries.get(month) is not None:
-            return summaries[month]  # type: ignore[return-value]
-        if month not in summaries:
-            return store.month(month)
-        seen = store.dirty_count(month)  # before the items: a write after it makes the summary stale
-        items = store.month(month)
-        store.save_summary(month, items, seen)
-        return items
-
-    with ThreadPoolExecutor(max_workers=min(8, len(pieces))) as pool:  # the months' Queries side by side
-        read = list(pool.map(read_piece, pieces))
+    jobs: list[tuple[int, str, Any]] = []  # (piece, what it reads, how)
+    for index, (month, first, last, whole) in enumerate(pieces):
+        if month in summaries:
+            jobs.append((index, "summary", lambda m=month: summaries[m] or store.build_summary(m)))
+        if not (whole and month in summaries):
+            jobs.append((index, "items", (lambda m=month: store.month(m)) if whole else
+                         (lambda m=month, f=first, la=last: store.days(m, f, la))))
+        if workload and month not in summaries:
+            jobs.append((index, "work", lambda m=month, f=first, la=last: store.operators(m, f, la)))
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        results = list(pool.map(lambda job: job[2](), jobs))
+    items: dict[int, list[dict[str, Any]]] = {}
+    work: list[dict[str, Any]] = []
+    for (index, what, _), result in zip(jobs, results):
+        if what == "summary":
+            work += result["operators"] if workload else []
+            if pieces[index][3]:
+                items[index] = result["items"]
+        elif what == "items":
+            items[index] = result
+        else:
+            work += result
     out = []
-    for (month, first, last, whole), items in zip(pieces, read):
+    combos: dict[str, dict[str, str | None] | None] = {}  # a combination's dims, None when filtered out
+    for index, (month, first, last, whole) in enumerate(pieces):
         start = date.fromisoformat(f"{month}-01")
-        for item in items:
-            if whole:
-                day, key = start, item["sk"][2:]
-            else:
-                day, key = start.replace(day=int(item["sk"][2:4])), item["sk"][5:]
-            dims = rules.split_combo(key)
-            if _matches(dims, query):
-                out.append((day, dims, item))
-    return out
+        days = {}
+        for item in items[index]:
+            sk = item["sk"]
+            key = sk[2:] if whole else sk[5:]
+            if key not in combos:
+                dims = rules.split_combo(key)
+                combos[key] = dims if _matches(dims, query) else None
+            dims = combos[key]
+            if dims is not None:
+                if whole:
+                    out.append((start, dims, item))
+                else:
+                    day = days.get(sk[2:4]) or days.setdefault(sk[2:4], start.replace(day=int(sk[2:4])))
+                    out.append((day, dims, item))
+    return out, work
 
 
 def _num(item: Mapping[str, Any], name: str) -> int:
     return int(item.get(name) or 0)
 
 
-def _histogram(items: list[Mapping[str, Any]], name: str) -> list[int]:
-    return [sum(_num(item, f"{name}_{i}") for item in items) for i in range(len(rules.BUCKET_UPPER))]
+def _sums(rows: list[tuple[date, dict[str, str | None], dict[str, Any]]]) -> dict[str, int]:
+    """Every counter of the rows added up (one pass over each item's own numbers)."""
+    sums: dict[str, int] = {}
+    for _, _, item in rows:
+        for name, n in item.items():
+            if name != "sk":
+                sums[name] = sums.get(name, 0) + int(n or 0)
+    return sums
 
 
 def _names(ref: Any, dimension: str) -> dict[str, str]:
@@ -206,16 +230,16 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
     require(user, "statistics")
     query = _scoped(user, query)
     ref = load_reference()
-    rows = _rows(query)
-    items = [item for _, _, item in rows]
-    totals: dict[str, Any] = {name: sum(_num(item, name) for item in items) for name in rules.COUNTS}
+    rows, work = _read(query, allowed(user, "operator_statistics"))
+    sums = _sums(rows)
+    totals: dict[str, Any] = {name: sums.get(name, 0) for name in rules.COUNTS}
     opened = _open_now(query, now)
     totals["open"] = len(opened)
     totals["overdue_open"] = sum(1 for e in opened if _overdue(e, now))
-    totals.update(_ratings(items))
+    totals.update(_ratings(sums))
     for name, label in (("fa", "first_action"), ("an", "answer")):
         for kind, word in (("w", "working"), ("c", "calendar")):
-            histogram = _histogram(items, f"{name}_{kind}")
+            histogram = [sums.get(f"{name}_{kind}_{i}", 0) for i in range(len(rules.BUCKET_UPPER))]
             totals[f"{label}_p50_{word}_min"] = rules.percentile(histogram, 0.5)
             totals[f"{label}_p90_{word}_min"] = rules.percentile(histogram, 0.9)
     totals["on_time_pct"] = rules.pct(totals["on_time"], totals["answered"])
@@ -225,34 +249,40 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
     while day <= query.end:  # every bucket, empty ones too
         series.setdefault(bucket_of(day, query.grain), {})
         day += timedelta(days=1)
-    for when, _, item in rows:
-        line = series.setdefault(bucket_of(when, query.grain), {})
+    labels: dict[date, str] = {}
+    combos: dict[int, tuple[dict[str, str | None], dict[str, int]]] = {}  # the period's lines per combination
+    for when, dims, item in rows:
+        label = labels.get(when) or labels.setdefault(when, bucket_of(when, query.grain))
+        line = series.setdefault(label, {})
+        combo = (combos.get(id(dims)) or combos.setdefault(id(dims), (dims, {})))[1]
         for name in ("received", "answered", "on_time", "late"):
-            line[name] = line.get(name, 0) + _num(item, name)
+            n = item.get(name) or 0
+            line[name] = line.get(name, 0) + n
+            combo[name] = combo.get(name, 0) + n
 
     by: dict[str, list[dict[str, Any]]] = {}
     for dimension in rules.DIMENSIONS:
         names = _names(ref, dimension)
-        sums: dict[str, dict[str, int]] = {}
-        for _, dims, item in rows:
-            line = sums.setdefault(dims[dimension] or rules.NONE, {})
-            for name in ("received", "answered", "on_time", "late"):
-                line[name] = line.get(name, 0) + _num(item, name)
+        per: dict[str, dict[str, int]] = {}
+        for dims, numbers in combos.values():
+            line = per.setdefault(dims[dimension] or rules.NONE, {})
+            for name, n in numbers.items():
+                line[name] = line.get(name, 0) + n
         if dimension != "area":
             for entry in opened:
-                line = sums.setdefault(entry.get(dimension) or rules.NONE, {})
+                line = per.setdefault(entry.get(dimension) or rules.NONE, {})
                 line["open"] = line.get("open", 0) + 1
                 line["overdue_open"] = line.get("overdue_open", 0) + _overdue(entry, now)
         by[dimension] = sorted(({"key": key, "name": names.get(key, "Chưa xác định" if key == rules.NONE else key),
                                  **_line(line), "open": line.get("open", 0),
-                                 "overdue_open": line.get("overdue_open", 0)} for key, line in sums.items()
+                                 "overdue_open": line.get("overdue_open", 0)} for key, line in per.items()
                                 if any(line.values())),
                                key=lambda row: (-row["received"], row["name"]))
 
     heat_cells: dict[tuple[str, str], int] = {}
-    for _, dims, item in rows:
+    for dims, numbers in combos.values():
         cell = (dims["category"] or rules.NONE, dims["area"] or rules.NONE)
-        heat_cells[cell] = heat_cells.get(cell, 0) + _num(item, "received")
+        heat_cells[cell] = heat_cells.get(cell, 0) + numbers.get("received", 0)
     categories = sorted({c for c, _ in heat_cells if heat_cells[(c, _)]})
     areas = sorted({a for _, a in heat_cells if heat_cells[(_, a)]})
     cat_names, area_names = _names(ref, "category"), _names(ref, "area")
@@ -268,7 +298,7 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
                  "cells": [[heat_cells.get((c, a), 0) for a in areas] for c in categories]},
     }
     if allowed(user, "operator_statistics"):
-        result["operators"] = _operators(query)
+        result["operators"] = _operators(work)
     return result
 
 
@@ -290,28 +320,26 @@ def _backlog(opened: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]
     return rows
 
 
-def _ratings(items: list[Mapping[str, Any]]) -> dict[str, Any]:
-    count = sum(_num(item, "rating_count") for item in items)
-    total = sum(_num(item, "rating_sum") for item in items)
+def _ratings(sums: Mapping[str, int]) -> dict[str, Any]:
+    count, total = sums.get("rating_count", 0), sums.get("rating_sum", 0)
     return {"rating_count": count, "rating_mean": round(total / count, 2) if count else None,
-            "rating_dist": {str(n): sum(_num(item, f"rating_{n}") for item in items) for n in range(1, 6)}}
+            "rating_dist": {str(n): sums.get(f"rating_{n}", 0) for n in range(1, 6)}}
 
 
-def _operators(query: StatsQuery) -> list[dict[str, Any]]:
+def _operators(work: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Handled and answered per staff member (named from the staff directory) from the workload items."""
     from chalicelib.services.staff_directory import names
-    from chalicelib.store import stats as store
 
     try:
         known = {email.lower(): name for email, name in names().items()}
     except Exception:  # the directory is a nicety: the e-mail shows instead
         known = {}
-    work: dict[str, dict[str, int]] = {}
-    for month, first, last, _ in _pieces(replace(query, grain="day")):
-        for item in store.operators(month, first, last):
-            line = work.setdefault(item.get("actor") or "?", {"handled": 0, "answered": 0})
-            line["handled"] += _num(item, "handled")
-            line["answered"] += _num(item, "answered")
-    return sorted(({"name": known.get(actor.lower(), actor), **line} for actor, line in work.items()),
+    lines: dict[str, dict[str, int]] = {}
+    for item in work:
+        line = lines.setdefault(item.get("actor") or "?", {"handled": 0, "answered": 0})
+        line["handled"] += _num(item, "handled")
+        line["answered"] += _num(item, "answered")
+    return sorted(({"name": known.get(actor.lower(), actor), **line} for actor, line in lines.items()),
                   key=lambda row: (-row["handled"], row["name"]))
 
 
@@ -325,7 +353,7 @@ def public_month(month: str) -> dict[str, Any]:
 
     query = StatsQuery(first, _month_end(first), "month")
     ref = load_reference()
-    rows = _rows(query)
+    rows, _ = _read(query)
     per: dict[str, dict[str, int]] = {}
     for _, dims, item in rows:
         line = per.setdefault(dims["agency"] or rules.NONE, {})

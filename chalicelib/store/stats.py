@@ -5,9 +5,10 @@ Items (one table, pk=STATS#<yyyy-mm> of the VN-local day):
     sk=D#<dd>#<channel|category|agency|area>   a day's counters of one combination
     sk=M#<channel|category|agency|area>        the same, for the whole month (the roll-up)
     sk=O#<dd>#<digest of the e-mail>           a staff member's workload of a day (handled, answered)
-    sk=SUM                                     a closed month's M# items in one zlib-compressed JSON
-                                               blob (`blob`), built on first read, valid while `seen`
-                                               equals the DIRTY item's count
+    sk=SUM                                     a closed month's M# items and its workload per staff
+                                               member in one zlib-compressed JSON blob (`blob`), built
+                                               on first read, valid while `seen` equals the DIRTY
+                                               item's count and `format` is SUMMARY_FORMAT
     sk=DIRTY                                   `handled` counts the writes into the month after it
                                                closed (a transfer moving `received` to an old creation
                                                day, a late callback): they make its summary stale
@@ -33,6 +34,7 @@ from chalicelib.store.models import NO_DUE, TICKET_SK, StatsCounterModel, Ticket
 
 
 SUMMARY_MAX_BYTES = 350_000  # under DynamoDB's 400 KB item limit
+SUMMARY_FORMAT = 2  # 2: the M# items and the month's workload per staff member; another format is rebuilt
 
 
 def pk(day: date) -> str:
@@ -88,10 +90,11 @@ def add_now(increments: Iterable[rules.Increment]) -> None:
                     transaction.update(item, actions=actions)
 
 
-def _query(month: str, low: str, high: str | None = None) -> list[dict[str, Any]]:
+def _query(month: str, low: str, high: str | None = None, consistent: bool = False) -> list[dict[str, Any]]:
     """The counter items of `month` with sk between `low` and `high` (begins_with `low` when no
     `high`), every page, as plain dicts: the low-level client, since a month holds thousands of
-    small items and a model instance per item would cost more than the read."""
+    small items and a model instance per item would cost more than the read. `consistent`: a
+    strongly consistent read (for a summary, which must hold every write before it)."""
     bind()
     from chalicelib import aws
     from chalicelib.config import settings
@@ -104,7 +107,7 @@ def _query(month: str, low: str, high: str | None = None) -> list[dict[str, Any]
         values = {":p": {"S": f"STATS#{month}"}, ":a": {"S": low}, ":b": {"S": high}}
     out: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": settings().tickets_table, "KeyConditionExpression": condition,
-                              "ExpressionAttributeValues": values}
+                              "ExpressionAttributeValues": values, "ConsistentRead": consistent}
     with translate():
         while True:
             page = client.query(**kwargs)
@@ -121,19 +124,20 @@ def days(month: str, first: int, last: int) -> list[dict[str, Any]]:
     return _query(month, f"D#{first:02d}#", f"D#{last:02d}#\uffff")
 
 
-def month(month: str) -> list[dict[str, Any]]:
+def month(month: str, consistent: bool = False) -> list[dict[str, Any]]:
     """The month roll-up items of `month` (one Query, paginated)."""
-    return _query(month, "M#")
+    return _query(month, "M#", consistent=consistent)
 
 
-def operators(month: str, first: int, last: int) -> list[dict[str, Any]]:
+def operators(month: str, first: int, last: int, consistent: bool = False) -> list[dict[str, Any]]:
     """The staff workload items of `month` from day `first` to `last`."""
-    return _query(month, f"O#{first:02d}#", f"O#{last:02d}#\uffff")
+    return _query(month, f"O#{first:02d}#", f"O#{last:02d}#\uffff", consistent)
 
 
-def summaries(months: list[str]) -> dict[str, list[dict[str, Any]] | None]:
-    """The valid summaries of closed `months` (one BatchGetItem per 50 months): month -> its M#
-    items as month() returns them, or None when it has none or a stale one."""
+def summaries(months: list[str]) -> dict[str, dict[str, Any] | None]:
+    """The valid summaries of closed `months` (one BatchGetItem per 50 months): month ->
+    {"items": its M# items as month() returns them, "operators": [{actor, handled, answered}] the
+    month's workload per staff member}, or None when it has none, a stale one or an older format."""
     bind()
     from chalicelib import aws
     from chalicelib.config import settings
@@ -150,11 +154,12 @@ def summaries(months: list[str]) -> dict[str, list[dict[str, Any]] | None]:
                 for raw in answer.get("Responses", {}).get(table, []):
                     found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
                 request = answer.get("UnprocessedKeys") or {}
-    out: dict[str, list[dict[str, Any]] | None] = {}
+    out: dict[str, dict[str, Any] | None] = {}
     for m in months:
         summary, dirty = found.get((f"STATS#{m}", "SUM")), found.get((f"STATS#{m}", "DIRTY"))
         changes = int(dirty["handled"]["N"]) if dirty and "handled" in dirty else 0
-        if summary is None or int(summary["seen"]["N"]) != changes:
+        if (summary is None or int(summary["seen"]["N"]) != changes
+                or int(summary.get("format", {"N": "1"})["N"]) != SUMMARY_FORMAT):
             out[m] = None
             continue
         out[m] = json.loads(zlib.decompress(summary["blob"]["B"]))
@@ -173,10 +178,26 @@ def dirty_count(month: str) -> int:
     return int(item["handled"]["N"]) if item and "handled" in item else 0
 
 
-def save_summary(month: str, items: list[dict[str, Any]], seen: int) -> bool:
-    """Stores a closed month's M# items as its summary, valid while its DIRTY count is `seen`
-    (read before the items); False when too big for one item (the month is then read item by item)."""
-    blob = zlib.compress(json.dumps(items, separators=(",", ":")).encode(), 6)
+def build_summary(month: str) -> dict[str, Any]:
+    """A closed month's summary (as summaries() returns it) read from its items, and stored when it
+    fits in one item: the DIRTY count first, then the items, strongly consistent, so a write after
+    the count makes the stored summary stale and none before it is missed."""
+    seen = dirty_count(month)
+    work: dict[str, dict[str, Any]] = {}
+    for item in operators(month, 1, 31, consistent=True):
+        line = work.setdefault(item.get("actor") or "?", {"actor": item.get("actor") or "?", "handled": 0,
+                                                           "answered": 0})
+        line["handled"] += int(item.get("handled") or 0)
+        line["answered"] += int(item.get("answered") or 0)
+    summary = {"items": _query(month, "M#", consistent=True), "operators": list(work.values())}
+    save_summary(month, summary, seen)
+    return summary
+
+
+def save_summary(month: str, summary: dict[str, Any], seen: int) -> bool:
+    """Stores a closed month's summary, valid while its DIRTY count is `seen` (read before the
+    items); False when too big for one item (the month is then read item by item)."""
+    blob = zlib.compress(json.dumps(summary, separators=(",", ":")).encode(), 6)
     if len(blob) > SUMMARY_MAX_BYTES:
         return False
     bind()
@@ -185,7 +206,8 @@ def save_summary(month: str, items: list[dict[str, Any]], seen: int) -> bool:
 
     with translate():
         aws.client("dynamodb").put_item(TableName=settings().tickets_table, Item={
-            "pk": {"S": f"STATS#{month}"}, "sk": {"S": "SUM"}, "blob": {"B": blob}, "seen": {"N": str(seen)}})
+            "pk": {"S": f"STATS#{month}"}, "sk": {"S": "SUM"}, "blob": {"B": blob}, "seen": {"N": str(seen)},
+            "format": {"N": str(SUMMARY_FORMAT)}})
     return True
 
 
