@@ -43,7 +43,7 @@ fuzz: $(STAMP)
 bench-search: $(STAMP)
 	@$(BIN)/python -m bench.search
 
-## make bench-stats [BENCH_STATS_PER_DAY=100]: the statistics dashboard over a year of counters (p50 per view, AWS
+## make bench-stats [BENCH_STATS_PER_DAY=1000]: the statistics dashboard over a year of counters (p50 per view, AWS
 ## calls and read units per view) into bench/results.json (separate from bench)
 bench-stats: $(STAMP)
 	@$(BIN)/python -m bench.stats
