@@ -32,6 +32,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
 | statistics counters of a day / month per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> and M#<combo> ADD (in the ticket's transaction); Query sk between / begins_with |
 | per-operator workload of a day                | UpdateItem pk=STATS#<yyyy-mm>, sk=O#<dd>#<digest of the e-mail> ADD; Query sk between |
+| a closed day's / month's statistics summary   | BatchGetItem pk=STATS#<yyyy-mm>, sk=DSUM#<dd> / SUM with sk=DIRTY (its stale counters d01..d31 / handled, ADDed in the writes' transactions) |
 | the open backlog's ages (when each open ticket was received) | BatchGetItem pk=TICKET#<code>, sk=TICKET (100 a call, only created_at) after Query GSI by_open |
 | Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
@@ -626,6 +627,8 @@ def _counter_attributes() -> dict[str, Any]:
                              "pk": UnicodeAttribute(hash_key=True), "sk": UnicodeAttribute(range_key=True),
                              "actor": UnicodeAttribute(null=True), "handled": NumberAttribute(null=True)}
     attrs.update({name: NumberAttribute(null=True) for name in FIELDS})
+    # DIRTY's per-day stale counters: d01..d31 count the writes into a day after it closed
+    attrs.update({f"d{n:02d}": NumberAttribute(null=True) for n in range(1, 32)})
     return attrs
 
 
