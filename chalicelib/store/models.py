@@ -30,7 +30,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | public status changes of a day (Open311)      | GSI by_update: update_day=<yyyy-mm-dd>, at (events)     |
 | a ticket's satisfaction rating                | GetItem pk=TICKET#<code>, sk=RATING (put if absent)     |
 | rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
-| statistics counters of a day / month per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> and M#<combo> ADD (in the ticket's transaction); Query sk between / begins_with |
+| statistics counters of a day per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> ADD (in the ticket's transaction); Query sk between (today's, and to build a day summary) |
 | per-operator workload of a day                | UpdateItem pk=STATS#<yyyy-mm>, sk=O#<dd>#<digest of the e-mail> ADD; Query sk between |
 | a closed day's / month's statistics summary   | BatchGetItem pk=STATS#<yyyy-mm>, sk=DSUM#<dd> / SUM with sk=DIRTY (its stale counters d01..d31 / handled, ADDed in the writes' transactions) |
 | the open backlog's ages (when each open ticket was received) | BatchGetItem pk=TICKET#<code>, sk=TICKET (100 a call, only created_at) after Query GSI by_open |
@@ -633,7 +633,8 @@ def _counter_attributes() -> dict[str, Any]:
 
 
 STATS_COUNTER_DOC = """A statistics counter (chalicelib.store.stats): pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> (a day),
-M#<combo> (the month) or O#<dd>#<digest> (a staff member's day); numbers ADDed (chalicelib.domain.stats.FIELDS)."""
+M#<combo> (the month, older versions only), O#<dd>#<digest> (a staff member's day) or DIRTY (the month's
+and its days' stale counters); numbers ADDed (chalicelib.domain.stats.FIELDS)."""
 StatsCounterModel: Any = type("StatsCounterModel", (Model,), _counter_attributes())
 
 

@@ -3,12 +3,15 @@ increment) and their reader.
 
 Items (one table, pk=STATS#<yyyy-mm> of the VN-local day):
     sk=D#<dd>#<channel|category|agency|area>   a day's counters of one combination
-    sk=M#<channel|category|agency|area>        the same, for the whole month (the roll-up)
+    sk=M#<channel|category|agency|area>        the same for the whole month: no longer written (a
+                                               month is the sum of its days); older months may hold them
     sk=O#<dd>#<digest of the e-mail>           a staff member's workload of a day (handled, answered)
-    sk=SUM                                     a closed month's M# items and its workload per staff
-                                               member in one zlib-compressed JSON blob (`blob`), built
-                                               on first read, valid while `seen` equals the DIRTY
-                                               item's `handled` and `format` is SUMMARY_FORMAT
+    sk=SUM                                     a closed month's roll-up (its day items added up per
+                                               combination, as M#<combo> items) and its workload per
+                                               staff member in one zlib-compressed JSON blob (`blob`),
+                                               built on first read from its day summaries, valid while
+                                               `seen` equals the DIRTY item's `handled` and `format`
+                                               is SUMMARY_FORMAT
     sk=DSUM#<dd>                               a closed day's D# items and its workload per staff
                                                member, the same way: valid while `seen` equals the
                                                DIRTY item's d<dd> and `format` is DAY_FORMAT
@@ -66,8 +69,8 @@ def _operator_sk(day: date, operator: str) -> str:
 
 
 def items_of(increments: Iterable[rules.Increment]) -> list[tuple[Any, list[Any]]]:
-    """The (item, ADD actions) the increments make: a combination's day and month items, an
-    operator's day item, and the month's DIRTY item when a day before today changes (its stale
+    """The (item, ADD actions) the increments make: a combination's day item, an operator's day
+    item, and the month's DIRTY item when a day before today changes (its stale
     counter, and `handled` for a closed month); one entry per item (a transaction may touch an item
     once)."""
     sums: dict[tuple[str, str], dict[str, int]] = {}
@@ -79,7 +82,7 @@ def items_of(increments: Iterable[rules.Increment]) -> list[tuple[Any, list[Any]
             keys = [(pk(inc.day), _operator_sk(inc.day, inc.operator))]
             actors[keys[0]] = inc.operator
         else:
-            keys = [(pk(inc.day), f"D#{inc.day:%d}#{inc.key}"), (pk(inc.day), f"M#{inc.key}")]
+            keys = [(pk(inc.day), f"D#{inc.day:%d}#{inc.key}")]
         if inc.day < today and any(inc.counts.values()):  # a closed day changes: its summary is stale
             dirty = sums.setdefault((pk(inc.day), "DIRTY"), {})
             dirty[f"d{inc.day:%d}"] = 1
@@ -151,7 +154,7 @@ def days(month: str, first: int, last: int) -> list[dict[str, Any]]:
 
 
 def month(month: str, consistent: bool = False) -> list[dict[str, Any]]:
-    """The month roll-up items of `month` (one Query, paginated)."""
+    """The month roll-up items of `month` as older versions wrote them (one Query, paginated)."""
     return _query(month, "M#", consistent=consistent)
 
 
@@ -160,7 +163,7 @@ def operators(month: str, first: int, last: int, consistent: bool = False) -> li
     return _query(month, f"O#{first:02d}#", f"O#{last:02d}#\uffff", consistent)
 
 
-def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+def _batch_get(keys: list[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
     """The items of `keys` (pk, sk) that exist, raw (BatchGetItem, 100 keys a call)."""
     bind()
     from chalicelib import aws
@@ -171,7 +174,8 @@ def _batch_get(keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, A
     with translate():
         for start in range(0, len(keys), 100):
             request: dict[str, Any] = {table: {"Keys": [{"pk": {"S": hash_key}, "sk": {"S": range_key}}
-                                                        for hash_key, range_key in keys[start:start + 100]]}}
+                                                        for hash_key, range_key in keys[start:start + 100]],
+                                               "ConsistentRead": consistent}}
             while request:
                 answer = client.batch_get_item(RequestItems=request)
                 for raw in answer.get("Responses", {}).get(table, []):
@@ -186,17 +190,17 @@ def _valid(summary: dict[str, Any] | None, changes: int, fmt: int) -> dict[str, 
     return json.loads(zlib.decompress(summary["blob"]["B"]))
 
 
-def read_summaries(months: list[str], days: list[date]
+def read_summaries(months: list[str], days: list[date], consistent: bool = False
                    ) -> tuple[dict[str, dict[str, Any] | None], dict[date, dict[str, Any] | None]]:
     """The valid summaries of closed `months` and closed `days`, with their DIRTY items, in one
     BatchGetItem per 100 keys: month -> {"items": its M# items as month() returns them,
     "operators": [{actor, handled, answered}] its workload per staff member}; day -> {"items": its
     D# items as days() returns them, "operators": the same}; None when it has none, a stale one or
-    an older format."""
+    an older format. `consistent`: strongly consistent reads (to build a month's summary)."""
     wanted = {f"{m}" for m in months} | {f"{d:%Y-%m}" for d in days}
     keys = [(f"STATS#{m}", "SUM") for m in months] + [(pk(d), f"DSUM#{d:%d}") for d in days]
     keys += [(f"STATS#{m}", "DIRTY") for m in sorted(wanted)]
-    found = _batch_get(keys)
+    found = _batch_get(keys, consistent)
 
     def changes(month: str, name: str) -> int:
         dirty = found.get((f"STATS#{month}", "DIRTY")) or {}
@@ -222,6 +226,20 @@ def _dirty(month: str) -> dict[str, int]:
         item = aws.client("dynamodb").get_item(TableName=settings().tickets_table, ConsistentRead=True,
                                                 Key={"pk": {"S": f"STATS#{month}"}, "sk": {"S": "DIRTY"}}).get("Item")
     return {name: int(value["N"]) for name, value in (item or {}).items() if "N" in value}
+
+
+def roll_up(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Day items added up per combination, as month items (sk=M#<combo>)."""
+    lines: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key = item["sk"][5:]
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = {"sk": f"M#{key}"}
+        for name, n in item.items():
+            if name != "sk":
+                line[name] = line.get(name, 0) + (n or 0)
+    return list(lines.values())
 
 
 def _workload(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -298,12 +316,20 @@ def dirty_count(month: str) -> int:
 
 
 def build_summary(month: str) -> dict[str, Any]:
-    """A closed month's summary (as summaries() returns it) read from its items, and stored when it
-    fits in one item: the DIRTY count first, then the items, strongly consistent, so a write after
-    the count makes the stored summary stale and none before it is missed."""
+    """A closed month's summary (as summaries() returns it): its day summaries (the stale or missing
+    ones built) added up, and stored when it fits in one item: the DIRTY count first, then the day
+    summaries with their stale counters, strongly consistent, so a write after the count makes the
+    stored summary stale and none before it is missed (it made its day's summary stale, which is
+    then rebuilt from the items)."""
     seen = dirty_count(month)
-    summary = {"items": _query(month, "M#", consistent=True),
-               "operators": _workload(operators(month, 1, 31, consistent=True))}
+    first = date.fromisoformat(f"{month}-01")
+    numbers = range(1, ((first + timedelta(days=31)).replace(day=1) - timedelta(days=1)).day + 1)
+    found = read_summaries([], [first.replace(day=n) for n in numbers], consistent=True)[1]
+    stale = [n for n in numbers if found[first.replace(day=n)] is None]
+    built = build_days(month, stale) if stale else {}
+    days = [found[first.replace(day=n)] or built[n] for n in numbers]
+    summary = {"items": roll_up(item for day in days for item in day["items"]),
+               "operators": _workload(line for day in days for line in day["operators"])}
     save_summary(month, summary, seen)
     return summary
 

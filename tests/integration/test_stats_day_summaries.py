@@ -40,10 +40,10 @@ def _fresh(day: date) -> bool:
     return store.read_summaries([], [day])[1][day] is not None
 
 
-def _reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, str, int]], list[list[int]]]:
+def _reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, str, int]], list[tuple[str, list[int]]]]:
     """Records the Queries of counter items (month, from sk, items returned) and the days rebuilt."""
     queries: list[tuple[str, str, int]] = []
-    rebuilt: list[list[int]] = []
+    rebuilt: list[tuple[str, list[int]]] = []
     query, build = store._query, store.build_days
 
     def counted(month: str, low: str, high: str | None = None, consistent: bool = False) -> list[dict[str, Any]]:
@@ -52,7 +52,7 @@ def _reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, str, int]],
         return found
 
     monkeypatch.setattr(store, "_query", counted)
-    monkeypatch.setattr(store, "build_days", lambda month, numbers: rebuilt.append(sorted(numbers)) or
+    monkeypatch.setattr(store, "build_days", lambda month, numbers: rebuilt.append((month, sorted(numbers))) or
                         build(month, numbers))
     return queries, rebuilt
 
@@ -95,10 +95,10 @@ def test_a_view_reads_closed_days_from_summaries_and_only_todays_items(stack: An
     views = [_view(now, "2031-04-01", "2031-04-20"), _view(now, "2031-01-01", "2031-04-20", "month"),
              _view(now, "2031-04-14", "2031-04-20")]
     public = service.public_month("2031-04")
-    assert rebuilt == []
+    assert [month for month, _ in rebuilt if month == "2031-04"] == []  # (the months before: their first read)
     stats_queries = [(month, low) for month, low, _ in queries if month == "2031-04"]
     assert stats_queries and {low for _, low in stats_queries} <= {"D#20#", "O#20#"}  # today's items only
-    read = sum(found for month, low, found in queries if low == "D#20#")
+    read = sum(found for month, low, found in queries if (month, low) == ("2031-04", "D#20#"))
     assert read == 4 * len(store.days("2031-04", 20, 20))  # today's items, once in each of the 4 views
     assert [views[0]["totals"]["received"], _day(views[1], "2031-04"), views[2]["totals"]["received"]] == [5, 5, 2]
     assert public["totals"]["received"] == 5
@@ -134,3 +134,11 @@ def test_a_write_landing_while_a_day_summary_is_built_leaves_it_stale(stack: Any
     assert _fresh(date(2031, 5, 9))
     assert _agencies(_view(now, "2031-05-01", "2031-05-20")) == {"cong-an-tinh": 1}
     assert _fresh(date(2031, 5, 10))
+
+    # once May has closed, its month summary (the day summaries added up) says the same
+    june = at("2031-06-02", "10:00")
+    _clock(monkeypatch, june)
+    by_month = _view(june, "2031-05-01", "2031-05-31", "month")
+    assert by_month["totals"] == _view(june, "2031-05-01", "2031-05-31")["totals"]
+    assert _agencies(by_month) == {"cong-an-tinh": 1} and store.summaries(["2031-05"])["2031-05"] is not None
+    assert {row["key"]: row["received"] for row in service.public_month("2031-05")["agencies"]} == {"cong-an-tinh": 1}
