@@ -49,6 +49,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets created since a moment ("n mới" poll) | GSI by_month: created_month, created_at > since (COUNT) |
 | an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
 | was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
+| the duty roster and who is away (answer_url)  | GetItem pk=ROSTER, sk=CURRENT (versioned; away map set by UpdateItem) |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -696,6 +697,24 @@ class WorkMarkerModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class RosterModel(Model):
+    """The duty roster (chalicelib.store.roster): one item, pk=ROSTER, sk=CURRENT, so the answer_url
+    reads who is on duty and who is away with one GetItem. `entries` is saved whole over the version
+    the supervisor started from; `away` maps a staff e-mail to when they went away, set or removed
+    by one UpdateItem of its own key (never the whole item)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="ROSTER")
+    sk = UnicodeAttribute(range_key=True, default="CURRENT")
+    version = NumberAttribute(default=0)
+    entries = JSONAttribute(null=True)
+    away = MapAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
 class CountsModel(Model):
     """The inbox counts per view and agency scope (pk=INBOX#COUNTS, sk=COUNTS), rebuilt by at most
     one request at a time (`claimed_until`, epoch seconds) once they are older than a few seconds."""
@@ -745,4 +764,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
-                                   CountsModel, StatsCounterModel, ExportJobModel)
+                                   CountsModel, StatsCounterModel, ExportJobModel, RosterModel)
