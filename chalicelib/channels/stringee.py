@@ -134,16 +134,16 @@ def _call_id(value: Any, name: str = "call_id") -> str:
     return text
 
 
-def _seconds(value: Any, name: str) -> int | None:
-    """A non-negative whole number of seconds (Stringee sends numbers, sometimes as strings); None
-    when missing or empty."""
+def _seconds(value: Any, name: str, limit: int = 10 ** 9) -> int | None:
+    """A non-negative whole number below `limit` (seconds, or epoch milliseconds with a larger
+    limit; Stringee sends numbers, sometimes as strings); None when missing or empty."""
     if value is None or value == "":
         return None
     try:
         number = float("x" if isinstance(value, bool) else value)
     except (TypeError, ValueError):
         raise _invalid(name, f"Trường {name} không phải là số.", f"Field {name} is not a number.") from None
-    if not 0 <= number < 10 ** 9:  # also false for NaN
+    if not 0 <= number < limit:  # also false for NaN
         raise _invalid(name, f"Trường {name} ngoài khoảng cho phép.", f"Field {name} is out of range.")
     return round(number)
 
@@ -240,7 +240,7 @@ def parse_event(body: bytes | str) -> CallEvent:
     to_number, to_type = _party(data.get("to"), "to")
     custom = data.get("clientCustomData", data.get("customData"))
     return CallEvent(call_id=_call_id(data.get("call_id")), status=status,
-                     timestamp_ms=_seconds(data.get("timestamp_ms"), "timestamp_ms"),
+                     timestamp_ms=_seconds(data.get("timestamp_ms"), "timestamp_ms", 10 ** 14),
                      from_number=from_number, from_type=from_type, to_number=to_number, to_type=to_type,
                      duration_s=_seconds(data.get("duration"), "duration"),
                      answer_duration_s=_seconds(data.get("answerDuration"), "answerDuration"),
