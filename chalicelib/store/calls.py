@@ -1,0 +1,405 @@
+"""Calls in DynamoDB (chalicelib.domain.calls for the rules): the call item, its day's log entry, the live
+calls of the screen-pop, the caller's person markers and the callback tasks.
+
+- An offered call is one transaction: the call (if absent: a retried answer_url changes nothing), its
+  entry in the day's log, its live marker and the caller's person marker.
+- Each provider event is ONE UpdateItem of the call, conditional on its status not being there yet:
+  a repeat fails the condition and changes nothing. Each status sets only its own attributes, so the
+  order events arrive in does not matter. The updated call comes back with the write (ALL_NEW).
+- When the call's outcome is known its follow-ups are one transaction, guarded by the call's
+  `finalised` (written once) and by the voicemail it saw, so a voicemail arriving meanwhile is not lost:
+  the log entry gets the outcome, the live marker goes, a callback task is opened or merged.
+- A caller has at most one open task (pk=CALLTASK#<digest of the phone>, sk=OPEN), an upsert that
+  adds the call; it is a CallbackModel, so the callback reminder job reminds it like any callback.
+  Closing it moves it to sk=DONE#<closed at> in one transaction, so the next missed call opens a new one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.store import people
+from chalicelib.store.connection import bind
+from chalicelib.store.errors import translate
+from chalicelib.store.models import CallbackModel, CallMarkerModel, CallModel, EventModel, PersonMarkerModel
+from chalicelib.store.tickets import NewEvent, event_item
+
+LIVE_PK = "LIVECALL"
+LIVE_FOR = timedelta(hours=1)       # a live marker whose end never came is gone within the hour
+TASK_PREFIX = "CALLTASK#"
+OPEN_SK = "OPEN"
+TASK_OPERATOR = "system:telephony"
+# The callback index partitions an open task passes through (chalicelib.store.callbacks).
+TASK_STATUSES = ("cb#open", "cb#soon", "cb#reminded")
+MAX_OPEN_TASKS = 500               # read per list; more open tasks than this is a backlog to fix first
+
+
+def call_pk(call_id: str) -> str:
+    return f"CALL#{call_id}"
+
+
+def day_pk(day: date) -> str:
+    return f"CALLS#{day.isoformat()}"
+
+
+def local_day(moment: datetime) -> date:
+    from chalicelib.domain.clock import VN_TZ
+
+    return moment.astimezone(VN_TZ).date()
+
+
+def day_sk(moment: datetime, call_id: str) -> str:
+    return f"{moment.astimezone(timezone.utc).isoformat()}#{call_id}"
+
+
+def task_key(phone: str) -> str:
+    """The task's key for pages: the digest of the caller's phone (never the phone)."""
+    return people.person_digest(phone)
+
+
+def facts(item: CallModel) -> dict[str, Any]:
+    """The call as a plain mapping of its stored attributes (what chalicelib.domain.calls reads)."""
+    found = dict(item.attribute_values)
+    found["statuses"] = set(found.get("statuses") or ())
+    return found
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A call to record as offered (answer_url) or placed (call back)."""
+
+    call_id: str
+    direction: str
+    caller: str | None
+    caller_raw: str | None
+    route: str
+    rings: list[dict[str, str]]
+    record: bool
+    at: datetime
+    keep_until: datetime
+    ringing_to: str | None = None
+    staff: str | None = None
+    task: str | None = None
+    ticket: str | None = None
+
+
+def record_offer(offer: Offer, event: NewEvent | None = None) -> bool:
+    """Stores the call, its day entry, its live marker and the caller's person marker in one transaction
+    (and `event` on the offer's ticket's timeline). False when the call was stored already."""
+    connection = bind()
+    day = local_day(offer.at)
+    sk = day_sk(offer.at, offer.call_id)
+    call = CallModel(pk=call_pk(offer.call_id), call_id=offer.call_id, direction=offer.direction,
+                     caller=offer.caller, caller_raw=offer.caller_raw, route=offer.route, rings=offer.rings,
+                     record=offer.record, tried=0, created_at=offer.at, day_sk=f"{day_pk(day)}|{sk}",
+                     staff=offer.staff, task=offer.task, tickets={offer.ticket} if offer.ticket else None,
+                     expires_at=offer.keep_until)
+    entry = CallMarkerModel(pk=day_pk(day), sk=sk, call_id=offer.call_id, at=offer.at, direction=offer.direction,
+                            route=offer.route, staff=offer.staff, expires_at=offer.keep_until)
+    live = CallMarkerModel(pk=LIVE_PK, sk=offer.call_id, call_id=offer.call_id, at=offer.at,
+                           direction=offer.direction, state="ringing", caller=offer.caller,
+                           ringing_to=offer.ringing_to, expires_at=offer.at + LIVE_FOR)
+    try:
+        with translate():
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(call, condition=CallModel.pk.does_not_exist())
+                transaction.save(entry)
+                transaction.save(live)
+                if offer.caller:
+                    transaction.save(people.marker(offer.caller, "CALL", offer.call_id, offer.at,
+                                                   expires_at=offer.keep_until))
+                if event is not None and offer.ticket:
+                    transaction.save(event_item(offer.ticket, event), condition=EventModel.pk.does_not_exist())
+    except Conflict:
+        return False
+    return True
+
+
+def get(call_id: str, consistent: bool = True) -> dict[str, Any] | None:
+    """The call's facts, or None when no such call is stored."""
+    bind()
+    with translate():
+        try:
+            return facts(CallModel.get(call_pk(call_id), "CALL", consistent_read=consistent))
+        except CallModel.DoesNotExist:
+            return None
+
+
+def many(call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored calls among `call_ids`, by id (BatchGetItem; missing ones are left out)."""
+    bind()
+    keys = [(call_pk(i), "CALL") for i in dict.fromkeys(call_ids)]
+    if not keys:
+        return {}
+    with translate():
+        return {item.call_id: facts(item) for item in CallModel.batch_get(keys)}
+
+
+def apply_event(call_id: str, status: str, changes: dict[str, Any], at: datetime | None,
+                keep_until: datetime) -> tuple[dict[str, Any], bool]:
+    """Adds `status` and its `changes` (attribute → value) to the call, unless that status was seen:
+    one conditional UpdateItem that returns the call. Returns (the call, True) when this event was new,
+    (the call as stored, False) for a repeat (then one GetItem more). A call not offered through us
+    (an event first) is created with what its events bring."""
+    bind()
+    moment = at or datetime.now(timezone.utc)
+    item = CallModel(pk=call_pk(call_id), sk="CALL")
+    actions = [CallModel.statuses.add({status}), CallModel.call_id.set(call_id),
+               CallModel.created_at.set(CallModel.created_at | moment),
+               CallModel.expires_at.set(CallModel.expires_at | keep_until)]
+    actions += [getattr(CallModel, name).set(value) for name, value in changes.items()]
+    try:
+        with translate():
+            item.update(actions=actions, condition=~CallModel.statuses.contains(status))
+    except Conflict:
+        return get(call_id) or {}, False
+    return facts(item), True
+
+
+def record_fail(call_id: str, tried: int, cause: str) -> dict[str, Any] | None:
+    """Notes that the `tried`-th operator failed (busy, no answer, offline) with `cause`; a repeat of
+    that failure changes nothing. Returns the call (None when it is not stored)."""
+    bind()
+    item = CallModel(pk=call_pk(call_id), sk="CALL")
+    try:
+        with translate():
+            item.update(actions=[CallModel.fails.add({str(tried)}), CallModel.last_fail.set(cause or "failed"),
+                                 CallModel.tried.set(tried)],
+                        condition=CallModel.pk.exists() & ~CallModel.fails.contains(str(tried))
+                        & (CallModel.tried < tried))
+    except Conflict:
+        return get(call_id)
+    return facts(item)
+
+
+def set_voicemail(call_id: str, url: str, seconds: int | None, keep_until: datetime) -> tuple[dict[str, Any], bool]:
+    """Stores the voicemail's link on the call (once). Returns (the call, whether this was new)."""
+    bind()
+    item = CallModel(pk=call_pk(call_id), sk="CALL")
+    actions = [CallModel.voicemail_url.set(url), CallModel.call_id.set(call_id),
+               CallModel.expires_at.set(CallModel.expires_at | keep_until)]
+    if seconds is not None:
+        actions.append(CallModel.voicemail_s.set(seconds))
+    try:
+        with translate():
+            item.update(actions=actions, condition=CallModel.voicemail_url.does_not_exist())
+    except Conflict:
+        return get(call_id) or {}, False
+    return facts(item), True
+
+
+def set_recording(call_id: str, url: str) -> None:
+    """Stores the link of the whole call's recording (the `record` action's POST)."""
+    bind()
+    with translate():
+        CallModel(pk=call_pk(call_id), sk="CALL").update(actions=[CallModel.recording_url.set(url)],
+                                                        condition=CallModel.pk.exists())
+
+
+def live_update(call_id: str, state: str | None = None, ringing_to: str | None = None,
+                answered_by: str | None = None) -> None:
+    """Updates a live call's marker (nothing when it is gone: the call ended meanwhile)."""
+    bind()
+    actions = [getattr(CallMarkerModel, name).set(value) for name, value in
+               (("state", state), ("ringing_to", ringing_to), ("answered_by", answered_by)) if value]
+    if not actions:
+        return
+    try:
+        with translate():
+            CallMarkerModel(pk=LIVE_PK, sk=call_id).update(actions=actions, condition=CallMarkerModel.pk.exists())
+    except Conflict:
+        return
+
+
+def live(now: datetime) -> list[CallMarkerModel]:
+    """The calls ringing or answered now (one Query of the live partition; expired ones left out)."""
+    bind()
+    with translate():
+        return list(CallMarkerModel.query(LIVE_PK, filter_condition=CallMarkerModel.expires_at > now, limit=200))
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """A call to add to its caller's open callback task (opened if there is none)."""
+
+    phone: str
+    call_id: str
+    at: datetime
+    due: datetime
+    outcome: str
+    remind_email: str
+    keep_until: datetime
+
+
+def _task_actions(change: TaskChange) -> list[Any]:
+    due_sort = change.due.astimezone(timezone.utc).isoformat()
+    return [CallbackModel.tracking_code.set(CallbackModel.tracking_code | ""),
+            CallbackModel.due_at.set(CallbackModel.due_at | change.due),
+            CallbackModel.due_sort.set(CallbackModel.due_sort | due_sort),
+            CallbackModel.status.set(CallbackModel.status | TASK_STATUSES[0]),
+            CallbackModel.reason.set(CallbackModel.reason | "Cuộc gọi nhỡ"),
+            CallbackModel.operator.set(CallbackModel.operator | TASK_OPERATOR),
+            CallbackModel.operator_email.set(CallbackModel.operator_email | change.remind_email),
+            CallbackModel.created_at.set(CallbackModel.created_at | change.at),
+            CallbackModel.first_at.set(CallbackModel.first_at | change.at),
+            CallbackModel.caller.set(change.phone),
+            CallbackModel.last_at.set(change.at),
+            CallbackModel.last_outcome.set(change.outcome),
+            CallbackModel.calls.add(1),
+            CallbackModel.call_ids.add({change.call_id}),
+            CallbackModel.expires_at.set(change.keep_until)]
+
+
+def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: TaskChange | None) -> None:
+    """Writes a finished call's follow-ups in one transaction: the call's `finalised` outcome (only if not
+    yet finalised and its voicemail is still as `call` saw it), the outcome and figures in its day
+    entry (`log`: wait_s, talk_s, answered_by), the live marker deleted, and `task` merged into the
+    caller's open callback task. Raises Conflict when the call changed meanwhile (read it again)."""
+    connection = bind()
+    condition = CallModel.finalised.does_not_exist()
+    condition &= (CallModel.voicemail_url == call["voicemail_url"]) if call.get("voicemail_url") \
+        else CallModel.voicemail_url.does_not_exist()
+    entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"),
+                               actions=[CallModel.finalised.set(outcome)], condition=condition)
+            if entry_pk and entry_sk:
+                actions = [CallMarkerModel.outcome.set(outcome), CallMarkerModel.call_id.set(call["call_id"])]
+                actions += [getattr(CallMarkerModel, k).set(v) for k, v in log.items() if v is not None]
+                transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk), actions=actions)
+            transaction.delete(CallMarkerModel(pk=LIVE_PK, sk=call["call_id"]))
+            if task is not None:
+                transaction.update(CallbackModel(pk=TASK_PREFIX + task_key(task.phone), sk=OPEN_SK),
+                                   actions=_task_actions(task),
+                                   condition=~CallbackModel.call_ids.contains(task.call_id))
+
+
+def relabel(call: dict[str, Any], outcome: str) -> None:
+    """A finalised call's outcome changed (its voicemail came after its end): the call and its day entry
+    say so (one transaction)."""
+    connection = bind()
+    entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"),
+                               actions=[CallModel.finalised.set(outcome)])
+            if entry_pk and entry_sk:
+                transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk),
+                                   actions=[CallMarkerModel.outcome.set(outcome)])
+
+
+def day_log(day: date, outcome: str | None, after: str | None, limit: int = 50,
+            staff: str | None = None) -> tuple[list[CallMarkerModel], str | None]:
+    """One page of a day's calls, newest first, optionally of one outcome or one operator's
+    (answered or called back by `staff`); returns them and the sort key to continue after."""
+    bind()
+    condition = None
+    if outcome:
+        condition = CallMarkerModel.outcome == outcome
+    if staff:
+        mine = (CallMarkerModel.answered_by == staff) | (CallMarkerModel.staff == staff)
+        condition = mine if condition is None else condition & mine
+    start = {"pk": {"S": day_pk(day)}, "sk": {"S": after}} if after else None
+    query = CallMarkerModel.query(day_pk(day), filter_condition=condition, scan_index_forward=False,
+                                  limit=limit, last_evaluated_key=start, page_size=limit)
+    with translate():
+        found = list(query)
+    more = query.last_evaluated_key
+    return found, (more["sk"]["S"] if more and len(found) >= limit else None)
+
+
+def caller_calls(phone: str, limit: int = 5) -> list[PersonMarkerModel]:
+    """The caller's latest calls (their person markers, newest first; one Query)."""
+    bind()
+    with translate():
+        return list(PersonMarkerModel.query(people.person_pk(phone), PersonMarkerModel.sk.startswith("CALL#"),
+                                            scan_index_forward=False, limit=limit))
+
+
+def attach(call_id: str, code: str, event: NewEvent) -> None:
+    """Links the call to ticket `code` and puts `event` on the ticket's timeline (one transaction);
+    raises NotFound-like Conflict when the call is not stored."""
+    connection = bind()
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(CallModel(pk=call_pk(call_id), sk="CALL"), actions=[CallModel.tickets.add({code})],
+                               condition=CallModel.pk.exists())
+            transaction.save(event_item(code, event), condition=EventModel.pk.does_not_exist())
+
+
+# --- callback tasks -------------------------------------------------------------------------------
+
+def task(key: str) -> CallbackModel | None:
+    """The caller's open task by its key (the phone's digest), or None."""
+    bind()
+    with translate():
+        try:
+            return CallbackModel.get(TASK_PREFIX + key, OPEN_SK, consistent_read=True)
+        except CallbackModel.DoesNotExist:
+            return None
+
+
+def open_tasks() -> list[CallbackModel]:
+    """Every open call task, earliest due first (the callback index's open partitions, call tasks
+    only; at most MAX_OPEN_TASKS)."""
+    bind()
+    found: list[Any] = []
+    with translate():
+        for status in TASK_STATUSES:
+            found += CallbackModel.by_status_due.query(
+                status, filter_condition=CallbackModel.pk.startswith(TASK_PREFIX), limit=MAX_OPEN_TASKS)
+    keys = sorted({(f.pk, f.sk) for f in found})[:MAX_OPEN_TASKS]
+    if not keys:
+        return []
+    with translate():
+        whole = list(CallbackModel.batch_get(keys))
+    return sorted(whole, key=lambda t: (t.due_sort or "", t.pk))
+
+
+def close_task(found: CallbackModel, outcome: str, note: str, actor: str, now: datetime,
+               event: NewEvent | None = None, ticket: str | None = None) -> CallbackModel:
+    """Closes the open task `found` (as read): moves it to sk=DONE#<now> with the outcome, in one
+    transaction conditional on no call having been merged since it was read (else Conflict: read again);
+    `event` goes on `ticket`'s timeline in it. Returns the closed task."""
+    connection = bind()
+    closed = CallbackModel(pk=found.pk, sk=f"DONE#{now.astimezone(timezone.utc).isoformat()}",
+                           **{k: v for k, v in found.attribute_values.items() if k not in ("pk", "sk", "status",
+                                                                                            "due_sort")})
+    closed.outcome, closed.note, closed.closed_by, closed.closed_at = outcome, note or None, actor, now
+    with translate():
+        with TransactWrite(connection=connection) as transaction:
+            transaction.delete(CallbackModel(pk=found.pk, sk=OPEN_SK), condition=CallbackModel.calls == found.calls)
+            transaction.save(closed, condition=CallbackModel.pk.does_not_exist())
+            if event is not None and ticket:
+                transaction.save(event_item(ticket, event), condition=EventModel.pk.does_not_exist())
+    return closed
+
+
+def forget(call_id: str) -> bool:
+    """Deletes the call item (its phone, recordings) for an erasure; its day entry holds no phone and
+    stays for the figures. True when there was one."""
+    bind()
+    try:
+        with translate():
+            CallModel(pk=call_pk(call_id), sk="CALL").delete(condition=CallModel.pk.exists())
+    except Conflict:
+        return False
+    with translate():
+        CallMarkerModel(pk=LIVE_PK, sk=call_id).delete()
+    return True
+
+
+def forget_tasks(phone: str) -> int:
+    """Deletes the caller's call tasks, open and closed (one Query and a delete each)."""
+    bind()
+    deleted = 0
+    with translate():
+        for found in CallbackModel.query(TASK_PREFIX + task_key(phone)):
+            found.delete()
+            deleted += 1
+    return deleted
