@@ -9,6 +9,7 @@ away never collides with a supervisor's save (and neither overwrites the other).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
@@ -53,7 +54,8 @@ def save(roster: Roster, expected_version: int, actor: str, now: datetime) -> Ro
     connection = bind()
     before = current(consistent=True)
     item = RosterModel(_PK, _SK)
-    condition = (RosterModel.pk.does_not_exist() if expected_version == 0
+    # Version 0: nothing saved yet, though an operator going away may have created the item.
+    condition = ((RosterModel.pk.does_not_exist() | (RosterModel.version == 0)) if expected_version == 0
                  else RosterModel.version == expected_version)
     version = expected_version + 1
     actions = [RosterModel.version.set(version),
@@ -69,7 +71,7 @@ def save(roster: Roster, expected_version: int, actor: str, now: datetime) -> Ro
     return Roster(version, roster.entries, before.away)
 
 
-def _update(actions: list, condition) -> bool:
+def _update(actions: list[Any], condition: Any) -> bool:
     """One conditional UpdateItem of the roster item; False when its condition failed."""
     try:
         with translate():
