@@ -1,0 +1,70 @@
+"""Stringee's webhooks (chalicelib/services/telephony.py): what to do with a call (an SCCO, JSON), and
+its events. A bad signature is a 403 and nothing is stored; the answer is never a 5xx."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.web.http import JSON_UTF8, json_api
+from chalicelib.web.routes_common import ANY, lambda_context
+
+bp = Blueprint(__name__)
+SIGNATURE = "x-stringee-signature"
+
+
+def _webhook_base() -> str:
+    """The absolute URL Stringee reaches this app at (PUBLIC_BASE_URL, else this request's host and
+    base path): the next/voicemail URLs in an SCCO start with it."""
+    from chalicelib.config import settings
+    from chalicelib.web.urls import base
+
+    configured = settings().public_base_url.rstrip("/")
+    if configured:
+        return configured
+    headers = bp.current_request.headers
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip() or "https"
+    return f"{scheme}://{headers.get('host', 'localhost')}{base()}"
+
+
+def _query() -> dict[str, str]:
+    return dict(bp.current_request.query_params or {})
+
+
+@bp.route("/webhooks/stringee/answer", methods=["GET"])
+@json_api(lambda_context)
+def stringee_answer() -> Response:
+    from chalicelib.services import telephony
+    from chalicelib.web.urls import base
+
+    actions = telephony.answer(_query(), bp.current_request.headers.get(SIGNATURE), base(), _webhook_base())
+    return Response(actions, headers=JSON_UTF8)
+
+
+@bp.route("/webhooks/stringee/next", methods=["POST"], content_types=ANY)
+@json_api(lambda_context)
+def stringee_next() -> Response:
+    from chalicelib.services import telephony
+
+    query = _query()
+    actions = telephony.on_fail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
+                                query.get("call", ""), query.get("try", "0"), _webhook_base())
+    return Response(actions, headers=JSON_UTF8)
+
+
+@bp.route("/webhooks/stringee/event", methods=["POST"], content_types=ANY)
+@json_api(lambda_context)
+def stringee_event() -> Response:
+    from chalicelib.services import telephony
+
+    telephony.event(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE))
+    return Response({"ok": True}, headers=JSON_UTF8)
+
+
+@bp.route("/webhooks/stringee/voicemail", methods=["POST"], content_types=ANY)
+@json_api(lambda_context)
+def stringee_voicemail() -> Response:
+    from chalicelib.services import telephony
+
+    query = _query()
+    telephony.voicemail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
+                        query.get("call", ""), query.get("kind", "voicemail"))
+    return Response({"ok": True}, headers=JSON_UTF8)
