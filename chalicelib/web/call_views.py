@@ -16,8 +16,10 @@ from urllib.parse import parse_qs, quote, urlencode
 from chalice import Response
 
 from chalicelib.domain import roster as rosters
+from chalicelib.domain.calls import OUTCOME_LABELS_VI as OUTCOME_LABELS
+from chalicelib.domain.calls import TASK_OUTCOMES
 from chalicelib.domain.clock import VN_TZ, local_text
-from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, Unavailable, ValidationFailed
 from chalicelib.domain.permissions import StaffUser, allowed, require
 from chalicelib.web import session as sessions
 from chalicelib.web.http import JSON_UTF8
@@ -27,11 +29,7 @@ from chalicelib.web.urls import staff_target
 
 CALL_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
-OUTCOME_LABELS = {"answered": "Đã nghe", "missed": "Nhỡ (không ai nghe)", "abandoned": "Người gọi gác máy khi chờ",
-                  "busy": "Máy bận", "after_hours": "Ngoài giờ", "voicemail": "Để lại lời nhắn"}
 STATUS_LABELS = {"ringing": "Đang đổ chuông", "answered": "Đang nghe"}
-TASK_OUTCOMES = {"reached": "Đã gọi lại, đã nói chuyện", "no_answer": "Gọi lại không ai nghe",
-                 "wrong_number": "Sai số / không liên lạc được", "not_needed": "Không cần gọi lại"}
 PRIVATE = {"Cache-Control": "no-store"}
 
 
@@ -270,7 +268,7 @@ def tasks_page(headers: Mapping[str, str], query: Mapping[str, str], status: int
     found = telephony.open_tasks(session.user, after)
     more = "?" + urlencode({"after": found["next"]}) if found.get("next") else None
     return _show(session, "staff/call_tasks.html", status=status, tasks=found.get("tasks") or [], more=more,
-                 task_outcomes=TASK_OUTCOMES, error=message)
+                 task_outcomes=TASK_OUTCOMES, error=message, now=_now())
 
 
 def tasks_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
@@ -286,7 +284,7 @@ def tasks_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respons
     now = _now()
     try:
         if form.get("action") == "call":
-            telephony.call_back(session.user, str(form.get("phone") or ""), None, key, now)
+            _call_back(session.user, str(form.get("phone") or ""), None, key, now)
             done = "Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người dân."
         else:
             outcome = str(form.get("outcome") or "")
@@ -294,17 +292,34 @@ def tasks_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respons
                 raise ValidationFailed([FieldError("outcome", "Chọn kết quả gọi lại.", "Choose an outcome.")])
             telephony.task_outcome(session.user, key, outcome, str(form.get("note") or "")[:500], now)
             done = "Đã ghi kết quả gọi lại."
-    except (ValidationFailed, Conflict) as failed:
-        return tasks_page(headers, {}, status=400 if isinstance(failed, ValidationFailed) else 409,
-                          message=failed.message_vi if not isinstance(failed, ValidationFailed)
-                          else failed.errors[0].vi)
+    except (ValidationFailed, Conflict, CallFailed) as failed:
+        status = 400 if isinstance(failed, ValidationFailed) else 503 if isinstance(failed, CallFailed) else 409
+        return tasks_page(headers, {}, status=status, message=failed.errors[0].vi
+                          if isinstance(failed, ValidationFailed) else failed.message_vi)
     return _back(session, "/staff/goi-lai", done)
+
+
+class CallFailed(Unavailable):
+    """The provider did not place the call back."""
+
+    message_vi = "Tổng đài chưa gọi được (nhà cung cấp từ chối hoặc không trả lời). Vui lòng thử lại sau ít phút."
+    message_en = "The provider did not place the call. Try again in a few minutes."
+
+
+def _call_back(user: StaffUser, phone: str, code: str | None, task: str | None, now: datetime) -> None:
+    from chalicelib.notify.base import DeliveryFailed
+    from chalicelib.services import telephony
+
+    try:
+        telephony.call_back(user, phone, code, task, now)
+    except DeliveryFailed:
+        raise CallFailed() from None
 
 
 def ticket_call_back(headers: Mapping[str, str], code: str, form: Mapping[str, str]) -> Response:
     """"Gọi lại" on a ticket: click-to-call its reporter (the number read on the server, where this
     person may see it), recorded on the ticket."""
-    from chalicelib.services import console, telephony
+    from chalicelib.services import console
     from chalicelib.store.reference import load_reference
 
     session = sessions.page_session(headers)
@@ -315,6 +330,6 @@ def ticket_call_back(headers: Mapping[str, str], code: str, form: Mapping[str, s
     if not phone:
         raise ValidationFailed([FieldError("phone", "Phản ánh này không có số điện thoại để gọi lại.",
                                            "This ticket has no phone number to call.")])
-    telephony.call_back(session.user, phone, ticket.tracking_code, None, _now())
+    _call_back(session.user, phone, ticket.tracking_code, None, _now())
     return _back(session, f"/staff/tickets/{quote(ticket.tracking_code)}",
                  "Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người phản ánh.")

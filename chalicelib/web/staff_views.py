@@ -341,7 +341,11 @@ def intake_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respon
         from chalicelib.services import telephony
         from chalicelib.web.call_views import call_id_of
 
-        telephony.attach_call(session.user, call_id_of(str(form["call_id"])), code, datetime.now(timezone.utc))
+        try:
+            telephony.attach_call(session.user, call_id_of(str(form["call_id"])), code, datetime.now(timezone.utc),
+                                  how="created")
+        except DomainError:  # the ticket stands; the call can still be added from the call log
+            pass
     return redirect(f"/staff/tickets/{quote(code)}", [*session.set_cookies, sessions.flash_cookie(
         f"Đã tạo phản ánh {code} từ cuộc gọi. Đọc mã này cho người gọi để tra cứu.")])
 

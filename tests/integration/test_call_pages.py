@@ -126,3 +126,73 @@ def test_an_operator_switches_themselves_away_and_back_and_no_one_else(people: d
     forged = op.client.http.post("/staff/truc/trang-thai", headers={"Content-Type": FORM,
                                  "Cookie": f"hl_id={op.token}; hl_csrf=t"}, body=b"away=1")
     assert forged.status_code == 403 and not roster.current(consistent=True).is_away("tongdai@demo.1022.vn")
+
+
+# The screen-pop, the call log and a ticket made from a call
+
+
+def _ring(caller: str | None, ringing_to: str | None = "tongdai@demo.1022.vn") -> str:
+    """A call the answer_url has just offered: ringing now (T-A's store, as the webhook writes it)."""
+    import secrets
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.store import calls
+
+    now = datetime.now(timezone.utc)
+    call_id = f"call-vn-test-{secrets.token_hex(6)}"
+    assert calls.record_offer(calls.Offer(call_id=call_id, direction="in", caller=caller, caller_raw=caller,
+                                          route="operators", rings=[], record=False, at=now,
+                                          keep_until=now + timedelta(days=30), ringing_to=ringing_to))
+    return call_id
+
+
+def _intake(op: Browser, phone: str, text: str, call_id: str | None = None) -> str:
+    fields = [("phone", phone), ("description", text), ("form_token", phone + text[:5])]
+    response = op.post("/staff/intake", fields + ([("call_id", call_id)] if call_id else []))
+    assert response.status_code == 303, response.body.decode()[:500]
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def test_a_ringing_call_pops_up_with_the_callers_tickets_and_becomes_a_ticket(people: dict[str, Browser]) -> None:
+    from tests.conftest import unique_phone
+    from chalicelib.store import calls
+
+    op = people["operator"]
+    phone = unique_phone()
+    earlier = _intake(op, phone, "Cống thoát nước trước nhà số 5 bị nghẹt, nước tràn ra đường")
+    call_id = _ring("+84" + phone[1:])
+    # The poll names the call for this operator, with the number for display only
+    polled = op.get("/staff/calls/live")
+    assert polled.status_code == 200 and polled.headers["Cache-Control"] == "no-store"
+    mine = next(c for c in polled.json_body["calls"] if c["call_id"] == call_id)
+    assert mine["ringing_to"] == polled.json_body["me"] == "tongdai@demo.1022.vn" and mine["status"] == "ringing"
+    assert mine["caller_display"] == f"{phone[:4]} {phone[4:7]} {phone[7:]}" and "caller" not in mine
+    # The card shows the caller's open ticket and both buttons, by call id only
+    card = op.get(f"/staff/cuoc-goi/{call_id}/the?bare=1").body.decode()
+    assert earlier in card and f"?call={call_id}" in card and f"Thêm vào phản ánh {earlier}" in card
+    assert "<html" not in card and phone not in card.replace(f'value="{phone}"', "")
+    # "Tạo phản ánh từ cuộc gọi": the intake comes with the number filled in and the call attached on submit
+    intake = op.get(f"/staff/intake?call={call_id}").body.decode()
+    assert f'id="phone" name="phone" value="+84{phone[1:]}"' in intake and f'name="call_id" value="{call_id}"' in intake
+    code = _intake(op, "+84" + phone[1:], "Người gọi báo cây đổ chắn ngang đường vào trường học", call_id)
+    assert code in calls.get(call_id)["tickets"]
+    # "Thêm vào phản ánh": the call is added to the earlier ticket too
+    added = op.post(f"/staff/cuoc-goi/{call_id}/gan", [("code", earlier)])
+    assert added.status_code == 303 and added.headers["Location"].endswith(f"/staff/tickets/{earlier}")
+    assert {code, earlier} <= set(calls.get(call_id)["tickets"])
+    # Without JavaScript: the call log lists the live call with the same way in
+    log = op.get("/staff/cuoc-goi").body.decode()
+    assert f"/staff/intake?call={call_id}" in log and f"/staff/cuoc-goi/{call_id}/the" in log
+
+
+def test_officers_get_no_calls_and_a_supervisor_sees_the_days_log(people: dict[str, Browser]) -> None:
+    officer, sup = people["officer"], people["supervisor"]
+    call_id = _ring("+84912000111", ringing_to=None)
+    assert officer.get("/staff/calls/live").status_code == 403
+    assert officer.get("/staff/cuoc-goi").status_code == 403
+    assert officer.get(f"/staff/cuoc-goi/{call_id}/the").status_code == 403
+    assert officer.post(f"/staff/cuoc-goi/{call_id}/gan", [("code", "TN-X")]).status_code == 403
+    page = sup.get("/staff/cuoc-goi")
+    assert page.status_code == 200 and "0912 000 111" in page.body.decode()
+    assert sup.get("/staff/cuoc-goi/not a call/the").status_code == 404
+    assert sup.get("/staff/goi-lai").status_code == 200
