@@ -29,7 +29,7 @@ from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.text import fold
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
-from chalicelib.store import audit, callbacks, cursors, outbound, people, photos, ratings, tickets
+from chalicelib.store import audit, callbacks, calls, cursors, outbound, people, photos, ratings, tickets
 from chalicelib.store import privacy as store
 from chalicelib.services import status_links
 from chalicelib.store.models import BODY_FIELDS, EventModel, OutboundModel, TicketModel
@@ -150,10 +150,26 @@ def find_person(value_text: str) -> PersonData:
             message = outbound.get_outbound(*marker.ref.split("|", 1))
             if message is not None:
                 records.append(_outbound_record(message))
+        if marker.kind == "CALL":  # a call to or from the hotline (chalicelib.store.calls)
+            call = calls.get(marker.ref)
+            if call is not None:
+                records.append({"ticket": None, "kind": "call", "key": f"CALL#{marker.ref}|CALL",
+                                "at": _iso(call.get("created_at")), "fields": _call_fields(call)})
+    if kind == "phone":
+        for task in calls.tasks_of(value):
+            records.append({"ticket": None, "kind": "call_task", "key": _key(task), "at": _iso(task.first_at),
+                            "fields": {"calls": task.calls, "call_ids": sorted(task.call_ids or ()),
+                                       "due_at": _iso(task.due_at), "outcome": task.outcome}})
     for counter in store.counters(_counter_names(kind, value, own, datetime.now(timezone.utc))):
         records.append({"ticket": None, "kind": "counter", "key": _key(counter), "at": None,
                         "fields": {"n": counter.n, "expires_at": _iso(counter.expires_at)}})
     return PersonData(kind, value, found_tickets, records)
+
+
+def _call_fields(call: dict[str, Any]) -> dict[str, Any]:
+    """A call's stored facts as the access request shows them (times as ISO text)."""
+    return {name: (_iso(value) if isinstance(value, datetime) else sorted(value) if isinstance(value, set) else value)
+            for name, value in call.items() if name not in ("pk", "sk")}
 
 
 def _followed(own: list[TicketModel], markers: list[Any], value: str) -> list[TicketModel]:
@@ -520,10 +536,14 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
             continue
         if marker.kind == "OUTBOX":
             store.delete_outbound(*marker.ref.split("|", 1))
+        if marker.kind == "CALL":
+            calls.forget(marker.ref)
         people.delete(marker)
         deleted += 1
     for counter in counters:
         store.delete_counter(counter)
+    if kind == "phone":
+        deleted += calls.forget_tasks(value)
     report = ErasureReport(anonymised, unfollowed, kept, deleted, len(counters), remaining)
     finished = max(now, datetime.now(timezone.utc))  # the trail shows when it ended, after it began
     audit.record("personal_data_erased", actor, finished, **request, anonymised=anonymised, unfollowed=unfollowed,

@@ -394,6 +394,13 @@ def forget(call_id: str) -> bool:
     return True
 
 
+def tasks_of(phone: str) -> list[CallbackModel]:
+    """The caller's call tasks, open and closed (one Query)."""
+    bind()
+    with translate():
+        return list(CallbackModel.query(TASK_PREFIX + task_key(phone)))
+
+
 def forget_tasks(phone: str) -> int:
     """Deletes the caller's call tasks, open and closed (one Query and a delete each)."""
     bind()

@@ -37,6 +37,7 @@ EVENT_LABELS = {
     "anonymised": "Ẩn danh dữ liệu cá nhân", "photos_removed": "Xoá ảnh (hết thời hạn lưu)",
     "follower_removed": "Bỏ người theo dõi", "recategorised": "Phân loại lại (thủ công)",
     "claimed": "Nhận xử lý", "released": "Trả lại việc", "reassigned": "Giao lại cho người khác",
+    "call": "Cuộc gọi",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
