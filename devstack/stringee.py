@@ -365,6 +365,7 @@ class StringeeState:
     calls: list[dict[str, Any]] = field(default_factory=list)     # placed calls' results, newest last
     event_url: str = ""          # where callouts' events go (the app's /webhooks/stringee/event)
     callout_answers: bool = True  # the callee of a callout picks up
+    callout_step_s: float = 0.2   # real time between a callout's events (Stringee's come after its answer)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -410,13 +411,14 @@ class _Handler(BaseHTTPRequestHandler):
         call_id = f"call-vn-1-{secrets.token_hex(5).upper()}-{int(time.time() * 1000)}"
         with self.state.lock:
             self.state.callouts.append({"call_id": call_id, "body": body})
-            event_url, answers = self.state.event_url, self.state.callout_answers
+            event_url, answers, step_s = self.state.event_url, self.state.callout_answers, self.state.callout_step_s
         self._reply(200, {"r": 0, "call_id": call_id, "message": "Call created"})
         if event_url:
-            threading.Thread(target=_drive_callout, args=(event_url, call_id, body, answers), daemon=True).start()
+            threading.Thread(target=_drive_callout, args=(event_url, call_id, body, answers, step_s),
+                             daemon=True).start()
 
 
-def _drive_callout(event_url: str, call_id: str, body: dict[str, Any], answers: bool) -> None:
+def _drive_callout(event_url: str, call_id: str, body: dict[str, Any], answers: bool, step_s: float) -> None:
     """A callout's events, as Stringee sends them to the project's event_url."""
     secret = LOCAL_SECRETS["stringee_signing_secret"]
     callee = body["to"][0] if isinstance(body["to"][0], dict) else {}
@@ -432,6 +434,7 @@ def _drive_callout(event_url: str, call_id: str, body: dict[str, Any], answers: 
         steps += [("ended", 31, {"endCallCause": "480 Temporarily Unavailable", "endedBy": "SYSTEM",
                                  "duration": 31, "answerDuration": 0})]
     for status, at_s, extra in steps:
+        time.sleep(step_s)
         signed_post(event_url, {**base, "call_status": status, "timestamp_ms": start + at_s * 1000,
                                 "callCreatedReason": "REST_API_CALLOUT", **extra}, secret)
 
