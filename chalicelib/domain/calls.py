@@ -226,6 +226,16 @@ def answered_by(call: Mapping[str, Any]) -> str | None:
     return None
 
 
+def operator_answered(call: Mapping[str, Any]) -> bool:
+    """Whether an operator took the call: the answering target is one of the operators rung, or — the
+    end known before the answer — time was talked while the operators were still being tried (once
+    they all failed, talk time is the queue message and the voicemail)."""
+    if answered_by(call):
+        return True
+    tried, rings = int(call.get("tried") or 0), len(call.get("rings") or [])
+    return call.get("route") == ROUTE_OPERATORS and tried < rings and (call.get("answer_duration_s") or 0) > 0
+
+
 def _busy(cause: str | None) -> bool:
     text = (cause or "").lower()
     return "486" in text or "busy" in text
@@ -241,7 +251,7 @@ def outcome(call: Mapping[str, Any]) -> str | None:
         return None
     if call.get("direction") == OUT:
         return ANSWERED if (call.get("answer_duration_s") or 0) > 0 or call.get("answered_at") else MISSED
-    if answered_by(call):
+    if operator_answered(call):
         return ANSWERED
     if call.get("voicemail_url"):
         return VOICEMAIL
@@ -266,7 +276,7 @@ def wait_seconds(call: Mapping[str, Any]) -> int | None:
 
 def talk_seconds(call: Mapping[str, Any]) -> int | None:
     """Seconds an operator and the citizen talked (the provider's answerDuration; None: not known)."""
-    if not answered_by(call) and call.get("direction") != OUT:
+    if not operator_answered(call) and call.get("direction") != OUT:
         return 0 if "ended" in (call.get("statuses") or ()) else None
     value = call.get("answer_duration_s")
     return int(value) if value is not None else None

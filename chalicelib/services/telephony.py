@@ -215,7 +215,10 @@ def event(body: bytes, signature: str | None, now: datetime | None = None) -> di
                                parsed.end_cause, parsed.ended_by)
     call, new = store.apply_event(parsed.call_id, parsed.status, change.facts, at, _keep_until(at))
     if new and parsed.status == "answered" and call.get("direction") != rules.OUT:
-        store.live_update(parsed.call_id, state="answered", answered_by=rules.answered_by(call) or "-")
+        if call.get("finalised"):  # its end came first: the log learns who answered now
+            store.relabel(call, call["finalised"], answered_by=rules.answered_by(call))
+        else:
+            store.live_update(parsed.call_id, state="answered", answered_by=rules.answered_by(call) or "-")
     outcome = _finish(call, _now(now))
     return {"call": parsed.call_id, "status": parsed.status, "new": new, "outcome": outcome}
 

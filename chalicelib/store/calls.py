@@ -93,11 +93,15 @@ def record_offer(offer: Offer, event: NewEvent | None = None) -> bool:
     connection = bind()
     day = local_day(offer.at)
     sk = day_sk(offer.at, offer.call_id)
-    call = CallModel(pk=call_pk(offer.call_id), call_id=offer.call_id, direction=offer.direction,
-                     caller=offer.caller, caller_raw=offer.caller_raw, route=offer.route, rings=offer.rings,
-                     record=offer.record, tried=0, created_at=offer.at, day_sk=f"{day_pk(day)}|{sk}",
-                     staff=offer.staff, task=offer.task, tickets={offer.ticket} if offer.ticket else None,
-                     expires_at=offer.keep_until)
+    # Stringee's `created` event can come before the answer_url: the call item may exist already, holding
+    # what its events brought. The offer is added to it (once: a repeated answer_url finds the route set).
+    fields = {"call_id": offer.call_id, "direction": offer.direction, "caller": offer.caller,
+              "caller_raw": offer.caller_raw, "route": offer.route, "rings": offer.rings, "record": offer.record,
+              "tried": 0, "created_at": offer.at, "day_sk": f"{day_pk(day)}|{sk}", "staff": offer.staff,
+              "task": offer.task, "expires_at": offer.keep_until}
+    call_actions = [getattr(CallModel, name).set(value) for name, value in fields.items() if value is not None]
+    if offer.ticket:
+        call_actions.append(CallModel.tickets.add({offer.ticket}))
     entry = CallMarkerModel(pk=day_pk(day), sk=sk, call_id=offer.call_id, at=offer.at, direction=offer.direction,
                             route=offer.route, staff=offer.staff, expires_at=offer.keep_until)
     live = CallMarkerModel(pk=LIVE_PK, sk=offer.call_id, call_id=offer.call_id, at=offer.at,
@@ -106,7 +110,8 @@ def record_offer(offer: Offer, event: NewEvent | None = None) -> bool:
     try:
         with translate():
             with TransactWrite(connection=connection) as transaction:
-                transaction.save(call, condition=CallModel.pk.does_not_exist())
+                transaction.update(CallModel(pk=call_pk(offer.call_id), sk="CALL"), actions=call_actions,
+                                   condition=CallModel.route.does_not_exist() & CallModel.finalised.does_not_exist())
                 transaction.save(entry)
                 transaction.save(live)
                 if offer.caller:
@@ -170,7 +175,7 @@ def record_fail(call_id: str, tried: int, cause: str) -> dict[str, Any] | None:
             item.update(actions=[CallModel.fails.add({str(tried)}), CallModel.last_fail.set(cause or "failed"),
                                  CallModel.tried.set(tried)],
                         condition=CallModel.pk.exists() & ~CallModel.fails.contains(str(tried))
-                        & (CallModel.tried < tried))
+                        & ((CallModel.tried < tried) | CallModel.tried.does_not_exist()))
     except Conflict:
         return get(call_id)
     return facts(item)
@@ -279,18 +284,23 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
                                    condition=~CallbackModel.call_ids.contains(task.call_id))
 
 
-def relabel(call: dict[str, Any], outcome: str) -> None:
-    """A finalised call's outcome changed (its voicemail came after its end): the call and its day entry
-    say so (one transaction)."""
+def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None) -> None:
+    """A finalised call learnt something after its end (its voicemail, who answered): the call and its
+    day entry say so (one transaction; the day entry alone when only `answered_by` is new)."""
     connection = bind()
     entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
+    actions = [CallMarkerModel.outcome.set(outcome)] + ([CallMarkerModel.answered_by.set(answered_by)]
+                                                        if answered_by else [])
     with translate():
+        if outcome == call.get("finalised"):
+            if entry_pk and entry_sk:
+                CallMarkerModel(pk=entry_pk, sk=entry_sk).update(actions=actions)
+            return
         with TransactWrite(connection=connection) as transaction:
             transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"),
                                actions=[CallModel.finalised.set(outcome)])
             if entry_pk and entry_sk:
-                transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk),
-                                   actions=[CallMarkerModel.outcome.set(outcome)])
+                transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk), actions=actions)
 
 
 def day_log(day: date, outcome: str | None, after: str | None, limit: int = 50,

@@ -12,17 +12,19 @@ SIGNATURE = "x-stringee-signature"
 
 
 def _webhook_base() -> str:
-    """The absolute URL Stringee reaches this app at (PUBLIC_BASE_URL, else this request's host and
-    base path): the next/voicemail URLs in an SCCO start with it."""
+    """The absolute URL Stringee reached this app at (this request's host and base path; PUBLIC_BASE_URL
+    when the request names no host): the next/voicemail URLs in an SCCO start with it."""
     from chalicelib.config import settings
     from chalicelib.web.urls import base
 
-    configured = settings().public_base_url.rstrip("/")
-    if configured:
-        return configured
     headers = bp.current_request.headers
-    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip() or "https"
-    return f"{scheme}://{headers.get('host', 'localhost')}{base()}"
+    host = headers.get("host", "")
+    if not host:
+        return settings().public_base_url.rstrip("/")
+    # API Gateway always says how it was reached; `chalice local` on loopback (the local stack) does not
+    loopback = host.split(":")[0] in ("127.0.0.1", "localhost")
+    scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or ("http" if loopback else "https")
+    return f"{scheme}://{host}{base()}"
 
 
 def _query() -> dict[str, str]:

@@ -1,0 +1,356 @@
+"""Calls to the hotline against the emulator: Stringee's signed webhooks through the app (answer_url's
+route decisions, the continueOnFail chain, events in any order and twice), the AWS calls each costs, the
+callback tasks missed calls become (merged per caller, due in the hotline's hours, reminded, closed by a
+call back) and a scripted call from the fake Stringee over real HTTP."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+from datetime import datetime, time, timedelta
+from typing import Any, Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from chalicelib import aws
+from chalicelib.channels import stringee
+from chalicelib.domain import calls as rules
+from chalicelib.domain.clock import VN_TZ
+from chalicelib.domain.permissions import OPERATOR, SUPERVISOR, StaffUser
+from chalicelib.domain.roster import INTERNAL, Entry, Roster
+from chalicelib.services import schedules, telephony
+from chalicelib.store import calls as store
+from chalicelib.store import outbound, roster
+from chalicelib.store.reference import load_reference
+from devstack.fakes import LOCAL_SECRETS
+from tests.conftest import ROOT, unique_phone
+
+SECRET = LOCAL_SECRETS["stringee_signing_secret"]
+ANSWER = "/webhooks/stringee/answer"
+OPERATORS = ("op-lan@1022.vn", "op-minh@1022.vn")
+DESK = StaffUser("sub-op", OPERATORS[0], "Lan", frozenset({OPERATOR}))
+BOSS = StaffUser("sub-sup", "sup@1022.vn", "Giám sát", frozenset({SUPERVISOR}))
+
+
+def vn(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=VN_TZ)
+
+
+IN_HOURS = vn("2026-12-01T10:00")  # a Tuesday
+
+
+@pytest.fixture(scope="module", autouse=True)
+def on_duty(stack: Any, providers: Any) -> Iterator[None]:
+    """Two operators on duty every day 07:00-20:00 (softphones op_lan, op_minh); the signing secret in SSM."""
+    load_reference()
+    current = roster.current(consistent=True)
+    entries = tuple(Entry(email, email, INTERNAL, email.split("@")[0].replace("-", "_"), frozenset(range(7)),
+                          time(7), time(20)) for email in OPERATORS)
+    roster.save(Roster(current.version, entries), current.version, "staff:test", IN_HOURS)
+    for email in OPERATORS:
+        roster.set_away(email, False, IN_HOURS)
+    yield
+
+
+@contextlib.contextmanager
+def aws_calls() -> Iterator[list[str]]:
+    """The DynamoDB calls the app's client makes inside the block (PynamoDB's too)."""
+    made: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        made.append(event_name.rsplit(".", 1)[-1])
+
+    events = aws.client("dynamodb").meta.events
+    events.register("before-call.dynamodb", count)
+    try:
+        yield made
+    finally:
+        events.unregister("before-call.dynamodb", count)
+
+
+def new_call_id() -> str:
+    import secrets
+
+    return f"call-vn-1-{secrets.token_hex(5).upper()}"
+
+
+def offer(call_id: str, caller: str, now: datetime, signature: str | None = None) -> Any:
+    """The answer_url GET as the service gets it (query decoded), signed like Stringee."""
+    query = {"from": caller, "to": "842763661022", "fromInternal": "false", "uuid": call_id}
+    uri = ANSWER + "?" + urlencode(query, safe="")
+    return telephony.answer(query, signature if signature is not None else stringee.signature(uri, SECRET), "",
+                            "https://hotline.example", now=now)
+
+
+def signed(payload: dict[str, Any]) -> tuple[bytes, str]:
+    body = json.dumps(payload).encode()
+    return body, stringee.signature(body, SECRET)
+
+
+def event(call_id: str, status: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    body, signature = signed({"call_status": status, "call_id": call_id, "timestamp_ms": int(at.timestamp() * 1000),
+                              "from": {"number": "84909982888", "type": "external"}, **extra})
+    return telephony.event(body, signature)
+
+
+def end(call_id: str, at: datetime, answered_s: int = 0, cause: str = "16 Normal Clearing") -> dict[str, Any]:
+    return event(call_id, "ended", at, endCallCause=cause, endedBy="EXTERNAL", duration=answered_s + 10,
+                 answerDuration=answered_s)
+
+
+def fail(call_id: str, tried: int, cause: str = "486 Busy Here") -> list[dict[str, Any]]:
+    body, signature = signed({"call_status": "ended", "call_id": call_id, "endCallCause": cause})
+    return telephony.on_fail(body, signature, call_id, str(tried), "https://hotline.example")
+
+
+def leave_voicemail(call_id: str) -> dict[str, Any]:
+    body, signature = signed({"call_id": call_id, "recording_url": f"https://rec.example/{call_id}.wav", "duration": 12})
+    return telephony.voicemail(body, signature, call_id, "voicemail")
+
+
+# --- answer_url: the route of a call ----------------------------------------------------------------
+
+def test_in_hours_the_call_rings_the_first_operator_with_two_aws_calls(stack: Any) -> None:
+    offer(new_call_id(), unique_phone(), IN_HOURS)  # warm: reference data and the secret are cached per container
+    call_id, phone = new_call_id(), unique_phone()
+    with aws_calls() as made:
+        actions = offer(call_id, phone, IN_HOURS)
+    assert made == ["GetItem", "TransactWriteItems"]  # the roster; the call, its day entry, live marker, person marker
+    connect = actions[0]
+    assert connect["action"] == "connect" and connect["to"]["type"] == "internal" and connect["continueOnFail"]
+    assert connect["to"]["number"] in ("op_lan", "op_minh")
+    assert dict(parse_qsl(urlsplit(connect["onFailEventUrl"]).query)) == {"call": call_id, "try": "1"}
+    assert phone not in json.dumps(actions)  # no phone in any URL we hand out
+    assert [a["action"] for a in actions[1:]] == ["talk", "recordMessage"]
+    assert "Các tổng đài viên đang bận" in actions[1]["text"]
+    live = {c["call_id"]: c for c in telephony.live_calls(DESK, IN_HOURS)}
+    assert live[call_id]["status"] == "ringing" and live[call_id]["caller_display"].startswith(phone[:4])
+
+
+@pytest.mark.parametrize("when, holiday", [("2026-12-01T20:05", False), ("2026-12-02T06:30", False),
+                                           ("2027-01-01T10:00", True)])
+def test_outside_hours_and_on_holidays_the_caller_hears_the_hours_then_voicemail(stack: Any, when: str,
+                                                                                  holiday: bool) -> None:
+    actions = offer(new_call_id(), unique_phone(), vn(when))
+    assert [a["action"] for a in actions] == ["talk", "recordMessage"]
+    assert "7 giờ đến 20 giờ" in actions[0]["text"] and ("nghỉ lễ" in actions[0]["text"]) is holiday
+    assert urlsplit(actions[1]["eventUrl"]).path == "/webhooks/stringee/voicemail"
+
+
+def test_in_hours_with_everyone_away_the_caller_goes_to_voicemail(stack: Any) -> None:
+    for email in OPERATORS:
+        roster.set_away(email, True, IN_HOURS)
+    try:
+        actions = offer(new_call_id(), unique_phone(), IN_HOURS)
+    finally:
+        for email in OPERATORS:
+            roster.set_away(email, False, IN_HOURS)
+    assert [a["action"] for a in actions] == ["talk", "recordMessage"]
+    assert "chưa có tổng đài viên trực" in actions[0]["text"]
+
+
+def test_a_failed_operator_passes_the_call_on_then_the_queue_message_and_voicemail(stack: Any) -> None:
+    call_id = new_call_id()
+    first = offer(call_id, unique_phone(), IN_HOURS)[0]["to"]["number"]
+    with aws_calls() as made:
+        second = fail(call_id, 1)
+    assert len(made) <= 2
+    assert second[0]["action"] == "connect" and second[0]["to"]["number"] != first
+    assert dict(parse_qsl(urlsplit(second[0]["onFailEventUrl"]).query))["try"] == "2"
+    assert fail(call_id, 1) == second  # Stringee repeating its POST gets the same answer
+    last = fail(call_id, 2)
+    assert [a["action"] for a in last] == ["talk", "recordMessage"] and "đang bận" in last[0]["text"]
+
+
+def test_a_forged_signature_is_refused_and_nothing_is_stored(stack: Any, client: Any) -> None:
+    call_id = new_call_id()
+    query = urlencode({"from": "0909982888", "to": "842763661022", "uuid": call_id})
+    response = client.http.get(f"{ANSWER}?{query}", headers={stringee.SIGNATURE_HEADER: "Zm9yZ2Vk"})
+    assert response.status_code == 403
+    body = json.dumps({"call_status": "answered", "call_id": call_id}).encode()
+    response = client.http.post("/webhooks/stringee/event", body=body,
+                                headers={"Content-Type": "application/json", stringee.SIGNATURE_HEADER: "Zm9yZ2Vk"})
+    assert response.status_code == 403
+    assert store.get(call_id) is None
+
+
+def test_the_answer_route_serves_a_json_scco_and_never_a_5xx(stack: Any, client: Any, monkeypatch: Any) -> None:
+    call_id = new_call_id()
+    query = {"from": "0909982888", "to": "842763661022", "fromInternal": "false", "uuid": call_id}
+    uri = f"{ANSWER}?{urlencode(query)}"
+    headers = {stringee.SIGNATURE_HEADER: stringee.signature(uri, SECRET)}
+    response = client.http.get(uri, headers=headers)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    assert isinstance(json.loads(response.body), list)
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("the table is gone")
+
+    monkeypatch.setattr(store, "record_offer", broken)
+    response = client.http.get(uri, headers=headers)
+    assert response.status_code == 200
+    actions = json.loads(response.body)
+    assert [a["action"] for a in actions] == ["talk", "recordMessage"]  # the safe answer
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+def test_events_out_of_order_and_repeated_make_one_answered_call_with_at_most_three_aws_calls(stack: Any) -> None:
+    call_id, phone = new_call_id(), unique_phone()
+    target = offer(call_id, phone, IN_HOURS)[0]["to"]["number"]
+    start = IN_HOURS
+    counts = []
+    for status, at, extra in [("ended", start + timedelta(seconds=100), {"endCallCause": "200 OK", "duration": 100,
+                                                                           "answerDuration": 88}),
+                              ("answered", start + timedelta(seconds=12), {"to": {"number": target, "type": "internal"}}),
+                              ("answered", start + timedelta(seconds=12), {"to": {"number": target, "type": "internal"}}),
+                              ("ringing", start + timedelta(seconds=1), {})]:
+        with aws_calls() as made:
+            event(call_id, status, at, **extra)
+        counts.append(len(made))
+    assert max(counts) <= 3
+    call = store.get(call_id)
+    assert call["statuses"] == {"ended", "answered", "ringing"}
+    assert call["finalised"] == rules.ANSWERED and rules.answered_by(call) == f"{target.replace('_', '-')}@1022.vn"
+    assert rules.wait_seconds(call) == 12 and rules.talk_seconds(call) == 88
+    assert call_id not in {c["call_id"] for c in telephony.live_calls(DESK, IN_HOURS)}
+    assert store.task(store.task_key(phone)) is None  # an answered call leaves nothing to do
+    log = telephony.call_log(BOSS, IN_HOURS.date(), rules.ANSWERED)
+    row = next(r for r in log["calls"] if r["call_id"] == call_id)
+    assert row["outcome_label"] == "Đã nghe máy" and row["wait_s"] == 12
+
+
+# --- callback tasks -------------------------------------------------------------------------------
+
+def test_two_missed_calls_from_one_number_make_one_task_that_a_call_back_closes(stack: Any, monkeypatch: Any) -> None:
+    phone = unique_phone()
+    first, second = new_call_id(), new_call_id()
+    for call_id, minute in ((first, 0), (second, 20)):
+        at = IN_HOURS + timedelta(minutes=minute)
+        offer(call_id, phone, at)
+        fail(call_id, 1, "480 Temporarily Unavailable")  # rang out
+        fail(call_id, 2, "480 Temporarily Unavailable")
+        end(call_id, at + timedelta(minutes=1))
+    e164 = "+84" + phone[1:]
+    task = store.task(store.task_key(e164))
+    assert task is not None and task.calls == 2 and task.call_ids == {first, second}
+    assert task.due_at == IN_HOURS + timedelta(minutes=31)  # half an hour after the first, in hours
+    listed = next(t for t in telephony.open_tasks(DESK)["tasks"] if t["key"] == store.task_key(e164))
+    assert listed["calls"] == 2 and listed["caller"] == e164 and listed["last_outcome"] == rules.MISSED
+
+    placed: list[Any] = []
+    monkeypatch.setattr("chalicelib.notify.stringee.callout",
+                        lambda hotline, to, actions, custom: placed.append((to, actions)) or "call-out-1")
+    result = telephony.call_back(DESK, phone, None, None, IN_HOURS + timedelta(minutes=40))
+    assert result["task_closed"] is True and store.task(store.task_key(e164)) is None
+    (to, actions), = placed
+    assert to == [(INTERNAL, "op_lan")] and actions[0]["to"]["number"] == e164.lstrip("+")  # the operator first
+    assert store.get("call-out-1")["direction"] == rules.OUT
+    # a later missed call opens a new task
+    third = new_call_id()
+    offer(third, phone, IN_HOURS + timedelta(hours=2))
+    end(third, IN_HOURS + timedelta(hours=2, minutes=1))
+    assert store.task(store.task_key(e164)).call_ids == {third}
+
+
+def test_an_after_hours_voicemail_is_a_task_due_at_seven_with_the_callers_history(stack: Any) -> None:
+    phone = unique_phone()
+    e164 = "+84" + phone[1:]
+    earlier, call_id = new_call_id(), new_call_id()
+    offer(earlier, phone, vn("2026-12-01T15:00"))
+    event(earlier, "answered", vn("2026-12-01T15:00:05"), to={"number": "op_lan", "type": "internal"})
+    end(earlier, vn("2026-12-01T15:03"), answered_s=170)
+    night = vn("2026-12-01T21:10")
+    offer(call_id, phone, night)
+    # the voicemail's link comes before the call's end: the end still finds it
+    assert leave_voicemail(call_id)["new"] is True
+    assert leave_voicemail(call_id)["new"] is False
+    assert end(call_id, night + timedelta(minutes=1), cause="200 OK")["outcome"] == rules.VOICEMAIL
+    task = telephony.task_detail(DESK, store.task_key(e164))
+    assert task["due"] == vn("2026-12-02T07:00") and task["voicemails"] == [f"https://rec.example/{call_id}.wav"]
+    context = telephony.call_context(DESK, call_id)
+    assert [c["call_id"] for c in context["recent_calls"]] == [earlier]
+    assert context["recent_calls"][0]["outcome"] == rules.ANSWERED
+
+    # the reminder: one e-mail to the hotline when the task is due (07:00), none again
+    sent = schedules.callback_reminders(vn("2026-12-02T07:00"))
+    assert sent >= 1
+    found = store.task(store.task_key(e164))
+    assert found.reminded == {"overdue"}
+    key = f"OUTBOX#calltask#{store.task_key(e164)}#{found.created_at:%Y%m%d%H%M%S}"
+    mail = outbound.get_outbound(key, "OUT#OPEN#0")
+    assert mail is not None and mail.recipient == load_reference().hotline_supervisor_email
+    assert e164 not in mail.text and phone[-4:] in mail.text and "2 lần" not in mail.text
+    schedules.callback_reminders(vn("2026-12-02T07:05"))
+    assert store.task(store.task_key(e164)).reminded == {"overdue"}
+
+    closed = telephony.task_outcome(DESK, store.task_key(e164), "reached", "Đã hướng dẫn gửi phản ánh qua Zalo",
+                                    vn("2026-12-02T07:20"))
+    assert closed["status"] == "closed" and store.task(store.task_key(e164)) is None
+
+
+def test_a_call_attached_to_a_ticket_shows_on_its_timeline(stack: Any, client: Any) -> None:
+    from chalicelib.services.lookup import staff_timeline
+    from chalicelib.web.staff_views import EVENT_LABELS
+    from chalicelib.web.timeline import event_entry
+
+    phone = unique_phone()
+    response = client.http.post("/api/v1/reports", headers={"Content-Type": "application/json"}, body=json.dumps(
+        {"description": "Đèn đường hẻm 5 tắt cả tuần", "phone": phone, "category": "chieu-sang",
+         "area": "tan-ninh"}).encode())
+    code = json.loads(response.body)["tracking_code"]
+    call_id = new_call_id()
+    offer(call_id, phone, IN_HOURS)
+    event(call_id, "answered", IN_HOURS + timedelta(seconds=8), to={"number": "op_lan", "type": "internal"})
+    context = telephony.call_context(DESK, call_id)
+    assert code in [t["code"] for t in context["open_tickets"]]
+    assert telephony.call_for_intake(DESK, call_id) == {"call_id": call_id, "phone": "+84" + phone[1:]}
+    telephony.attach_call(DESK, call_id, code, IN_HOURS)
+    telephony.attach_call(DESK, call_id, code, IN_HOURS)  # twice: one timeline entry
+    calls_on_it = [e for e in staff_timeline(code) if e["kind"] == "call"]
+    assert len(calls_on_it) == 1 and store.get(call_id)["tickets"] == {code}
+    shown = event_entry(calls_on_it[0], load_reference(), {}, EVENT_LABELS)
+    assert shown["label"] == "Cuộc gọi"
+    assert ("Cuộc gọi", "Cuộc gọi được gắn vào phản ánh") in shown["lines"]
+    assert ("Chiều", "Người dân gọi đến") in shown["lines"]
+
+
+# --- the fake Stringee over real HTTP ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site(stack: Any, providers: Any) -> Iterator[str]:
+    """The app served over HTTP under /api, as `make run` serves it."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    import app
+    from devstack.gateway import StageRequestHandler
+
+    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    server = create_local_server(app.app, config, "127.0.0.1", 0)
+    server.server.RequestHandlerClass = functools.partial(StageRequestHandler, app_object=app.app, config=config,
+                                                          base_path="/api")
+    threading.Thread(target=server.server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server.server_address[1]}/api"
+    server.server.shutdown()
+
+
+def test_scripted_calls_from_the_fake_stringee(stack: Any, site: str, monkeypatch: Any) -> None:
+    from devstack.stringee import place_call
+
+    monkeypatch.setattr(telephony, "_now", lambda now=None: now or IN_HOURS)
+    busy = place_call(site, "missed_busy", caller=unique_phone())
+    assert busy.answer_status == 200 and [s["do"] for s in busy.steps].count("connect") == 2, busy.sccos
+    assert busy.outcome == "voicemail" and all(e["http"] == 200 for e in busy.events)
+    assert store.get(busy.call_id)["finalised"] == rules.VOICEMAIL
+
+    shuffled = place_call(site, "out_of_order", caller=unique_phone())
+    assert all(e["http"] == 200 for e in shuffled.events)
+    call = store.get(shuffled.call_id)
+    assert call["finalised"] == rules.ANSWERED and rules.answered_by(call) in OPERATORS
+
+    forged = place_call(site, "forged")
+    assert forged.answer_status == 403 and {e["http"] for e in forged.events} == {403}
+    assert store.get(forged.call_id) is None
