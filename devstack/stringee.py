@@ -70,7 +70,7 @@ def _wav() -> bytes:
 # --- talking to the app ---------------------------------------------------------------------------
 
 def _request(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-             timeout_s: float = 15) -> tuple[int, bytes]:
+             timeout_s: float = 30) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310 - the local stack
