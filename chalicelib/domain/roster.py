@@ -48,7 +48,7 @@ class Entry:
 
     @property
     def hours_text(self) -> str:
-        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+        return f"{_clock(self.start)}–{_clock(self.end)}"
 
 
 @dataclass(frozen=True)

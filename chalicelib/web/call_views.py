@@ -88,16 +88,21 @@ def multi_fields(raw_body: bytes | None) -> dict[str, Any]:
 
 
 def duty_state(user: StaffUser) -> Callable[[], dict[str, Any] | None]:
-    """For the header: whether `user` is away, read (one GetItem) only when a page shows the switch."""
+    """For the header: whether `user` is away, read (one GetItem) only when a page shows the switch.
+    Operators always have the switch; a supervisor or admin only when they are on the roster."""
     def read() -> dict[str, Any] | None:
         if not allowed(user, "roster"):
             return None
+        from chalicelib.domain.permissions import OPERATOR
         from chalicelib.store import roster
         from chalicelib.web.routes_common import current_request
 
+        current = roster.current()
+        if OPERATOR not in user.roles and not (rosters.entries_of(current, user.email) or current.is_away(user.email)):
+            return None
         request = current_request()
         path = request.path.format(**(request.uri_params or {})) if request is not None else "/staff/inbox"
-        return {"away": roster.current().is_away(user.email), "back": path}
+        return {"away": current.is_away(user.email), "back": path}
     return read
 
 

@@ -105,6 +105,9 @@ def test_officers_may_not_see_or_edit_the_roster_and_operators_only_read_it(peop
     # An officer's header has no available / away switch; no call links either
     inbox = officer.get("/staff/inbox").body.decode()
     assert 'id="duty"' not in inbox and 'id="nav-roster"' not in inbox and 'id="call-pop"' not in inbox
+    # A supervisor who answers no calls has the roster link but no switch of their own
+    supervising = people["supervisor"].get("/staff/inbox").body.decode()
+    assert 'id="nav-roster"' in supervising and 'id="duty"' not in supervising
 
 
 def test_an_operator_switches_themselves_away_and_back_and_no_one_else(people: dict[str, Browser]) -> None:
