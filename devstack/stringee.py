@@ -366,6 +366,7 @@ class StringeeState:
     event_url: str = ""          # where callouts' events go (the app's /webhooks/stringee/event)
     callout_answers: bool = True  # the callee of a callout picks up
     callout_step_s: float = 0.2   # real time between a callout's events (Stringee's come after its answer)
+    replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next callouts' answers (popped first)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -402,6 +403,10 @@ class _Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.refused.append(why)
             return self._reply(401, {"r": 2, "message": why})
+        with self.state.lock:
+            scripted = self.state.replies.pop(0) if self.state.replies else None
+        if scripted:
+            return self._reply(*scripted)
         try:
             body = json.loads(raw.decode("utf-8"))
             callees = body["to"]

@@ -208,6 +208,25 @@ def test_a_callout_with_a_wrong_key_is_refused_for_good(callout_api: FakeStringe
     assert callout_api.state.refused[-1].startswith("invalid token")
 
 
+@pytest.mark.parametrize("reply, expected", [((200, {"r": 0}), "cb:4"), ((200, {"r": 0, "callId": "c-77"}), "c-77"),
+                                             ((200, {"r": 5, "message": "no such number"}), False),
+                                             ((503, {"r": 1, "message": "busy"}), True), ((502, {}), True),
+                                             ((400, {"r": 1, "message": "bad body"}), False)])
+def test_stringees_answers_to_a_callout(callout_api: FakeStringee, reply: tuple[int, dict[str, Any]],
+                                        expected: str | bool) -> None:
+    """A call id when it gives one (else ours); refusals are final, an overloaded API is worth retrying."""
+    from chalicelib.notify.base import DeliveryFailed
+    from chalicelib.notify.stringee import callout
+
+    callout_api.state.replies.append(reply)
+    if isinstance(expected, str):
+        assert callout("+842763661022", [("external", "+84909982888")], [], "cb:4") == expected
+        return
+    with pytest.raises(DeliveryFailed) as failed:
+        callout("+842763661022", [("external", "+84909982888")], [], "cb:4")
+    assert failed.value.transient is expected
+
+
 def test_a_callout_to_an_unreachable_api_is_worth_retrying(stack: Any, providers: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.config import settings
