@@ -226,6 +226,7 @@ AUDIT_LABELS = {
     "integrator_added": "Cấp khoá Open311", "integrator_revoked": "Thu hồi khoá Open311",
     "reference_saved": "Sửa dữ liệu danh mục", "reference_restored": "Khôi phục dữ liệu danh mục",
     "export_reporter": "Xuất danh sách thống kê kèm người phản ánh",
+    "roster_saved": "Sửa lịch trực tổng đài",
 }
 DETAIL_LABELS = {
     "version": "Phiên bản", "summary": "Thay đổi", "restored_from": "Khôi phục từ phiên bản", "email": "Tài khoản",

@@ -66,9 +66,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _names() -> Callable[[str | None], str]:
+    """A staff member's name for an e-mail (the e-mail itself for someone unknown)."""
+    from chalicelib.services import staff_directory
+
+    known = staff_directory.names()
+    return lambda email: known.get(email or "", email or "")
+
+
 def _show(session: sessions.PageSession, template: str, status: int = 200, **context: Any) -> Response:
     response = _page(session, template, status=status, outcome_labels=OUTCOME_LABELS, status_labels=STATUS_LABELS,
-                     when=when, seconds=seconds, **context)
+                     when=when, seconds=seconds, name_of=_names(), **context)
     response.headers.update(PRIVATE)
     return response
 

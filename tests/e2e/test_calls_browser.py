@@ -6,6 +6,7 @@ call log show the same call."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Iterator
 
 import pytest
@@ -71,6 +72,7 @@ def test_an_in_hours_call_pops_up_on_the_operators_screen_and_becomes_a_ticket(
     page = _sign_in(browser, base_url, OPERATOR)
     assert page.locator("#duty-state").inner_text() == "Sẵn sàng"
     # When the fake Stringee places a call that rings for a few seconds before the operator answers
+    started = time.monotonic()
     placed = requests.post(base_url + "/dev/goi-thu", data={"script": "answered", "caller": phone, "ring_s": "4",
                                                              "talk_s": "25"}, allow_redirects=False, timeout=10)
     assert placed.status_code == 303
@@ -78,6 +80,7 @@ def test_an_in_hours_call_pops_up_on_the_operators_screen_and_becomes_a_ticket(
     display = f"{phone[:4]} {phone[4:7]} {phone[7:]}"
     pop = page.locator("#call-pop")
     pop.locator("#call-new-ticket").wait_for(timeout=8000)
+    print(f"screen-pop shown {time.monotonic() - started:.1f} s after the call was placed")
     assert display in pop.locator("#call-pop-title").inner_text()
     assert earlier in pop.inner_text() and f"Thêm vào phản ánh {earlier}" in pop.inner_text()
     shot(page, "staff-call-pop.png")
