@@ -169,7 +169,7 @@ def find_person(value_text: str) -> PersonData:
 def _call_fields(call: dict[str, Any]) -> dict[str, Any]:
     """A call's stored facts as the access request shows them (times as ISO text)."""
     return {name: (_iso(value) if isinstance(value, datetime) else sorted(value) if isinstance(value, set) else value)
-            for name, value in call.items() if name not in ("pk", "sk")}
+            for name, value in call.items() if name not in ("pk", "sk", "rings")}
 
 
 def _followed(own: list[TicketModel], markers: list[Any], value: str) -> list[TicketModel]:

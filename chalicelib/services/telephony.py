@@ -213,7 +213,8 @@ def event(body: bytes, signature: str | None, now: datetime | None = None) -> di
     at = datetime.fromtimestamp(parsed.timestamp_ms / 1000, timezone.utc) if parsed.timestamp_ms else _now(now)
     change = rules.event_facts(parsed.status, at, parsed.to_number, parsed.duration_s, parsed.answer_duration_s,
                                parsed.end_cause, parsed.ended_by)
-    call, new = store.apply_event(parsed.call_id, parsed.status, change.facts, at, _keep_until(at))
+    call, new = store.apply_event(parsed.call_id, parsed.status, change.facts, at, _keep_until(at),
+                                  caller=_event_caller(parsed))
     if new and parsed.status == "answered" and call.get("direction") != rules.OUT:
         if call.get("finalised"):  # its end came first: the log learns who answered now
             store.relabel(call, call["finalised"], answered_by=rules.answered_by(call))
@@ -221,6 +222,14 @@ def event(body: bytes, signature: str | None, now: datetime | None = None) -> di
             store.live_update(parsed.call_id, state="answered", answered_by=rules.answered_by(call) or "-")
     outcome = _finish(call, _now(now))
     return {"call": parsed.call_id, "status": parsed.status, "new": new, "outcome": outcome}
+
+
+def _event_caller(parsed: Any) -> str | None:
+    """Who called, as an event names it (a phone calling in; never the hotline's own number)."""
+    if parsed.from_type != "external":
+        return None
+    caller, hotline = _phone(parsed.from_number), _phone(_hotline_number())
+    return caller if caller and caller != hotline else None
 
 
 def voicemail(body: bytes, signature: str | None, call_id: str, kind: str, now: datetime | None = None

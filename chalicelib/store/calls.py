@@ -113,7 +113,8 @@ def record_offer(offer: Offer, event: NewEvent | None = None) -> bool:
                 transaction.update(CallModel(pk=call_pk(offer.call_id), sk="CALL"), actions=call_actions,
                                    condition=CallModel.route.does_not_exist() & CallModel.finalised.does_not_exist())
                 transaction.save(entry)
-                transaction.save(live)
+                if offer.direction != "out":  # a call back is the operator's own: no screen-pop
+                    transaction.save(live)
                 if offer.caller:
                     transaction.save(people.marker(offer.caller, "CALL", offer.call_id, offer.at,
                                                    expires_at=offer.keep_until))
@@ -145,7 +146,7 @@ def many(call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def apply_event(call_id: str, status: str, changes: dict[str, Any], at: datetime | None,
-                keep_until: datetime) -> tuple[dict[str, Any], bool]:
+                keep_until: datetime, caller: str | None = None) -> tuple[dict[str, Any], bool]:
     """Adds `status` and its `changes` (attribute → value) to the call, unless that status was seen:
     one conditional UpdateItem that returns the call. Returns (the call, True) when this event was new,
     (the call as stored, False) for a repeat (then one GetItem more). A call not offered through us
@@ -157,6 +158,8 @@ def apply_event(call_id: str, status: str, changes: dict[str, Any], at: datetime
                CallModel.created_at.set(CallModel.created_at | moment),
                CallModel.expires_at.set(CallModel.expires_at | keep_until)]
     actions += [getattr(CallModel, name).set(value) for name, value in changes.items()]
+    if caller:  # the caller as the event names it, for a call whose offer was not stored (kept if it was)
+        actions.append(CallModel.caller.set(CallModel.caller | caller))
     try:
         with translate():
             item.update(actions=actions, condition=~CallModel.statuses.contains(status))
@@ -269,14 +272,27 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
     condition &= (CallModel.voicemail_url == call["voicemail_url"]) if call.get("voicemail_url") \
         else CallModel.voicemail_url.does_not_exist()
     entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
+    call_actions = [CallModel.finalised.set(outcome)]
+    entry_actions = [CallMarkerModel.outcome.set(outcome), CallMarkerModel.call_id.set(call["call_id"])]
+    entry_actions += [getattr(CallMarkerModel, k).set(v) for k, v in log.items() if v is not None]
+    marker = None
+    if not (entry_pk and entry_sk):  # its offer was never stored (the safe answer): the log gets it now
+        at = call.get("created_at") or datetime.now(timezone.utc)
+        entry_pk, entry_sk = day_pk(local_day(at)), day_sk(at, call["call_id"])
+        call_actions.append(CallModel.day_sk.set(f"{entry_pk}|{entry_sk}"))
+        entry_actions += [CallMarkerModel.at.set(at), CallMarkerModel.direction.set(call.get("direction") or "in"),
+                          CallMarkerModel.route.set(call.get("route") or "fallback")]
+        if call.get("expires_at"):
+            entry_actions.append(CallMarkerModel.expires_at.set(call["expires_at"]))
+        if call.get("caller"):
+            marker = people.marker(call["caller"], "CALL", call["call_id"], at, expires_at=call.get("expires_at"))
     with translate():
         with TransactWrite(connection=connection) as transaction:
-            transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"),
-                               actions=[CallModel.finalised.set(outcome)], condition=condition)
-            if entry_pk and entry_sk:
-                actions = [CallMarkerModel.outcome.set(outcome), CallMarkerModel.call_id.set(call["call_id"])]
-                actions += [getattr(CallMarkerModel, k).set(v) for k, v in log.items() if v is not None]
-                transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk), actions=actions)
+            transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"), actions=call_actions,
+                               condition=condition)
+            transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk), actions=entry_actions)
+            if marker is not None:
+                transaction.save(marker)
             transaction.delete(CallMarkerModel(pk=LIVE_PK, sk=call["call_id"]))
             if task is not None:
                 transaction.update(CallbackModel(pk=TASK_PREFIX + task_key(task.phone), sk=OPEN_SK),

@@ -248,6 +248,7 @@ def test_two_missed_calls_from_one_number_make_one_task_that_a_call_back_closes(
     (to, actions), = placed
     assert to == [(INTERNAL, "op_lan")] and actions[0]["to"]["number"] == e164.lstrip("+")  # the operator first
     assert store.get("call-out-1")["direction"] == rules.OUT
+    assert "call-out-1" not in {c["call_id"] for c in telephony.live_calls(DESK, IN_HOURS)}  # no screen-pop of one's own call
     # a later missed call opens a new task
     third = new_call_id()
     offer(third, phone, IN_HOURS + timedelta(hours=2))
@@ -315,6 +316,34 @@ def test_a_call_attached_to_a_ticket_shows_on_its_timeline(stack: Any, client: A
     assert shown["label"] == "Cuộc gọi"
     assert ("Cuộc gọi", "Cuộc gọi được gắn vào phản ánh") in shown["lines"]
     assert ("Chiều", "Người dân gọi đến") in shown["lines"]
+
+
+def test_a_call_whose_offer_was_not_stored_still_becomes_a_task_and_a_log_entry(stack: Any) -> None:
+    phone = unique_phone()
+    call_id = new_call_id()  # the answer_url failed before storing it: Stringee played the safe answer
+    event(call_id, "ringing", IN_HOURS, **{"from": {"number": "84" + phone[1:], "type": "external"}})
+    leave_voicemail(call_id)
+    end(call_id, IN_HOURS + timedelta(minutes=2))
+    e164 = "+84" + phone[1:]
+    assert store.task(store.task_key(e164)).call_ids == {call_id}
+    row = next(r for r in telephony.call_log(BOSS, IN_HOURS.date(), rules.VOICEMAIL)["calls"] if r["call_id"] == call_id)
+    assert row["caller"] == e164
+
+
+def test_an_access_request_lists_a_callers_calls_and_tasks_and_an_erasure_removes_them(stack: Any) -> None:
+    from chalicelib.services import privacy
+
+    phone = unique_phone()
+    call_id = new_call_id()
+    offer(call_id, phone, IN_HOURS)
+    end(call_id, IN_HOURS + timedelta(minutes=1))
+    found = privacy.find_person(phone)
+    kinds = {r["kind"]: r for r in found.records}
+    assert kinds["call"]["fields"]["caller"] == "+84" + phone[1:] and kinds["call_task"]["fields"]["calls"] == 1
+    privacy.erase_person(phone, requester="Chính chủ", reason="Yêu cầu xoá", approver="Chánh văn phòng",
+                         actor="staff:admin@1022.vn", now=IN_HOURS + timedelta(hours=1))
+    assert store.get(call_id) is None and not store.tasks_of("+84" + phone[1:])
+    assert not [r for r in privacy.find_person(phone).records if r["kind"] in ("call", "call_task", "marker")]
 
 
 # --- the fake Stringee over real HTTP ----------------------------------------------------------------
