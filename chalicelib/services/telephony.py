@@ -291,8 +291,9 @@ def _task_change(call: Mapping[str, Any], outcome: str, now: datetime) -> store.
         return None
     ref = load_reference()
     ended = call.get("ended_at") or now
-    return store.TaskChange(phone=call["caller"], call_id=call["call_id"], at=call.get("created_at") or ended,
-                            due=rules.task_due(ended, ref.hotline_opens, ref.hotline_closes, ref.calendar),
+    called = call.get("created_at") or ended  # due from when they called (an offer after 20:00: 07:00 next)
+    return store.TaskChange(phone=call["caller"], call_id=call["call_id"], at=called,
+                            due=rules.task_due(called, ref.hotline_opens, ref.hotline_closes, ref.calendar),
                             outcome=outcome, remind_email=remind_email(ref),
                             keep_until=ended + timedelta(days=ref.telephony.keep_days))
 

@@ -236,7 +236,7 @@ def test_two_missed_calls_from_one_number_make_one_task_that_a_call_back_closes(
     e164 = "+84" + phone[1:]
     task = store.task(store.task_key(e164))
     assert task is not None and task.calls == 2 and task.call_ids == {first, second}
-    assert task.due_at == IN_HOURS + timedelta(minutes=31)  # half an hour after the first, in hours
+    assert task.due_at == IN_HOURS + timedelta(minutes=30)  # half an hour after the first call, in hours
     listed = next(t for t in telephony.open_tasks(DESK)["tasks"] if t["key"] == store.task_key(e164))
     assert listed["calls"] == 2 and listed["caller"] == e164 and listed["last_outcome"] == rules.MISSED
 
@@ -379,6 +379,17 @@ def test_scripted_calls_from_the_fake_stringee(stack: Any, site: str, monkeypatc
     assert all(e["http"] == 200 for e in shuffled.events)
     call = store.get(shuffled.call_id)
     assert call["finalised"] == rules.ANSWERED and rules.answered_by(call) in OPERATORS
+
+    # after hours: the message and voicemail, a task due at 07:00 with the caller's history
+    caller = unique_phone()
+    monkeypatch.setattr(telephony, "_now", lambda now=None: now or vn("2026-12-01T21:10"))
+    night = place_call(site, "after_hours_voicemail", caller=caller)
+    assert [a["action"] for a in night.sccos[0]] == ["talk", "recordMessage"] and night.outcome == "voicemail"
+    monkeypatch.setattr(telephony, "_now", lambda now=None: now or vn("2026-12-02T08:00"))
+    place_call(site, "abandoned", caller=caller)
+    task = telephony.task_detail(DESK, store.task_key("+84" + caller[1:]))
+    assert task["due"] == vn("2026-12-02T07:00") and task["calls"] == 2 and len(task["voicemails"]) == 1
+    assert [c["outcome"] for c in task["call_rows"]] == [rules.VOICEMAIL, rules.ABANDONED]
 
     forged = place_call(site, "forged")
     assert forged.answer_status == 403 and {e["http"] for e in forged.events} == {403}
