@@ -222,6 +222,21 @@ def test_events_out_of_order_and_repeated_make_one_answered_call_with_at_most_th
     assert row["outcome_label"] == "Đã nghe máy" and row["wait_s"] == 12
 
 
+def test_the_call_log_pages_through_a_day_newest_first_and_an_operator_sees_their_own(stack: Any) -> None:
+    day = vn("2026-12-05T09:00")
+    ids = [new_call_id() for _ in range(3)]
+    for minute, call_id in enumerate(ids):
+        offer(call_id, unique_phone(), day + timedelta(minutes=minute))
+    event(ids[0], "answered", day + timedelta(seconds=5), to={"number": "op_lan", "type": "internal"})
+    end(ids[0], day + timedelta(minutes=3), answered_s=120)
+    first = telephony.call_log(BOSS, day.date())
+    assert [r["call_id"] for r in first["calls"]] == ids[::-1] and first["next"] is None
+    entries, after = store.day_log(day.date(), None, None, limit=2)
+    rest, end_key = store.day_log(day.date(), None, after, limit=2)
+    assert [e.call_id for e in entries + rest] == ids[::-1] and end_key is None
+    assert [r["call_id"] for r in telephony.call_log(DESK, day.date())["calls"]] == [ids[0]]  # answered by op-lan
+
+
 # --- callback tasks -------------------------------------------------------------------------------
 
 def test_two_missed_calls_from_one_number_make_one_task_that_a_call_back_closes(stack: Any, monkeypatch: Any) -> None:
