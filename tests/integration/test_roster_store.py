@@ -6,7 +6,7 @@ from datetime import datetime, time, timezone
 
 import pytest
 
-from chalicelib.domain.roster import INTERNAL, Entry, on_duty
+from chalicelib.domain.roster import INTERNAL, Entry, Roster, on_duty
 from chalicelib.store import audit, roster
 from chalicelib.store.roster import RosterConflict
 
@@ -42,3 +42,29 @@ def test_away_takes_an_operator_out_of_the_rotation_and_a_save_keeps_it(stack: o
     roster.set_away("store-away@x.vn", False, NOW)
     roster.set_away("store-away@x.vn", False, NOW)  # twice: still fine
     assert "store-away@x.vn" in {e.staff for e in on_duty(roster.current(consistent=True), NOW)}
+
+
+def test_away_before_any_roster_is_kept_and_the_first_save_goes_over_it(stack: object) -> None:
+    from chalicelib.store.models import RosterModel
+
+    try:
+        kept = RosterModel.get("ROSTER", "CURRENT", consistent_read=True)
+    except RosterModel.DoesNotExist:
+        kept = None
+    RosterModel("ROSTER", "CURRENT").delete()
+    try:
+        # Given no roster stored yet: available is a no-op, away creates the item holding who is away
+        roster.set_away("first@x.vn", False, NOW)
+        assert roster.current(consistent=True) == Roster()
+        roster.set_away("first@x.vn", True, NOW)
+        empty = roster.current(consistent=True)
+        assert empty.version == 0 and empty.is_away("first@x.vn") and empty.entries == ()
+        # When the first roster is saved (from version 0): it is stored, and the operator is still away
+        saved = roster.save(replace(empty, entries=(_entry("first@x.vn"),)), 0, "staff:sup1@x.vn", NOW)
+        assert saved.version == 1 and roster.current(consistent=True).is_away("first@x.vn")
+        assert on_duty(roster.current(consistent=True), NOW) == []
+    finally:
+        if kept is not None:
+            kept.save()
+        else:
+            RosterModel("ROSTER", "CURRENT").delete()
