@@ -343,6 +343,16 @@ def ticket_call_back(headers: Mapping[str, str], code: str, form: Mapping[str, s
     if not phone:
         raise ValidationFailed([FieldError("phone", "Phản ánh này không có số điện thoại để gọi lại.",
                                            "This ticket has no phone number to call.")])
-    _call_back(session.user, phone, ticket.tracking_code, None, _now())
+    try:
+        _call_back(session.user, phone, ticket.tracking_code, None, _now())
+    except (ValidationFailed, CallFailed) as refused:  # the ticket page again, saying why
+        from chalicelib.web.staff_views import ticket as ticket_page
+
+        shown = refused
+        if isinstance(refused, ValidationFailed):
+            shown = ValidationFailed(refused.errors)
+            shown.message_vi = refused.errors[0].vi  # e.g. "not on the duty roster", not the generic sentence
+        return ticket_page(headers, ticket.tracking_code, {}, error=shown,
+                           status=400 if isinstance(refused, ValidationFailed) else 503)
     return _back(session, f"/staff/tickets/{quote(ticket.tracking_code)}",
                  "Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người phản ánh.")

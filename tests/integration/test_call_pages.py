@@ -199,3 +199,43 @@ def test_officers_get_no_calls_and_a_supervisor_sees_the_days_log(people: dict[s
     assert page.status_code == 200 and "0912 000 111" in page.body.decode()
     assert sup.get("/staff/cuoc-goi/not a call/the").status_code == 404
     assert sup.get("/staff/goi-lai").status_code == 200
+
+
+def test_call_back_on_a_ticket_rings_the_operator_then_the_reporter(people: dict[str, Browser], monkeypatch: Any) -> None:
+    from dataclasses import replace
+    from datetime import datetime, time, timezone
+
+    from chalicelib.domain.roster import EXTERNAL, Entry
+    from tests.conftest import unique_phone
+
+    op, officer = people["operator"], people["officer"]
+    phone = unique_phone()
+    code = _intake(op, phone, "Người dân đề nghị gọi lại để hướng dẫn thủ tục cấp phép xây dựng")
+    placed: list[tuple[Any, ...]] = []
+    monkeypatch.setattr("chalicelib.notify.stringee.callout",
+                        lambda source, to, actions, custom: placed.append((to, actions)) or "call-vn-out-1")
+    page = op.get(f"/staff/tickets/{code}").body.decode()
+    assert 'id="call-back-button"' in page and "/goi-lai" in page and phone not in page.split('id="reporter"')[0]
+    start = roster.current(consistent=True)
+    mine = [e for e in start.entries if e.staff == "tongdai@demo.1022.vn"]
+    if mine:  # the operator must be on no roster line for the first part
+        roster.save(replace(start, entries=tuple(e for e in start.entries if e not in mine)), start.version,
+                    "staff:test", datetime.now(timezone.utc))
+    try:
+        # Not on the roster: the hotline does not know where to ring them, and says so
+        refused = op.post(f"/staff/tickets/{code}/goi-lai", [])
+        assert refused.status_code == 400 and "lịch trực" in refused.body.decode() and not placed
+        # On the roster (from home): their phone rings first, then the reporter's number is connected
+        now = roster.current(consistent=True)
+        home = Entry("tongdai@demo.1022.vn", "Mai", EXTERNAL, "+84909555111", frozenset(range(7)), time(0), time(23))
+        roster.save(replace(now, entries=now.entries + (home,)), now.version, "staff:test", datetime.now(timezone.utc))
+        done = op.post(f"/staff/tickets/{code}/goi-lai", [])
+        assert done.status_code == 303 and done.headers["Location"].endswith(f"/staff/tickets/{code}")
+        assert placed[0][0] == [(EXTERNAL, "+84909555111")] and phone[1:] in str(placed[0][1])
+        assert "Cuộc gọi" in op.get(f"/staff/tickets/{code}").body.decode()
+        # An agency officer has no such button and may not post it
+        assert officer.post(f"/staff/tickets/{code}/goi-lai", []).status_code == 403
+    finally:
+        now = roster.current(consistent=True)
+        roster.save(replace(now, entries=tuple(e for e in now.entries if e.staff != "tongdai@demo.1022.vn") + tuple(mine)),
+                    now.version, "staff:test", datetime.now(timezone.utc))
