@@ -239,3 +239,30 @@ def test_call_back_on_a_ticket_rings_the_operator_then_the_reporter(people: dict
         now = roster.current(consistent=True)
         roster.save(replace(now, entries=tuple(e for e in now.entries if e.staff != "tongdai@demo.1022.vn") + tuple(mine)),
                     now.version, "staff:test", datetime.now(timezone.utc))
+
+
+def test_a_voicemail_left_after_hours_is_a_call_task_the_operator_closes(people: dict[str, Browser], providers: Any) -> None:
+    from datetime import timedelta
+
+    from chalicelib.store import calls
+    from tests.conftest import unique_phone
+    from tests.integration.test_telephony import end, leave_voicemail, new_call_id, offer, vn
+
+    op = people["operator"]
+    phone = unique_phone()
+    call_id, at = new_call_id(), vn("2026-12-01T21:10")  # after hours
+    offer(call_id, phone, at)
+    leave_voicemail(call_id)
+    end(call_id, at + timedelta(minutes=1))
+    key = calls.task_key("+84" + phone[1:])
+    page = op.get("/staff/goi-lai").body.decode()
+    section = page[page.index(f'value="{key}"') - 1500:page.index(f'value="{key}"')]
+    display = f"{phone[:4]} {phone[4:7]} {phone[7:]}"
+    assert display in section and f"https://rec.example/{call_id}.wav" in page and "hạn 02/12/2026 07:00" in section
+    # An outcome that is not one of the list is refused; "Không cần gọi lại" closes the task
+    assert op.post("/staff/goi-lai", [("task", key), ("action", "outcome"), ("outcome", "maybe")]).status_code == 400
+    closed = op.post("/staff/goi-lai", [("task", key), ("action", "outcome"), ("outcome", "not_needed"),
+                                        ("note", "Người dân đã tự liên hệ lại")])
+    assert closed.status_code == 303 and calls.task(key) is None
+    assert f'value="{key}"' not in op.get("/staff/goi-lai").body.decode()
+    assert people["officer"].get("/staff/goi-lai").status_code == 403
