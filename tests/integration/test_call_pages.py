@@ -164,8 +164,12 @@ def test_a_ringing_call_pops_up_with_the_callers_tickets_and_becomes_a_ticket(pe
     phone = unique_phone()
     earlier = _intake(op, phone, "Cống thoát nước trước nhà số 5 bị nghẹt, nước tràn ra đường")
     call_id = _ring("+84" + phone[1:])
-    # The poll names the call for this operator, with the number for display only
-    polled = op.get("/staff/calls/live")
+    # The poll names the call for this operator, with the number for display only, and reads one thing
+    from tests.integration.test_telephony import aws_calls
+
+    with aws_calls() as made:
+        polled = op.get("/staff/calls/live")
+    assert made == ["Query"]  # the live-call partition; the session is a signed cookie
     assert polled.status_code == 200 and polled.headers["Cache-Control"] == "no-store"
     mine = next(c for c in polled.json_body["calls"] if c["call_id"] == call_id)
     assert mine["ringing_to"] == polled.json_body["me"] == "tongdai@demo.1022.vn" and mine["status"] == "ringing"
