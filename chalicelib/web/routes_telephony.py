@@ -1,4 +1,4 @@
-"""Stringee's webhooks (chalicelib/services/telephony.py): what to do with a call (an SCCO, JSON), and
+"""Stringee's webhooks (chalicelib/services/call_control.py): what to do with a call (an SCCO, JSON), and
 its events. A bad signature is a 403 and nothing is stored; the answer is never a 5xx."""
 from __future__ import annotations
 
@@ -34,39 +34,39 @@ def _query() -> dict[str, str]:
 @bp.route("/webhooks/stringee/answer", methods=["GET"])
 @json_api(lambda_context)
 def stringee_answer() -> Response:
-    from chalicelib.services import telephony
+    from chalicelib.services import call_control
     from chalicelib.web.urls import base
 
-    actions = telephony.answer(_query(), bp.current_request.headers.get(SIGNATURE), base(), _webhook_base())
+    actions = call_control.answer(_query(), bp.current_request.headers.get(SIGNATURE), base(), _webhook_base())
     return Response(actions, headers=JSON_UTF8)
 
 
 @bp.route("/webhooks/stringee/next", methods=["POST"], content_types=ANY)
 @json_api(lambda_context)
 def stringee_next() -> Response:
-    from chalicelib.services import telephony
+    from chalicelib.services import call_control
 
     query = _query()
-    actions = telephony.on_fail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
-                                query.get("call", ""), query.get("try", "0"), _webhook_base())
+    actions = call_control.on_fail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
+                                   query.get("call", ""), query.get("try", "0"), _webhook_base())
     return Response(actions, headers=JSON_UTF8)
 
 
 @bp.route("/webhooks/stringee/event", methods=["POST"], content_types=ANY)
 @json_api(lambda_context)
 def stringee_event() -> Response:
-    from chalicelib.services import telephony
+    from chalicelib.services import call_control
 
-    telephony.event(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE))
+    call_control.event(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE))
     return Response({"ok": True}, headers=JSON_UTF8)
 
 
 @bp.route("/webhooks/stringee/voicemail", methods=["POST"], content_types=ANY)
 @json_api(lambda_context)
 def stringee_voicemail() -> Response:
-    from chalicelib.services import telephony
+    from chalicelib.services import call_control
 
     query = _query()
-    telephony.voicemail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
-                        query.get("call", ""), query.get("kind", "voicemail"))
+    call_control.voicemail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
+                           query.get("call", ""), query.get("kind", "voicemail"))
     return Response({"ok": True}, headers=JSON_UTF8)

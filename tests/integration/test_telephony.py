@@ -20,7 +20,7 @@ from chalicelib.domain import calls as rules
 from chalicelib.domain.clock import VN_TZ
 from chalicelib.domain.permissions import OPERATOR, SUPERVISOR, StaffUser
 from chalicelib.domain.roster import INTERNAL, Entry, Roster
-from chalicelib.services import schedules, telephony
+from chalicelib.services import call_control, schedules, telephony
 from chalicelib.store import calls as store
 from chalicelib.store import outbound, roster
 from chalicelib.store.reference import load_reference
@@ -80,8 +80,8 @@ def offer(call_id: str, caller: str, now: datetime, signature: str | None = None
     """The answer_url GET as the service gets it (query decoded), signed like Stringee."""
     query = {"from": caller, "to": "842763661022", "fromInternal": "false", "uuid": call_id}
     uri = ANSWER + "?" + urlencode(query, safe="")
-    return telephony.answer(query, signature if signature is not None else stringee.signature(uri, SECRET), "",
-                            "https://hotline.example", now=now)
+    return call_control.answer(query, signature if signature is not None else stringee.signature(uri, SECRET), "",
+                               "https://hotline.example", now=now)
 
 
 def signed(payload: dict[str, Any]) -> tuple[bytes, str]:
@@ -92,7 +92,7 @@ def signed(payload: dict[str, Any]) -> tuple[bytes, str]:
 def event(call_id: str, status: str, at: datetime, **extra: Any) -> dict[str, Any]:
     body, signature = signed({"call_status": status, "call_id": call_id, "timestamp_ms": int(at.timestamp() * 1000),
                               "from": {"number": "84909982888", "type": "external"}, **extra})
-    return telephony.event(body, signature)
+    return call_control.event(body, signature)
 
 
 def end(call_id: str, at: datetime, answered_s: int = 0, cause: str = "16 Normal Clearing") -> dict[str, Any]:
@@ -102,12 +102,12 @@ def end(call_id: str, at: datetime, answered_s: int = 0, cause: str = "16 Normal
 
 def fail(call_id: str, tried: int, cause: str = "486 Busy Here") -> list[dict[str, Any]]:
     body, signature = signed({"call_status": "ended", "call_id": call_id, "endCallCause": cause})
-    return telephony.on_fail(body, signature, call_id, str(tried), "https://hotline.example")
+    return call_control.on_fail(body, signature, call_id, str(tried), "https://hotline.example")
 
 
 def leave_voicemail(call_id: str) -> dict[str, Any]:
     body, signature = signed({"call_id": call_id, "recording_url": f"https://rec.example/{call_id}.wav", "duration": 12})
-    return telephony.voicemail(body, signature, call_id, "voicemail")
+    return call_control.voicemail(body, signature, call_id, "voicemail")
 
 
 # --- answer_url: the route of a call ----------------------------------------------------------------
@@ -384,7 +384,7 @@ def site(stack: Any, providers: Any) -> Iterator[str]:
 def test_scripted_calls_from_the_fake_stringee(stack: Any, site: str, monkeypatch: Any) -> None:
     from devstack.stringee import place_call
 
-    monkeypatch.setattr(telephony, "_now", lambda now=None: now or IN_HOURS)
+    monkeypatch.setattr(call_control, "_now", lambda now=None: now or IN_HOURS)
     busy = place_call(site, "missed_busy", caller=unique_phone())
     assert busy.answer_status == 200 and [s["do"] for s in busy.steps].count("connect") == 2, busy.sccos
     assert busy.outcome == "voicemail" and all(e["http"] == 200 for e in busy.events)
@@ -397,10 +397,10 @@ def test_scripted_calls_from_the_fake_stringee(stack: Any, site: str, monkeypatc
 
     # after hours: the message and voicemail, a task due at 07:00 with the caller's history
     caller = unique_phone()
-    monkeypatch.setattr(telephony, "_now", lambda now=None: now or vn("2026-12-01T21:10"))
+    monkeypatch.setattr(call_control, "_now", lambda now=None: now or vn("2026-12-01T21:10"))
     night = place_call(site, "after_hours_voicemail", caller=caller)
     assert [a["action"] for a in night.sccos[0]] == ["talk", "recordMessage"] and night.outcome == "voicemail"
-    monkeypatch.setattr(telephony, "_now", lambda now=None: now or vn("2026-12-02T08:00"))
+    monkeypatch.setattr(call_control, "_now", lambda now=None: now or vn("2026-12-02T08:00"))
     place_call(site, "abandoned", caller=caller)
     task = telephony.task_detail(DESK, store.task_key("+84" + caller[1:]))
     assert task["due"] == vn("2026-12-02T07:00") and task["calls"] == 2 and len(task["voicemails"]) == 1
