@@ -38,7 +38,15 @@ IN, OUT = "in", "out"
 # Task outcomes an operator records (chalicelib.services.telephony.task_outcome).
 TASK_OUTCOMES = {"reached": "Đã gọi lại, đã trao đổi", "no_answer": "Gọi lại không ai nghe",
                  "wrong_number": "Sai số / không liên lạc được", "not_needed": "Không cần gọi lại"}
+# A task's outcome when its call back was answered and talked (chalicelib.services.call_control).
+CALLED_BACK = "called_back"
+TASK_CLOSED_LABELS = {**TASK_OUTCOMES, CALLED_BACK: "Đã gọi lại được"}
 CALLBACK_SOON = timedelta(minutes=30)
+
+
+def attempt_label(result: str | None) -> str:
+    """What a task's last "Gọi lại" came to, for the tasks page (after "Đã gọi lúc …")."""
+    return "không ai nghe máy" if result == "no_answer" else "đang chờ kết quả"
 
 
 @dataclass(frozen=True)

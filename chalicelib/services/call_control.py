@@ -8,7 +8,8 @@ call offered to us, the next operator when one did not take it, what its events 
 - on_fail (an operator did not take the call): the next operator on the plan, else the queue message and
   voicemail. One UpdateItem (+ the live marker).
 - event: one conditional UpdateItem per call and status; once the call has ended its follow-ups (log,
-  live marker, callback task) in one transaction: at most 3 AWS calls.
+  live marker, callback task) in one transaction: at most 3 AWS calls. A call back's end reads the task
+  it answers first (a GetItem instead of the call's second read): answered with talk time closes it.
 - voicemail (also the whole-call recording): the link on the call.
 
 The desk's work with calls (screen-pop, call log, tasks, click-to-call) is chalicelib/services/telephony.py.
@@ -263,7 +264,8 @@ def _finish(call: dict[str, Any], now: datetime) -> str | None:
         if outcome is None or call.get("finalised"):
             return outcome
         try:
-            store.finalise(call, outcome, _log_fields(call), _task_change(call, outcome, now))
+            store.finalise(call, outcome, _log_fields(call), _task_change(call, outcome, now),
+                           _callback_result(call, outcome, now))
             logger().info("call finished", extra={"call": call.get("call_id"), "outcome": outcome})
             return outcome
         except Conflict:  # finalised by a parallel event, or a voicemail came: read it again
@@ -287,6 +289,21 @@ def _task_change(call: Mapping[str, Any], outcome: str, now: datetime) -> store.
                             due=rules.task_due(called, ref.hotline_opens, ref.hotline_closes, ref.calendar),
                             outcome=outcome, remind_email=remind_email(ref),
                             keep_until=ended + timedelta(days=ref.telephony.keep_days))
+
+
+def _callback_result(call: Mapping[str, Any], outcome: str, now: datetime) -> store.CallbackResult | None:
+    """A finished call back's effect on the task it answers (one GetItem): answered with talk time closes
+    it, anything else leaves it open with the attempt noted as not answered. None: no open task."""
+    if call.get("direction") != rules.OUT or not call.get("task"):
+        return None
+    found = store.task(call["task"])
+    if found is None:
+        return None
+    reached = outcome == rules.ANSWERED and (rules.talk_seconds(call) or 0) > 0
+    if not reached and found.attempt_call != call.get("call_id"):
+        return None  # a later "Gọi lại" is under way: its own call tells
+    actor = f"staff:{call['staff']}" if call.get("staff") else store.TASK_OPERATOR
+    return store.CallbackResult(found, reached, actor, call.get("ended_at") or now)
 
 
 def remind_email(ref: Any) -> str:

@@ -171,7 +171,10 @@ def _task_row(task: Any, calls_by_id: Mapping[str, Mapping[str, Any]]) -> dict[s
             "last_outcome": task.last_outcome,
             "last_outcome_label": rules.OUTCOME_LABELS_VI.get(task.last_outcome or "", ""),
             "voicemails": [calls_by_id[i]["voicemail_url"] for i in ids if calls_by_id.get(i, {}).get("voicemail_url")],
-            "status": "open" if task.sk == store.OPEN_SK else "closed", "outcome": task.outcome}
+            "status": "open" if task.sk == store.OPEN_SK else "closed", "outcome": task.outcome,
+            "outcome_label": rules.TASK_CLOSED_LABELS.get(task.outcome or "", ""),
+            "attempt_at": _when(task.attempt_at), "attempt_result": task.attempt_result,
+            "attempt_label": rules.attempt_label(task.attempt_result) if task.attempt_at else ""}
 
 
 def open_tasks(user: StaffUser, after: str | None = None, limit: int = 50) -> dict[str, Any]:
@@ -218,7 +221,9 @@ def task_outcome(user: StaffUser, key: str, outcome: str, note: str, now: dateti
 def call_back(user: StaffUser, phone: str, code: str | None = None, task: str | None = None,
               now: datetime | None = None) -> dict[str, Any]:
     """Click-to-call: Stringee rings the operator's roster target first, then connects the citizen. The call
-    is logged (direction out), shown on ticket `code`'s timeline, and closes the caller's open task.
+    is logged (direction out), shown on ticket `code`'s timeline, and noted on the caller's open task as
+    an attempt: the call's events close the task when the citizen answered and talked
+    (chalicelib.services.call_control), else leave it open with the attempt not answered.
     Raises ValidationFailed (bad phone / the operator is on no roster line), TicketNotFound,
     chalicelib.notify.base.DeliveryFailed (the provider refused)."""
     from chalicelib.channels import stringee
@@ -253,13 +258,7 @@ def call_back(user: StaffUser, phone: str, code: str | None = None, task: str | 
     event = NewEvent(CALL_EVENT, user.actor, moment, detail={"call_id": call_id, "how": "called_back",
                                                              "direction": rules.OUT, "at": local_text(moment)})
     store.record_offer(offer, event if ticket else None)
-    closed = False
-    if task_found is not None:
-        try:
-            store.close_task(task_found, "called_back", "", user.actor, moment)
-            closed = True
-        except Conflict:  # another call merged meanwhile: the task stays open with it
-            closed = False
+    attempted = task_found is not None and store.record_attempt(offer.task or "", call_id, user.actor, moment)
     logger().info("call back placed", extra={"call": call_id, "ticket": ticket.tracking_code if ticket else None,
-                                             "task_closed": closed})
-    return {"call_id": call_id, "task_closed": closed}
+                                             "task_attempt": attempted})
+    return {"call_id": call_id, "task_attempt": attempted}

@@ -33,6 +33,7 @@ LIVE_FOR = timedelta(hours=1)       # a live marker whose end never came is gone
 TASK_PREFIX = "CALLTASK#"
 OPEN_SK = "OPEN"
 TASK_OPERATOR = "system:telephony"
+CALLED_BACK = "called_back"        # a task's outcome when a call back was answered (talk time > 0)
 # The callback index partitions an open task passes through (chalicelib.store.callbacks).
 TASK_STATUSES = ("cb#open", "cb#soon", "cb#reminded")
 MAX_OPEN_TASKS = 500               # read per list; more open tasks than this is a backlog to fix first
@@ -262,11 +263,24 @@ def _task_actions(change: TaskChange) -> list[Any]:
             CallbackModel.expires_at.set(change.keep_until)]
 
 
-def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: TaskChange | None) -> None:
+@dataclass(frozen=True)
+class CallbackResult:
+    """What a finished call back does to the task it answers (`found`, as read): `reached` (answered with
+    talk time) closes it as called back by `actor`; else its attempt is noted as not answered."""
+
+    found: CallbackModel
+    reached: bool
+    actor: str
+    at: datetime
+
+
+def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: TaskChange | None,
+             callback: CallbackResult | None = None) -> None:
     """Writes a finished call's follow-ups in one transaction: the call's `finalised` outcome (only if not
     yet finalised and its voicemail is still as `call` saw it), the outcome and figures in its day
-    entry (`log`: wait_s, talk_s, answered_by), the live marker deleted, and `task` merged into the
-    caller's open callback task. Raises Conflict when the call changed meanwhile (read it again)."""
+    entry (`log`: wait_s, talk_s, answered_by), the live marker deleted, `task` merged into the
+    caller's open callback task, and a call back's `callback` result on its task. Raises Conflict when
+    the call or the task changed meanwhile (read them again)."""
     connection = bind()
     condition = CallModel.finalised.does_not_exist()
     condition &= (CallModel.voicemail_url == call["voicemail_url"]) if call.get("voicemail_url") \
@@ -298,6 +312,12 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
                 transaction.update(CallbackModel(pk=TASK_PREFIX + task_key(task.phone), sk=OPEN_SK),
                                    actions=_task_actions(task),
                                    condition=~CallbackModel.call_ids.contains(task.call_id))
+            if callback is not None and callback.reached:
+                _close_in(transaction, callback.found, CALLED_BACK, "", callback.actor, callback.at)
+            elif callback is not None:
+                transaction.update(CallbackModel(pk=callback.found.pk, sk=OPEN_SK),
+                                   actions=[CallbackModel.attempt_result.set("no_answer")],
+                                   condition=CallbackModel.attempt_call == call["call_id"])
 
 
 def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None) -> None:
@@ -387,20 +407,43 @@ def open_tasks() -> list[CallbackModel]:
     return sorted(whole, key=lambda t: (t.due_sort or "", t.pk))
 
 
+def record_attempt(key: str, call_id: str, actor: str, at: datetime) -> bool:
+    """Notes on the open task `key` that `actor` called the citizen back at `at` with `call_id` (its
+    result unknown until the call's events come). False when no task is open."""
+    bind()
+    try:
+        with translate():
+            CallbackModel(pk=TASK_PREFIX + key, sk=OPEN_SK).update(
+                actions=[CallbackModel.attempt_at.set(at), CallbackModel.attempt_call.set(call_id),
+                         CallbackModel.attempt_by.set(actor), CallbackModel.attempt_result.remove()],
+                condition=CallbackModel.pk.exists())
+    except Conflict:
+        return False
+    return True
+
+
+def _close_in(transaction: Any, found: CallbackModel, outcome: str, note: str, actor: str,
+              now: datetime) -> CallbackModel:
+    """Adds the closing of the open task `found` to `transaction`: deleted at sk=OPEN if no call was merged
+    since it was read, put at sk=DONE#<now> with the outcome. Returns the closed task."""
+    closed = CallbackModel(pk=found.pk, sk=f"DONE#{now.astimezone(timezone.utc).isoformat()}",
+                           **{k: v for k, v in found.attribute_values.items() if k not in ("pk", "sk", "status",
+                                                                                            "due_sort")})
+    closed.outcome, closed.note, closed.closed_by, closed.closed_at = outcome, note or None, actor, now
+    transaction.delete(CallbackModel(pk=found.pk, sk=OPEN_SK), condition=CallbackModel.calls == found.calls)
+    transaction.save(closed, condition=CallbackModel.pk.does_not_exist())
+    return closed
+
+
 def close_task(found: CallbackModel, outcome: str, note: str, actor: str, now: datetime,
                event: NewEvent | None = None, ticket: str | None = None) -> CallbackModel:
     """Closes the open task `found` (as read): moves it to sk=DONE#<now> with the outcome, in one
     transaction conditional on no call having been merged since it was read (else Conflict: read again);
     `event` goes on `ticket`'s timeline in it. Returns the closed task."""
     connection = bind()
-    closed = CallbackModel(pk=found.pk, sk=f"DONE#{now.astimezone(timezone.utc).isoformat()}",
-                           **{k: v for k, v in found.attribute_values.items() if k not in ("pk", "sk", "status",
-                                                                                            "due_sort")})
-    closed.outcome, closed.note, closed.closed_by, closed.closed_at = outcome, note or None, actor, now
     with translate():
         with TransactWrite(connection=connection) as transaction:
-            transaction.delete(CallbackModel(pk=found.pk, sk=OPEN_SK), condition=CallbackModel.calls == found.calls)
-            transaction.save(closed, condition=CallbackModel.pk.does_not_exist())
+            closed = _close_in(transaction, found, outcome, note, actor, now)
             if event is not None and ticket:
                 transaction.save(event_item(ticket, event), condition=EventModel.pk.does_not_exist())
     return closed

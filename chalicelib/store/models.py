@@ -490,6 +490,12 @@ class CallbackModel(Model):
     note = UnicodeAttribute(null=True)
     closed_by = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
+    # A call task's last "Gọi lại": when, its call, who; `attempt_result` "no_answer" once that call
+    # ended unanswered (an answered one with talk time closes the task).
+    attempt_at = UTCDateTimeAttribute(null=True)
+    attempt_call = UnicodeAttribute(null=True)
+    attempt_by = UnicodeAttribute(null=True)
+    attempt_result = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     by_status_due = CallbackByStatusDue()

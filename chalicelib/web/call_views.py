@@ -298,7 +298,8 @@ def tasks_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respons
     try:
         if form.get("action") == "call":
             _call_back(session.user, str(form.get("phone") or ""), None, key, now)
-            done = "Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người dân."
+            done = ("Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người dân. Việc tự đóng khi "
+                    "người dân nghe máy.")
         else:
             outcome = str(form.get("outcome") or "")
             if outcome not in TASK_OUTCOMES:

@@ -239,7 +239,8 @@ def test_the_call_log_pages_through_a_day_newest_first_and_an_operator_sees_thei
 
 # --- callback tasks -------------------------------------------------------------------------------
 
-def test_two_missed_calls_from_one_number_make_one_task_that_a_call_back_closes(stack: Any, monkeypatch: Any) -> None:
+def test_two_missed_calls_from_one_number_make_one_task_that_an_answered_call_back_closes(stack: Any,
+                                                                                         monkeypatch: Any) -> None:
     phone = unique_phone()
     first, second = new_call_id(), new_call_id()
     for call_id, minute in ((first, 0), (second, 20)):
@@ -256,19 +257,109 @@ def test_two_missed_calls_from_one_number_make_one_task_that_a_call_back_closes(
     assert listed["calls"] == 2 and listed["caller"] == e164 and listed["last_outcome"] == rules.MISSED
 
     placed: list[Any] = []
+    out_1, out_2 = new_call_id(), new_call_id()
+    ids = iter((out_1, out_2))
     monkeypatch.setattr("chalicelib.notify.stringee.callout",
-                        lambda hotline, to, actions, custom: placed.append((to, actions)) or "call-out-1")
+                        lambda hotline, to, actions, custom: placed.append((to, actions)) or next(ids))
+    key = store.task_key(e164)
+    # The click only records an attempt: the task stays open, waiting for the call's result
     result = telephony.call_back(DESK, phone, None, None, IN_HOURS + timedelta(minutes=40))
-    assert result["task_closed"] is True and store.task(store.task_key(e164)) is None
+    assert result == {"call_id": out_1, "task_attempt": True}
     (to, actions), = placed
     assert to == [(INTERNAL, "op_lan")] and actions[0]["to"]["number"] == e164.lstrip("+")  # the operator first
-    assert store.get("call-out-1")["direction"] == rules.OUT
-    assert "call-out-1" not in {c["call_id"] for c in telephony.live_calls(DESK, IN_HOURS)}  # no screen-pop of one's own call
+    assert store.get(out_1)["direction"] == rules.OUT
+    assert out_1 not in {c["call_id"] for c in telephony.live_calls(DESK, IN_HOURS)}  # no screen-pop of one's own call
+    waiting = telephony.task_detail(DESK, key)
+    assert waiting["attempt_at"] == "01/12/2026 10:40" and waiting["attempt_label"] == "đang chờ kết quả"
+    # Nobody answers: the task stays open, its attempt not answered
+    event(out_1, "ringing", IN_HOURS + timedelta(minutes=40, seconds=2))
+    assert end(out_1, IN_HOURS + timedelta(minutes=41))["outcome"] == rules.MISSED
+    unanswered = telephony.task_detail(DESK, key)
+    assert unanswered["status"] == "open" and unanswered["attempt_label"] == "không ai nghe máy"
+    # Called back again, answered and talked: the call's end closes the task as called back
+    assert telephony.call_back(DESK, phone, None, key, IN_HOURS + timedelta(minutes=50))["task_attempt"] is True
+    assert telephony.task_detail(DESK, key)["attempt_label"] == "đang chờ kết quả"
+    event(out_2, "answered", IN_HOURS + timedelta(minutes=50, seconds=9))
+    with aws_calls() as made:
+        assert end(out_2, IN_HOURS + timedelta(minutes=52), answered_s=110)["outcome"] == rules.ANSWERED
+    assert made == ["UpdateItem", "GetItem", "TransactWriteItems"]  # the event, the task, the follow-ups
+    assert store.task(key) is None
+    closed = [t for t in store.tasks_of(e164) if t.sk.startswith("DONE#")]
+    assert [(t.outcome, t.closed_by) for t in closed] == [("called_back", "staff:" + OPERATORS[0])]
+    assert rules.TASK_CLOSED_LABELS[closed[0].outcome] == "Đã gọi lại được"
     # a later missed call opens a new task
     third = new_call_id()
     offer(third, phone, IN_HOURS + timedelta(hours=2))
     end(third, IN_HOURS + timedelta(hours=2, minutes=1))
     assert store.task(store.task_key(e164)).call_ids == {third}
+
+
+@pytest.fixture
+def fake_callouts(stack: Any, providers: Any, monkeypatch: Any) -> Iterator[Any]:
+    """The fake Stringee as the callout API, its callouts' signed events posted to the app's event service."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from chalicelib.config import settings
+    from devstack.stringee import start_fake_stringee
+
+    class Relay(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            call_control.event(body, self.headers.get("X-STRINGEE-SIGNATURE"))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    fake = start_fake_stringee(event_url=f"http://127.0.0.1:{relay.server_address[1]}/webhooks/stringee/event")
+    fake.state.callout_step_s = 0.05
+    monkeypatch.setenv("STRINGEE_API_URL", fake.base)
+    settings.cache_clear()
+    yield fake
+    fake.stop()
+    relay.shutdown()
+    relay.server_close()
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+def _settled(key: str, done: Any, seconds: float = 5.0) -> Any:
+    import time as clock
+
+    deadline = clock.monotonic() + seconds
+    while clock.monotonic() < deadline:
+        found = store.task(key)
+        if done(found):
+            return found
+        clock.sleep(0.05)
+    raise AssertionError("the callout's events did not settle the task")
+
+
+def test_a_call_back_through_stringee_closes_the_task_only_when_the_citizen_answers(fake_callouts: Any) -> None:
+    from datetime import timezone
+
+    phone, now = unique_phone(), datetime.now(timezone.utc)
+    missed = new_call_id()
+    offer(missed, phone, now - timedelta(minutes=10))
+    end(missed, now - timedelta(minutes=9))
+    key = store.task_key("+84" + phone[1:])
+    # The citizen does not pick up: the callout's events leave the task open, the attempt not answered
+    fake_callouts.state.callout_answers = False
+    first = telephony.call_back(DESK, phone, None, key)
+    assert first["task_attempt"] is True
+    found = _settled(key, lambda t: t is not None and t.attempt_result == "no_answer")
+    assert found.attempt_call == first["call_id"] and store.get(first["call_id"])["finalised"] == rules.MISSED
+    # Called again, answered and talked (120 s): the events close it as called back
+    fake_callouts.state.callout_answers = True
+    second = telephony.call_back(DESK, phone, None, key)
+    _settled(key, lambda t: t is None)
+    [closed] = [t for t in store.tasks_of("+84" + phone[1:]) if t.sk.startswith("DONE#")]
+    assert closed.outcome == "called_back" and closed.attempt_call == second["call_id"]
+    assert store.get(second["call_id"])["finalised"] == rules.ANSWERED
 
 
 def test_an_after_hours_voicemail_is_a_task_due_at_seven_with_the_callers_history(stack: Any) -> None:
