@@ -49,6 +49,7 @@ SCRIPTS: dict[str, str] = {
     "missed_busy": "Mọi tổng đài viên đều bận; người dân để lại lời nhắn thoại",
     "after_hours_voicemail": "Không ai nghe máy (như ngoài giờ); người dân nghe thông báo và để lại lời nhắn",
     "abandoned": "Người dân gác máy khi đang đổ chuông",
+    "missed": "Không tổng đài viên nào nghe máy; người dân gác máy trước tiếng bíp (không để lại lời nhắn)",
     "out_of_order": "Cuộc gọi được nghe, nhưng sự kiện đến lộn xộn: kết thúc trước khi nghe máy, nghe máy hai lần",
     "forged": "Yêu cầu giả mạo: chữ ký sai hoặc thiếu (ứng dụng phải từ chối)",
 }
@@ -136,7 +137,7 @@ class _Call:
     """One scripted call in flight."""
 
     def __init__(self, base_url: str, script: str, caller: str, hotline: str, secret: str, media_base: str,
-                 call_id: str, ring_s: float, talk_s: float) -> None:
+                 call_id: str, ring_s: float, talk_s: float, start_ms: int | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.script, self.caller, self.hotline, self.secret = script, caller, hotline, secret
         self.media_base = media_base.rstrip("/")
@@ -145,7 +146,8 @@ class _Call:
         paced = ring_s > 0 or talk_s > 0
         # Timestamps follow the script's own clock: real time when paced (the screen-pop demo), else a
         # call that started a few minutes ago and runs at its nominal lengths.
-        self.start_ms = int(time.time() * 1000) - (0 if paced else 10 * 60 * 1000)
+        self.start_ms = start_ms if start_ms is not None else \
+            int(time.time() * 1000) - (0 if paced else 10 * 60 * 1000)
         self.elapsed_s = 0.0
         self.answered_at: float | None = None
         self.held: list[dict[str, Any]] = []  # out_of_order: events kept back, sent scrambled at the end
@@ -230,6 +232,9 @@ class _Call:
             elif kind == "talk":
                 self.result.steps.append({"do": "talk", "text": str(action.get("text", ""))[:300]})
                 self.wait(0, 8)
+            elif kind == "recordMessage" and self.script == "missed":
+                self.result.steps.append({"do": "hang_up", "why": "before the beep"})
+                break
             elif kind == "recordMessage":
                 left_message = self._voicemail(action) or left_message
             elif kind == "record":
@@ -317,15 +322,17 @@ class _Call:
 
 def place_call(base_url: str, script: str, caller: str = "0909982888", *, hotline: str = LOCAL_HOTLINE,
                secret: str | None = None, media_base: str = "http://127.0.0.1:9", call_id: str | None = None,
-               ring_s: float = 0.0, talk_s: float = 0.0) -> CallResult:
+               ring_s: float = 0.0, talk_s: float = 0.0, start_ms: int | None = None) -> CallResult:
     """Places one scripted call (one of SCRIPTS) from `caller` to the app at `base_url` (origin plus
     base path, e.g. 'http://127.0.0.1:8000/api'), signed with `secret` (default: the local stack's).
     `ring_s` / `talk_s` pace it in real time (0: as fast as the app answers). Voicemail links point
-    at `media_base` (the fake's own host serves them). Returns what happened."""
+    at `media_base` (the fake's own host serves them). `start_ms` sets when the call started in its events'
+    timestamps (a test's scripted hour). Returns what happened."""
     if script not in SCRIPTS:
         raise ValueError(f"unknown script {script!r}: one of {', '.join(SCRIPTS)}")
     call = _Call(base_url, script, caller, hotline, secret or LOCAL_SECRETS["stringee_signing_secret"], media_base,
-                 call_id or f"call-vn-1-{secrets.token_hex(5).upper()}-{int(time.time() * 1000)}", ring_s, talk_s)
+                 call_id or f"call-vn-1-{secrets.token_hex(5).upper()}-{int(time.time() * 1000)}", ring_s, talk_s,
+                 start_ms)
     return call.run()
 
 
@@ -366,6 +373,7 @@ class StringeeState:
     event_url: str = ""          # where callouts' events go (the app's /webhooks/stringee/event)
     callout_answers: bool = True  # the callee of a callout picks up
     callout_step_s: float = 0.2   # real time between a callout's events (Stringee's come after its answer)
+    callout_start_ms: int | None = None  # when callouts start in their events' timestamps (None: now)
     replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next callouts' answers (popped first)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -417,17 +425,19 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.callouts.append({"call_id": call_id, "body": body})
             event_url, answers, step_s = self.state.event_url, self.state.callout_answers, self.state.callout_step_s
+            start_ms = self.state.callout_start_ms
         self._reply(200, {"r": 0, "call_id": call_id, "message": "Call created"})
         if event_url:
-            threading.Thread(target=_drive_callout, args=(event_url, call_id, body, answers, step_s),
+            threading.Thread(target=_drive_callout, args=(event_url, call_id, body, answers, step_s, start_ms),
                              daemon=True).start()
 
 
-def _drive_callout(event_url: str, call_id: str, body: dict[str, Any], answers: bool, step_s: float) -> None:
+def _drive_callout(event_url: str, call_id: str, body: dict[str, Any], answers: bool, step_s: float,
+                   start_ms: int | None = None) -> None:
     """A callout's events, as Stringee sends them to the project's event_url."""
     secret = LOCAL_SECRETS["stringee_signing_secret"]
     callee = body["to"][0] if isinstance(body["to"][0], dict) else {}
-    start = int(time.time() * 1000)
+    start = start_ms if start_ms is not None else int(time.time() * 1000)
     base = {"project_id": int(PROJECT_ID), "account_sid": ACCOUNT_SID, "type": "stringee_call", "call_id": call_id,
             "from": {**body["from"], "is_online": False}, "to": {**callee, "is_online": False},
             "clientCustomData": body.get("customData", "")}

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
+from chalicelib.domain import call_stats
 from chalicelib.domain import calls as rules
 from chalicelib.domain.errors import Conflict, Forbidden, ValidationFailed
 from chalicelib.observability import logger
@@ -238,7 +239,7 @@ def voicemail(body: bytes, signature: str | None, call_id: str, kind: str, now: 
     moment = _now(now)
     call, new = store.set_voicemail(recording.call_id, recording.url, recording.duration_s, _keep_until(moment))
     if new and call.get("finalised") and call["finalised"] != rules.VOICEMAIL:
-        store.relabel(call, rules.VOICEMAIL)
+        store.relabel(call, rules.VOICEMAIL, figures=call_stats.on_relabel(call, call["finalised"], rules.VOICEMAIL))
     elif new:
         _finish(call, moment)
     return {"call": recording.call_id, "new": new}
@@ -263,9 +264,10 @@ def _finish(call: dict[str, Any], now: datetime) -> str | None:
         outcome = rules.outcome(call)
         if outcome is None or call.get("finalised"):
             return outcome
+        log = _log_fields(call)
         try:
-            store.finalise(call, outcome, _log_fields(call), _task_change(call, outcome, now),
-                           _callback_result(call, outcome, now))
+            store.finalise(call, outcome, log, _task_change(call, outcome, now), _callback_result(call, outcome, now),
+                           call_stats.on_call_end(call, outcome, log["wait_s"], log["talk_s"]))
             logger().info("call finished", extra={"call": call.get("call_id"), "outcome": outcome})
             return outcome
         except Conflict:  # finalised by a parallel event, or a voicemail came: read it again
@@ -302,8 +304,11 @@ def _callback_result(call: Mapping[str, Any], outcome: str, now: datetime) -> st
     reached = outcome == rules.ANSWERED and (rules.talk_seconds(call) or 0) > 0
     if not reached and found.attempt_call != call.get("call_id"):
         return None  # a later "Gọi lại" is under way: its own call tells
+    from chalicelib.services.call_stats import closing_figures
+
     actor = f"staff:{call['staff']}" if call.get("staff") else store.TASK_OPERATOR
-    return store.CallbackResult(found, reached, actor, call.get("ended_at") or now)
+    at = call.get("ended_at") or now
+    return store.CallbackResult(found, reached, actor, at, closing_figures(found, store.CALLED_BACK, at))
 
 
 def remind_email(ref: Any) -> str:

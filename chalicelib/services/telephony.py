@@ -213,7 +213,11 @@ def task_outcome(user: StaffUser, key: str, outcome: str, note: str, now: dateti
     task = store.task(key)
     if task is None:
         raise CallNotFound()
-    closed = store.close_task(task, outcome, (note or "").strip()[:500], user.actor, _now(now))
+    from chalicelib.services.call_stats import closing_figures
+
+    moment = _now(now)
+    closed = store.close_task(task, outcome, (note or "").strip()[:500], user.actor, moment,
+                              figures=closing_figures(task, outcome, moment))
     logger().info("call task closed", extra={"outcome": outcome, "calls": int(task.calls or 0)})
     return _task_row(closed, {})
 

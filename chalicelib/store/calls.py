@@ -272,15 +272,33 @@ class CallbackResult:
     reached: bool
     actor: str
     at: datetime
+    figures: dict[str, int] | None = None   # the call-centre counts of the close (chalicelib.domain.call_stats)
+
+
+def _add_figures(transaction: Any, pieces: Iterable[tuple[datetime, dict[str, int] | None]]) -> None:
+    """The call-centre counters in `transaction`, those of one hour item merged (it is touched once)."""
+    from chalicelib.domain.call_stats import slot
+    from chalicelib.store import stats
+
+    merged: dict[tuple[str, str], tuple[datetime, dict[str, int]]] = {}
+    for at, counts in pieces:
+        if not counts:
+            continue
+        _, numbers = merged.setdefault(slot(at), (at, {}))
+        for name, n in counts.items():
+            numbers[name] = numbers.get(name, 0) + n
+    for at, numbers in merged.values():
+        stats.add_call_figures(transaction, at, numbers)
 
 
 def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: TaskChange | None,
-             callback: CallbackResult | None = None) -> None:
+             callback: CallbackResult | None = None, figures: dict[str, int] | None = None) -> None:
     """Writes a finished call's follow-ups in one transaction: the call's `finalised` outcome (only if not
     yet finalised and its voicemail is still as `call` saw it), the outcome and figures in its day
     entry (`log`: wait_s, talk_s, answered_by), the live marker deleted, `task` merged into the
-    caller's open callback task, and a call back's `callback` result on its task. Raises Conflict when
-    the call or the task changed meanwhile (read them again)."""
+    caller's open callback task, a call back's `callback` result on its task, and the call-centre
+    `figures` in the hour the call was offered. Raises Conflict when the call or the task changed
+    meanwhile (read them again)."""
     connection = bind()
     condition = CallModel.finalised.does_not_exist()
     condition &= (CallModel.voicemail_url == call["voicemail_url"]) if call.get("voicemail_url") \
@@ -318,11 +336,17 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
                 transaction.update(CallbackModel(pk=callback.found.pk, sk=OPEN_SK),
                                    actions=[CallbackModel.attempt_result.set("no_answer")],
                                    condition=CallbackModel.attempt_call == call["call_id"])
+            pieces = [(call.get("created_at") or datetime.now(timezone.utc), figures)]
+            if callback is not None and callback.reached:
+                pieces.append((callback.at, callback.figures))
+            _add_figures(transaction, pieces)
 
 
-def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None) -> None:
+def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None,
+            figures: dict[str, int] | None = None) -> None:
     """A finalised call learnt something after its end (its voicemail, who answered): the call and its
-    day entry say so (one transaction; the day entry alone when only `answered_by` is new)."""
+    day entry say so, and the call-centre `figures` move with its outcome (one transaction; the day
+    entry alone when only `answered_by` is new)."""
     connection = bind()
     entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
     actions = [CallMarkerModel.outcome.set(outcome)] + ([CallMarkerModel.answered_by.set(answered_by)]
@@ -334,9 +358,11 @@ def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None) 
             return
         with TransactWrite(connection=connection) as transaction:
             transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"),
-                               actions=[CallModel.finalised.set(outcome)])
+                               actions=[CallModel.finalised.set(outcome)],
+                               condition=CallModel.finalised == call.get("finalised"))
             if entry_pk and entry_sk:
                 transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk), actions=actions)
+            _add_figures(transaction, [(call.get("created_at") or datetime.now(timezone.utc), figures)])
 
 
 def day_log(day: date, outcome: str | None, after: str | None, limit: int = 50,
@@ -436,14 +462,17 @@ def _close_in(transaction: Any, found: CallbackModel, outcome: str, note: str, a
 
 
 def close_task(found: CallbackModel, outcome: str, note: str, actor: str, now: datetime,
-               event: NewEvent | None = None, ticket: str | None = None) -> CallbackModel:
+               event: NewEvent | None = None, ticket: str | None = None,
+               figures: dict[str, int] | None = None) -> CallbackModel:
     """Closes the open task `found` (as read): moves it to sk=DONE#<now> with the outcome, in one
     transaction conditional on no call having been merged since it was read (else Conflict: read again);
-    `event` goes on `ticket`'s timeline in it. Returns the closed task."""
+    `event` goes on `ticket`'s timeline and the call-centre `figures` in `now`'s hour in it. Returns the
+    closed task."""
     connection = bind()
     with translate():
         with TransactWrite(connection=connection) as transaction:
             closed = _close_in(transaction, found, outcome, note, actor, now)
+            _add_figures(transaction, [(now, figures)])
             if event is not None and ticket:
                 transaction.save(event_item(ticket, event), condition=EventModel.pk.does_not_exist())
     return closed

@@ -32,6 +32,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
 | statistics counters of a day / month per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> and M#<combo> ADD (in the ticket's transaction); Query sk between / begins_with |
 | per-operator workload of a day                | UpdateItem pk=STATS#<yyyy-mm>, sk=O#<dd>#<digest of the e-mail> ADD; Query sk between |
+| call-centre figures per hour (calls, outcomes, wait, talk, callbacks) | UpdateItem pk=STATS#<yyyy-mm>, sk=C#<dd>#<hh> ADD (in the call's / the task's transaction); Query sk between |
 | Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
@@ -653,6 +654,20 @@ M#<combo> (the month) or O#<dd>#<digest> (a staff member's day); numbers ADDed (
 StatsCounterModel: Any = type("StatsCounterModel", (Model,), _counter_attributes())
 
 
+def _call_counter_attributes() -> dict[str, Any]:
+    from chalicelib.domain.call_stats import FIELDS
+
+    attrs: dict[str, Any] = {"Meta": type("Meta", (_Meta,), {}), "__doc__": CALL_STATS_DOC,
+                             "pk": UnicodeAttribute(hash_key=True), "sk": UnicodeAttribute(range_key=True)}
+    attrs.update({name: NumberAttribute(null=True) for name in FIELDS})
+    return attrs
+
+
+CALL_STATS_DOC = """Call-centre counters (chalicelib.store.stats.add_call_figures): pk=STATS#<yyyy-mm>, sk=C#<dd>#<hh> of
+the VN-local hour; numbers ADDed (chalicelib.domain.call_stats.FIELDS) in the call's or the task's transaction."""
+CallStatsModel: Any = type("CallStatsModel", (Model,), _call_counter_attributes())
+
+
 class IntegratorModel(Model):
     """An Open311 integrator and its API key's hash (the key itself is shown once, never stored)."""
 
@@ -858,4 +873,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel, StatsCounterModel, ExportJobModel, RosterModel,
-                                   CallModel, CallMarkerModel)
+                                   CallModel, CallMarkerModel, CallStatsModel)

@@ -357,3 +357,36 @@ def ticket_call_back(headers: Mapping[str, str], code: str, form: Mapping[str, s
                            status=400 if isinstance(refused, ValidationFailed) else 503)
     return _back(session, f"/staff/tickets/{quote(ticket.tracking_code)}",
                  "Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người phản ánh.")
+
+
+# The "Tổng đài" section of the statistics page (/staff/thong-ke)
+
+def _seconds_text(value: int | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value} giây" if value < 120 else f"{value // 60} phút {value % 60:02d} giây"
+
+
+def stats_section(user: StaffUser, start: str | None, end: str | None) -> dict[str, Any] | None:
+    """The call-centre figures of the page's period (yyyy-mm-dd, as the statistics service resolved it) with
+    their chart (calls per hour of the day: the hotline's hours and any other hour with calls), or None for
+    who may not see them."""
+    from chalicelib.services import call_stats
+    from chalicelib.store.reference import load_reference
+    from chalicelib.web import charts
+
+    if not (start and end and DAY.fullmatch(start) and DAY.fullmatch(end)):
+        return None
+    found = call_stats.figures(user, date.fromisoformat(start), date.fromisoformat(end))
+    if found is None:
+        return None
+    ref = load_reference()
+    per_hour = found["per_hour"]
+    busy = [h for h, n in enumerate(per_hour) if n]
+    first = min([ref.hotline_opens.hour] + busy)
+    last = max([ref.hotline_closes.hour - (1 if ref.hotline_closes.minute == 0 else 0)] + busy)
+    hours = [{"label": f"{h:02d}:00–{h + 1:02d}:00", "hour": h, "calls": per_hour[h]} for h in range(first, last + 1)]
+    chart = charts.bar_chart("Cuộc gọi đến theo giờ trong ngày", [{"label": r["label"], "value": r["calls"]}
+                                                                  for r in hours], css_class="bars calls-hourly")
+    return {**found, "hours": hours, "chart": chart, "asa_text": _seconds_text(found["asa_s"]),
+            "talk_text": _seconds_text(found["talk_avg_s"])}
