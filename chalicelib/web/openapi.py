@@ -443,7 +443,7 @@ REFERENCE_VERSION: Schema = _obj({"version": INT, "at": DATETIME, "actor": {"typ
                                    "summary": STR, "restored_from": {"type": ["integer", "null"]}}, closed=True)
 REFERENCE_CHANGES: Schema = _obj({
     "key": {"type": "string", "enum": ["categories", "areas", "agencies", "routing_rules", "calendar", "hotline_hours",
-                                       "abbreviations", "routing", "retention", "general"]},
+                                       "abbreviations", "routing", "retention", "telephony", "general"]},
     "title": {"type": "string", "description": "Vietnamese"},
     "added": {"type": "array", "items": STR}, "removed": {"type": "array", "items": STR},
     "changed": {"type": "array", "items": _obj({"label": STR, "changes": {"type": "array", "items": STR}},

@@ -192,6 +192,13 @@ def test_a_ringing_call_pops_up_with_the_callers_tickets_and_becomes_a_ticket(pe
     assert f"/staff/intake?call={call_id}" in log and f"/staff/cuoc-goi/{call_id}/the" in log
 
 
+def test_the_admin_home_says_which_telephony_settings_apply(people: dict[str, Browser]) -> None:
+    page = unescape(people["admin"].get("/staff/quan-tri").body.decode())
+    settings = page[page.index('id="telephony-settings"'):]
+    assert "Ghi âm cuộc gọi: không" in settings and "đổ chuông 20 giây, lần lượt tối đa 3 người" in settings
+    assert "được giữ 365 ngày" in settings and "1022.tayninh.gov.vn" in settings
+
+
 def test_officers_get_no_calls_and_a_supervisor_sees_the_days_log(people: dict[str, Browser]) -> None:
     officer, sup = people["officer"], people["supervisor"]
     call_id = _ring("+84912000111", ringing_to=None)

@@ -116,3 +116,21 @@ def test_the_telephony_block_is_validated() -> None:
                                    lambda where, vi, en: problems.append(where))
     assert problems == ["telephony.record_calls", "telephony.callback_email", "telephony.max_operators"]
     assert parsed == calls.Telephony()
+
+
+def test_the_seed_states_the_telephony_defaults_and_a_change_to_them_is_named_in_the_history() -> None:
+    import copy
+    import json
+
+    from chalicelib.domain.calls import Telephony, parse_telephony
+    from chalicelib.domain.reference_diff import diff, summary
+    from tests.conftest import ROOT
+
+    seed = json.loads((ROOT / "chalicelib" / "data" / "reference.json").read_text(encoding="utf-8"))
+    problems: list[tuple[str, ...]] = []
+    assert parse_telephony(seed["telephony"], lambda *bad: problems.append(bad)) == Telephony() and not problems
+    changed = copy.deepcopy(seed)
+    changed["telephony"]["ring_seconds"] = 25
+    assert summary(diff(seed, changed)) == "Tổng đài (cuộc gọi): sửa 1"
+    [section] = diff(seed, changed)
+    assert section.changed[0].label == "Số giây đổ chuông mỗi tổng đài viên" and section.changed[0].changes == ("20 → 25",)
