@@ -1,18 +1,18 @@
-"""Call-centre figures on /staff/thong-ke: a scripted day of calls from the fake Stringee (answered, missed,
-abandoned, voicemail while every operator is busy, an after-hours voicemail), a task called back through
-the fake's callout and one closed by hand; the "Tổng đài" section's figures equal a recount from the call
-log and the closed tasks."""
+"""Call-centre figures on /staff/thong-ke: a scripted day of calls from the fake Stringee through the app's
+webhook routes (answered, missed, abandoned, voicemail while every operator is busy, an after-hours
+voicemail), a task called back through the fake's callout and one closed by hand; the "Tổng đài" section's
+figures equal a recount from the call log and the closed tasks, and nothing logged names a caller."""
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time as clock
 from collections import Counter
 from datetime import datetime, time
 from html import unescape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Iterator
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -33,52 +33,43 @@ BOSS = StaffUser("sub-stats-sup", "sup@1022.vn", "Giám sát", frozenset({SUPERV
 
 
 class Relay:
-    """The app's Stringee webhooks over HTTP, answering at a scripted `now` (the hour of the call)."""
+    """The app itself over HTTP (its Stringee webhook routes, through chalice's test client), with call
+    control's clock at a scripted `now` (the hour of the call): the fake Stringee calls it as it would
+    call API Gateway."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: Any) -> None:
         self.now = DAY
-        relay = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_: Any) -> None:
                 pass
 
-            def _send(self, body: Any) -> None:
-                import json
-
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+            def _forward(self, method: str) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else b""
+                headers = {name: value for name, value in self.headers.items()
+                           if name.lower() in ("host", "content-type", "x-stringee-signature")}
+                answer = client.http.post(self.path, headers=headers, body=body) if method == "POST" \
+                    else client.http.get(self.path, headers=headers)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(answer.body)
 
             def do_GET(self) -> None:  # noqa: N802
-                parts = urlsplit(self.path)
-                self._send(call_control.answer(dict(parse_qsl(parts.query, keep_blank_values=True)),
-                                               self.headers.get("X-STRINGEE-SIGNATURE"), "", relay.url, now=relay.now))
+                self._forward("GET")
 
             def do_POST(self) -> None:  # noqa: N802
-                parts = urlsplit(self.path)
-                query = dict(parse_qsl(parts.query))
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                signature = self.headers.get("X-STRINGEE-SIGNATURE")
-                if parts.path.endswith("/next"):
-                    return self._send(call_control.on_fail(body, signature, query.get("call", ""), query.get("try", "0"),
-                                                           relay.url, now=relay.now))
-                if parts.path.endswith("/voicemail"):
-                    return self._send(call_control.voicemail(body, signature, query.get("call", ""),
-                                                             query.get("kind", "voicemail"), now=relay.now))
-                self._send(call_control.event(body, signature, now=relay.now))
+                self._forward("POST")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)  # one request at a time, as the test client wants
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture(scope="module")
-def day_of_calls(stack: Any, providers: Any) -> Iterator[dict[str, Any]]:
-    """Two operators on duty 07:00-20:00; the fake Stringee calling the relay and taking callouts."""
+def day_of_calls(stack: Any, providers: Any, client: Any) -> Iterator[dict[str, Any]]:
+    """Two operators on duty 07:00-20:00; the fake Stringee calling the app and taking callouts."""
     import os
 
     from chalicelib.config import settings
@@ -87,7 +78,9 @@ def day_of_calls(stack: Any, providers: Any) -> Iterator[dict[str, Any]]:
     entries = tuple(Entry(email, email, INTERNAL, email.split("@")[0].replace("-", "_"), frozenset(range(7)),
                           time(7), time(20)) for email in OPERATORS)
     roster.save(Roster(current.version, entries), current.version, "staff:test", DAY)
-    relay = Relay()
+    relay = Relay(client)
+    moved = pytest.MonkeyPatch()
+    moved.setattr(call_control, "_now", lambda now=None: now or relay.now)
     fake = start_fake_stringee(event_url=relay.url + "/webhooks/stringee/event")
     fake.state.callout_step_s = 0.05
     before = os.environ.get("STRINGEE_API_URL")
@@ -95,6 +88,7 @@ def day_of_calls(stack: Any, providers: Any) -> Iterator[dict[str, Any]]:
     settings.cache_clear()
     yield {"relay": relay, "fake": fake}
     fake.stop()
+    moved.undo()
     relay.server.shutdown()
     relay.server.server_close()
     os.environ.pop("STRINGEE_API_URL") if before is None else os.environ.update(STRINGEE_API_URL=before)
@@ -126,10 +120,36 @@ def _recount(day: datetime, phones: list[str]) -> dict[str, Any]:
             "cb_closed": len(closed), "cb_done": sum(t.outcome in ("called_back", "reached") for t in closed)}
 
 
+class Kept(logging.Handler):
+    """Every record the app logs (message and extra keys), as text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.getMessage()} {record.__dict__} {record.exc_text or ''}")
+
+
 def test_the_switchboard_figures_equal_a_recount_of_the_days_calls(day_of_calls: dict[str, Any], client: Any,
                                                                    staff: dict[str, str]) -> None:
     relay, fake = day_of_calls["relay"], day_of_calls["fake"]
     phones = [unique_phone() for _ in range(5)]
+    kept = Kept()
+    logging.getLogger("hotline").addHandler(kept)  # the app's logger (chalicelib.observability)
+    try:
+        _a_day_of_calls(relay, fake, phones)
+    finally:
+        logging.getLogger("hotline").removeHandler(kept)
+    # Nothing logged on the way names a caller (their number arrives in answer_url's query string)
+    assert len(kept.lines) >= 10
+    for phone in phones:
+        assert not [line for line in kept.lines if phone in line or "84" + phone[1:] in line]
+    _the_figures_equal_a_recount(phones, client, staff)
+
+
+def _a_day_of_calls(relay: Relay, fake: FakeStringee, phones: list[str]) -> None:
+    e164 = ["+84" + p[1:] for p in phones]
     e164 = ["+84" + p[1:] for p in phones]
     # Given a day: answered, voicemail while every operator is busy, abandoned, missed, after-hours voicemail
     assert _call(fake, relay, "answered", phones[0], DAY.replace(hour=9)).outcome == "answered"
@@ -149,6 +169,9 @@ def test_the_switchboard_figures_equal_a_recount_of_the_days_calls(day_of_calls:
     # And the abandoned caller's task closed by hand: not needed
     telephony.task_outcome(DESK, store.task_key(e164[2]), "not_needed", "", DAY.replace(hour=11))
 
+
+def _the_figures_equal_a_recount(phones: list[str], client: Any, staff: dict[str, str]) -> None:
+    e164 = ["+84" + p[1:] for p in phones]
     # When the supervisor reads the day's figures
     figures = call_stats.figures(BOSS, DAY.date(), DAY.date())
     assert call_stats.figures(DESK, DAY.date(), DAY.date()) is None  # operators: not theirs to see

@@ -134,3 +134,18 @@ def test_the_seed_states_the_telephony_defaults_and_a_change_to_them_is_named_in
     assert summary(diff(seed, changed)) == "Tổng đài (cuộc gọi): sửa 1"
     [section] = diff(seed, changed)
     assert section.changed[0].label == "Số giây đổ chuông mỗi tổng đài viên" and section.changed[0].changes == ("20 → 25",)
+
+
+def test_nothing_in_the_stack_logs_request_paths_or_query_strings() -> None:
+    """answer_url brings the caller's number in its query string (Stringee's format): API Gateway must keep no
+    access log, no execution log with data, no X-Ray trace (their URLs hold query strings), and the Lambda
+    logger must not log whole events (docs/privacy.md)."""
+    from tests.conftest import ROOT
+
+    sources = {path.name: path.read_text(encoding="utf-8")
+               for path in [*(ROOT / "infra").glob("*.json"), ROOT / ".chalice" / "config.json"]}
+    assert "api.json" in sources and "resources.json" in sources
+    for name, text in sources.items():
+        for setting in ("AccessLogSetting", "AccessLogDestinationArn", "LoggingLevel", "DataTraceEnabled",
+                        "TracingEnabled", "POWERTOOLS_LOGGER_LOG_EVENT", '"xray"'):
+            assert setting not in text, f"{setting} in {name}"
