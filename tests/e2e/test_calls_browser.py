@@ -111,3 +111,33 @@ def test_an_in_hours_call_pops_up_on_the_operators_screen_and_becomes_a_ticket(
     boss.set_viewport_size({"width": 360, "height": 800})
     assert boss.evaluate("document.documentElement.scrollWidth") <= 360
     shot(boss, "staff-roster-360.png")
+
+
+def test_a_missed_callers_task_is_called_back_from_the_tasks_page_and_closes_when_answered(
+        browser: Any, local_stack: dict[str, Any], in_hours: Staff) -> None:
+    base_url = local_stack["base_url"]
+    phone = unique_phone()
+    display = f"{phone[:4]} {phone[4:7]} {phone[7:]}"
+    # Given a caller every operator missed, who left a voicemail
+    placed = requests.post(base_url + "/dev/goi-thu", data={"script": "missed_busy", "caller": phone},
+                           headers={"Accept": "application/json"}, timeout=30)
+    assert placed.status_code == 200 and placed.json()["outcome"] == "voicemail", placed.text[:300]
+    # When the operator opens the call tasks: one task for the number, with the voicemail to listen to
+    page = _sign_in(browser, base_url, OPERATOR)
+    page.goto(base_url + "/staff/goi-lai")
+    task = page.locator("section.call-task", has_text=display)
+    assert "1 cuộc gọi" in task.inner_text() and task.get_by_role("link", name="nghe lời nhắn 1").is_visible()
+    shot(page, "staff-call-tasks.png")
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert task.get_by_role("button", name="Gọi lại").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(page, "staff-call-tasks-360.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # And calls back: the click records the attempt; the citizen answers (the fake's callout) and the task closes
+    task.get_by_role("button", name="Gọi lại").click()
+    assert "Việc tự đóng khi người dân nghe máy" in page.locator("#flash").inner_text()
+    deadline = time.monotonic() + 10
+    while display in page.locator("main").inner_text() and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page.reload()
+    assert display not in page.locator("main").inner_text()
