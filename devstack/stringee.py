@@ -51,7 +51,7 @@ SCRIPTS: dict[str, str] = {
     "abandoned": "Người dân gác máy khi đang đổ chuông",
     "missed": "Không tổng đài viên nào nghe máy; người dân gác máy trước tiếng bíp (không để lại lời nhắn)",
     "out_of_order": "Cuộc gọi được nghe, nhưng sự kiện đến lộn xộn: kết thúc trước khi nghe máy, nghe máy hai lần",
-    "forged": "Yêu cầu giả mạo: chữ ký sai hoặc thiếu (ứng dụng phải từ chối)",
+    "forged": "Yêu cầu giả mạo: chữ ký sai hoặc thiếu (answer_url: lời nhắn an toàn, không đổ chuông ai; POST: từ chối)",
 }
 # nominal lengths (seconds) of a scripted call's parts, for durations and timestamps when it is not paced
 RING_S, TALK_S, MESSAGE_S = 12, 95, 18

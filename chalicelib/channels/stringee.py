@@ -102,6 +102,27 @@ def verify_post(body: bytes, signature: str | None, secret: str) -> bool:
     return _matches(body or b"", signature, secret)
 
 
+# Our own signature of the query we put in the URLs we hand Stringee (onFailEventUrl, a recordMessage's
+# eventUrl): Stringee's POST signature covers only the body, so without it a replayed body could be sent
+# to another ?call=. A truncated HMAC-SHA256 under the signing secret, over what the query steers.
+QUERY_TOKEN = "t"
+
+
+def query_token(secret: str, call_id: str, tried: str = "", kind: str = "") -> str:
+    """The `t` parameter for a URL of ours carrying `call_id`, `tried` (/next's try) and `kind`."""
+    data = f"hotline1022-scco-url|{call_id}|{tried}|{kind}".encode("utf-8")
+    digest = hmac.new(secret.encode("utf-8"), data, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+
+def query_token_ok(secret: str, token: str | None, call_id: str, tried: str = "", kind: str = "") -> bool:
+    """True when `token` is query_token of these values (constant-time; no secret or token: False)."""
+    if not secret or not token:
+        return False
+    expected = query_token(secret, call_id, tried, kind)
+    return hmac.compare_digest(expected.encode("ascii"), token.strip().encode("utf-8", "replace"))
+
+
 def public_prefix(configured: str | None, request_base: str) -> str:
     """The path Stringee puts before the route: STRINGEE_PUBLIC_PATH when configured ('' is a custom
     domain's root), else the base path of the request itself (chalicelib/web/urls.py)."""
@@ -294,6 +315,8 @@ def connect(to_type: str, to_number: str, from_number: str, alias: str, timeout_
     and run the SCCO we answer instead of the rest of this one."""
     if to_type not in ("internal", "external"):
         raise ValueError(f"to_type must be internal or external, not {to_type!r}")
+    if to_type == "external":  # a phone as Stringee writes it: digits, no "+" (as in chalicelib/notify/stringee.py)
+        to_number = to_number.strip().lstrip("+")
     action: dict[str, Any] = {
         "action": "connect",
         "from": {"type": "external", "number": from_number, "alias": alias},

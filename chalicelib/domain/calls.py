@@ -145,6 +145,27 @@ FALLBACK_MESSAGE = ("Cảm ơn quý vị đã gọi Tổng đài 1022. Hệ th�
                     "chúng tôi sẽ gọi lại cho quý vị.")
 
 
+def unattended_message(opens: time | None, closes: time | None, telephony: Telephony | None) -> str:
+    """What a caller hears when no message could be kept (the call control is not configured): where
+    else to report and when to call again, with no voicemail prompt."""
+    hours = f"từ {hours_text(opens, closes)} " if opens and closes else ""
+    where = (f"tại trang {telephony.website} hoặc qua {telephony.zalo}" if telephony
+             else "trên trang web hoặc Zalo của Tổng đài 1022")
+    return (f"Cảm ơn quý vị đã gọi Tổng đài 1022. Tổng đài tạm thời không tiếp nhận được cuộc gọi này. "
+            f"Quý vị có thể gửi phản ánh {where}, hoặc gọi lại {hours}hằng ngày. Xin cảm ơn.")
+
+
+def raw_caller_key(raw: str) -> str:
+    """The person-marker value of a caller whose number is not a Vietnamese phone (a foreign number,
+    an app user): '+' and its digits for a number in any spelling ('14155550123', '+1 415-555-0123'),
+    else the text itself. chalicelib/services/privacy.py looks a typed number up by the same key."""
+    text = (raw or "").strip()
+    digits = "".join(c for c in text if c.isdigit())
+    if digits and all(c.isdigit() or c in "+ -.()" for c in text):
+        return "+" + digits
+    return text
+
+
 # --- the route ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -223,23 +244,44 @@ def event_facts(status: str, at: datetime | None, to_number: str = "", duration_
     return EventFacts(status, at, {k: v for k, v in facts.items() if v is not None})
 
 
+def _target_key(target: str) -> str:
+    """A ring target as compared: a phone (an operator answering from home) as E.164 whatever its
+    spelling ('+8491…' on the roster, '8491…' in Stringee's events); a softphone user id as it is."""
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.phones import normalise_phone
+
+    text = (target or "").strip()
+    if not text or not any(c.isdigit() for c in text) or any(c.isalpha() or c == "_" for c in text):
+        return text
+    try:
+        return normalise_phone(text if text.startswith(("+", "0")) else "+" + text)
+    except ValidationFailed:
+        return text
+
+
 def answered_by(call: Mapping[str, Any]) -> str | None:
     """The staff e-mail of the operator who answered (from the ring list), or None."""
     target = call.get("answered_target")
     if not target:
         return None
+    wanted = _target_key(str(target))
     for ring in call.get("rings") or []:
-        if ring.get("target") == target:
+        if ring.get("target") == target or _target_key(str(ring.get("target") or "")) == wanted:
             return ring.get("staff") or None
     return None
 
 
 def operator_answered(call: Mapping[str, Any]) -> bool:
-    """Whether an operator took the call: the answering target is one of the operators rung, or — the
-    end known before the answer — time was talked while the operators were still being tried (once
-    they all failed, talk time is the queue message and the voicemail)."""
+    """Whether an operator took the call: the answering target is one of the operators rung. Only
+    while no answering leg is known yet (the end came before the answer event) is talk time while
+    operators were still being tried taken for an operator's answer, and never when the call was
+    recorded: the `record` action answers the caller's leg at once, so its answerDuration counts the
+    ringing too (a caller who hung up while waiting would look answered). The answer event, when it
+    comes, relabels the call (chalicelib/services/call_control.py)."""
     if answered_by(call):
         return True
+    if call.get("answered_target") or call.get("record"):
+        return False
     tried, rings = int(call.get("tried") or 0), len(call.get("rings") or [])
     return call.get("route") == ROUTE_OPERATORS and tried < rings and (call.get("answer_duration_s") or 0) > 0
 

@@ -10,7 +10,7 @@ import json
 import time
 
 from chalicelib.notify.base import DeliveryFailed, http_json, raise_for_http
-from chalicelib.secrets import secret
+from chalicelib.secrets import MissingSecret, secret
 
 CALLOUT_PATH = "/v1/call2/callout"
 TOKEN_LIFETIME_S = 3600
@@ -46,7 +46,13 @@ def callout(from_number: str, to: list[tuple[str, str]], actions: list[dict], cu
         "actions": actions,
         "customData": custom,
     }
-    token = api_token(secret("stringee_api_key_sid"), secret("stringee_api_key_secret"))
+    try:
+        token = api_token(secret("stringee_api_key_sid"), secret("stringee_api_key_secret"))
+    except MissingSecret as missing:  # a deployment error: the call back is refused, with the reason logged
+        from chalicelib.observability import logger
+
+        logger().error("stringee callout: API key not configured", extra={"secret": str(missing)})
+        raise DeliveryFailed("stringee API key not configured", transient=False) from None
     status, answer = http_json(settings().stringee_api_url + CALLOUT_PATH,
                                json.dumps(body, ensure_ascii=False).encode("utf-8"),
                                {"Content-Type": "application/json", "X-STRINGEE-AUTH": token})

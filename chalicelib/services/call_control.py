@@ -1,10 +1,13 @@
 """The hotline's call control (Stringee's webhooks, chalicelib/web/routes_telephony.py): what to do with a
 call offered to us, the next operator when one did not take it, what its events tell, its voicemail.
 
-- answer: verify the signature (else Forbidden → 403, nothing stored), plan the route from the hours,
-  the holidays and the roster (one GetItem; reference data is cached per container) and record the
-  call (one transaction). Anything failing after the signature → the SAFE answer (a message and
-  voicemail), logged without the phone: Stringee never gets a 5xx and the caller is never dropped.
+- answer: verify the signature, plan the route from the hours, the holidays and the roster (one
+  GetItem; reference data is cached per container) and record the call (one transaction). A signature
+  that does not verify, or anything failing → the SAFE answer (a message and voicemail, no operator,
+  nothing stored; a bad signature is counted and alarmed); no signing secret → a message without
+  voicemail. Stringee never gets an error and the caller is never dropped.
+- The URLs we hand Stringee (/next, /voicemail) carry our own token over call|try|kind: Stringee's POST
+  signature covers the body only, so a replayed body cannot be steered to another call.
 - on_fail (an operator did not take the call): the next operator on the plan, else the queue message and
   voicemail. One UpdateItem (+ the live marker).
 - event: one conditional UpdateItem per call and status; once the call has ended its follow-ups (log,
@@ -23,7 +26,7 @@ from urllib.parse import urlencode
 
 from chalicelib.domain import call_stats
 from chalicelib.domain import calls as rules
-from chalicelib.domain.errors import Conflict, Forbidden, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, Forbidden, Unavailable, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.store import calls as store
 
@@ -38,10 +41,31 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(timezone.utc)
 
 
-def _signing_secret() -> str:
-    from chalicelib.secrets import secret
+class NotConfigured(Unavailable):
+    """No signing secret is configured (stringee_signing_secret): nothing Stringee sends can be checked (503)."""
 
-    return secret("stringee_signing_secret")
+    message_vi = "Tổng đài chưa được cấu hình khoá ký Stringee (stringee_signing_secret): yêu cầu không được xử lý."
+    message_en = "The Stringee signing secret (stringee_signing_secret) is not configured: request not processed."
+
+
+def _rejected(reason: str) -> None:
+    """Counts a refused or unverifiable Stringee request (the WebhookRejected metric the other webhooks
+    emit; infra/alarms.json StringeeWebhookRejectedAlarm watches provider=stringee)."""
+    from chalicelib.observability import count
+
+    count("WebhookRejected", provider="stringee", reason=reason)
+
+
+def _signing_secret() -> str:
+    """The signing secret; NotConfigured (logged and counted) when there is none."""
+    from chalicelib.secrets import MissingSecret, secret
+
+    try:
+        return secret("stringee_signing_secret")
+    except MissingSecret:
+        logger().error("stringee: no signing secret configured (stringee_signing_secret)")
+        _rejected("no_secret")
+        raise NotConfigured() from None
 
 
 def hotline_number() -> str:
@@ -68,21 +92,43 @@ def _keep_until(now: datetime) -> datetime:
     return now + timedelta(days=load_reference().telephony.keep_days)
 
 
-def _url(webhook_base: str, path: str, **query: Any) -> str:
+def _url(webhook_base: str, path: str, secret: str, call: str, tried: str = "", kind: str = "") -> str:
+    """A URL of ours for Stringee to POST to, its query signed with our own token (QUERY_TOKEN)."""
+    from chalicelib.channels import stringee
+
+    query = {"call": call, **({"try": tried} if tried else {}), **({"kind": kind} if kind else {}),
+             stringee.QUERY_TOKEN: stringee.query_token(secret, call, tried, kind)}
     return f"{webhook_base.rstrip('/')}{path}?{urlencode(query)}"
 
 
 # --- the webhooks ---------------------------------------------------------------------------------
 
-def safe_answer(webhook_base: str, call_id: str = "") -> list[dict[str, Any]]:
+def safe_answer(webhook_base: str, secret: str, call_id: str = "") -> list[dict[str, Any]]:
     """What Stringee gets when anything went wrong: an apology and voicemail (never a 5xx)."""
     from chalicelib.channels import stringee
 
     return [stringee.talk(rules.FALLBACK_MESSAGE),
-            stringee.record_message(_url(webhook_base, VOICEMAIL_PATH, call=call_id), VOICEMAIL_SECONDS)]
+            stringee.record_message(_url(webhook_base, VOICEMAIL_PATH, secret, call_id, kind="voicemail"),
+                                    VOICEMAIL_SECONDS)]
 
 
-def _operator_actions(ring: rules.Ring, tried: int, call_id: str, webhook_base: str) -> list[dict[str, Any]]:
+def unattended_answer() -> list[dict[str, Any]]:
+    """What Stringee gets when no message could be kept (no signing secret): where else to report and
+    when to call, with no voicemail prompt (its POST could not be checked, so it would be lost)."""
+    from chalicelib.channels import stringee
+
+    try:
+        from chalicelib.store.reference import load_reference
+
+        ref = load_reference()
+        text = rules.unattended_message(ref.hotline_opens, ref.hotline_closes, ref.telephony)
+    except Exception:  # the message must not depend on anything else working
+        text = rules.unattended_message(None, None, None)
+    return [stringee.talk(text)]
+
+
+def _operator_actions(ring: rules.Ring, tried: int, call_id: str, webhook_base: str,
+                      secret: str) -> list[dict[str, Any]]:
     """Ring `ring` (the `tried`+1-th operator); on failure Stringee asks /next; if that fails too,
     the queue message and voicemail that follow run."""
     from chalicelib.channels import stringee
@@ -91,55 +137,73 @@ def _operator_actions(ring: rules.Ring, tried: int, call_id: str, webhook_base: 
     telephony = load_reference().telephony
     hotline = hotline_number()
     return [stringee.connect(ring.kind, ring.target, hotline.lstrip("+"), "Tổng đài 1022", telephony.ring_seconds,
-                             _url(webhook_base, NEXT_PATH, call=call_id, **{"try": tried + 1}), call_id),
-            *_voicemail_actions(rules.QUEUE_MESSAGE, call_id, webhook_base)]
+                             _url(webhook_base, NEXT_PATH, secret, call_id, tried=str(tried + 1)), call_id),
+            *_voicemail_actions(rules.QUEUE_MESSAGE, call_id, webhook_base, secret)]
 
 
-def _voicemail_actions(message: str, call_id: str, webhook_base: str) -> list[dict[str, Any]]:
+def _voicemail_actions(message: str, call_id: str, webhook_base: str, secret: str) -> list[dict[str, Any]]:
     from chalicelib.channels import stringee
 
     return [stringee.talk(message),
-            stringee.record_message(_url(webhook_base, VOICEMAIL_PATH, call=call_id), VOICEMAIL_SECONDS)]
+            stringee.record_message(_url(webhook_base, VOICEMAIL_PATH, secret, call_id, kind="voicemail"),
+                                    VOICEMAIL_SECONDS)]
 
 
-def scco(plan: rules.RoutePlan, call_id: str, webhook_base: str) -> list[dict[str, Any]]:
+def scco(plan: rules.RoutePlan, call_id: str, webhook_base: str, secret: str) -> list[dict[str, Any]]:
     """The SCCO for a planned call: record (if set) and ring the first operator, or the message and voicemail."""
     from chalicelib.channels import stringee
 
     if plan.route != rules.ROUTE_OPERATORS:
-        return _voicemail_actions(plan.message, call_id, webhook_base)
-    recording = [stringee.record(_url(webhook_base, VOICEMAIL_PATH, call=call_id, kind="recording"))] \
+        return _voicemail_actions(plan.message, call_id, webhook_base, secret)
+    recording = [stringee.record(_url(webhook_base, VOICEMAIL_PATH, secret, call_id, kind="recording"))] \
         if plan.record else []
-    return [*recording, *_operator_actions(plan.rings[0], 0, call_id, webhook_base)]
+    return [*recording, *_operator_actions(plan.rings[0], 0, call_id, webhook_base, secret)]
 
 
 def answer(query: Mapping[str, str], signature: str | None, request_base: str, webhook_base: str,
            now: datetime | None = None) -> list[dict[str, Any]]:
-    """The SCCO for an offered call. Raises Forbidden when the signature does not verify (nothing is
-    stored); any other failure gives safe_answer. Two AWS calls: the roster, the call's transaction."""
+    """The SCCO for an offered call; never raises (a refusal would be a silent outage of the hotline).
+    - No signing secret: the unattended message (where else to report, no voicemail prompt), logged and
+      counted (WebhookRejected reason no_secret); nothing stored.
+    - A signature that does not verify (a forgery, or a Request-URI we rebuild differently from what
+      Stringee signed: its GET encoding is unverified): the safe answer (message and voicemail, no
+      operator rung), counted (reason signature, alarmed); nothing stored about the call but what the
+      signed event and voicemail POSTs bring later.
+    - Else the route: two AWS calls when warm (the roster, the call's transaction); any failure after
+      the signature gives the safe answer."""
     from chalicelib.channels import stringee
     from chalicelib.config import settings
 
     try:
         secret = _signing_secret()
-    except Exception as exc:  # no secret to check with: nothing is stored, the caller still gets voicemail
-        logger().error("stringee answer: no signing secret", extra={"error_type": type(exc).__name__})
-        return safe_answer(webhook_base)
-    prefix = stringee.public_prefix(settings().stringee_public_path, request_base)
-    if not stringee.verify_get(stringee.request_uri_candidates(prefix, ANSWER_PATH, query), signature, secret):
-        raise Forbidden()
+    except NotConfigured:
+        return unattended_answer()
     call_id = ""
     try:
+        prefix = stringee.public_prefix(settings().stringee_public_path, request_base)
+        if not stringee.verify_get(stringee.request_uri_candidates(prefix, ANSWER_PATH, query), signature, secret):
+            _rejected("signature")
+            logger().warning("stringee answer: signature not verified, safe answer given (nothing stored)")
+            return safe_answer(webhook_base, secret, _unverified_call_id(stringee, query))
         offer = stringee.parse_offer(query)
         call_id = offer.call_id
-        return _answer(offer, webhook_base, _now(now))
+        return _answer(offer, webhook_base, _now(now), secret)
     except Exception as exc:  # never a 5xx to the PBX: the caller hears a message and may leave one
         logger().error("stringee answer failed, safe answer given",
                        extra={"call": call_id, "error_type": type(exc).__name__})
-        return safe_answer(webhook_base, call_id)
+        return safe_answer(webhook_base, secret, call_id)
 
 
-def _answer(offer: Any, webhook_base: str, now: datetime) -> list[dict[str, Any]]:
+def _unverified_call_id(stringee: Any, query: Mapping[str, str]) -> str:
+    """The call id an unverified offer names ('' when unreadable): only for the voicemail URL, whose POST
+    must itself be signed by Stringee and name the same call when its body names one."""
+    try:
+        return stringee.parse_offer(query).call_id
+    except ValidationFailed:
+        return ""
+
+
+def _answer(offer: Any, webhook_base: str, now: datetime, secret: str) -> list[dict[str, Any]]:
     from chalicelib.domain.roster import on_duty
     from chalicelib.store import roster as rosters
     from chalicelib.store.reference import load_reference
@@ -154,14 +218,44 @@ def _answer(offer: Any, webhook_base: str, now: datetime) -> list[dict[str, Any]
         keep_until=now + timedelta(days=ref.telephony.keep_days),
         ringing_to=plan.rings[0].staff if plan.rings else None))
     logger().info("call offered", extra={"call": offer.call_id, "route": plan.route, "operators": len(plan.rings)})
-    return scco(plan, offer.call_id, webhook_base)
+    return scco(plan, offer.call_id, webhook_base, secret)
 
 
-def _verify_post(body: bytes, signature: str | None) -> None:
+def _verify_post(body: bytes, signature: str | None) -> str:
+    """Checks Stringee's signature of a POST body; returns the secret. Forbidden (counted) when it does
+    not verify; NotConfigured (503) without a secret."""
     from chalicelib.channels import stringee
 
-    if not stringee.verify_post(body, signature, _signing_secret()):
+    secret = _signing_secret()
+    if not stringee.verify_post(body, signature, secret):
+        _rejected("signature")
         raise Forbidden()
+    return secret
+
+
+def _verify_ours(secret: str, token: str | None, body_call: str | None, call_id: str, tried: str = "",
+                 kind: str = "") -> None:
+    """Checks the query of one of our URLs (its QUERY_TOKEN), and that a body naming its call names the
+    call of the URL: else Forbidden (counted), nothing stored."""
+    from chalicelib.channels import stringee
+
+    if not stringee.query_token_ok(secret, token, call_id, tried, kind):
+        _rejected("query")
+        raise Forbidden()
+    if body_call and call_id and body_call != call_id:
+        _rejected("call")
+        raise Forbidden()
+
+
+def _body_call_id(body: bytes) -> str | None:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    found = data.get("call_id") or data.get("callId")
+    return str(found) if found else None
 
 
 def _fail_cause(body: bytes) -> str:
@@ -175,25 +269,40 @@ def _fail_cause(body: bytes) -> str:
 
 
 def on_fail(body: bytes, signature: str | None, call_id: str, tried_text: str, webhook_base: str,
-            now: datetime | None = None) -> list[dict[str, Any]]:
+            now: datetime | None = None, token: str | None = None) -> list[dict[str, Any]]:
     """The SCCO after the `tried`-th operator did not take the call: the next operator on the plan, else
-    the queue message and voicemail. Raises Forbidden for a bad signature; never fails otherwise."""
-    _verify_post(body, signature)
+    the queue message and voicemail. Raises Forbidden for a bad signature, a query not signed by us
+    (`token`) or a body naming another call; NotConfigured without a secret; never fails otherwise."""
+    secret = _verify_post(body, signature)
+    # the failed leg's event may carry the leg's own id: our customData (the call id) names the call too
+    named = _body_call_id(body)
+    _verify_ours(secret, token, None if named is None or call_id in (named, _body_custom(body)) else named,
+                 call_id, tried=tried_text)
     try:
         tried = int(tried_text)
         call = store.record_fail(call_id, tried, _fail_cause(body))
         if call is None:
-            return _voicemail_actions(rules.QUEUE_MESSAGE, call_id, webhook_base)
+            return _voicemail_actions(rules.QUEUE_MESSAGE, call_id, webhook_base, secret)
         ring = rules.next_ring(call.get("rings") or [], tried)
         if ring is None:
             store.live_update(call_id, ringing_to="-")
-            return _voicemail_actions(rules.QUEUE_MESSAGE, call_id, webhook_base)
+            return _voicemail_actions(rules.QUEUE_MESSAGE, call_id, webhook_base, secret)
         store.live_update(call_id, ringing_to=ring.staff)
-        return _operator_actions(ring, tried, call_id, webhook_base)
+        return _operator_actions(ring, tried, call_id, webhook_base, secret)
     except Exception as exc:
         logger().error("stringee next failed, voicemail given", extra={"call": call_id,
                                                                        "error_type": type(exc).__name__})
-        return safe_answer(webhook_base, call_id)
+        return safe_answer(webhook_base, secret, call_id)
+
+
+def _body_custom(body: bytes) -> str | None:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return str(data.get("clientCustomData") or data.get("customData") or "") or None
 
 
 def event(body: bytes, signature: str | None, now: datetime | None = None) -> dict[str, Any]:
@@ -210,11 +319,26 @@ def event(body: bytes, signature: str | None, now: datetime | None = None) -> di
                                   caller=_event_caller(parsed))
     if new and parsed.status == "answered" and call.get("direction") != rules.OUT:
         if call.get("finalised"):  # its end came first: the log learns who answered now
-            store.relabel(call, call["finalised"], answered_by=rules.answered_by(call))
+            _answered_late(call)
         else:
             store.live_update(parsed.call_id, state="answered", answered_by=rules.answered_by(call) or "-")
     outcome = _finish(call, _now(now))
     return {"call": parsed.call_id, "status": parsed.status, "new": new, "outcome": outcome}
+
+
+def _answered_late(call: dict[str, Any]) -> None:
+    """An operator's answer event after the call was finalised: the log names who answered, and a call
+    finalised as not answered (its end came first and could not tell: a recorded call) becomes answered,
+    with its wait and talk time, in the log and in the call-centre figures."""
+    who = rules.answered_by(call)
+    if not who or call["finalised"] == rules.ANSWERED:
+        store.relabel(call, call["finalised"], answered_by=who)
+        return
+    log = _log_fields(call)
+    figures = {**call_stats.on_relabel(call, call["finalised"], rules.ANSWERED),
+               "wait_answered_s": int(log["wait_s"] or 0), "talk_s": int(log["talk_s"] or 0)}
+    store.relabel(call, rules.ANSWERED, answered_by=who, figures=figures, log=log)
+    logger().info("call relabelled", extra={"call": call.get("call_id"), "outcome": rules.ANSWERED})
 
 
 def _event_caller(parsed: Any) -> str | None:
@@ -225,17 +349,21 @@ def _event_caller(parsed: Any) -> str | None:
     return caller if caller and caller != hotline else None
 
 
-def voicemail(body: bytes, signature: str | None, call_id: str, kind: str, now: datetime | None = None
-              ) -> dict[str, Any]:
+def voicemail(body: bytes, signature: str | None, call_id: str, kind: str, now: datetime | None = None,
+              token: str | None = None) -> dict[str, Any]:
     """Stores a voicemail's (or, kind "recording", the whole call's) link on the call; a voicemail
-    that comes after the call was finished relabels it. Raises Forbidden / ValidationFailed."""
+    that comes after the call was finished relabels it. Raises Forbidden (bad signature, a query not
+    signed by us, a body naming another call than the URL), ValidationFailed, NotConfigured."""
     from chalicelib.channels import stringee
 
-    _verify_post(body, signature)
+    secret = _verify_post(body, signature)
+    _verify_ours(secret, token, _body_call_id(body), call_id, kind=kind)
     recording = _recording(stringee, body, call_id)
     if kind == "recording":
         store.set_recording(recording.call_id, recording.url)
         return {"call": recording.call_id, "new": True}
+    if kind != "voicemail":
+        raise ValidationFailed([FieldError("kind", "Loại ghi âm không hợp lệ.", "Unknown recording kind.")])
     moment = _now(now)
     call, new = store.set_voicemail(recording.call_id, recording.url, recording.duration_s, _keep_until(moment))
     if new and call.get("finalised") and call["finalised"] != rules.VOICEMAIL:

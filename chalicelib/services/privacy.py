@@ -87,13 +87,23 @@ class ErasureReport:
 
 
 def person_of(value_text: str) -> tuple[str, str]:
-    """Returns ("phone", E.164) or ("zalo", id) for what an admin typed. Raises ValidationFailed
+    """Returns ("phone", E.164), ("zalo", id) or, for a number in international form that is not
+    Vietnamese, ("caller", '+digits': the key calls to the hotline mark it by) for what an admin
+    typed. Raises ValidationFailed
     (field `value`) when it is neither: a number that is not a Vietnamese phone is refused, never
     taken for a Zalo id."""
     from chalicelib.domain.phones import normalise_phone
 
     text = (value_text or "").strip()
-    if _PHONE_LIKE.match(text) and sum(c.isdigit() for c in text) <= 12:
+    digits = sum(c.isdigit() for c in text)
+    if _PHONE_LIKE.match(text) and text.startswith(("+", "00")) and 8 <= digits <= 15:
+        try:
+            return "phone", normalise_phone(text, "value")
+        except ValidationFailed:  # a foreign number: only calls to the hotline carry it (chalicelib.store.calls)
+            from chalicelib.domain.calls import raw_caller_key
+
+            return "caller", raw_caller_key("+" + text[2:] if text.startswith("00") else text)
+    if _PHONE_LIKE.match(text) and digits <= 12:
         return "phone", normalise_phone(text, "value")
     if _ZALO_ID.match(text):
         return "zalo", text
@@ -133,7 +143,7 @@ def find_person(value_text: str) -> PersonData:
     Raises ValidationFailed when `value_text` is neither a phone nor a Zalo id."""
     kind, value = person_of(value_text)
     ref = load_reference()
-    own = store.reporter_tickets(kind, value)
+    own = store.reporter_tickets(kind, value) if kind != "caller" else []  # a foreign number: calls only
     markers = people.markers(value)
     followed = _followed(own, markers, value)
     found_tickets = [_summary(t, "reporter", ref) for t in own] + [_summary(t, "follower", ref) for t in followed]
@@ -471,7 +481,7 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
     anonymised: list[str] = []
     kept: list[tuple[str, str]] = []
     unfollowed: list[str] = []
-    own = store.reporter_tickets(kind, value)
+    own = store.reporter_tickets(kind, value) if kind != "caller" else []  # a foreign number: calls only
     # the tickets that give a name last: each call then still knows the names of those it leaves
     own.sort(key=lambda t: t.reporter_name is not None)
     counters = store.counters(_counter_names(kind, value, own, now))

@@ -116,14 +116,21 @@ def record_offer(offer: Offer, event: NewEvent | None = None) -> bool:
                 transaction.save(entry)
                 if offer.direction != "out":  # a call back is the operator's own: no screen-pop
                     transaction.save(live)
-                if offer.caller:
-                    transaction.save(people.marker(offer.caller, "CALL", offer.call_id, offer.at,
-                                                   expires_at=offer.keep_until))
+                if offer.caller or offer.caller_raw:  # a number that is no Vietnamese phone: by its raw key
+                    transaction.save(people.marker(_person(offer.caller, offer.caller_raw), "CALL", offer.call_id,
+                                                   offer.at, expires_at=offer.keep_until))
                 if event is not None and offer.ticket:
                     transaction.save(event_item(offer.ticket, event), condition=EventModel.pk.does_not_exist())
     except Conflict:
         return False
     return True
+
+
+def _person(caller: str | None, caller_raw: str | None) -> str:
+    """The value a call's person marker is keyed by: the caller's E.164, else the raw number's key."""
+    from chalicelib.domain.calls import raw_caller_key
+
+    return caller or raw_caller_key(caller_raw or "")
 
 
 def get(call_id: str, consistent: bool = True) -> dict[str, Any] | None:
@@ -303,6 +310,9 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
     condition = CallModel.finalised.does_not_exist()
     condition &= (CallModel.voicemail_url == call["voicemail_url"]) if call.get("voicemail_url") \
         else CallModel.voicemail_url.does_not_exist()
+    # The day entry is the one the call names as read: an offer stored meanwhile (the answer_url's write
+    # landing after this event's read) fails this, so a second entry is never made; read again.
+    condition &= (CallModel.day_sk == call["day_sk"]) if call.get("day_sk") else CallModel.day_sk.does_not_exist()
     entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
     call_actions = [CallModel.finalised.set(outcome)]
     entry_actions = [CallMarkerModel.outcome.set(outcome), CallMarkerModel.call_id.set(call["call_id"])]
@@ -316,8 +326,9 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
                           CallMarkerModel.route.set(call.get("route") or "fallback")]
         if call.get("expires_at"):
             entry_actions.append(CallMarkerModel.expires_at.set(call["expires_at"]))
-        if call.get("caller"):
-            marker = people.marker(call["caller"], "CALL", call["call_id"], at, expires_at=call.get("expires_at"))
+        if call.get("caller") or call.get("caller_raw"):
+            marker = people.marker(_person(call.get("caller"), call.get("caller_raw")), "CALL", call["call_id"], at,
+                                   expires_at=call.get("expires_at"))
     with translate():
         with TransactWrite(connection=connection) as transaction:
             transaction.update(CallModel(pk=call_pk(call["call_id"]), sk="CALL"), actions=call_actions,
@@ -343,14 +354,16 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
 
 
 def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None,
-            figures: dict[str, int] | None = None) -> None:
+            figures: dict[str, int] | None = None, log: dict[str, Any] | None = None) -> None:
     """A finalised call learnt something after its end (its voicemail, who answered): the call and its
-    day entry say so, and the call-centre `figures` move with its outcome (one transaction; the day
-    entry alone when only `answered_by` is new)."""
+    day entry say so (with `log`'s wait_s/talk_s when given), and the call-centre `figures` move with its
+    outcome (one transaction; the day entry alone when only `answered_by` is new)."""
     connection = bind()
     entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
     actions = [CallMarkerModel.outcome.set(outcome)] + ([CallMarkerModel.answered_by.set(answered_by)]
                                                         if answered_by else [])
+    actions += [getattr(CallMarkerModel, k).set(v) for k, v in (log or {}).items()
+                if v is not None and k in ("wait_s", "talk_s")]
     with translate():
         if outcome == call.get("finalised"):
             if entry_pk and entry_sk:

@@ -635,9 +635,12 @@ def _webhook_paths() -> dict[str, Any]:
 
 def _stringee_paths() -> dict[str, Any]:
     """Stringee's call control (chalicelib/web/routes_telephony.py): X-STRINGEE-SIGNATURE is
-    base64(HMAC-SHA1(signing secret, the Request-URI of a GET / the raw body of a POST)); a missing or
-    wrong one is a 403 and nothing is stored."""
+    base64(HMAC-SHA1(signing secret, the Request-URI of a GET / the raw body of a POST)). A POST with a
+    missing or wrong one, or a query we did not sign (`t`), is a 403 and nothing is stored; without a
+    signing secret the POSTs answer 503. The answer_url answers an SCCO whatever happens."""
     refused = _errors(400, 403, 413, 503)
+    token = _query("t", "our own HMAC of call|try|kind, put in the URLs we hand Stringee: the POST signature "
+                        "covers only the body", required=True)
     signature = _header("X-STRINGEE-SIGNATURE", "base64 HMAC-SHA1 of the Request-URI (GET) or the body (POST)",
                         required=True)
     scco = _json({"type": "array", "items": _obj({"action": {"type": "string", "enum": [
@@ -649,7 +652,9 @@ def _stringee_paths() -> dict[str, Any]:
         "/webhooks/stringee/answer": {"get": {
             "operationId": "stringeeAnswer", "tags": ["webhooks"],
             "summary": "answer_url: what to do with a call (the operators on duty in hours, else a message and "
-                       "voicemail); never a 5xx — any failure after the signature answers a safe message and voicemail",
+                       "voicemail); never an error — a signature that does not verify, or any failure, answers a "
+                       "safe message and voicemail (nothing stored; counted and alarmed), no signing secret a message "
+                       "without voicemail",
             "parameters": [signature, _query("uuid", "the call id"), _query("from", "the caller"),
                            _query("to", "the number called"), _query("fromInternal", "true from an app client"),
                            _query("callId", "the call id (app clients)"), _query("userId", "app client user"),
@@ -659,7 +664,7 @@ def _stringee_paths() -> dict[str, Any]:
             "operationId": "stringeeNext", "tags": ["webhooks"],
             "summary": "onFailEventUrl: an operator did not take the call — the next one on duty, else the queue "
                        "message and voicemail",
-            "parameters": [signature, call, _query("try", "how many operators were tried", required=True)],
+            "parameters": [signature, call, _query("try", "how many operators were tried", required=True), token],
             "requestBody": _body(_obj({}, {"call_status": STR, "call_id": STR, "endCallCause": STR})),
             "responses": {"200": scco, **refused}}},
         "/webhooks/stringee/event": {"post": {
@@ -671,8 +676,9 @@ def _stringee_paths() -> dict[str, Any]:
         "/webhooks/stringee/voicemail": {"post": {
             "operationId": "stringeeVoicemail", "tags": ["webhooks"],
             "summary": "recordMessage / record eventUrl: the link of a voicemail (or, kind=recording, of the whole call)",
-            "parameters": [signature, call, _query("kind", "recording: the whole call's recording",
-                                                   {"type": "string", "enum": ["voicemail", "recording"]})],
+            "parameters": [signature, call, _query("kind", "voicemail, or recording: the whole call's recording",
+                                                   {"type": "string", "enum": ["voicemail", "recording"]},
+                                                   required=True), token],
             "requestBody": _body(_obj({}, {"call_id": STR, "recording_url": STR, "duration": INT})),
             "responses": {"200": _json(_ref("Ok"), "stored (or already stored)"), **refused}}},
     }

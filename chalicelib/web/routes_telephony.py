@@ -1,5 +1,6 @@
 """Stringee's webhooks (chalicelib/services/call_control.py): what to do with a call (an SCCO, JSON), and
-its events. A bad signature is a 403 and nothing is stored; the answer is never a 5xx."""
+its events. A POST with a bad signature (or a query we did not sign) is a 403 and nothing is stored;
+without a signing secret the POSTs answer 503. The answer_url always answers an SCCO (never an error)."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -48,7 +49,8 @@ def stringee_next() -> Response:
 
     query = _query()
     actions = call_control.on_fail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
-                                   query.get("call", ""), query.get("try", "0"), _webhook_base())
+                                   query.get("call", ""), query.get("try", ""), _webhook_base(),
+                                   token=query.get("t"))
     return Response(actions, headers=JSON_UTF8)
 
 
@@ -68,5 +70,5 @@ def stringee_voicemail() -> Response:
 
     query = _query()
     call_control.voicemail(bp.current_request.raw_body or b"", bp.current_request.headers.get(SIGNATURE),
-                           query.get("call", ""), query.get("kind", "voicemail"))
+                           query.get("call", ""), query.get("kind", ""), token=query.get("t"))
     return Response({"ok": True}, headers=JSON_UTF8)

@@ -277,9 +277,11 @@ def test_the_stringee_webhooks(client: Any, document: dict[str, Any], providers:
     for signature in (stringee.signature(answer, secret), "Zm9yZ2Vk"):
         conforms(document, "/webhooks/stringee/answer", "get",
                  client.http.get(answer, headers={stringee.SIGNATURE_HEADER: signature}))
-    posts = {"/webhooks/stringee/next": (f"?call={call}&try=1", {"call_status": "ended", "call_id": call}),
+    next_query = urlencode({"call": call, "try": "1", "t": stringee.query_token(secret, call, "1")})
+    voicemail_query = urlencode({"call": call, "kind": "voicemail", "t": stringee.query_token(secret, call, "", "voicemail")})
+    posts = {"/webhooks/stringee/next": (f"?{next_query}", {"call_status": "ended", "call_id": call}),
              "/webhooks/stringee/event": ("", {"call_status": "ringing", "call_id": call, "timestamp_ms": 1}),
-             "/webhooks/stringee/voicemail": (f"?call={call}", {"recording_url": "https://r.example/1.wav"})}
+             "/webhooks/stringee/voicemail": (f"?{voicemail_query}", {"recording_url": "https://r.example/1.wav"})}
     for path, (query, payload) in posts.items():
         body = json.dumps(payload).encode()
         for signature in (stringee.signature(body, secret), None):

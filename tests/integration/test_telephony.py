@@ -5,6 +5,7 @@ call back) and a scripted call from the fake Stringee over real HTTP."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import threading
@@ -18,8 +19,9 @@ from chalicelib import aws
 from chalicelib.channels import stringee
 from chalicelib.domain import calls as rules
 from chalicelib.domain.clock import VN_TZ
+from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.permissions import OPERATOR, SUPERVISOR, StaffUser
-from chalicelib.domain.roster import INTERNAL, Entry, Roster
+from chalicelib.domain.roster import EXTERNAL, INTERNAL, Entry, Roster
 from chalicelib.services import call_control, schedules, telephony
 from chalicelib.store import calls as store
 from chalicelib.store import outbound, roster
@@ -102,12 +104,19 @@ def end(call_id: str, at: datetime, answered_s: int = 0, cause: str = "16 Normal
 
 def fail(call_id: str, tried: int, cause: str = "486 Busy Here") -> list[dict[str, Any]]:
     body, signature = signed({"call_status": "ended", "call_id": call_id, "endCallCause": cause})
-    return call_control.on_fail(body, signature, call_id, str(tried), "https://hotline.example")
+    return call_control.on_fail(body, signature, call_id, str(tried), "https://hotline.example",
+                                token=stringee.query_token(SECRET, call_id, str(tried)))
 
 
 def leave_voicemail(call_id: str) -> dict[str, Any]:
     body, signature = signed({"call_id": call_id, "recording_url": f"https://rec.example/{call_id}.wav", "duration": 12})
-    return call_control.voicemail(body, signature, call_id, "voicemail")
+    return call_control.voicemail(body, signature, call_id, "voicemail",
+                                  token=stringee.query_token(SECRET, call_id, "", "voicemail"))
+
+
+def metrics(capsys: Any) -> list[dict[str, Any]]:
+    """The EMF metric lines printed so far (chalicelib.observability.count)."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"CloudWatchMetrics"' in line]
 
 
 # --- answer_url: the route of a call ----------------------------------------------------------------
@@ -121,7 +130,8 @@ def test_in_hours_the_call_rings_the_first_operator_with_two_aws_calls(stack: An
     connect = actions[0]
     assert connect["action"] == "connect" and connect["to"]["type"] == "internal" and connect["continueOnFail"]
     assert connect["to"]["number"] in ("op_lan", "op_minh")
-    assert dict(parse_qsl(urlsplit(connect["onFailEventUrl"]).query)) == {"call": call_id, "try": "1"}
+    query = dict(parse_qsl(urlsplit(connect["onFailEventUrl"]).query))
+    assert query == {"call": call_id, "try": "1", "t": stringee.query_token(SECRET, call_id, "1")}
     assert phone not in json.dumps(actions)  # no phone in any URL we hand out
     assert [a["action"] for a in actions[1:]] == ["talk", "recordMessage"]
     assert "Các tổng đài viên đang bận" in actions[1]["text"]
@@ -164,16 +174,55 @@ def test_a_failed_operator_passes_the_call_on_then_the_queue_message_and_voicema
     assert [a["action"] for a in last] == ["talk", "recordMessage"] and "đang bận" in last[0]["text"]
 
 
-def test_a_forged_signature_is_refused_and_nothing_is_stored(stack: Any, client: Any) -> None:
+def test_an_unverified_offer_gets_the_safe_answer_a_forged_post_is_refused_nothing_stored_and_both_counted(
+        stack: Any, client: Any, capsys: Any) -> None:
     call_id = new_call_id()
     query = urlencode({"from": "0909982888", "to": "842763661022", "uuid": call_id})
+    capsys.readouterr()
     response = client.http.get(f"{ANSWER}?{query}", headers={stringee.SIGNATURE_HEADER: "Zm9yZ2Vk"})
-    assert response.status_code == 403
+    # a Request-URI we rebuild unlike Stringee's must not be an outage: message and voicemail, no operator
+    assert response.status_code == 200
+    actions = json.loads(response.body)
+    assert [a["action"] for a in actions] == ["talk", "recordMessage"] and "connect" not in response.body.decode()
+    assert actions[0]["text"] == rules.FALLBACK_MESSAGE
     body = json.dumps({"call_status": "answered", "call_id": call_id}).encode()
     response = client.http.post("/webhooks/stringee/event", body=body,
                                 headers={"Content-Type": "application/json", stringee.SIGNATURE_HEADER: "Zm9yZ2Vk"})
     assert response.status_code == 403
     assert store.get(call_id) is None
+    assert call_id not in {c["call_id"] for c in telephony.live_calls(DESK, IN_HOURS)}
+    counted = [(m["provider"], m["reason"]) for m in metrics(capsys) if "WebhookRejected" in m]
+    assert counted == [("stringee", "signature"), ("stringee", "signature")]
+    # the voicemail it offers is kept once Stringee's own signed POST brings it
+    url = urlsplit(actions[1]["eventUrl"])
+    recording = json.dumps({"call_id": call_id, "recording_url": "https://rec.example/x.wav"}).encode()
+    response = client.http.post(f"{url.path}?{url.query}", body=recording, headers={
+        "Content-Type": "application/json", stringee.SIGNATURE_HEADER: stringee.signature(recording, SECRET)})
+    assert response.status_code == 200 and store.get(call_id)["voicemail_url"] == "https://rec.example/x.wav"
+
+
+def test_a_replayed_body_steered_to_another_call_is_refused(stack: Any, client: Any) -> None:
+    victim, mine = new_call_id(), new_call_id()
+    offer(victim, unique_phone(), IN_HOURS)
+    voicemail_url = urlsplit(offer(mine, unique_phone(), IN_HOURS)[2]["eventUrl"])
+    genuine = json.dumps({"recording_url": "https://rec.example/mine.wav", "duration": 3}).encode()
+    headers = {"Content-Type": "application/json", stringee.SIGNATURE_HEADER: stringee.signature(genuine, SECRET)}
+    steered = voicemail_url.query.replace(f"call={mine}", f"call={victim}")
+    assert client.http.post(f"{voicemail_url.path}?{steered}", body=genuine, headers=headers).status_code == 403
+    # a query we signed for one call, with a (genuine) body naming another, is refused too
+    other = json.dumps({"call_id": victim, "recording_url": "https://rec.example/victim.wav"}).encode()
+    assert client.http.post(f"{voicemail_url.path}?{voicemail_url.query}", body=other, headers={
+        "Content-Type": "application/json", stringee.SIGNATURE_HEADER: stringee.signature(other, SECRET)}
+    ).status_code == 403
+    body, signature = signed({"call_status": "ended", "call_id": mine, "endCallCause": "486 Busy Here"})
+    for tried, token in (("2", stringee.query_token(SECRET, mine, "1")), ("1", None)):
+        with pytest.raises(Forbidden):  # a changed ?try=, or no token: not our URL
+            call_control.on_fail(body, signature, mine, tried, "https://hotline.example", token=token)
+    assert "voicemail_url" not in store.get(victim) and "voicemail_url" not in store.get(mine)
+    assert not store.get(mine).get("fails")
+    assert client.http.post(f"{voicemail_url.path}?{voicemail_url.query}", body=genuine,
+                            headers=headers).status_code == 200  # as handed out: kept
+    assert store.get(mine)["voicemail_url"] == "https://rec.example/mine.wav"
 
 
 def test_the_answer_route_serves_a_json_scco_and_never_a_5xx(stack: Any, client: Any, monkeypatch: Any) -> None:
@@ -220,6 +269,114 @@ def test_events_out_of_order_and_repeated_make_one_answered_call_with_at_most_th
     log = telephony.call_log(BOSS, IN_HOURS.date(), rules.ANSWERED)
     row = next(r for r in log["calls"] if r["call_id"] == call_id)
     assert row["outcome_label"] == "Đã nghe máy" and row["wait_s"] == 12
+
+
+@contextlib.contextmanager
+def roster_of(*entries: Entry) -> Iterator[None]:
+    """The roster replaced by `entries` inside the block (the two softphones again after it)."""
+    before = roster.current(consistent=True)
+    roster.save(Roster(before.version, entries), before.version, "staff:test", IN_HOURS)
+    try:
+        yield
+    finally:
+        now = roster.current(consistent=True)
+        roster.save(Roster(now.version, before.entries), now.version, "staff:test", IN_HOURS)
+
+
+def test_an_operator_answering_from_home_is_rung_without_plus_and_named_as_who_answered(stack: Any) -> None:
+    home = Entry(OPERATORS[1], "Minh", EXTERNAL, "+84912000111", frozenset(range(7)), time(7), time(20))
+    call_id = new_call_id()
+    with roster_of(home):
+        connect = offer(call_id, unique_phone(), IN_HOURS)[0]
+    assert connect["to"] == {"type": "external", "number": "84912000111", "alias": "84912000111"}
+    # Stringee names the answering phone its own way (no "+"): still the operator on the roster
+    event(call_id, "answered", IN_HOURS + timedelta(seconds=9), to={"number": "84912000111", "type": "external"})
+    popped = {c["call_id"]: c for c in telephony.live_calls(DESK, IN_HOURS)}[call_id]
+    assert popped["status"] == "answered" and popped["answered_by"] == OPERATORS[1]
+    assert end(call_id, IN_HOURS + timedelta(minutes=2), answered_s=100)["outcome"] == rules.ANSWERED
+    row = next(r for r in telephony.call_log(BOSS, IN_HOURS.date(), rules.ANSWERED)["calls"] if r["call_id"] == call_id)
+    assert row["answered_by"] == OPERATORS[1] and row["talk_s"] == 100
+
+
+def test_a_recorded_call_abandoned_while_ringing_is_abandoned_until_an_operator_answers(stack: Any,
+                                                                                      monkeypatch: Any) -> None:
+    import time as clock
+
+    from chalicelib.store import reference
+
+    ref = load_reference()
+    recorded = dataclasses.replace(ref, telephony=dataclasses.replace(ref.telephony, record_calls=True))
+    monkeypatch.setattr(reference, "_cache", (clock.monotonic(), recorded))
+    waited, taken = new_call_id(), new_call_id()
+    for call_id in (waited, taken):
+        assert offer(call_id, unique_phone(), IN_HOURS)[0]["action"] == "record"
+    # `record` answers the caller's leg at once: 25 s of "answerDuration" were ringing, nobody took it
+    assert end(waited, IN_HOURS + timedelta(seconds=30), answered_s=25)["outcome"] == rules.ABANDONED
+    assert store.task(store.task_key(store.get(waited)["caller"])) is not None
+    # the same end before an operator's answer event: abandoned, then answered when the answer comes
+    assert end(taken, IN_HOURS + timedelta(minutes=3), answered_s=170)["outcome"] == rules.ABANDONED
+    event(taken, "answered", IN_HOURS + timedelta(seconds=12), to={"number": "op_lan", "type": "internal"})
+    call = store.get(taken)
+    assert call["finalised"] == rules.ANSWERED and rules.answered_by(call) == OPERATORS[0]
+    row = next(r for r in telephony.call_log(BOSS, IN_HOURS.date(), rules.ANSWERED)["calls"] if r["call_id"] == taken)
+    assert row["answered_by"] == OPERATORS[0] and row["wait_s"] == 12
+
+
+def test_an_end_read_before_the_offer_landed_never_makes_a_second_log_entry(stack: Any) -> None:
+    call_id, phone = new_call_id(), unique_phone()
+    # the `ended` event reads the call first (its offer's transaction still in flight) ...
+    stale, _ = store.apply_event(call_id, "ended", {"ended_at": IN_HOURS + timedelta(seconds=40), "answer_duration_s": 0},
+                                 IN_HOURS + timedelta(seconds=40), IN_HOURS + timedelta(days=365))
+    assert "day_sk" not in stale
+    offer(call_id, phone, IN_HOURS)  # ... then the answer_url's write lands
+    assert call_control._finish(stale, IN_HOURS + timedelta(minutes=1)) == rules.ABANDONED  # read again, once
+    entries, _ = store.day_log(IN_HOURS.date(), None, None, limit=500)
+    assert [e.call_id for e in entries].count(call_id) == 1
+    assert store.get(call_id)["day_sk"].endswith(call_id)
+
+
+def test_without_a_signing_secret_the_caller_hears_where_else_to_report_and_posts_answer_503(
+        stack: Any, client: Any, monkeypatch: Any, capsys: Any) -> None:
+    from chalicelib import secrets
+    from chalicelib.notify import stringee as callouts  # imported first: it binds `secret` at import
+
+    def missing(name: str) -> str:
+        raise secrets.MissingSecret(name)
+
+    monkeypatch.setattr(secrets, "secret", missing)
+    monkeypatch.setattr(callouts, "secret", missing)
+    capsys.readouterr()
+    call_id = new_call_id()
+    actions = offer(call_id, unique_phone(), IN_HOURS)
+    assert [a["action"] for a in actions] == ["talk"] and "tiếng bíp" not in actions[0]["text"]
+    assert "gọi lại từ 7 giờ đến 20 giờ" in actions[0]["text"] and load_reference().telephony.website in actions[0]["text"]
+    assert store.get(call_id) is None
+    body, signature = signed({"call_status": "ended", "call_id": call_id})
+    for path in ("/webhooks/stringee/event", f"/webhooks/stringee/voicemail?call={call_id}&kind=voicemail&t=x"):
+        response = client.http.post(path, body=body, headers={"Content-Type": "application/json",
+                                                               stringee.SIGNATURE_HEADER: signature})
+        assert response.status_code == 503 and "stringee_signing_secret" in response.body.decode()
+    assert [m["reason"] for m in metrics(capsys) if "WebhookRejected" in m] == ["no_secret"] * 3
+    # "Gọi lại" without the API key: refused like a provider refusal, not an error page
+    from chalicelib.notify.base import DeliveryFailed
+
+    with pytest.raises(DeliveryFailed):
+        telephony.call_back(DESK, unique_phone(), None, None, IN_HOURS)
+
+
+def test_the_calls_of_a_foreign_number_are_found_and_erased_by_it(stack: Any) -> None:
+    from chalicelib.services import privacy
+
+    call_id, raw = new_call_id(), f"1415555{unique_phone()[-4:]}"
+    offer(call_id, raw, IN_HOURS)
+    end(call_id, IN_HOURS + timedelta(minutes=1))
+    typed = f"+1 415-555-{raw[-4:]}"
+    assert privacy.person_of(typed) == ("caller", "+" + raw)
+    calls = [r for r in privacy.find_person(typed).records if r["kind"] == "call"]
+    assert [r["key"] for r in calls] == [f"CALL#{call_id}|CALL"]
+    privacy.erase_person(typed, requester="Chính chủ", reason="Yêu cầu xoá", approver="Chánh văn phòng",
+                         actor="staff:admin@1022.vn", now=IN_HOURS + timedelta(hours=1))
+    assert store.get(call_id) is None and not privacy.find_person(typed).records
 
 
 def test_the_call_log_pages_through_a_day_newest_first_and_an_operator_sees_their_own(stack: Any) -> None:
@@ -497,6 +654,6 @@ def test_scripted_calls_from_the_fake_stringee(stack: Any, site: str, monkeypatc
     assert task["due"] == vn("2026-12-02T07:00") and task["calls"] == 2 and len(task["voicemails"]) == 1
     assert [c["outcome"] for c in task["call_rows"]] == [rules.VOICEMAIL, rules.ABANDONED]
 
-    forged = place_call(site, "forged")
-    assert forged.answer_status == 403 and {e["http"] for e in forged.events} == {403}
-    assert store.get(forged.call_id) is None
+    forged = place_call(site, "forged")  # the offer: the safe answer (no operator); the events: refused
+    assert forged.answer_status == 200 and "connect" not in json.dumps(forged.sccos)
+    assert {e["http"] for e in forged.events} == {403} and store.get(forged.call_id) is None
