@@ -8,9 +8,9 @@
 - a call back's end (the task it answers read first, then the follow-ups);
 - the screen-pop's poll (chalicelib.services.telephony.live_calls).
 
-Calls go through the use cases the webhooks call, in process, with Stringee's signatures (as
-tests/integration/test_telephony.py does), against the moto server on loopback: latencies include the
-HTTP round trips to the emulator, not API Gateway's or Lambda's own time.
+Requests go through the app's webhook routes (chalice's test client, in process), signed as Stringee signs
+them, with call control's clock in the hotline's hours, against the moto server on loopback: latencies include
+the routes and the HTTP round trips to the emulator, not API Gateway's or Lambda's own time.
 
 `python -m bench.telephony` prints the figures and merges them into bench/results.json with their own
 `telephony_measured_at` (`make bench-telephony`, about a minute).
@@ -24,13 +24,15 @@ import sys
 import time
 from collections import Counter
 from datetime import datetime, time as clock_time, timedelta
+from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 STACK_NAME = "hotline1022-bench-telephony"
 OFFERS = int(os.environ.get("BENCH_TELEPHONY_OFFERS", "200"))
 FULL_CALLS = 20
-WEBHOOK_BASE = "https://hotline.example/api"
+HOST = "hotline.example"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Counted:
@@ -57,61 +59,73 @@ def _secret() -> str:
     return LOCAL_SECRETS["stringee_signing_secret"]
 
 
-def _offer(call_id: str, caller: str, now: datetime) -> Any:
-    from chalicelib.channels import stringee
-    from chalicelib.services import call_control
+class Webhooks:
+    """Stringee's requests to the app's webhook routes (chalice's test client, in process), signed as
+    Stringee signs them; the last SCCO of each call is kept, for the next-operator and voicemail URLs it names."""
 
-    query = {"from": caller, "to": "842763661022", "fromInternal": "false", "uuid": call_id}
-    uri = "/webhooks/stringee/answer?" + urlencode(query, safe="")
-    return call_control.answer(query, stringee.signature(uri, _secret()), "", WEBHOOK_BASE, now=now)
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.sccos: dict[str, list[dict[str, Any]]] = {}
+
+    def answer(self, call_id: str, caller: str) -> list[dict[str, Any]]:
+        from chalicelib.channels import stringee
+
+        query = {"from": caller, "to": "842763661022", "fromInternal": "false", "uuid": call_id}
+        uri = "/webhooks/stringee/answer?" + urlencode(query, safe="")
+        answer = self.client.http.get(uri, headers={"Host": HOST,
+                                                    "X-STRINGEE-SIGNATURE": stringee.signature(uri, _secret())})
+        assert answer.status_code == 200, answer.body[:300]
+        self.sccos[call_id] = json.loads(answer.body)
+        return self.sccos[call_id]
+
+    def post(self, path: str, payload: dict[str, Any]) -> Any:
+        from chalicelib.channels import stringee
+
+        body = json.dumps(payload).encode()
+        answer = self.client.http.post(path, body=body, headers={
+            "Host": HOST, "Content-Type": "application/json", "X-STRINGEE-SIGNATURE": stringee.signature(body, _secret())})
+        assert answer.status_code == 200, answer.body[:300]
+        return json.loads(answer.body)
+
+    def event(self, call_id: str, status: str, at: datetime, **extra: Any) -> Any:
+        return self.post("/webhooks/stringee/event", {
+            "call_status": status, "call_id": call_id, "timestamp_ms": int(at.timestamp() * 1000),
+            "from": {"number": "84909982888", "type": "external"}, **extra})
+
+    def _url(self, call_id: str, action: str, key: str) -> str:
+        found = next(a[key] for a in self.sccos[call_id] if a.get("action") == action)
+        parts = urlsplit(found)
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+    def fail(self, call_id: str) -> Any:
+        """The ringing operator did not answer: Stringee POSTs the connect's onFailEventUrl."""
+        scco = self.post(self._url(call_id, "connect", "onFailEventUrl"),
+                         {"call_status": "ended", "call_id": call_id, "endCallCause": "486 Busy Here"})
+        self.sccos[call_id] = scco
+        return scco
+
+    def voicemail(self, call_id: str) -> Any:
+        return self.post(self._url(call_id, "recordMessage", "eventUrl"), {
+            "call_id": call_id, "recording_url": f"https://rec.example/{call_id}.wav", "duration": 14})
 
 
-def _signed(payload: dict[str, Any]) -> tuple[bytes, str]:
-    from chalicelib.channels import stringee
-
-    body = json.dumps(payload).encode()
-    return body, stringee.signature(body, _secret())
-
-
-def _event(call_id: str, status: str, at: datetime, **extra: Any) -> Any:
-    from chalicelib.services import call_control
-
-    body, signature = _signed({"call_status": status, "call_id": call_id, "timestamp_ms": int(at.timestamp() * 1000),
-                               "from": {"number": "84909982888", "type": "external"}, **extra})
-    return call_control.event(body, signature, now=at)
-
-
-def _fail(call_id: str, tried: int, at: datetime) -> Any:
-    from chalicelib.services import call_control
-
-    body, signature = _signed({"call_status": "ended", "call_id": call_id, "endCallCause": "486 Busy Here"})
-    return call_control.on_fail(body, signature, call_id, str(tried), WEBHOOK_BASE, now=at)
-
-
-def _voicemail(call_id: str, at: datetime) -> Any:
-    from chalicelib.services import call_control
-
-    body, signature = _signed({"call_id": call_id, "recording_url": f"https://rec.example/{call_id}.wav",
-                               "duration": 14})
-    return call_control.voicemail(body, signature, call_id, "voicemail", now=at)
-
-
-def _answered_call(counted: Counted, call_id: str, caller: str, at: datetime) -> list[int]:
-    steps = [lambda: _offer(call_id, caller, at),
-             lambda: _event(call_id, "created", at),
-             lambda: _event(call_id, "ringing", at + timedelta(seconds=1)),
-             lambda: _event(call_id, "answered", at + timedelta(seconds=11), to={"number": "op_0", "type": "internal"}),
-             lambda: _event(call_id, "ended", at + timedelta(minutes=3), endCallCause="200 OK", endedBy="EXTERNAL",
-                            duration=180, answerDuration=169)]
+def _answered_call(counted: Counted, hooks: Webhooks, call_id: str, caller: str, at: datetime) -> list[int]:
+    steps = [lambda: hooks.answer(call_id, caller),
+             lambda: hooks.event(call_id, "created", at),
+             lambda: hooks.event(call_id, "ringing", at + timedelta(seconds=1)),
+             lambda: hooks.event(call_id, "answered", at + timedelta(seconds=11), to={"number": "op_0", "type": "internal"}),
+             lambda: hooks.event(call_id, "ended", at + timedelta(minutes=3), endCallCause="200 OK", endedBy="EXTERNAL",
+                                 duration=180, answerDuration=169)]
     return [counted.during(step)[0] for step in steps]
 
 
-def _voicemail_call(counted: Counted, call_id: str, caller: str, at: datetime, operators: int) -> list[int]:
-    steps = [lambda: _offer(call_id, caller, at), lambda: _event(call_id, "created", at)]
-    steps += [lambda n=n: _fail(call_id, n, at + timedelta(seconds=20 * n)) for n in range(1, operators + 1)]
-    steps += [lambda: _voicemail(call_id, at + timedelta(minutes=2)),
-              lambda: _event(call_id, "ended", at + timedelta(minutes=2), endCallCause="200 OK", endedBy="EXTERNAL",
-                             duration=120, answerDuration=60)]
+def _voicemail_call(counted: Counted, hooks: Webhooks, call_id: str, caller: str, at: datetime,
+                    operators: int) -> list[int]:
+    steps = [lambda: hooks.answer(call_id, caller), lambda: hooks.event(call_id, "created", at)]
+    steps += [lambda: hooks.fail(call_id) for _ in range(operators)]
+    steps += [lambda: hooks.voicemail(call_id),
+              lambda: hooks.event(call_id, "ended", at + timedelta(minutes=2), endCallCause="200 OK",
+                                  endedBy="EXTERNAL", duration=120, answerDuration=60)]
     return [counted.during(step)[0] for step in steps]
 
 
@@ -123,7 +137,6 @@ def _percentile(values: list[float], share: float) -> float:
 def measure_here() -> dict[str, Any]:
     from devstack.emulator import bring_up, stage_environment
 
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the figures, not a log line per call
     local = bring_up(port=0, stack_name=STACK_NAME)
     try:
         stage_environment("dev")
@@ -147,21 +160,35 @@ def measure_here() -> dict[str, Any]:
         entries = tuple(Entry(f"op{i}@1022.vn", f"Op {i}", INTERNAL, f"op_{i}", frozenset(range(7)), clock_time(7),
                               clock_time(20)) for i in range(operators))
         roster.save(Roster(0, entries), 0, "staff:bench", at)
+        from chalice.test import Client
+
+        import app
+        from chalicelib.services import call_control
+
+        clock = {"now": at}
+        call_control._now = lambda now=None: now or clock["now"]  # the hotline's hours whatever the time of the run
+        client = Client(app.app, stage_name="dev", project_dir=str(ROOT))
+        hooks = Webhooks(client)
         counted = Counted()
-        _offer("bench-warm", "0909000000", at)  # the reference data and the roster's first read: once per container
+        hooks.answer("bench-warm", "0909000000")  # the reference data and the roster's first read: once per container
+        import logging
+
+        logging.getLogger("hotline").setLevel(logging.WARNING)  # as prod (dev's INFO would print a line per call)
 
         times, answer_calls = [], []
         for n in range(OFFERS):
-            moment = at + timedelta(seconds=n)
+            clock["now"] = at + timedelta(seconds=n)
             started = time.perf_counter()
-            made, _ = counted.during(lambda: _offer(f"bench-offer-{n}", f"0909{n:06d}", moment))
+            made, _ = counted.during(lambda: hooks.answer(f"bench-offer-{n}", f"0909{n:06d}"))
             times.append((time.perf_counter() - started) * 1000)
             answer_calls.append(made)
 
-        answered = [_answered_call(counted, f"bench-ans-{n}", f"0912{n:06d}", at + timedelta(minutes=n))
-                    for n in range(FULL_CALLS)]
-        voicemails = [_voicemail_call(counted, f"bench-vm-{n}", f"0913{n:06d}", at + timedelta(minutes=n), operators)
-                      for n in range(FULL_CALLS)]
+        answered, voicemails = [], []
+        for n in range(FULL_CALLS):
+            clock["now"] = at + timedelta(minutes=n)
+            answered.append(_answered_call(counted, hooks, f"bench-ans-{n}", f"0912{n:06d}", clock["now"]))
+            voicemails.append(_voicemail_call(counted, hooks, f"bench-vm-{n}", f"0913{n:06d}", clock["now"],
+                                              operators))
 
         # A call back answered and talked: its end reads the task, then closes it with the call's follow-ups
         desk = StaffUser("bench-op", "op0@1022.vn", "Op 0", frozenset({OPERATOR}))
@@ -172,9 +199,9 @@ def measure_here() -> dict[str, Any]:
         callback_end = []
         for n in range(FULL_CALLS):
             placed = telephony.call_back(desk, f"0913{n:06d}", None, None, at + timedelta(hours=1))
-            made, _ = counted.during(lambda: _event(placed["call_id"], "ended", at + timedelta(hours=1, minutes=3),
-                                                    endCallCause="200 OK", endedBy="EXTERNAL", duration=90,
-                                                    answerDuration=80))
+            made, _ = counted.during(lambda: hooks.event(placed["call_id"], "ended", at + timedelta(hours=1, minutes=3),
+                                                         endCallCause="200 OK", endedBy="EXTERNAL", duration=90,
+                                                         answerDuration=80))
             callback_end.append(made)
         assert store.task(store.task_key(f"+84913{0:06d}")) is None, "the call back did not close its task"
 
