@@ -206,10 +206,13 @@ def _unverified_call_id(stringee: Any, query: Mapping[str, str]) -> str:
 def _answer(offer: Any, webhook_base: str, now: datetime, secret: str) -> list[dict[str, Any]]:
     from chalicelib.domain.roster import on_duty
     from chalicelib.store import roster as rosters
-    from chalicelib.store.reference import load_reference
+    from chalicelib.store.models import RosterModel
+    from chalicelib.store.reference import NOT_READ, load_reference, load_with
 
+    # a cold container reads the reference data with the roster (one BatchGetItem); a warm one the roster
+    item = load_with(RosterModel, *rosters.KEY)
+    duty = on_duty(rosters.current() if item is NOT_READ else rosters.of_item(item), now)
     ref = load_reference()
-    duty = on_duty(rosters.current(), now)
     plan = rules.plan(now, ref.hotline_opens, ref.hotline_closes, ref.calendar, duty, ref.telephony)
     caller = _phone(offer.caller)
     store.record_offer(store.Offer(

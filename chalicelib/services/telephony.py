@@ -65,6 +65,18 @@ def _call_row(call: Mapping[str, Any]) -> dict[str, Any]:
             "tickets": sorted(call.get("tickets") or ())}
 
 
+def recording_link(user: StaffUser, call_id: str, kind: str = "voicemail") -> str:
+    """The provider's link of a call's voicemail (or, kind "recording", of the whole call), for the staff
+    route that redirects to it (chalicelib/web/routes_calls.py): pages link to our route, never to the
+    provider, so where the audio lives stays in one place and no link carries a phone. Raises NotFound
+    (no such call, or no such audio)."""
+    require(user, "calls")
+    url = _load(call_id).get("recording_url" if kind == "recording" else "voicemail_url") or ""
+    if not url.startswith(("https://", "http://")):
+        raise CallNotFound()
+    return url
+
+
 def _load(call_id: str) -> dict[str, Any]:
     call = store.get(call_id, consistent=False) if call_id else None
     if call is None:
@@ -171,6 +183,7 @@ def _task_row(task: Any, calls_by_id: Mapping[str, Mapping[str, Any]]) -> dict[s
             "last_outcome": task.last_outcome,
             "last_outcome_label": rules.OUTCOME_LABELS_VI.get(task.last_outcome or "", ""),
             "voicemails": [calls_by_id[i]["voicemail_url"] for i in ids if calls_by_id.get(i, {}).get("voicemail_url")],
+            "voicemail_calls": [i for i in ids if calls_by_id.get(i, {}).get("voicemail_url")],
             "status": "open" if task.sk == store.OPEN_SK else "closed", "outcome": task.outcome,
             "outcome_label": rules.TASK_CLOSED_LABELS.get(task.outcome or "", ""),
             "attempt_at": _when(task.attempt_at), "attempt_result": task.attempt_result,

@@ -50,11 +50,11 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | tickets created since a moment ("n mới" poll) | GSI by_month: created_month, created_at > since (COUNT) |
 | an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
 | was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
-| the duty roster and who is away (answer_url)  | GetItem pk=ROSTER, sk=CURRENT (versioned; away map set by UpdateItem) |
+| the duty roster and who is away (answer_url)  | GetItem pk=ROSTER, sk=CURRENT (versioned; away map set by UpdateItem); cold container: BatchGetItem with pk=REF, sk=CURRENT |
 | a call: its facts, each event once (telephony) | GetItem / UpdateItem pk=CALL#<call id>, sk=CALL (ADD statuses, conditional per status; TTL'd) |
 | the calls of a day (call log), newest first    | Query pk=CALLS#<yyyy-mm-dd>, sk=<offered at>#<call id> (no phone; filter outcome) |
 | calls ringing or answered now (screen-pop)     | Query pk=LIVECALL (sk=<call id>, TTL'd; filter expires_at > now) |
-| a caller's calls, newest first                 | Query pk=PERSON#<digest of the phone>, sk begins_with CALL# |
+| a caller's calls, newest first                 | Query pk=PERSON#<digest of the phone>, sk begins_with CALL# (a number that is no Vietnamese phone: the digest of '+' and its digits, domain.calls.raw_caller_key) |
 | a caller's open call task (merges repeats)     | UpdateItem pk=CALLTASK#<digest of the phone>, sk=OPEN (upsert); closed: sk=DONE#<at> |
 | open call tasks, earliest due (and reminders)  | GSI by_status_due: status=cb#open / cb#soon / cb#reminded, filter pk begins_with CALLTASK# |
 

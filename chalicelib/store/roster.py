@@ -36,6 +36,14 @@ def _roster(item: RosterModel) -> Roster:
                   frozenset(str(k).lower() for k in away))
 
 
+KEY = (_PK, _SK)
+
+
+def of_item(item: RosterModel | None) -> Roster:
+    """The roster of a stored item read elsewhere (chalicelib.store.reference.load_with); None: none saved."""
+    return _roster(item) if item is not None else Roster()
+
+
 def current(consistent: bool = False) -> Roster:
     """Returns the roster (one GetItem); an empty roster of version 0 when none was ever saved."""
     bind()

@@ -222,6 +222,15 @@ def card(headers: Mapping[str, str], call_id: str, bare: bool) -> Response:
     return response
 
 
+def recording(headers: Mapping[str, str], call_id: str, kind: str) -> Response:
+    """"Nghe" / "Lời nhắn": a redirect to the call's audio where Stringee keeps it (no referrer sent)."""
+    from chalicelib.services import telephony
+
+    session = sessions.page_session(headers)
+    url = telephony.recording_link(session.user, call_id_of(call_id), "recording" if kind == "cuoc-goi" else "voicemail")
+    return Response("", status_code=302, headers={**PRIVATE, "Location": url, "Referrer-Policy": "no-referrer"})
+
+
 def attach(headers: Mapping[str, str], call_id: str, form: Mapping[str, str]) -> Response:
     """Adds the call to an existing ticket ("Thêm vào phản ánh"), then shows the ticket."""
     from chalicelib.services import telephony

@@ -56,6 +56,16 @@ def staff_call_card(call_id: str) -> Response:
     return call_views.card(request.headers, call_id, (request.query_params or {}).get("bare") == "1")
 
 
+@bp.route("/staff/cuoc-goi/{call_id}/ghi-am", methods=["GET"])
+@staff_page
+def staff_call_audio(call_id: str) -> Response:
+    """A call's voicemail (?loai=cuoc-goi: the whole call's recording): a redirect to where Stringee keeps it."""
+    from chalicelib.web import call_views
+
+    request = bp.current_request
+    return call_views.recording(request.headers, call_id, (request.query_params or {}).get("loai", ""))
+
+
 @bp.route("/staff/cuoc-goi/{call_id}/gan", methods=["POST"], content_types=ANY)
 @staff_page
 def staff_call_attach(call_id: str) -> Response:

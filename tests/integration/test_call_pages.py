@@ -269,7 +269,14 @@ def test_a_voicemail_left_after_hours_is_a_call_task_the_operator_closes(people:
     page = op.get("/staff/goi-lai").body.decode()
     section = page[page.index(f'value="{key}"') - 1500:page.index(f'value="{key}"')]
     display = f"{phone[:4]} {phone[4:7]} {phone[7:]}"
-    assert display in section and f"https://rec.example/{call_id}.wav" in page and "hạn 02/12/2026 07:00" in section
+    assert display in section and "hạn 02/12/2026 07:00" in section
+    # the voicemail is linked through our route (no provider URL, no phone in the link); it redirects there
+    assert f'href="/staff/cuoc-goi/{call_id}/ghi-am"' in page and "rec.example" not in page
+    heard = op.get(f"/staff/cuoc-goi/{call_id}/ghi-am")
+    assert heard.status_code == 302 and heard.headers["Location"] == f"https://rec.example/{call_id}.wav"
+    assert heard.headers["Referrer-Policy"] == "no-referrer" and heard.headers["Cache-Control"] == "no-store"
+    assert op.get(f"/staff/cuoc-goi/{call_id}/ghi-am?loai=cuoc-goi").status_code == 404  # not recorded
+    assert people["officer"].get(f"/staff/cuoc-goi/{call_id}/ghi-am").status_code == 403
     # An outcome that is not one of the list is refused; "Không cần gọi lại" closes the task
     assert op.post("/staff/goi-lai", [("task", key), ("action", "outcome"), ("outcome", "maybe")]).status_code == 400
     closed = op.post("/staff/goi-lai", [("task", key), ("action", "outcome"), ("outcome", "not_needed"),

@@ -139,6 +139,30 @@ def test_in_hours_the_call_rings_the_first_operator_with_two_aws_calls(stack: An
     assert live[call_id]["status"] == "ringing" and live[call_id]["caller_display"].startswith(phone[:4])
 
 
+def test_answer_url_client_calls_of_every_service_on_a_cold_and_a_warm_container(stack: Any, monkeypatch: Any) -> None:
+    from botocore.client import BaseClient
+
+    from chalicelib import secrets
+    from chalicelib.store import reference
+
+    made: list[str] = []
+    real = BaseClient._make_api_call
+
+    def counted(client: Any, operation: str, params: Any) -> Any:
+        made.append(f"{client.meta.service_model.service_name}.{operation}")
+        return real(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    monkeypatch.setattr(secrets, "_cache", {})  # a new container: no secret, no reference data cached
+    monkeypatch.setattr(reference, "_cache", None)
+    offer(new_call_id(), unique_phone(), IN_HOURS)
+    cold, made[:] = list(made), []
+    offer(new_call_id(), unique_phone(), IN_HOURS)
+    # cold: the signing secret (SSM), the reference data and the roster (one BatchGetItem), the call
+    assert cold == ["ssm.GetParameter", "dynamodb.BatchGetItem", "dynamodb.TransactWriteItems"]
+    assert made == ["dynamodb.GetItem", "dynamodb.TransactWriteItems"]  # warm: the roster, the call
+
+
 @pytest.mark.parametrize("when, holiday", [("2026-12-01T20:05", False), ("2026-12-02T06:30", False),
                                            ("2027-01-01T10:00", True)])
 def test_outside_hours_and_on_holidays_the_caller_hears_the_hours_then_voicemail(stack: Any, when: str,

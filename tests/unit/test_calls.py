@@ -110,6 +110,32 @@ def test_outcomes_derived_from_the_facts() -> None:
     assert calls.NEEDS_CALLBACK == set(calls.OUTCOMES) - {calls.ANSWERED}
 
 
+def test_talk_time_is_an_operators_answer_only_when_no_leg_is_known_and_the_call_was_not_recorded() -> None:
+    rang = _ended(calls.ROUTE_OPERATORS, tried=0, answer_duration_s=40)
+    assert calls.outcome(rang) == calls.ANSWERED  # the end before the answer event: talk while ringing operators
+    assert calls.outcome({**rang, "record": True}) == calls.ABANDONED  # `record` answered the caller's leg at once
+    assert calls.outcome({**rang, "answered_target": "842763661022"}) == calls.ABANDONED  # a leg, not an operator's
+    assert calls.outcome({**rang, "record": True, "answered_target": "op1"}) == calls.ANSWERED
+
+
+def test_an_operator_answering_from_home_is_recognised_however_the_number_is_written() -> None:
+    rings = [{"kind": "internal", "target": "op1", "staff": "op1@1022.vn"},
+             {"kind": "external", "target": "+84912000111", "staff": "home@1022.vn"}]
+    for spelled in ("84912000111", "+84912000111", "0912000111", "0912 000 111"):
+        assert calls.answered_by({"rings": rings, "answered_target": spelled}) == "home@1022.vn"
+    assert calls.answered_by({"rings": rings, "answered_target": "op1"}) == "op1@1022.vn"
+    assert calls.answered_by({"rings": rings, "answered_target": "84912000112"}) is None
+
+
+def test_a_foreign_callers_marker_key_and_the_message_without_voicemail() -> None:
+    assert {calls.raw_caller_key(raw) for raw in ("14155550123", "+1 415-555-0123", "+1 (415) 555.0123")} == {
+        "+14155550123"}
+    assert calls.raw_caller_key(" user_7 ") == "user_7"
+    spoken = calls.unattended_message(OPENS, CLOSES, REF.telephony)
+    assert "tiếng bíp" not in spoken and REF.telephony.website in spoken and "7 giờ đến 20 giờ" in spoken
+    assert "tiếng bíp" not in calls.unattended_message(None, None, None)
+
+
 def test_the_telephony_block_is_validated() -> None:
     problems: list[str] = []
     parsed = calls.parse_telephony({"record_calls": "yes", "max_operators": 0, "callback_email": "nobody"},

@@ -31,6 +31,31 @@ def test_signature_is_base64_hmac_sha1_of_the_request_uri() -> None:
     assert stringee.verify_get([uri], _sign(uri), SECRET)
 
 
+# Written out by hand — not by our encoder — from reference/telephony.md §4's answer_url example (its callId from
+# §3's event example), and its signature computed once under SECRET and pasted: a change in how we rebuild the
+# Request-URI that no longer matches the documented form fails here.
+DOCUMENTED_URI = ("/answer_url?from=user_1&to=user_2&fromInternal=true&userId=user_1&projectId=22512"
+                  "&callId=call-vn-1-ZD3IDIXS1J-1515820305477&custom=")
+DOCUMENTED_SIGNATURE = "qtHtlLoL0v/P6DzGPX1Ik0zuKoo="
+# A call from the phone network under the execute-api stage, its custom text with spaces (%20) and Vietnamese
+# letters (UTF-8, percent-encoded as RFC 3986 does: the part of the encoding the reference does not show).
+STAGED_URI = ("/api/webhooks/stringee/answer?from=84909982888&to=842763661022&fromInternal=false"
+              "&uuid=call-vn-1-ZD3IDIXS1J-1515820305477&custom=Ph%C3%B2ng%20ti%E1%BA%BFp%20d%C3%A2n")
+STAGED_SIGNATURE = "xSyfJCdjDFSilLohJmCR28K56SM="
+
+
+def test_the_documented_request_uri_written_out_verifies_from_the_decoded_query_in_any_order() -> None:
+    documented = {"callId": "call-vn-1-ZD3IDIXS1J-1515820305477", "custom": "", "from": "user_1",
+                  "fromInternal": "true", "projectId": "22512", "to": "user_2", "userId": "user_1"}  # sorted
+    assert stringee.verify_get(stringee.request_uri_candidates("", "/answer_url", documented), DOCUMENTED_SIGNATURE,
+                               SECRET)
+    staged = {"from": "84909982888", "to": "842763661022", "fromInternal": "false",
+              "uuid": "call-vn-1-ZD3IDIXS1J-1515820305477", "custom": "Phòng tiếp dân"}  # decoded, as received
+    assert stringee.verify_get(stringee.request_uri_candidates("/api", ROUTE, staged), STAGED_SIGNATURE, SECRET)
+    assert STAGED_URI in stringee.request_uri_candidates("/api", ROUTE, staged)
+    assert not stringee.verify_get(stringee.request_uri_candidates("", ROUTE, staged), STAGED_SIGNATURE, SECRET)
+
+
 # The query as Stringee requested it; the app sees only the decoded parameters, in whatever order API Gateway gives.
 SENT = [("from", "0909982888"), ("to", "842763661022"), ("fromInternal", "false"), ("uuid", "call-vn-1-ABC-1")]
 
@@ -191,6 +216,31 @@ KEY_SID, KEY_SECRET = "SK.test", "a-test-api-key-secret-of-32-bytes-or-more"
 def test_the_callout_token_is_what_stringee_checks() -> None:
     now = time.time()
     assert check_token(api_token(KEY_SID, KEY_SECRET, now), KEY_SID, KEY_SECRET, now) is None
+
+
+def test_the_callout_jwt_decoded_by_hand_is_as_the_reference_says() -> None:
+    now = 1_764_500_000.7
+    token = api_token(KEY_SID, KEY_SECRET, now)
+    head, body, signature = token.split(".")
+
+    def part(text: str) -> dict:
+        return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+    assert part(head) == {"typ": "JWT", "alg": "HS256", "cty": "stringee-api;v=1"}
+    claims = part(body)
+    assert claims == {"jti": f"{KEY_SID}-1764500000", "iss": KEY_SID, "exp": 1_764_503_600, "rest_api": True}
+    assert claims["exp"] - int(now) == 3600 and claims["iss"] == KEY_SID and claims["rest_api"] is True
+    mac = hmac.new(KEY_SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    assert signature == base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def test_our_query_token_covers_call_try_and_kind() -> None:
+    token = stringee.query_token(SECRET, "call-1", "2", "")
+    assert stringee.query_token_ok(SECRET, token, "call-1", "2", "")
+    for call, tried, kind in (("call-2", "2", ""), ("call-1", "3", ""), ("call-1", "2", "recording")):
+        assert not stringee.query_token_ok(SECRET, token, call, tried, kind)
+    assert not stringee.query_token_ok("", token, "call-1", "2") and not stringee.query_token_ok(SECRET, None, "call-1")
+    assert stringee.connect("external", "+84912000111", "842763661022", "", 20, None)["to"]["number"] == "84912000111"
 
 
 def test_the_fake_refuses_bad_callout_tokens() -> None:
