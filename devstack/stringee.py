@@ -372,7 +372,9 @@ class StringeeState:
     calls: list[dict[str, Any]] = field(default_factory=list)     # placed calls' results, newest last
     event_url: str = ""          # where callouts' events go (the app's /webhooks/stringee/event)
     callout_answers: bool = True  # the callee of a callout picks up
-    callout_step_s: float = 0.2   # real time between a callout's events (Stringee's come after its answer)
+    callout_step_s: float = 0.2   # real time between a callout's events (0: at once)
+    callout_events_first: bool = False  # a callout's events are all sent BEFORE its answer (an offline softphone
+                                        # fails at once: Stringee's events may beat the callout's HTTP answer)
     callout_start_ms: int | None = None  # when callouts start in their events' timestamps (None: now)
     replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # next callouts' answers (popped first)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -425,9 +427,11 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.callouts.append({"call_id": call_id, "body": body})
             event_url, answers, step_s = self.state.event_url, self.state.callout_answers, self.state.callout_step_s
-            start_ms = self.state.callout_start_ms
+            start_ms, first = self.state.callout_start_ms, self.state.callout_events_first
+        if event_url and first:
+            _drive_callout(event_url, call_id, body, answers, step_s, start_ms)
         self._reply(200, {"r": 0, "call_id": call_id, "message": "Call created"})
-        if event_url:
+        if event_url and not first:
             threading.Thread(target=_drive_callout, args=(event_url, call_id, body, answers, step_s, start_ms),
                              daemon=True).start()
 
@@ -449,7 +453,8 @@ def _drive_callout(event_url: str, call_id: str, body: dict[str, Any], answers: 
         steps += [("ended", 31, {"endCallCause": "480 Temporarily Unavailable", "endedBy": "SYSTEM",
                                  "duration": 31, "answerDuration": 0})]
     for status, at_s, extra in steps:
-        time.sleep(step_s)
+        if step_s > 0:
+            time.sleep(step_s)
         signed_post(event_url, {**base, "call_status": status, "timestamp_ms": start + at_s * 1000,
                                 "callCreatedReason": "REST_API_CALLOUT", **extra}, secret)
 

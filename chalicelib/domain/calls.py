@@ -13,6 +13,7 @@ a call nobody answered must be returned. Pure rules: no AWS, no Chalice, no prov
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
@@ -40,13 +41,29 @@ TASK_OUTCOMES = {"reached": "Đã gọi lại, đã trao đổi", "no_answer": "
                  "wrong_number": "Sai số / không liên lạc được", "not_needed": "Không cần gọi lại"}
 # A task's outcome when its call back was answered and talked (chalicelib.services.call_control).
 CALLED_BACK = "called_back"
-TASK_CLOSED_LABELS = {**TASK_OUTCOMES, CALLED_BACK: "Đã gọi lại được"}
+# A task's outcome when the only call in it turned out answered (an operator's late answered event).
+ANSWERED_LATER = "answered_later"
+TASK_CLOSED_LABELS = {**TASK_OUTCOMES, CALLED_BACK: "Đã gọi lại được",
+                      ANSWERED_LATER: "Cuộc gọi hoá ra đã có người nghe (ghi nhận muộn)"}
+# What a "Gọi lại" came to on its task (attempt_result): nobody answered, or Stringee refused the callout.
+ATTEMPT_NO_ANSWER, ATTEMPT_FAILED = "no_answer", "failed"
+# A call back's id: ours, made before Stringee's callout and carried back in its events' custom data.
+CALLBACK_ID = re.compile(r"cb-[0-9a-f]{16,32}")
 CALLBACK_SOON = timedelta(minutes=30)
 
 
 def attempt_label(result: str | None) -> str:
     """What a task's last "Gọi lại" came to, for the tasks page (after "Đã gọi lúc …")."""
-    return "không ai nghe máy" if result == "no_answer" else "đang chờ kết quả"
+    if result == ATTEMPT_FAILED:
+        return "tổng đài chưa gọi được (nhà cung cấp từ chối)"
+    return "không ai nghe máy" if result == ATTEMPT_NO_ANSWER else "đang chờ kết quả"
+
+
+def event_call_key(call_id: str, custom: str | None) -> str:
+    """The call an event belongs to: a call back's own id when the event carries it (Stringee names the
+    callout by its own id, which we learn only once the callout returns; its events may come first),
+    else the provider's call id."""
+    return custom if custom and CALLBACK_ID.fullmatch(custom) else call_id
 
 
 @dataclass(frozen=True)

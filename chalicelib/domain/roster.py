@@ -102,6 +102,18 @@ def entries_of(roster: Roster, staff: str) -> list[Entry]:
     return [e for e in roster.entries if e.staff == staff.lower()]
 
 
+def callback_line(roster: Roster, staff: str, moment: datetime) -> Entry | None:
+    """The line a call back by `staff` rings them on first: their entry on duty at `moment` (as on_duty
+    judges it, whether or not they are marked away: they are the one asking to call), else their first
+    line; None when they are on no line."""
+    mine = entries_of(roster, staff)
+    if not mine:
+        return None
+    present = Roster(roster.version, tuple(mine), frozenset())
+    on = on_duty(present, moment)
+    return on[0] if on else mine[0]
+
+
 def _time(value: str, name: str, label: str) -> time:
     text = (value or "").strip()
     if text == "24:00":

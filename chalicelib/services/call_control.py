@@ -7,12 +7,17 @@ call offered to us, the next operator when one did not take it, what its events 
   nothing stored; a bad signature is counted and alarmed); no signing secret → a message without
   voicemail. Stringee never gets an error and the caller is never dropped.
 - The URLs we hand Stringee (/next, /voicemail) carry our own token over call|try|kind: Stringee's POST
-  signature covers the body only, so a replayed body cannot be steered to another call.
+  signature covers the body only, so a replayed body cannot be steered to another call. The call a
+  body names is not compared with the URL's (a failed leg's event may carry the leg's own id): the
+  token-checked URL says which call it is.
 - on_fail (an operator did not take the call): the next operator on the plan, else the queue message and
   voicemail. One UpdateItem (+ the live marker).
 - event: one conditional UpdateItem per call and status; once the call has ended its follow-ups (log,
-  live marker, callback task) in one transaction: at most 3 AWS calls. A call back's end reads the task
-  it answers first (a GetItem instead of the call's second read): answered with talk time closes it.
+  live marker, callback task) in one transaction: at most 3 AWS calls. A call back is stored under our
+  own id before Stringee is asked to place it, and its events find it by that id (their custom data):
+  Stringee's id comes back only with the callout's answer, its events may come first. A call back's end
+  reads the task it answers first (a GetItem instead of the call's second read): answered with talk
+  time closes it. A callout Stringee refuses ends the stored call at once, its attempt failed.
 - voicemail (also the whole-call recording): the link on the call.
 
 The desk's work with calls (screen-pop, call log, tasks, click-to-call) is chalicelib/services/telephony.py.
@@ -238,16 +243,16 @@ def _verify_post(body: bytes, signature: str | None) -> str:
 
 def _verify_ours(secret: str, token: str | None, body_call: str | None, call_id: str, tried: str = "",
                  kind: str = "") -> None:
-    """Checks the query of one of our URLs (its QUERY_TOKEN), and that a body naming its call names the
-    call of the URL: else Forbidden (counted), nothing stored."""
+    """Checks the query of one of our URLs (its QUERY_TOKEN): else Forbidden (counted), nothing stored.
+    A body naming another call than the URL is not refused (Stringee's onFail body may name the failed
+    leg): the token-checked URL names the call; only logged, without ids."""
     from chalicelib.channels import stringee
 
     if not stringee.query_token_ok(secret, token, call_id, tried, kind):
         _rejected("query")
         raise Forbidden()
     if body_call and call_id and body_call != call_id:
-        _rejected("call")
-        raise Forbidden()
+        logger().debug("stringee: the body names another call id than the URL; the URL's is used")
 
 
 def _body_call_id(body: bytes) -> str | None:
@@ -274,13 +279,11 @@ def _fail_cause(body: bytes) -> str:
 def on_fail(body: bytes, signature: str | None, call_id: str, tried_text: str, webhook_base: str,
             now: datetime | None = None, token: str | None = None) -> list[dict[str, Any]]:
     """The SCCO after the `tried`-th operator did not take the call: the next operator on the plan, else
-    the queue message and voicemail. Raises Forbidden for a bad signature, a query not signed by us
-    (`token`) or a body naming another call; NotConfigured without a secret; never fails otherwise."""
+    the queue message and voicemail. Raises Forbidden for a bad signature or a query not signed by us
+    (`token`); NotConfigured without a secret; never fails otherwise."""
     secret = _verify_post(body, signature)
-    # the failed leg's event may carry the leg's own id: our customData (the call id) names the call too
-    named = _body_call_id(body)
-    _verify_ours(secret, token, None if named is None or call_id in (named, _body_custom(body)) else named,
-                 call_id, tried=tried_text)
+    # the failed leg's event may carry the leg's own id: the URL (its token checked) names the call
+    _verify_ours(secret, token, _body_call_id(body), call_id, tried=tried_text)
     try:
         tried = int(tried_text)
         call = store.record_fail(call_id, tried, _fail_cause(body))
@@ -298,16 +301,6 @@ def on_fail(body: bytes, signature: str | None, call_id: str, tried_text: str, w
         return safe_answer(webhook_base, secret, call_id)
 
 
-def _body_custom(body: bytes) -> str | None:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    return str(data.get("clientCustomData") or data.get("customData") or "") or None
-
-
 def event(body: bytes, signature: str | None, now: datetime | None = None) -> dict[str, Any]:
     """Applies one event_url POST to its call; returns {"call", "status", "new", "outcome"}.
     Raises Forbidden (bad signature) or ValidationFailed (unreadable body)."""
@@ -318,30 +311,57 @@ def event(body: bytes, signature: str | None, now: datetime | None = None) -> di
     at = datetime.fromtimestamp(parsed.timestamp_ms / 1000, timezone.utc) if parsed.timestamp_ms else _now(now)
     change = rules.event_facts(parsed.status, at, parsed.to_number, parsed.duration_s, parsed.answer_duration_s,
                                parsed.end_cause, parsed.ended_by)
-    call, new = store.apply_event(parsed.call_id, parsed.status, change.facts, at, _keep_until(at),
-                                  caller=_event_caller(parsed))
+    key = rules.event_call_key(parsed.call_id, parsed.custom)  # a call back: stored under our id
+    call, new = store.apply_event(key, parsed.status, change.facts, at, _keep_until(at),
+                                  caller=_event_caller(parsed), provider_call_id=parsed.call_id)
     if new and parsed.status == "answered" and call.get("direction") != rules.OUT:
         if call.get("finalised"):  # its end came first: the log learns who answered now
-            _answered_late(call)
+            _answered_late(call, _now(now))
         else:
-            store.live_update(parsed.call_id, state="answered", answered_by=rules.answered_by(call) or "-")
+            store.live_update(key, state="answered", answered_by=rules.answered_by(call) or "-")
     outcome = _finish(call, _now(now))
-    return {"call": parsed.call_id, "status": parsed.status, "new": new, "outcome": outcome}
+    return {"call": key, "status": parsed.status, "new": new, "outcome": outcome}
 
 
-def _answered_late(call: dict[str, Any]) -> None:
+def callout_refused(call_id: str, now: datetime | None = None) -> str | None:
+    """Ends a stored call back that Stringee refused to place (chalicelib.services.telephony.call_back):
+    not answered, its task's attempt failed. Returns its outcome."""
+    moment = _now(now)
+    change = rules.event_facts("ended", moment, duration_s=0, answer_duration_s=0, end_cause=CALLOUT_REFUSED,
+                               ended_by="system")
+    call, _ = store.apply_event(call_id, "ended", change.facts, moment, _keep_until(moment))
+    return _finish(call, moment)
+
+
+CALLOUT_REFUSED = "callout refused"  # the end cause of a call back Stringee would not place
+
+
+def _answered_late(call: dict[str, Any], now: datetime) -> None:
     """An operator's answer event after the call was finalised: the log names who answered, and a call
     finalised as not answered (its end came first and could not tell: a recorded call) becomes answered,
-    with its wait and talk time, in the log and in the call-centre figures."""
-    who = rules.answered_by(call)
-    if not who or call["finalised"] == rules.ANSWERED:
-        store.relabel(call, call["finalised"], answered_by=who)
+    with its wait and talk time, in the log and in the call-centre figures; the callback task it opened
+    is closed (answered later) when it holds only this call, else the call leaves it — all in one
+    transaction (read again and retried when the task or the call changed meanwhile)."""
+    for _ in range(3):
+        who = rules.answered_by(call)
+        if not who or call.get("finalised") in (None, rules.ANSWERED):
+            store.relabel(call, call.get("finalised") or rules.ANSWERED, answered_by=who)
+            return
+        log = _log_fields(call)
+        figures = {**call_stats.on_relabel(call, call["finalised"], rules.ANSWERED),
+                   "wait_answered_s": int(log["wait_s"] or 0), "talk_s": int(log["talk_s"] or 0)}
+        task = store.task(store.task_key(call["caller"])) if call.get("caller") else None
+        if task is not None and call["call_id"] not in (task.call_ids or ()):
+            task = None
+        try:
+            store.relabel(call, rules.ANSWERED, answered_by=who, figures=figures, log=log, task=task, now=now)
+        except Conflict:
+            call = store.get(call["call_id"]) or call
+            continue
+        logger().info("call relabelled", extra={"call": call.get("call_id"), "outcome": rules.ANSWERED,
+                                                "task": "closed" if task is not None and len(task.call_ids or ()) == 1
+                                                else "left" if task is not None else "none"})
         return
-    log = _log_fields(call)
-    figures = {**call_stats.on_relabel(call, call["finalised"], rules.ANSWERED),
-               "wait_answered_s": int(log["wait_s"] or 0), "talk_s": int(log["talk_s"] or 0)}
-    store.relabel(call, rules.ANSWERED, answered_by=who, figures=figures, log=log)
-    logger().info("call relabelled", extra={"call": call.get("call_id"), "outcome": rules.ANSWERED})
 
 
 def _event_caller(parsed: Any) -> str | None:
@@ -356,24 +376,25 @@ def voicemail(body: bytes, signature: str | None, call_id: str, kind: str, now: 
               token: str | None = None) -> dict[str, Any]:
     """Stores a voicemail's (or, kind "recording", the whole call's) link on the call; a voicemail
     that comes after the call was finished relabels it. Raises Forbidden (bad signature, a query not
-    signed by us, a body naming another call than the URL), ValidationFailed, NotConfigured."""
+    signed by us), ValidationFailed, NotConfigured. The call is the one our URL names."""
     from chalicelib.channels import stringee
 
     secret = _verify_post(body, signature)
     _verify_ours(secret, token, _body_call_id(body), call_id, kind=kind)
     recording = _recording(stringee, body, call_id)
+    target = call_id or recording.call_id  # the call our token-checked URL names; the body's only without one
     if kind == "recording":
-        store.set_recording(recording.call_id, recording.url)
-        return {"call": recording.call_id, "new": True}
+        store.set_recording(target, recording.url)
+        return {"call": target, "new": True}
     if kind != "voicemail":
         raise ValidationFailed([FieldError("kind", "Loại ghi âm không hợp lệ.", "Unknown recording kind.")])
     moment = _now(now)
-    call, new = store.set_voicemail(recording.call_id, recording.url, recording.duration_s, _keep_until(moment))
+    call, new = store.set_voicemail(target, recording.url, recording.duration_s, _keep_until(moment))
     if new and call.get("finalised") and call["finalised"] != rules.VOICEMAIL:
         store.relabel(call, rules.VOICEMAIL, figures=call_stats.on_relabel(call, call["finalised"], rules.VOICEMAIL))
     elif new:
         _finish(call, moment)
-    return {"call": recording.call_id, "new": new}
+    return {"call": target, "new": new}
 
 
 def _recording(stringee: Any, body: bytes, call_id: str) -> Any:
@@ -439,7 +460,8 @@ def _callback_result(call: Mapping[str, Any], outcome: str, now: datetime) -> st
 
     actor = f"staff:{call['staff']}" if call.get("staff") else store.TASK_OPERATOR
     at = call.get("ended_at") or now
-    return store.CallbackResult(found, reached, actor, at, closing_figures(found, store.CALLED_BACK, at))
+    result = rules.ATTEMPT_FAILED if call.get("end_cause") == CALLOUT_REFUSED else rules.ATTEMPT_NO_ANSWER
+    return store.CallbackResult(found, reached, actor, at, closing_figures(found, store.CALLED_BACK, at), result)
 
 
 def remind_email(ref: Any) -> str:

@@ -235,39 +235,48 @@ def task_outcome(user: StaffUser, key: str, outcome: str, note: str, now: dateti
     return _task_row(closed, {})
 
 
-def call_back(user: StaffUser, phone: str, code: str | None = None, task: str | None = None,
+def call_back(user: StaffUser, phone: str | None, code: str | None = None, task: str | None = None,
               now: datetime | None = None) -> dict[str, Any]:
-    """Click-to-call: Stringee rings the operator's roster target first, then connects the citizen. The call
-    is logged (direction out), shown on ticket `code`'s timeline, and noted on the caller's open task as
-    an attempt: the call's events close the task when the citizen answered and talked
-    (chalicelib.services.call_control), else leave it open with the attempt not answered.
-    Raises ValidationFailed (bad phone / the operator is on no roster line), TicketNotFound,
-    chalicelib.notify.base.DeliveryFailed (the provider refused)."""
+    """Click-to-call: Stringee rings the operator's roster line first (the one on duty now, else their first
+    line), then connects the citizen. For a task (`task`, its key) the number is the task's caller, read
+    from the stored task — `phone` is then ignored, so a posted number can never be dialled in a task's
+    name; otherwise `phone` (the caller read it on the server: a ticket's reporter).
+
+    The call is stored under our own id (logged, direction out; on ticket `code`'s timeline; the task's
+    attempt) BEFORE Stringee is asked to place it, so its events — which may come before the callout's
+    answer — always find it (they carry our id as custom data). Its end closes the task when the citizen
+    answered and talked (chalicelib.services.call_control), else leaves it open with the attempt not
+    answered; a callout Stringee refuses ends the call at once with the attempt failed.
+    Raises ValidationFailed (bad phone / the operator is on no roster line), CallNotFound (no such open
+    task), TicketNotFound, chalicelib.notify.base.DeliveryFailed (the provider refused)."""
     from chalicelib.channels import stringee
     from chalicelib.domain.phones import normalise_phone
-    from chalicelib.domain.roster import entries_of
+    from chalicelib.domain.roster import callback_line
     from chalicelib.notify import stringee as callouts
+    from chalicelib.notify.base import DeliveryFailed
+    from chalicelib.services.call_control import callout_refused
     from chalicelib.store import roster as rosters
     from chalicelib.store.reference import load_reference
 
     require(user, "calls")
     moment = _now(now)
-    citizen = normalise_phone(phone)
+    task_found = store.task(task) if task else None
+    if task and (task_found is None or not task_found.caller):
+        raise CallNotFound()
+    citizen = task_found.caller if task_found is not None else normalise_phone(phone or "")
     ticket = _ticket_for(user, code) if code else None
-    mine = entries_of(rosters.current(), user.email)
-    if not mine:
+    line = callback_line(rosters.current(), user.email, moment)
+    if line is None:
         raise ValidationFailed([FieldError("phone", "Bạn chưa có trong lịch trực nên tổng đài chưa biết gọi vào máy "
                                            "nào của bạn. Nhờ giám sát thêm bạn vào lịch trực.",
                                            "You are on no duty-roster line: the hotline does not know where to ring you.")])
+    if task_found is None:
+        task_found = store.task(store.task_key(citizen))
     hotline = hotline_number()
-    custom = f"cb-{random_ids.token_hex(8)}"
-    actions = [stringee.connect("external", citizen.lstrip("+"), hotline.lstrip("+"), "Tổng đài 1022", 45, None,
-                                custom)]
-    call_id = callouts.callout(hotline, [(mine[0].kind, mine[0].target)], actions, custom)
+    call_id = f"cb-{random_ids.token_hex(12)}"  # ours; Stringee's events carry it back as custom data
     ref = load_reference()
-    task_found = store.task(task or store.task_key(citizen))
     offer = store.Offer(call_id=call_id, direction=rules.OUT, caller=citizen, caller_raw=None, route=rules.ROUTE_OUT,
-                        rings=[{"kind": mine[0].kind, "target": mine[0].target, "staff": user.email.lower()}],
+                        rings=[{"kind": line.kind, "target": line.target, "staff": user.email.lower()}],
                         record=False, at=moment, keep_until=moment + timedelta(days=ref.telephony.keep_days),
                         ringing_to=user.email.lower(), staff=user.email.lower(),
                         task=task_found.pk.removeprefix(store.TASK_PREFIX) if task_found else None,
@@ -276,6 +285,15 @@ def call_back(user: StaffUser, phone: str, code: str | None = None, task: str | 
                                                              "direction": rules.OUT, "at": local_text(moment)})
     store.record_offer(offer, event if ticket else None)
     attempted = task_found is not None and store.record_attempt(offer.task or "", call_id, user.actor, moment)
-    logger().info("call back placed", extra={"call": call_id, "ticket": ticket.tracking_code if ticket else None,
+    actions = [stringee.connect("external", citizen.lstrip("+"), hotline.lstrip("+"), "Tổng đài 1022", 45, None,
+                                call_id)]
+    try:
+        provider_id = callouts.callout(hotline, [(line.kind, line.target)], actions, call_id)
+    except DeliveryFailed as refused:
+        callout_refused(call_id, moment)
+        logger().warning("call back refused by the provider", extra={"call": call_id, "transient": refused.transient})
+        raise
+    logger().info("call back placed", extra={"call": call_id, "provider_call": provider_id,
+                                             "ticket": ticket.tracking_code if ticket else None,
                                              "task_attempt": attempted})
     return {"call_id": call_id, "task_attempt": attempted}

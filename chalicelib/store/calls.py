@@ -154,11 +154,13 @@ def many(call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def apply_event(call_id: str, status: str, changes: dict[str, Any], at: datetime | None,
-                keep_until: datetime, caller: str | None = None) -> tuple[dict[str, Any], bool]:
+                keep_until: datetime, caller: str | None = None,
+                provider_call_id: str | None = None) -> tuple[dict[str, Any], bool]:
     """Adds `status` and its `changes` (attribute → value) to the call, unless that status was seen:
     one conditional UpdateItem that returns the call. Returns (the call, True) when this event was new,
     (the call as stored, False) for a repeat (then one GetItem more). A call not offered through us
-    (an event first) is created with what its events bring."""
+    (an event first) is created with what its events bring. `provider_call_id`: Stringee's own id of a call
+    back stored under ours (kept on it, for looking it up at Stringee)."""
     bind()
     moment = at or datetime.now(timezone.utc)
     item = CallModel(pk=call_pk(call_id), sk="CALL")
@@ -168,6 +170,8 @@ def apply_event(call_id: str, status: str, changes: dict[str, Any], at: datetime
     actions += [getattr(CallModel, name).set(value) for name, value in changes.items()]
     if caller:  # the caller as the event names it, for a call whose offer was not stored (kept if it was)
         actions.append(CallModel.caller.set(CallModel.caller | caller))
+    if provider_call_id and provider_call_id != call_id:
+        actions.append(CallModel.provider_call_id.set(provider_call_id))
     try:
         with translate():
             item.update(actions=actions, condition=~CallModel.statuses.contains(status))
@@ -280,6 +284,7 @@ class CallbackResult:
     actor: str
     at: datetime
     figures: dict[str, int] | None = None   # the call-centre counts of the close (chalicelib.domain.call_stats)
+    result: str = "no_answer"                # the attempt's result when not reached ("failed": callout refused)
 
 
 def _add_figures(transaction: Any, pieces: Iterable[tuple[datetime, dict[str, int] | None]]) -> None:
@@ -345,7 +350,7 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
                 _close_in(transaction, callback.found, CALLED_BACK, "", callback.actor, callback.at)
             elif callback is not None:
                 transaction.update(CallbackModel(pk=callback.found.pk, sk=OPEN_SK),
-                                   actions=[CallbackModel.attempt_result.set("no_answer")],
+                                   actions=[CallbackModel.attempt_result.set(callback.result)],
                                    condition=CallbackModel.attempt_call == call["call_id"])
             pieces = [(call.get("created_at") or datetime.now(timezone.utc), figures)]
             if callback is not None and callback.reached:
@@ -354,10 +359,14 @@ def finalise(call: dict[str, Any], outcome: str, log: dict[str, Any], task: Task
 
 
 def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None,
-            figures: dict[str, int] | None = None, log: dict[str, Any] | None = None) -> None:
+            figures: dict[str, int] | None = None, log: dict[str, Any] | None = None,
+            task: CallbackModel | None = None, now: datetime | None = None) -> None:
     """A finalised call learnt something after its end (its voicemail, who answered): the call and its
     day entry say so (with `log`'s wait_s/talk_s when given), and the call-centre `figures` move with its
-    outcome (one transaction; the day entry alone when only `answered_by` is new)."""
+    outcome (one transaction; the day entry alone when only `answered_by` is new). `task`: the caller's
+    open task (as read) that the call, now answered, no longer belongs in: closed as answered later when
+    it holds only this call, else the call taken out of it. Raises Conflict when the call or the task
+    changed meanwhile (read them again)."""
     connection = bind()
     entry_pk, _, entry_sk = (call.get("day_sk") or "").partition("|")
     actions = [CallMarkerModel.outcome.set(outcome)] + ([CallMarkerModel.answered_by.set(answered_by)]
@@ -375,7 +384,23 @@ def relabel(call: dict[str, Any], outcome: str, answered_by: str | None = None,
                                condition=CallModel.finalised == call.get("finalised"))
             if entry_pk and entry_sk:
                 transaction.update(CallMarkerModel(pk=entry_pk, sk=entry_sk), actions=actions)
+            if task is not None:
+                _drop_call_in(transaction, task, call["call_id"], now or datetime.now(timezone.utc))
             _add_figures(transaction, [(call.get("created_at") or datetime.now(timezone.utc), figures)])
+
+
+def _drop_call_in(transaction: Any, found: CallbackModel, call_id: str, now: datetime) -> None:
+    """Takes a call that turned out answered out of the open task `found` (as read): the task is closed
+    as answered later when it held only that call, else the call leaves its list (conditional on the task
+    still holding it, and on the count read)."""
+    from chalicelib.domain.calls import ANSWERED_LATER
+
+    if set(found.call_ids or ()) == {call_id}:
+        _close_in(transaction, found, ANSWERED_LATER, "", TASK_OPERATOR, now)
+        return
+    transaction.update(CallbackModel(pk=found.pk, sk=OPEN_SK),
+                       actions=[CallbackModel.call_ids.delete({call_id}), CallbackModel.calls.add(-1)],
+                       condition=CallbackModel.call_ids.contains(call_id) & (CallbackModel.calls == found.calls))
 
 
 def day_log(day: date, outcome: str | None, after: str | None, limit: int = 50,

@@ -774,6 +774,7 @@ class CallModel(Model):
     recording_url = UnicodeAttribute(null=True)
     staff = UnicodeAttribute(null=True)         # out: the operator who called back
     task = UnicodeAttribute(null=True)          # out: the call task it answers
+    provider_call_id = UnicodeAttribute(null=True)  # out: Stringee's id of the callout (the item is keyed by ours)
     tickets = UnicodeSetAttribute(null=True)    # tickets it was attached to or opened
     finalised = UnicodeAttribute(null=True)     # the outcome once its follow-ups (task, log) were written
     expires_at = TTLAttribute(null=True)

@@ -306,7 +306,7 @@ def tasks_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respons
     now = _now()
     try:
         if form.get("action") == "call":
-            _call_back(session.user, str(form.get("phone") or ""), None, key, now)
+            _call_back(session.user, None, None, key, now)  # the number is the stored task's, never the form's
             done = ("Đang gọi: máy của bạn đổ chuông trước, nhấc máy để nối với người dân. Việc tự đóng khi "
                     "người dân nghe máy.")
         else:
@@ -315,6 +315,9 @@ def tasks_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respons
                 raise ValidationFailed([FieldError("outcome", "Chọn kết quả gọi lại.", "Choose an outcome.")])
             telephony.task_outcome(session.user, key, outcome, str(form.get("note") or "")[:500], now)
             done = "Đã ghi kết quả gọi lại."
+    except telephony.CallNotFound:
+        return tasks_page(headers, {}, status=409, message="Việc gọi lại này đã được đóng hoặc không còn; "
+                                                               "danh sách dưới đây là các việc còn mở.")
     except (ValidationFailed, Conflict, CallFailed) as failed:
         status = 400 if isinstance(failed, ValidationFailed) else 503 if isinstance(failed, CallFailed) else 409
         return tasks_page(headers, {}, status=status, message=failed.errors[0].vi
@@ -329,7 +332,7 @@ class CallFailed(Unavailable):
     message_en = "The provider did not place the call. Try again in a few minutes."
 
 
-def _call_back(user: StaffUser, phone: str, code: str | None, task: str | None, now: datetime) -> None:
+def _call_back(user: StaffUser, phone: str | None, code: str | None, task: str | None, now: datetime) -> None:
     from chalicelib.notify.base import DeliveryFailed
     from chalicelib.services import telephony
 

@@ -246,6 +246,20 @@ def test_call_back_on_a_ticket_rings_the_operator_then_the_reporter(people: dict
         assert "Cuộc gọi" in op.get(f"/staff/tickets/{code}").body.decode()
         # An agency officer has no such button and may not post it
         assert officer.post(f"/staff/tickets/{code}/goi-lai", []).status_code == 403
+        # "Gọi lại" on the tasks page dials the task's caller, whatever number the form posts
+        from chalicelib.store import calls
+        from tests.integration.test_telephony import end, new_call_id, offer, vn
+
+        caller, foreign, missed = unique_phone(), unique_phone(), new_call_id()
+        offer(missed, caller, vn("2026-12-01T10:00"))
+        end(missed, vn("2026-12-01T10:01"))
+        key = calls.task_key("+84" + caller[1:])
+        posted = op.post("/staff/goi-lai", [("task", key), ("action", "call"), ("phone", foreign)])
+        assert posted.status_code == 303 and calls.task(key).attempt_call
+        dialled = placed[-1][1][0]["to"]["number"]
+        assert dialled == "84" + caller[1:] and foreign[1:] not in str(placed[-1])
+        gone = op.post("/staff/goi-lai", [("task", "x" * 40), ("action", "call"), ("phone", foreign)])
+        assert gone.status_code == 409 and len(placed) == 2  # no such open task: nothing dialled
     finally:
         now = roster.current(consistent=True)
         roster.save(replace(now, entries=tuple(e for e in now.entries if e.staff != "tongdai@demo.1022.vn") + tuple(mine)),

@@ -97,9 +97,10 @@ def event(call_id: str, status: str, at: datetime, **extra: Any) -> dict[str, An
     return call_control.event(body, signature)
 
 
-def end(call_id: str, at: datetime, answered_s: int = 0, cause: str = "16 Normal Clearing") -> dict[str, Any]:
+def end(call_id: str, at: datetime, answered_s: int = 0, cause: str = "16 Normal Clearing",
+        **extra: Any) -> dict[str, Any]:
     return event(call_id, "ended", at, endCallCause=cause, endedBy="EXTERNAL", duration=answered_s + 10,
-                 answerDuration=answered_s)
+                 answerDuration=answered_s, **extra)
 
 
 def fail(call_id: str, tried: int, cause: str = "486 Busy Here") -> list[dict[str, Any]]:
@@ -225,7 +226,8 @@ def test_an_unverified_offer_gets_the_safe_answer_a_forged_post_is_refused_nothi
     assert response.status_code == 200 and store.get(call_id)["voicemail_url"] == "https://rec.example/x.wav"
 
 
-def test_a_replayed_body_steered_to_another_call_is_refused(stack: Any, client: Any) -> None:
+def test_a_replayed_body_steered_to_another_call_is_refused_and_our_url_names_the_call(stack: Any,
+                                                                                       client: Any) -> None:
     victim, mine = new_call_id(), new_call_id()
     offer(victim, unique_phone(), IN_HOURS)
     voicemail_url = urlsplit(offer(mine, unique_phone(), IN_HOURS)[2]["eventUrl"])
@@ -233,19 +235,23 @@ def test_a_replayed_body_steered_to_another_call_is_refused(stack: Any, client: 
     headers = {"Content-Type": "application/json", stringee.SIGNATURE_HEADER: stringee.signature(genuine, SECRET)}
     steered = voicemail_url.query.replace(f"call={mine}", f"call={victim}")
     assert client.http.post(f"{voicemail_url.path}?{steered}", body=genuine, headers=headers).status_code == 403
-    # a query we signed for one call, with a (genuine) body naming another, is refused too
-    other = json.dumps({"call_id": victim, "recording_url": "https://rec.example/victim.wav"}).encode()
-    assert client.http.post(f"{voicemail_url.path}?{voicemail_url.query}", body=other, headers={
-        "Content-Type": "application/json", stringee.SIGNATURE_HEADER: stringee.signature(other, SECRET)}
-    ).status_code == 403
     body, signature = signed({"call_status": "ended", "call_id": mine, "endCallCause": "486 Busy Here"})
     for tried, token in (("2", stringee.query_token(SECRET, mine, "1")), ("1", None)):
         with pytest.raises(Forbidden):  # a changed ?try=, or no token: not our URL
             call_control.on_fail(body, signature, mine, tried, "https://hotline.example", token=token)
-    assert "voicemail_url" not in store.get(victim) and "voicemail_url" not in store.get(mine)
-    assert not store.get(mine).get("fails")
-    assert client.http.post(f"{voicemail_url.path}?{voicemail_url.query}", body=genuine,
-                            headers=headers).status_code == 200  # as handed out: kept
+    assert "voicemail_url" not in store.get(victim) and not store.get(mine).get("fails")
+    # Stringee's onFail body may name the failed leg's own call id: our signed URL names the call, the
+    # next operator is rung (the chain must not stop on it)
+    leg, leg_signature = signed({"call_status": "ended", "call_id": "leg-" + mine, "endCallCause": "486 Busy Here"})
+    nxt = call_control.on_fail(leg, leg_signature, mine, "1", "https://hotline.example",
+                               token=stringee.query_token(SECRET, mine, "1"))
+    assert nxt[0]["action"] == "connect" and store.get(mine)["fails"] == {"1"}
+    # a body naming another call, posted to the URL we signed for `mine`: it is `mine`'s, never the other's
+    other = json.dumps({"call_id": victim, "recording_url": "https://rec.example/mine.wav"}).encode()
+    assert client.http.post(f"{voicemail_url.path}?{voicemail_url.query}", body=other, headers={
+        "Content-Type": "application/json", stringee.SIGNATURE_HEADER: stringee.signature(other, SECRET)}
+    ).status_code == 200
+    assert "voicemail_url" not in store.get(victim)
     assert store.get(mine)["voicemail_url"] == "https://rec.example/mine.wav"
 
 
@@ -339,11 +345,29 @@ def test_a_recorded_call_abandoned_while_ringing_is_abandoned_until_an_operator_
     assert store.task(store.task_key(store.get(waited)["caller"])) is not None
     # the same end before an operator's answer event: abandoned, then answered when the answer comes
     assert end(taken, IN_HOURS + timedelta(minutes=3), answered_s=170)["outcome"] == rules.ABANDONED
+    taken_phone = store.get(taken)["caller"]
+    assert store.task(store.task_key(taken_phone)).call_ids == {taken}
     event(taken, "answered", IN_HOURS + timedelta(seconds=12), to={"number": "op_lan", "type": "internal"})
     call = store.get(taken)
     assert call["finalised"] == rules.ANSWERED and rules.answered_by(call) == OPERATORS[0]
     row = next(r for r in telephony.call_log(BOSS, IN_HOURS.date(), rules.ANSWERED)["calls"] if r["call_id"] == taken)
     assert row["answered_by"] == OPERATORS[0] and row["wait_s"] == 12
+    # the task it opened held only this call: closed with it, as answered later
+    assert store.task(store.task_key(taken_phone)) is None
+    [closed] = [t for t in store.tasks_of(taken_phone) if t.sk.startswith("DONE#")]
+    assert (closed.outcome, closed.closed_by) == (rules.ANSWERED_LATER, store.TASK_OPERATOR)
+    # a caller with an earlier missed call keeps the task for it; the call answered late leaves it
+    phone = unique_phone()
+    missed, late = new_call_id(), new_call_id()
+    offer(missed, phone, IN_HOURS)
+    end(missed, IN_HOURS + timedelta(seconds=20))
+    offer(late, phone, IN_HOURS + timedelta(minutes=5))
+    end(late, IN_HOURS + timedelta(minutes=8), answered_s=170)
+    key = store.task_key("+84" + phone[1:])
+    assert store.task(key).call_ids == {missed, late}
+    event(late, "answered", IN_HOURS + timedelta(minutes=5, seconds=9), to={"number": "op_lan", "type": "internal"})
+    kept = store.task(key)
+    assert kept.call_ids == {missed} and kept.calls == 1 and store.get(late)["finalised"] == rules.ANSWERED
 
 
 def test_an_end_read_before_the_offer_landed_never_makes_a_second_log_entry(stack: Any) -> None:
@@ -438,31 +462,37 @@ def test_two_missed_calls_from_one_number_make_one_task_that_an_answered_call_ba
     assert listed["calls"] == 2 and listed["caller"] == e164 and listed["last_outcome"] == rules.MISSED
 
     placed: list[Any] = []
-    out_1, out_2 = new_call_id(), new_call_id()
-    ids = iter((out_1, out_2))
+    stringee_1, stringee_2 = new_call_id(), new_call_id()  # Stringee's ids: the calls are stored under ours
+    ids = iter((stringee_1, stringee_2))
     monkeypatch.setattr("chalicelib.notify.stringee.callout",
-                        lambda hotline, to, actions, custom: placed.append((to, actions)) or next(ids))
+                        lambda hotline, to, actions, custom: placed.append((to, actions, custom)) or next(ids))
     key = store.task_key(e164)
     # The click only records an attempt: the task stays open, waiting for the call's result
     result = telephony.call_back(DESK, phone, None, None, IN_HOURS + timedelta(minutes=40))
-    assert result == {"call_id": out_1, "task_attempt": True}
-    (to, actions), = placed
+    out_1 = result["call_id"]
+    assert rules.CALLBACK_ID.fullmatch(out_1) and result["task_attempt"] is True
+    (to, actions, custom), = placed
+    assert custom == out_1 and actions[0]["customData"] == out_1
     assert to == [(INTERNAL, "op_lan")] and actions[0]["to"]["number"] == e164.lstrip("+")  # the operator first
     assert store.get(out_1)["direction"] == rules.OUT
     assert out_1 not in {c["call_id"] for c in telephony.live_calls(DESK, IN_HOURS)}  # no screen-pop of one's own call
     waiting = telephony.task_detail(DESK, key)
     assert waiting["attempt_at"] == "01/12/2026 10:40" and waiting["attempt_label"] == "đang chờ kết quả"
     # Nobody answers: the task stays open, its attempt not answered
-    event(out_1, "ringing", IN_HOURS + timedelta(minutes=40, seconds=2))
-    assert end(out_1, IN_HOURS + timedelta(minutes=41))["outcome"] == rules.MISSED
+    event(stringee_1, "ringing", IN_HOURS + timedelta(minutes=40, seconds=2), clientCustomData=out_1)
+    assert end(stringee_1, IN_HOURS + timedelta(minutes=41), clientCustomData=out_1)["outcome"] == rules.MISSED
+    assert store.get(out_1)["provider_call_id"] == stringee_1 and store.get(stringee_1) is None
     unanswered = telephony.task_detail(DESK, key)
     assert unanswered["status"] == "open" and unanswered["attempt_label"] == "không ai nghe máy"
     # Called back again, answered and talked: the call's end closes the task as called back
-    assert telephony.call_back(DESK, phone, None, key, IN_HOURS + timedelta(minutes=50))["task_attempt"] is True
+    second = telephony.call_back(DESK, phone, None, key, IN_HOURS + timedelta(minutes=50))
+    out_2 = second["call_id"]
+    assert second["task_attempt"] is True
     assert telephony.task_detail(DESK, key)["attempt_label"] == "đang chờ kết quả"
-    event(out_2, "answered", IN_HOURS + timedelta(minutes=50, seconds=9))
+    event(stringee_2, "answered", IN_HOURS + timedelta(minutes=50, seconds=9), clientCustomData=out_2)
     with aws_calls() as made:
-        assert end(out_2, IN_HOURS + timedelta(minutes=52), answered_s=110)["outcome"] == rules.ANSWERED
+        assert end(stringee_2, IN_HOURS + timedelta(minutes=52), answered_s=110,
+                   clientCustomData=out_2)["outcome"] == rules.ANSWERED
     assert made == ["UpdateItem", "GetItem", "TransactWriteItems"]  # the event, the task, the follow-ups
     assert store.task(key) is None
     closed = [t for t in store.tasks_of(e164) if t.sk.startswith("DONE#")]
@@ -473,6 +503,27 @@ def test_two_missed_calls_from_one_number_make_one_task_that_an_answered_call_ba
     offer(third, phone, IN_HOURS + timedelta(hours=2))
     end(third, IN_HOURS + timedelta(hours=2, minutes=1))
     assert store.task(store.task_key(e164)).call_ids == {third}
+
+
+def test_a_call_back_rings_the_operators_line_on_duty_now_even_when_marked_away(stack: Any,
+                                                                              monkeypatch: Any) -> None:
+    console = Entry(OPERATORS[0], "Lan", INTERNAL, "op_lan", frozenset(range(5)), time(7), time(20))
+    home = Entry(OPERATORS[0], "Lan", EXTERNAL, "+84912000777", frozenset({5, 6}), time(7), time(20))
+    placed: list[Any] = []
+    monkeypatch.setattr("chalicelib.notify.stringee.callout",
+                        lambda hotline, to, actions, custom: placed.append(to) or new_call_id())
+    saturday, tuesday = vn("2026-12-05T09:00"), IN_HOURS
+    with roster_of(console, home):  # the console line listed first
+        telephony.call_back(DESK, unique_phone(), None, None, saturday)
+        telephony.call_back(DESK, unique_phone(), None, None, tuesday)
+        roster.set_away(OPERATORS[0], True, saturday)
+        try:  # away stops the hotline ringing them, not their own call back: still the line of the day
+            telephony.call_back(DESK, unique_phone(), None, None, saturday)
+        finally:
+            roster.set_away(OPERATORS[0], False, saturday)
+        telephony.call_back(DESK, unique_phone(), None, None, vn("2026-12-01T21:30"))  # off duty: the first line
+    assert placed == [[(EXTERNAL, "+84912000777")], [(INTERNAL, "op_lan")], [(EXTERNAL, "+84912000777")],
+                      [(INTERNAL, "op_lan")]]
 
 
 @pytest.fixture
@@ -541,6 +592,42 @@ def test_a_call_back_through_stringee_closes_the_task_only_when_the_citizen_answ
     [closed] = [t for t in store.tasks_of("+84" + phone[1:]) if t.sk.startswith("DONE#")]
     assert closed.outcome == "called_back" and closed.attempt_call == second["call_id"]
     assert store.get(second["call_id"])["finalised"] == rules.ANSWERED
+
+
+def test_a_call_backs_events_arriving_before_the_callouts_answer_find_it_and_a_refusal_fails_it(
+        fake_callouts: Any, client: Any) -> None:
+    from chalicelib.notify.base import DeliveryFailed
+    from chalicelib.services.lookup import staff_timeline
+
+    phone = unique_phone()
+    e164, key = "+84" + phone[1:], store.task_key("+84" + phone[1:])
+    response = client.http.post("/api/v1/reports", headers={"Content-Type": "application/json"}, body=json.dumps(
+        {"description": "Cống thoát nước trước nhà bị nghẹt", "phone": phone, "category": "chieu-sang",
+         "area": "tan-ninh"}).encode())
+    code = json.loads(response.body)["tracking_code"]
+    missed = new_call_id()
+    offer(missed, phone, IN_HOURS)
+    end(missed, IN_HOURS + timedelta(minutes=1))
+    # an offline softphone: Stringee's events (created … ended) all come before the callout's answer
+    fake_callouts.state.callout_step_s, fake_callouts.state.callout_events_first = 0, True
+    fake_callouts.state.callout_answers = False
+    placed = telephony.call_back(DESK, phone, code, None)
+    stringee_id = fake_callouts.state.callouts[-1]["call_id"]
+    call = store.get(placed["call_id"])
+    assert call["finalised"] == rules.MISSED and call["provider_call_id"] == stringee_id
+    assert store.get(stringee_id) is None  # no second item under Stringee's id
+    assert placed["task_attempt"] is True and store.task(key).attempt_result == "no_answer"
+    assert [e["detail"]["call_id"] for e in staff_timeline(code) if e["kind"] == "call"] == [placed["call_id"]]
+    # a callout Stringee refuses: the stored attempt is failed at once, nothing left waiting
+    fake_callouts.state.replies.append((400, {"r": 7, "message": "invalid number"}))
+    with pytest.raises(DeliveryFailed):
+        telephony.call_back(DESK, phone, None, key)
+    task = store.task(key)
+    refused = store.get(task.attempt_call)
+    assert task.attempt_call != placed["call_id"] and refused["finalised"] == rules.MISSED
+    assert task.attempt_result == rules.ATTEMPT_FAILED
+    assert telephony.task_detail(DESK, key)["attempt_label"] == "tổng đài chưa gọi được (nhà cung cấp từ chối)"
+    assert e164 == refused["caller"] and not refused.get("provider_call_id")
 
 
 def test_an_after_hours_voicemail_is_a_task_due_at_seven_with_the_callers_history(stack: Any) -> None:

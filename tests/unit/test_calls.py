@@ -175,3 +175,23 @@ def test_nothing_in_the_stack_logs_request_paths_or_query_strings() -> None:
         for setting in ("AccessLogSetting", "AccessLogDestinationArn", "LoggingLevel", "DataTraceEnabled",
                         "TracingEnabled", "POWERTOOLS_LOGGER_LOG_EVENT", '"xray"'):
             assert setting not in text, f"{setting} in {name}"
+
+
+def test_a_call_backs_events_belong_to_our_id_when_they_carry_it_else_to_stringees() -> None:
+    ours = "cb-" + "0a" * 12
+    assert calls.event_call_key("call-vn-1-ABC", ours) == ours
+    for custom in ("", "call-vn-1-ABC", "try:0", "cb-nothex!", ours + "ff" * 10):
+        assert calls.event_call_key("call-vn-1-ABC", custom) == "call-vn-1-ABC"
+
+
+def test_a_call_back_rings_the_line_on_duty_now_else_the_first_and_ignores_away() -> None:
+    from chalicelib.domain.roster import EXTERNAL, Roster, callback_line
+
+    console = Entry("lan@1022.vn", "Lan", INTERNAL, "op_lan", frozenset(range(5)), time(7), time(20))
+    home = Entry("lan@1022.vn", "Lan", EXTERNAL, "+84912000777", frozenset({5, 6}), time(7), time(20))
+    other = Entry("minh@1022.vn", "Minh", INTERNAL, "op_minh", frozenset(range(7)), time(0), time(23, 59))
+    roster = Roster(3, (other, console, home), frozenset({"lan@1022.vn"}))
+    assert callback_line(roster, "Lan@1022.vn", vn("2026-12-05T09:00")) == home      # Saturday, away or not
+    assert callback_line(roster, "lan@1022.vn", vn("2026-12-01T09:00")) == console   # Tuesday
+    assert callback_line(roster, "lan@1022.vn", vn("2026-12-01T22:00")) == console   # off duty: the first line
+    assert callback_line(roster, "nobody@1022.vn", vn("2026-12-01T09:00")) is None
