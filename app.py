@@ -8,6 +8,8 @@ from typing import Any
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.web import routes_exports
+from chalicelib.web import routes_calls
+from chalicelib.web import routes_telephony
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
                             routes_staff, routes_stats, routes_webhooks)
 
@@ -58,6 +60,8 @@ app.register_blueprint(routes_staff.bp)        # the staff console and the staff
 app.register_blueprint(routes_admin.bp)        # reference data, the admin API, personal-data requests
 app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the tickets behind them, public monthly figures
 app.register_blueprint(routes_exports.bp)      # statistics downloads, export jobs, the monthly report
+app.register_blueprint(routes_calls.bp)        # telephony pages: duty roster, call log, call tasks, screen-pop
+app.register_blueprint(routes_telephony.bp)    # Stringee: answer_url (SCCO), call events, next operator, voicemail
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 
 

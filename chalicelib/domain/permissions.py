@@ -61,6 +61,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "operator_statistics": frozenset({SUPERVISOR, ADMIN}),  # the per-operator workload table
     # A statistics list with the reporters' names and phones (reporter=1), audited per download.
     "export_reporter": frozenset({SUPERVISOR, ADMIN}),
+    # Telephony: the screen-pop, live calls, call tasks and click-to-call are the hotline desk's work;
+    # the whole day's call log and the duty roster's edits are the supervisors'.
+    "calls": _DESK,
+    "call_log": frozenset({SUPERVISOR, ADMIN}),   # everyone's calls (an operator sees their own)
+    "roster": _DESK,                               # see the duty roster, set oneself available / away
+    "edit_roster": frozenset({SUPERVISOR, ADMIN}),
 }
 
 

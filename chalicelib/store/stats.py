@@ -15,6 +15,8 @@ Items (one table, pk=STATS#<yyyy-mm> of the VN-local day):
     sk=DSUM#<dd>                               a closed day's D# items and its workload per staff
                                                member, the same way: valid while `seen` equals the
                                                DIRTY item's d<dd> and `format` is DAY_FORMAT
+    sk=C#<dd>#<hh>                             call-centre counters of a VN-local hour (add_call_figures,
+                                               chalicelib.domain.call_stats), in the call's / task's transaction
     sk=DIRTY                                   `handled` counts the writes into the month after it
                                                closed, d01..d31 the writes into each day after it
                                                closed (a transfer moving `received` to an old creation
@@ -478,3 +480,20 @@ def created_tickets(start: datetime, end: datetime, keep: Any, limit: int, after
             if len(found) >= limit:
                 break
     return found, ({"m": month, "k": key} if month >= f"{start:%Y-%m}" else None)
+
+
+def add_call_figures(transaction: Any, at: datetime, counts: dict[str, int]) -> None:
+    """ADDs call-centre `counts` (chalicelib.domain.call_stats) to the hour item of `at` in `transaction`
+    (the call's finishing one, or the callback task's closing one); nothing when all are zero."""
+    from chalicelib.domain.call_stats import slot
+    from chalicelib.store.models import CallStatsModel
+
+    month_key, sk = slot(at)
+    actions = [getattr(CallStatsModel, name).add(n) for name, n in sorted(counts.items()) if n]
+    if actions:
+        transaction.update(CallStatsModel(pk=f"STATS#{month_key}", sk=sk), actions=actions)
+
+
+def call_figures(month: str, first: int, last: int) -> list[dict[str, Any]]:
+    """The call-centre hour items of `month` from day `first` to `last` (one Query, paginated)."""
+    return _query(month, f"C#{first:02d}#", f"C#{last:02d}#\uffff")
