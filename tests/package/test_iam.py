@@ -464,7 +464,7 @@ def test_every_aws_operation_the_code_names_is_granted_to_some_function(template
 _PLACEHOLDER_PARAMS: dict[str, Any] = {
     "TableName": "t", "QueueUrl": "https://q/1/q", "Name": "/n", "Bucket": "b", "Key": "k", "Source": "s",
     "UserPoolId": "p", "PhoneNumber": "+84", "CopySource": "b/k", "Entries": [], "TransactItems": [],
-    "RequestItems": {}}
+    "RequestItems": {"t": {}}}
 
 
 def _service(node: ast.AST) -> str | None:
