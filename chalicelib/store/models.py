@@ -51,6 +51,13 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
 | was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
 | low ratings (1-2) of a month (the report)     | Query pk=RATED_LOW#<yyyy-mm>, sk=<at>#<code> (written with the rating) |
+| a KB article (working copy) · its versions    | GetItem pk=KB#<id>, sk=ARTICLE · Query pk=KB#<id>, sk begins_with V# |
+| KB articles in a status (staff list)          | Query pk=KB#S#<status> (sk=<id>; marker moved in the article's transaction) |
+| live KB articles (index build, expiry)        | Query pk=KB#LIVE (sk=<id>, live version, valid_until), BatchGetItem the V# items |
+| the KB index's pointer (S3 key, build number) | GetItem pk=KB#INDEX, sk=POINTER (bumped with every KB#LIVE change) |
+| KB gaps (questions no article fits), newest first | Query pk=KB#GAPS, sk=<at>#<token>, ScanIndexForward=false |
+| KB article uses of a month (most used)        | UpdateItem pk=KB#USE#<yyyy-mm>, sk=<id> ADD n; Query pk   |
+| categories answered automatically from the KB | GetItem pk=KB#SETTINGS, sk=AUTO_ANSWER (version-checked) |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -593,6 +600,67 @@ class ResponseTemplateModel(Model):
     version = VersionAttribute()
 
 
+class KbArticleModel(Model):
+    """A knowledge-base article's working copy (sk=ARTICLE) or one saved version of it (sk=V#<000001>),
+    same attributes (chalicelib/domain/kb.py); `live_version` only on the working copy."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    article_id = UnicodeAttribute()
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    kind = UnicodeAttribute(default="article")
+    title = UnicodeAttribute()
+    questions = ListAttribute(of=UnicodeAttribute, default=list)
+    answer = UnicodeAttribute()
+    short_answer = UnicodeAttribute(null=True)
+    category = UnicodeAttribute()
+    agency = UnicodeAttribute()
+    source_number = UnicodeAttribute(null=True)
+    source_date = UnicodeAttribute(null=True)
+    source_body = UnicodeAttribute(null=True)
+    source_url = UnicodeAttribute(null=True)
+    source_pdf = UnicodeAttribute(null=True)   # S3 key kb/sources/<id>/<hex>.pdf
+    valid_from = UnicodeAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute()                 # the e-mail of the staff member who created it (expiry notice)
+    live_version = NumberAttribute(null=True)  # the version readers see; None while nothing is published
+    action = UnicodeAttribute(null=True)       # on a version: what made it (save, submit, publish ...)
+    updated_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class KbMarkerModel(Model):
+    """The KB's small items beside the articles: status listings, the live listing, the index pointer,
+    gaps, use counters and the auto-answer switch (pk KB#S#<status> | KB#LIVE | KB#INDEX | KB#GAPS |
+    KB#USE#<yyyy-mm> | KB#SETTINGS)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    article_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    agency = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    text = UnicodeAttribute(null=True)          # a gap's question
+    code = UnicodeAttribute(null=True)          # the ticket a gap or use came from
+    actor = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    key = UnicodeAttribute(null=True)           # the index's S3 key
+    seq = NumberAttribute(null=True)            # live changes so far (pointer)
+    built_seq = NumberAttribute(null=True)      # the live change the stored index includes
+    categories = UnicodeSetAttribute(null=True)
+
+
 class RatingModel(Model):
     """A reporter's satisfaction rating of the answer (1-5), stored once per ticket."""
 
@@ -753,4 +821,5 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
-                                   CountsModel, StatsCounterModel, ExportJobModel)
+                                   CountsModel, StatsCounterModel, ExportJobModel,
+                                   KbArticleModel, KbMarkerModel)
