@@ -1,0 +1,217 @@
+"""Knowledge-base articles on the emulator: who may draft, edit and publish; a stale save is refused with
+nothing lost; every save is a version with a diff; the daily expiry withdraws an article and e-mails its
+owner once, and search drops it at once anyway; PDF sources upload like photos; the gaps list."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from chalicelib.domain import kb as rules
+from chalicelib.domain.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from chalicelib.domain.permissions import user_from_claims
+from chalicelib.services import kb
+from chalicelib.store import kb as kb_store
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+
+
+def _user(role: str, agency: str | None = None, email: str | None = None) -> Any:
+    claims = {"sub": f"kb-{role}", "email": email or f"{role}@demo.1022.vn", "name": role, "cognito:groups": [role]}
+    if agency:
+        claims["custom:agency"] = agency
+    return user_from_claims(claims)
+
+
+OFFICER = _user("agency_officer", "so-xay-dung", "soxaydung@demo.1022.vn")
+POLICE = _user("agency_officer", "cong-an-tinh", "congan@demo.1022.vn")
+OPERATOR = _user("operator")
+SUPERVISOR = _user("supervisor")
+ADMIN = _user("admin")
+
+
+def _form(word: str, **changes: Any) -> dict[str, Any]:
+    form = {"kind": "article", "title": f"Cấp phép xây dựng nhà ở riêng lẻ {word}",
+            "questions": f"xin giấy phép xây nhà {word} ở đâu\nxin phep xay nha {word} mat bao lau",
+            "answer": f"Nộp hồ sơ {word} tại Trung tâm Phục vụ hành chính công; thời hạn 15 ngày.",
+            "category": "dat-dai", "agency": "so-xay-dung", "source_number": "12/2026/QĐ-UBND",
+            "source_date": "2026-01-15", "source_body": "UBND tỉnh (dữ liệu mẫu)", "valid_from": "2026-01-01"}
+    form.update(changes)
+    return form
+
+
+def _word() -> str:
+    """A made-up word only this test's article contains, so searches find exactly it."""
+    return "kbz" + uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(stack: Any) -> None:
+    kb_store.forget_index()
+
+
+def test_an_officer_drafts_their_agency_article_a_supervisor_publishes_it_and_search_finds_it() -> None:
+    word = _word()
+    # Given an officer of Sở Xây dựng drafting (the form's agency is ignored: always their own)
+    draft = kb.create(OFFICER, _form(word, agency="cong-an-tinh"), NOW)
+    assert draft["agency"] == "so-xay-dung" and draft["status"] == rules.DRAFT
+    assert "publish" not in draft["actions"] and "submit" in draft["actions"]
+    # The officer may not publish, and another agency's officer may not even edit it
+    with pytest.raises(Forbidden):
+        kb.save(OFFICER, draft["id"], 1, None, "publish", NOW)
+    with pytest.raises(Forbidden):
+        kb.save(POLICE, draft["id"], 1, _form(word), "save", NOW)
+    with pytest.raises(Forbidden):
+        kb.create(OPERATOR, _form(word), NOW)
+    assert draft["id"] not in _found(f"xin phep xay nha {word}", NOW)   # drafts are never searched
+    # When the officer submits and the supervisor publishes
+    reviewed = kb.save(OFFICER, draft["id"], 1, None, "submit", NOW)
+    assert reviewed["status"] == rules.REVIEW
+    published = kb.save(SUPERVISOR, draft["id"], 2, None, "publish", NOW)
+    assert published["status"] == rules.PUBLISHED and published["live_version"] == 3
+    # Then citizens and operators find it, folded and without diacritics
+    hits = kb.search(f"xin phep xay nha {word} o dau", public=True, now=NOW)
+    assert hits[0]["id"] == draft["id"]
+    hit = hits[0]
+    assert hit["version"] == 3 and hit["source"]["number"] == "12/2026/QĐ-UBND"
+    assert hit["url"].endswith(f"/hoi-dap/{draft['id']}") and len(hit["short_answer"]) <= 300
+    assert word in hit["question"]
+    assert kb.article(draft["id"])["title"] == _form(word)["title"]
+    # An admin may do everything, also on another agency's article
+    kb.save(ADMIN, draft["id"], 3, _form(word, answer="Đã sửa bởi quản trị."), "save", NOW)
+
+
+def test_a_stale_save_is_refused_and_the_published_version_stays_until_the_edit_is_published() -> None:
+    word = _word()
+    first = kb.create(SUPERVISOR, _form(word), NOW, action="publish")
+    assert first["status"] == rules.PUBLISHED
+    # Two editors open version 1; the officer saves first
+    kb.save(OFFICER, first["id"], 1, _form(word, answer="Nộp hồ sơ trực tuyến trên Cổng dịch vụ công."), "save", NOW)
+    with pytest.raises(rules.ArticleChanged):
+        kb.save(SUPERVISOR, first["id"], 1, _form(word, answer="Bản của giám sát"), "save", NOW)
+    # Readers still see the published version 1 while version 2 is a draft
+    working = kb.article(first["id"], user=SUPERVISOR)
+    assert working["status"] == rules.DRAFT and working["live_version"] == 1 and working["version"] == 2
+    assert kb.article(first["id"])["answer"].startswith("Nộp hồ sơ " + word)
+    with pytest.raises(IllegalTransition):
+        kb.save(SUPERVISOR, first["id"], 2, None, "expire", NOW)   # only the published working copy expires
+    kb.save(SUPERVISOR, first["id"], 2, None, "publish", NOW)
+    kb_store.forget_index()
+    assert kb.article(first["id"])["answer"] == "Nộp hồ sơ trực tuyến trên Cổng dịch vụ công."
+    # History lists every version, and the diff shows the answer's change
+    history = kb.history(OPERATOR, first["id"])
+    assert [(h["version"], h["action"]) for h in history] == [(3, "publish"), (2, "save"), (1, "publish")]
+    assert history[0]["live"] and not history[2]["live"]
+    changes = kb.version_diff(OPERATOR, first["id"], 1, 3)["changes"]
+    assert [c["field"] for c in changes] == ["answer", "short_answer"]
+    assert ("+", "Nộp hồ sơ trực tuyến trên Cổng dịch vụ công.") in changes[0]["lines"]
+    assert any(op == "-" for op, _ in changes[0]["lines"])
+
+
+def test_bad_input_names_each_field() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        kb.create(SUPERVISOR, _form("x", title="", questions="", category="nope", valid_from="2026-05-01",
+                                    valid_until="2026-04-01", source_url="javascript:alert(1)"), NOW)
+    assert {e.field for e in refused.value.errors} == {"title", "questions", "category", "valid_until", "source_url"}
+
+
+def test_an_article_past_valid_until_leaves_search_at_once_and_the_schedule_expires_it_mailing_the_owner_once(
+        stack: Any) -> None:
+    word = _word()
+    owner = _user("supervisor", email=f"owner-{word}@demo.1022.vn")
+    made = kb.create(owner, _form(word, valid_until="2026-12-01"), NOW, action="publish")
+    assert kb.search(f"xin phep xay nha {word}", public=False, now=NOW)[0]["id"] == made["id"]
+    # The day after valid-until (in Vietnam), before any schedule ran: gone from search and the public page
+    later = datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc)   # 00:30 on 2 Dec in Vietnam
+    assert made["id"] not in _found(f"xin phep xay nha {word}", later)
+    with pytest.raises(rules.ArticleNotFound):
+        kb.article(made["id"], now=later)
+    # The schedule on 1 Dec (still valid) leaves it alone; on 2 Dec it expires it and mails the owner once
+    assert kb.article(made["id"], user=SUPERVISOR)["status"] == rules.PUBLISHED
+    kb.expire_due(later - timedelta(hours=1))
+    assert kb.article(made["id"], user=SUPERVISOR)["status"] == rules.PUBLISHED
+    first = kb.expire_due(later)
+    again = kb.expire_due(later + timedelta(days=1))
+    assert first["expired"] >= 1 and first["emails"] >= 1
+    expired = kb.article(made["id"], user=SUPERVISOR)
+    assert expired["status"] == rules.EXPIRED and expired["live_version"] is None
+    mails = _mails(made["id"])
+    assert len(mails) == 1 and mails[0].recipient == owner.email and made["title"] in (mails[0].subject or "")
+    assert again["emails"] == 0
+    # Expired: out of the index for good, even when read with an early date
+    kb_store.forget_index()
+    assert made["id"] not in _found(f"xin phep xay nha {word}", NOW)
+
+
+def _found(text: str, now: datetime) -> list[str]:
+    return [h["id"] for h in kb.search(text, public=True, now=now, limit=20)]
+
+
+def _mails(article_id: str) -> list[Any]:
+    from chalicelib.store.connection import bind
+    from chalicelib.store.models import OutboundModel
+
+    bind()
+    return list(OutboundModel.query(f"OUTBOX#kb#{article_id}"))
+
+
+def test_a_pdf_source_is_uploaded_with_a_presigned_post_checked_for_type_and_size() -> None:
+    import requests
+
+    with pytest.raises(ValidationFailed):
+        kb.pdf_upload(OFFICER, {"content_type": "image/png", "size": 1000})
+    with pytest.raises(ValidationFailed):
+        kb.pdf_upload(OFFICER, {"content_type": "application/pdf", "size": 21 * 1024 * 1024})
+    with pytest.raises(Forbidden):
+        kb.pdf_upload(OPERATOR, {"content_type": "application/pdf", "size": 1000})
+    grant = kb.pdf_upload(OFFICER, {"content_type": "application/pdf", "size": 1000})
+    body = b"%PDF-1.4\n% demo\n" + b"0" * 100
+    sent = requests.post(grant["url"], data=grant["fields"], files={"file": ("qd.pdf", body, "application/pdf")},
+                         timeout=10)
+    assert sent.status_code in (200, 204)
+    word = _word()
+    made = kb.create(OFFICER, _form(word, source_pdf_upload=grant["key"]), NOW)
+    assert made["source_pdf"].startswith(f"kb/sources/{made['id']}/")
+    link = kb.source_pdf_link(made["id"], user=OPERATOR)
+    assert requests.get(link, timeout=10).content == body
+    # An upload that is not a PDF is refused and the article is not changed
+    bad = kb.pdf_upload(OFFICER, {"content_type": "application/pdf", "size": 10})
+    requests.post(bad["url"], data=bad["fields"], files={"file": ("x.pdf", b"<html>", "application/pdf")},
+                  timeout=10)
+    with pytest.raises(ValidationFailed):
+        kb.save(OFFICER, made["id"], 1, _form(word, source_pdf_upload=bad["key"]), "save", NOW)
+    assert kb.article(made["id"], user=OFFICER)["version"] == 1
+
+
+def test_gaps_are_listed_newest_first_for_supervisors_only() -> None:
+    word = _word()
+    for n in range(3):
+        kb.add_gap(OPERATOR, None, f"hỏi về {word} lần {n}", NOW + timedelta(days=400, seconds=n))
+    with pytest.raises(Forbidden):
+        kb.gaps(OPERATOR)
+    page = kb.gaps(SUPERVISOR)
+    mine = [g["text"] for g in page["gaps"] if word in g["text"]]
+    assert mine == [f"hỏi về {word} lần 2", f"hỏi về {word} lần 1", f"hỏi về {word} lần 0"]
+    with pytest.raises(ValidationFailed):
+        kb.add_gap(OPERATOR, None, "   ", NOW)
+
+
+def test_uses_and_the_auto_answer_switch() -> None:
+    word = _word()
+    made = kb.create(SUPERVISOR, _form(word), NOW, action="publish")
+    month = "2031-01"
+    at = datetime(2031, 1, 5, tzinfo=timezone.utc)
+    for _ in range(2):
+        kb.record_use(made["id"], 1, None, OPERATOR.actor, at)
+    assert kb.most_used(month)[0] == {"id": made["id"], "title": made["title"], "uses": 2}
+    categories, version = kb.auto_answer_settings()
+    with pytest.raises(Forbidden):
+        kb.set_auto_answer(OFFICER, "dat-dai", True, version)
+    new = kb.set_auto_answer(SUPERVISOR, "dat-dai", True, version)
+    assert "dat-dai" in kb.auto_answer_categories()
+    with pytest.raises(Conflict):
+        kb.set_auto_answer(SUPERVISOR, "dat-dai", False, version)   # a stale switch
+    kb.set_auto_answer(SUPERVISOR, "dat-dai", False, new)
+    assert "dat-dai" not in kb.auto_answer_categories()
