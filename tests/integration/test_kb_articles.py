@@ -215,3 +215,68 @@ def test_uses_and_the_auto_answer_switch() -> None:
         kb.set_auto_answer(SUPERVISOR, "dat-dai", False, version)   # a stale switch
     kb.set_auto_answer(SUPERVISOR, "dat-dai", False, new)
     assert "dat-dai" not in kb.auto_answer_categories()
+
+
+# The staff pages (session cookie + CSRF), through the app
+
+
+def _cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"hl_id={token}; hl_csrf=a"}
+
+
+def _post(client: Any, path: str, token: str, form: dict[str, Any]) -> Any:
+    from urllib.parse import urlencode
+
+    return client.http.post(path, headers={**_cookie(token), "Content-Type": "application/x-www-form-urlencoded"},
+                            body=urlencode({"csrf": "a", **form}).encode())
+
+
+def test_the_editor_pages_keep_a_stale_edit_and_show_history_and_diff(client: Any, staff: dict[str, str]) -> None:
+    word = _word()
+    # The officer's new article: their agency only, no publish button
+    page = client.http.get("/staff/hoi-dap/bai-moi", headers=_cookie(staff["officer"])).body.decode()
+    assert 'value="publish"' not in page and 'value="submit"' in page
+    made = _post(client, "/staff/hoi-dap/bai-moi", staff["officer"], {**_form(word), "action": "submit"})
+    assert made.status_code == 303
+    path = made.headers["Location"]
+    article_id = path.rsplit("/", 1)[1]
+    # The supervisor sees it waiting for review, and publishes it from the editor
+    waiting = client.http.get("/staff/hoi-dap?trang-thai=review", headers=_cookie(staff["supervisor"])).body.decode()
+    assert article_id in waiting
+    editor = client.http.get(path, headers=_cookie(staff["supervisor"])).body.decode()
+    assert 'value="publish"' in editor and "Chờ duyệt" in editor
+    assert _post(client, path, staff["supervisor"], {**_form(word), "version": "1", "action": "publish"}).status_code == 303
+    # The officer saves from an old page (version 1): refused with 409, their text still in the form
+    typed = "Câu trả lời mới mà cán bộ vừa gõ, không được mất."
+    stale = _post(client, path, staff["officer"], {**_form(word, answer=typed), "version": "1", "action": "save"})
+    assert stale.status_code == 409
+    body = stale.body.decode()
+    assert typed in body and "vừa được người khác sửa" in body
+    # Another agency's officer cannot save it at all
+    assert _post(client, path, staff["police_officer"], {**_form(word), "version": "2", "action": "save"}).status_code == 403
+    # History and the diff between versions
+    saved = _post(client, path, staff["officer"], {**_form(word, answer=typed), "version": "2", "action": "save"})
+    assert saved.status_code == 303
+    editor = client.http.get(path, headers=_cookie(staff["operator"])).body.decode()
+    assert "Bản 3" in editor and "đang đăng" in editor and 'value="save"' not in editor   # operators read only
+    diff = client.http.get(f"{path}/so-sanh?tu=2&den=3", headers=_cookie(staff["operator"])).body.decode()
+    assert typed in diff and 'class="added"' in diff and 'class="removed"' in diff
+    # The gaps list is the supervisors'
+    kb.add_gap(OPERATOR, None, f"câu hỏi {word} chưa có bài", datetime.now(timezone.utc))
+    assert word in client.http.get("/staff/hoi-dap/cau-hoi-chua-co", headers=_cookie(staff["supervisor"])).body.decode()
+    assert client.http.get("/staff/hoi-dap/cau-hoi-chua-co", headers=_cookie(staff["operator"])).status_code == 403
+
+
+def test_the_upload_grant_needs_the_csrf_token_and_a_pdf(client: Any, staff: dict[str, str]) -> None:
+    import json
+
+    headers = {"Content-Type": "application/json", "Cookie": f"hl_id={staff['officer']}; hl_csrf=a"}
+    ok = client.http.post("/staff/hoi-dap/tai-len", headers=headers,
+                          body=json.dumps({"csrf": "a", "content_type": "application/pdf", "size": 2000}).encode())
+    assert ok.status_code == 200 and json.loads(ok.body)["key"].startswith("kb/uploads/")
+    refused = client.http.post("/staff/hoi-dap/tai-len", headers=headers,
+                               body=json.dumps({"csrf": "a", "content_type": "text/html", "size": 2000}).encode())
+    assert refused.status_code == 400 and json.loads(refused.body)["error"]["fields"]["source_pdf"]["message_en"]
+    forged = client.http.post("/staff/hoi-dap/tai-len", headers=headers,
+                              body=json.dumps({"csrf": "b", "content_type": "application/pdf", "size": 2000}).encode())
+    assert forged.status_code == 403
