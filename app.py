@@ -9,6 +9,7 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.web import routes_exports
 from chalicelib.web import routes_kb
+from chalicelib.web import routes_hoidap
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
                             routes_staff, routes_stats, routes_webhooks)
 
@@ -59,6 +60,7 @@ app.register_blueprint(routes_staff.bp)        # the staff console and the staff
 app.register_blueprint(routes_admin.bp)        # reference data, the admin API, personal-data requests
 app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the tickets behind them, public monthly figures
 app.register_blueprint(routes_exports.bp)      # statistics downloads, export jobs, the monthly report
+app.register_blueprint(routes_hoidap.bp)       # the public Q&A /hoi-dap and its suggestions while a question is typed
 app.register_blueprint(routes_kb.bp)           # the knowledge base's staff pages, /staff/hoi-dap
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 

@@ -1,0 +1,89 @@
+"""The knowledge base in the staff console: the articles matching a ticket's text beside its reply box,
+"Dùng bài này" without JavaScript (the form comes back with the article's answer after the typed text),
+"Không có bài phù hợp" (a gap for supervisors), and the valid announcements on every console page."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from chalicelib.observability import logger
+
+SUGGESTIONS = 3
+TICKET_TEXT = 500        # characters of a ticket's text searched (its opening says what it asks)
+_USE = re.compile(r"([A-Za-z0-9_.-]{1,80}):([0-9]{1,6})")
+
+
+def _date(value: Any) -> str:
+    text = str(value or "")[:10]
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").strftime("%d/%m/%Y")
+    except ValueError:
+        return text
+
+
+def insert_text(hit: Mapping[str, Any]) -> str:
+    """What "Dùng bài này" puts in the reply: the article's answer and the document it rests on."""
+    source = hit.get("source") or {}
+    cited = ", ".join(part for part in (str(source.get("number") or ""),
+                                        f"ngày {_date(source.get('date'))}" if source.get("date") else "",
+                                        str(source.get("body") or "")) if part)
+    answer = str(hit.get("answer") or "").strip()
+    return f"{answer}\n(Căn cứ: {cited}.)" if cited else answer
+
+
+def suggestions(ticket: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The published articles valid now that best answer the ticket's text (its category and agency
+    ranked higher); none when the search is unavailable: the ticket page comes first."""
+    from chalicelib.web.urls import url
+
+    text = " ".join(str(ticket.text or "").split())[:TICKET_TEXT]
+    if not text or ticket.anonymised_at:
+        return []
+    try:
+        from chalicelib.services import kb
+
+        hits = kb.search(text, public=False, category=ticket.category, agency=ticket.agency, limit=SUGGESTIONS,
+                         now=now or datetime.now(timezone.utc))
+    except Exception as exc:  # noqa: BLE001 - suggestions are an aid, never a reason the page fails
+        logger().warning("knowledge base suggestions unavailable", extra={"error_type": type(exc).__name__})
+        return []
+    return [{**h, "use": f"{h['id']}:{h['version']}", "insert": insert_text(h), "link": url(f"/hoi-dap/{h['id']}")}
+            for h in hits]
+
+
+def parse_use(value: str | None) -> tuple[str, int] | None:
+    """"<article id>:<version>" as the reply form carries it, or None."""
+    found = _USE.fullmatch((value or "").strip())
+    return (found.group(1), int(found.group(2))) if found else None
+
+
+def with_article(form: dict[str, str], hits: list[dict[str, Any]]) -> dict[str, str]:
+    """The reply form sent by "Dùng bài này" without JavaScript: the typed text kept, the article's
+    answer after it, and the article remembered for the reply's timeline event. Nothing is sent."""
+    chosen = next((h for h in hits if h["use"] == (form.get("kb_use") or "")), None)
+    if chosen is None:
+        return form
+    typed = (form.get("text") or "").rstrip()
+    return {**form, "text": "\n\n".join(part for part in (typed, chosen["insert"]) if part),
+            "kb_article": chosen["use"]}
+
+
+def add_gap(user: Any, code: str, now: datetime | None = None) -> str:
+    """"Không có bài phù hợp": the ticket's question, personal data masked, to the supervisors' gaps list."""
+    from chalicelib.domain.permissions import require
+    from chalicelib.domain.redact import redact
+    from chalicelib.services import console, kb
+
+    require(user, "view")
+    ticket = console.load(user, code)
+
+    text = redact(" ".join(str(ticket.text or "").split())[:TICKET_TEXT])
+    kb.add_gap(user, ticket.tracking_code, text, now or datetime.now(timezone.utc))
+    return "Đã ghi nhận: câu hỏi chưa có bài hỏi đáp phù hợp (giám sát viên sẽ xem để bổ sung)."
+
+
+def announcements() -> list[dict[str, Any]]:
+    from chalicelib.web.hoidap_views import announcements as valid
+
+    return valid()
