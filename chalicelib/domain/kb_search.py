@@ -44,7 +44,7 @@ K1 = 1.2
 PAIR_WEIGHT = 0.6          # a pair of neighbouring words, against a single word
 CATEGORY_BOOST = 1.3
 AGENCY_BOOST = 1.15
-CONFIDENT = 0.6            # auto-answer only at or above this confidence
+CONFIDENT = 0.7            # auto-answer only at or above this (no wrong confident hit on the labelled set)
 
 # Words that carry no meaning for matching (folded). Question words ('bao lau', 'o dau') are not
 # here: synonyms turn them into 'thoi gian giai quyet', 'noi nop ho so', which articles contain.
@@ -76,19 +76,21 @@ def _language(abbreviations: dict[str, str], synonyms: dict[str, Any]) -> tuple[
     return shorthand, {k: v for k, v in phrases.items() if k}
 
 
-def _replace_phrases(tokens: list[str], phrases: dict[str, str], longest: int) -> list[str]:
-    """Each synonym phrase (longest first, left to right) replaced once; outputs are not re-read."""
-    out: list[str] = []
+def _replace_phrases(tokens: list[str], phrases: dict[str, str], longest: int) -> list[tuple[str, bool]]:
+    """Each synonym phrase (longest first, left to right) replaced once; outputs are not re-read.
+    Returns (word, came from a synonym): a synonym's words are kept even when they are filler
+    elsewhere ('nguoi co cong' keeps its 'co')."""
+    out: list[tuple[str, bool]] = []
     i = 0
     while i < len(tokens):
         for n in range(min(longest, len(tokens) - i), 0, -1):
             target = phrases.get(" ".join(tokens[i:i + n]))
             if target is not None:
-                out.extend(target.split())
+                out.extend((word, True) for word in target.split())
                 i += n
                 break
         else:
-            out.append(tokens[i])
+            out.append((tokens[i], False))
             i += 1
     return out
 
@@ -99,8 +101,7 @@ def words(text: str, language: tuple[dict[str, str], dict[str, str]]) -> list[st
     shorthand, phrases = language
     tokens = normalise(text or "", shorthand).split()
     longest = max((k.count(" ") + 1 for k in phrases), default=1)
-    tokens = _replace_phrases(tokens, phrases, longest)
-    return [t for t in tokens if t not in STOPWORDS]
+    return [t for t, kept in _replace_phrases(tokens, phrases, longest) if kept or t not in STOPWORDS]
 
 
 def terms(tokens: list[str]) -> dict[str, float]:
@@ -254,8 +255,8 @@ def search(index: dict[str, Any], text: str, category: str | None = None, agency
     for term, q_count in query.items():
         is_pair = " " in term
         weight = idf(term) if term in postings else rarest
-        if not is_pair:
-            query_mass += weight
+        share = 0.5 if is_pair else 1.0   # the coverage counts pairs at half weight
+        query_mass += share * weight
         for doc_n, *tf in postings.get(term, ()):
             doc_n = int(doc_n)
             if not allowed[doc_n]:
@@ -264,8 +265,8 @@ def search(index: dict[str, Any], text: str, category: str | None = None, agency
             pseudo = sum(WEIGHTS[f] * tf[i] / (1 - B[f] + B[f] * length[i] / average[i])
                          for i, f in enumerate(FIELDS) if tf[i])
             scores[doc_n] = scores.get(doc_n, 0.0) + min(q_count, 2.0) * weight * pseudo / (K1 + pseudo)
-            if not is_pair and (tf[0] or tf[1]):
-                covered[doc_n] = covered.get(doc_n, 0.0) + weight
+            if tf[0] or tf[1]:
+                covered[doc_n] = covered.get(doc_n, 0.0) + share * weight
     if not scores:
         return []
     for doc_n in scores:

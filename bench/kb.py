@@ -1,0 +1,138 @@
+"""Knowledge-base search accuracy and speed (issue 17).
+
+The labelled questions (tests/data/kb_questions.jsonl: real-style questions with and without
+diacritics, SMS shorthand and typos, each with the article that answers it; about a fifth held out
+and never used to tune) run through the real index build (chalicelib.domain.kb_search.build_index
+over the demo articles in devstack/kb_seed.json) and search, at a fixed day when the demo
+announcements are valid. It measures top-1 and top-3 accuracy on the labelled (tuning) part and on
+the held-out part, how often a confident hit (kb_search.CONFIDENT, what an auto-answer needs) is
+wrong, the p50 of a search in-process, and the index's size (JSON, gzipped as stored in S3).
+
+With --stack it also seeds the articles into the in-process emulator through
+chalicelib.services.kb.load_published and times chalicelib.services.kb.search there (p50: the
+index read from S3 once and cached per container, as on Lambda).
+
+`python -m bench.kb` prints the figures and merges them into bench/results.json with their own
+`kb_measured_at` (`make bench-kb`, a few seconds; separate from `make bench`). --no-record prints only.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import ROOT
+
+SEED = ROOT / "devstack" / "kb_seed.json"
+QUESTIONS = ROOT / "tests" / "data" / "kb_questions.jsonl"
+# A day on which every demo announcement but one (an expired power cut) is valid.
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+
+
+def seed_articles(path: Path = SEED) -> list[dict[str, Any]]:
+    """The demo articles as the index receives them (published)."""
+    articles = json.loads(path.read_text(encoding="utf-8"))["articles"]
+    return [{**a, "version": 1, "status": "published"} for a in articles]
+
+
+def questions(path: Path = QUESTIONS) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluate(index: dict[str, Any], rows: list[dict[str, Any]], now: datetime = NOW) -> dict[str, Any]:
+    """Top-1/top-3 accuracy over `rows` with an article; confident hits and confident wrong hits
+    (a wrong article, or any article for a question none answers); the misses."""
+    from chalicelib.domain import kb_search
+
+    answered = [r for r in rows if r["article"]]
+    top1 = top3 = confident = confident_wrong = 0
+    misses = []
+    for row in rows:
+        hits = kb_search.search(index, row["text"], now=now, limit=3)
+        ids = [h[0] for h in hits]
+        sure = bool(hits) and hits[0][2] >= kb_search.CONFIDENT
+        confident += sure
+        if sure and ids[0] != row["article"]:
+            confident_wrong += 1
+        if not row["article"]:
+            continue
+        top1 += bool(ids) and ids[0] == row["article"]
+        top3 += row["article"] in ids
+        if not ids or ids[0] != row["article"]:
+            misses.append((row["text"], row["article"], ids))
+    n = len(answered) or 1
+    return {"n": len(answered), "top1": top1 / n, "top3": top3 / n, "confident": confident,
+            "confident_wrong": confident_wrong, "misses": misses}
+
+
+def _p50_ms(run, samples: list[str]) -> float:
+    times = []
+    for text in samples:
+        start = time.perf_counter()
+        run(text)
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 3)
+
+
+def measure(stack: bool = False) -> dict[str, Any]:
+    from chalicelib.domain import kb_search
+
+    articles = seed_articles()
+    start = time.perf_counter()
+    index = kb_search.build_index(articles)
+    build_ms = (time.perf_counter() - start) * 1000
+    rows = questions()
+    tuning = evaluate(index, [r for r in rows if not r["holdout"]])
+    held = evaluate(index, [r for r in rows if r["holdout"]])
+    texts = [r["text"] for r in rows]
+    raw = json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode()
+    figures: dict[str, Any] = {
+        "kb_articles": len(articles),
+        "kb_questions_labelled": tuning["n"],
+        "kb_questions_holdout": held["n"],
+        "kb_top1_labelled": round(tuning["top1"], 3),
+        "kb_top3_labelled": round(tuning["top3"], 3),
+        "kb_top1_holdout": round(held["top1"], 3),
+        "kb_top3_holdout": round(held["top3"], 3),
+        "kb_confident_hits": tuning["confident"] + held["confident"],
+        "kb_confident_wrong": tuning["confident_wrong"] + held["confident_wrong"],
+        "kb_search_p50_ms": _p50_ms(lambda t: kb_search.search(index, t, now=NOW), texts),
+        "kb_index_build_ms": round(build_ms, 1),
+        "kb_index_bytes": len(raw),
+        "kb_index_gzip_bytes": len(gzip.compress(raw)),
+    }
+    if stack:
+        figures["kb_service_search_p50_ms"] = _service_p50(articles, texts)
+    return figures
+
+
+def _service_p50(articles: list[dict[str, Any]], texts: list[str]) -> float:
+    """p50 of chalicelib.services.kb.search on the in-process emulator, the seed loaded as published."""
+    from bench.emulator import local_stack  # noqa: WPS433 (only with --stack)
+
+    with local_stack("hotline1022-bench-kb"):
+        from chalicelib.services import kb
+
+        kb.load_published(articles, "staff:bench", NOW)
+        kb.search(texts[0], public=True, now=NOW)   # the first read fetches the index from S3
+        return _p50_ms(lambda t: kb.search(t, public=True, now=NOW), texts)
+
+
+def main(arguments: list[str]) -> None:
+    from bench.report import record
+
+    figures = measure(stack="--stack" in arguments)
+    if "--misses" in arguments:   # the labelled (tuning) part only: held-out misses are not for tuning
+        for miss in evaluate(__import__("chalicelib.domain.kb_search").domain.kb_search.build_index(seed_articles()),
+                             [r for r in questions() if not r["holdout"]])["misses"]:
+            print(miss)
+    record(figures, "kb", arguments)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
