@@ -87,3 +87,51 @@ def announcements() -> list[dict[str, Any]]:
     from chalicelib.web.hoidap_views import announcements as valid
 
     return valid()
+
+
+# The supervisors' switch: in which categories an SMS/Zalo question is answered automatically
+
+
+def auto_answer_page(headers: Mapping[str, str], message: str | None = None, status: int = 200) -> Any:
+    """/staff/hoi-dap/tu-dong-tra-loi: each category with its switch (supervisors and admins)."""
+    from chalicelib.domain.permissions import require
+    from chalicelib.services import kb
+    from chalicelib.store.reference import load_reference
+    from chalicelib.web import session as sessions
+    from chalicelib.web.staff_views import _page
+
+    session = sessions.page_session(headers)
+    require(session.user, "kb_auto_answer")
+    on, version = kb.auto_answer_settings()
+    counts = {cid: n for cid, _, n in kb.categories_with_articles()}
+    rows = [{"id": c.id, "name": c.name, "on": c.id in on, "articles": counts.get(c.id, 0)}
+            for c in load_reference().categories.values()]
+    return _page(session, "staff/kb_auto_answer.html", status=status, rows=rows, switch_version=version,
+                 error=message)
+
+
+def auto_answer_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Any:
+    """One category switched on or off, over the switch's version the page showed (a change made
+    meanwhile is refused with the current state shown again)."""
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import kb
+    from chalicelib.store.reference import load_reference
+    from chalicelib.web import session as sessions
+    from chalicelib.web.staff_views import redirect
+
+    session = sessions.page_session(headers)
+    sessions.check_form_origin(headers, session, form)
+    category, on = form.get("category") or "", form.get("on") == "1"
+    try:
+        version = int(form.get("switch_version") or "-1")
+    except ValueError:
+        version = -1
+    try:
+        kb.set_auto_answer(session.user, category, on, version)
+    except Conflict:
+        return auto_answer_page(headers, "Người khác vừa thay đổi cài đặt này; hãy xem lại rồi bấm lại.", 409)
+    found = load_reference().categories.get(category)
+    name = found.name if found else category
+    message = (f"Đã bật trả lời tự động cho lĩnh vực {name}." if on
+               else f"Đã tắt trả lời tự động cho lĩnh vực {name}.")
+    return redirect("/staff/hoi-dap/tu-dong-tra-loi", [*session.set_cookies, sessions.flash_cookie(message)])

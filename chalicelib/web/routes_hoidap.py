@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.web.http import JSON_UTF8, html_page, json_api
-from chalicelib.web.routes_common import ANY, lambda_context
+from chalicelib.web.routes_common import ANY, form_body, lambda_context, staff_page
 
 bp = Blueprint(__name__)
 
@@ -49,3 +49,15 @@ def kb_script() -> Response:
     from chalicelib.web.pages import static_file
 
     return static_file("kb.js", "application/javascript; charset=utf-8")
+
+
+@bp.route("/staff/hoi-dap/tu-dong-tra-loi", methods=["GET", "POST"], content_types=ANY)
+@staff_page
+def kb_auto_answer() -> Response:
+    """Supervisors: in which categories SMS/Zalo questions are answered from the knowledge base automatically."""
+    from chalicelib.web import kb_console
+
+    request = bp.current_request
+    if request.method == "GET":
+        return kb_console.auto_answer_page(request.headers)
+    return kb_console.auto_answer_submit(request.headers, form_body())

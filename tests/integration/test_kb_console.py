@@ -153,7 +153,7 @@ def test_the_suggestion_endpoint_answers_a_question_being_typed_and_is_bounded(c
 
 
 def test_an_sms_question_is_answered_automatically_only_where_switched_on(client: Any, providers: Any,
-                                                                          published: None) -> None:
+                                                                          staff: dict[str, str], published: None) -> None:
     from tests.integration.test_channels import gateway_post, pump
 
     def ask() -> str:
@@ -167,7 +167,16 @@ def test_an_sms_question_is_answered_automatically_only_where_switched_on(client
     off = ask()
     assert "kb_auto_answer" not in [e.kind for e in tickets.timeline(off)]
     categories, version = kb.auto_answer_settings()
-    kb.set_auto_answer(SUPERVISOR, "thu-tuc-hanh-chinh", True, version)
+    # An operator may not switch it; a supervisor does, on the page, over the version the page showed
+    page = "/staff/hoi-dap/tu-dong-tra-loi"
+    assert client.http.get(page, headers={"Cookie": f"hl_id={staff['operator']}"}).status_code == 403
+    shown = client.http.get(page, headers={"Cookie": f"hl_id={staff['supervisor']}"}).body.decode()
+    assert 'id="switch-thu-tuc-hanh-chinh">Bật</button>' in shown or "thu-tuc-hanh-chinh" in categories
+    switch = {"csrf": "c", "switch_version": str(version), "category": "thu-tuc-hanh-chinh", "on": "1"}
+    cookie = {**FORM, "Cookie": f"hl_id={staff['supervisor']}; hl_csrf=c"}
+    assert client.http.post(page, headers=cookie, body=urlencode(switch).encode()).status_code == 303
+    stale = client.http.post(page, headers=cookie, body=urlencode({**switch, "on": "0"}).encode())
+    assert stale.status_code == 409 and "thu-tuc-hanh-chinh" in kb.auto_answer_categories()
     try:
         code = ask()
         events = {e.kind: e for e in tickets.timeline(code)}
