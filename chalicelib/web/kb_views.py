@@ -46,7 +46,7 @@ def list_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
     rows = kb.staff_list(user, status, agency)
     month = _now().strftime("%Y-%m")
     used = kb.most_used(month)[:10] if rules.may(user, "publish", None) else []
-    return _page(session, "staff/kb_list.html", rows=rows, status=status, statuses=rules.STATUS_LABELS_VI,
+    return _page(session, "staff/kb_list.html", rows=rows, kb_status=status, statuses=rules.STATUS_LABELS_VI,
                  agencies=agencies, agency=agency, categories=_reference().categories, kinds=rules.KINDS,
                  used=used, month=month, may_write=rules.may(user, "save", user.agency) or
                  bool(user.roles & {"supervisor", "admin"}))

@@ -241,8 +241,8 @@ def test_the_editor_pages_keep_a_stale_edit_and_show_history_and_diff(client: An
     path = made.headers["Location"]
     article_id = path.rsplit("/", 1)[1]
     # The supervisor sees it waiting for review, and publishes it from the editor
-    waiting = client.http.get("/staff/hoi-dap?trang-thai=review", headers=_cookie(staff["supervisor"])).body.decode()
-    assert article_id in waiting
+    waiting = client.http.get("/staff/hoi-dap?trang-thai=review", headers=_cookie(staff["supervisor"]))
+    assert waiting.status_code == 200 and article_id in waiting.body.decode()
     editor = client.http.get(path, headers=_cookie(staff["supervisor"])).body.decode()
     assert 'value="publish"' in editor and "Chờ duyệt" in editor
     assert _post(client, path, staff["supervisor"], {**_form(word), "version": "1", "action": "publish"}).status_code == 303
