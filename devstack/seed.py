@@ -1,6 +1,7 @@
 """Demo data for the local stack: the shipped reference data and a few tickets to look at."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 DEMO_REPORTS: list[dict[str, Any]] = [
@@ -18,7 +19,8 @@ DEMO_REPORTS: list[dict[str, Any]] = [
 
 
 def seed(demo_tickets: bool = True) -> list[str]:
-    """Stores the reference data (if absent) and demo tickets; returns the demo tracking codes."""
+    """Stores the reference data (if absent), the demo knowledge base and demo tickets; returns the
+    demo tracking codes."""
     from chalicelib.domain.errors import Conflict
     from chalicelib.domain.reports import validate_submission
     from chalicelib.services import intake
@@ -30,8 +32,25 @@ def seed(demo_tickets: bool = True) -> list[str]:
         pass
     if not demo_tickets:
         return []
+    seed_kb()
     ref = load_reference()
     return [intake.submit(validate_submission(r, ref))["tracking_code"] for r in DEMO_REPORTS]
+
+
+KB_SEED = Path(__file__).resolve().parent / "kb_seed.json"
+
+
+def seed_kb(now: Any = None) -> int:
+    """Loads the demo knowledge base (devstack/kb_seed.json: articles and announcements written for
+    this project, every source a sample marked as demo data) as published; returns how many were
+    added (none when they are already there)."""
+    import json
+    from datetime import datetime, timezone
+
+    from chalicelib.services import kb
+
+    articles = json.loads(KB_SEED.read_text(encoding="utf-8"))["articles"]
+    return kb.load_published(articles, "staff:seed", now or datetime.now(timezone.utc))
 
 
 # Demo staff accounts `make run` creates in the emulator's Cognito pool (printed at start-up).

@@ -49,7 +49,7 @@ CONFIDENT = 0.7            # auto-answer only at or above this (no wrong confide
 # Words that carry no meaning for matching (folded). Question words ('bao lau', 'o dau') are not
 # here: synonyms turn them into 'thoi gian giai quyet', 'noi nop ho so', which articles contain.
 STOPWORDS = frozenset("""
-a ah ai anh ay biet cac cai cau chi chiu cho chu chua co cua cung da dang day de di duoc gi giup gium ha hay
+a ad ah ai anh ay biet cac cai cau chi chiu cho chu chua co cua cung da dang day de di dum duoc em gi giup gium ha hay
 hien hoi hong khi khong kinh la lam luc ma may minh mot muon nao nay neu nghe nhe nhi nhieu nho nhu nhung no
 oi on phai rang rat roi sao se sau ta the thi thoi toi trong tu va van vay ve vi viec voi vua xem xin
 """.split())
@@ -96,12 +96,30 @@ def _replace_phrases(tokens: list[str], phrases: dict[str, str], longest: int) -
 
 
 def words(text: str, language: tuple[dict[str, str], dict[str, str]]) -> list[str]:
-    """The meaningful words of `text` in order: folded, shorthand expanded, synonyms replaced,
-    filler dropped. 'Thủ tục làm CCCD cho con?' -> ['thu', 'tuc', 'can', 'cuoc', 'con']."""
+    """The meaningful words of `text` in order: folded, synonyms replaced, shorthand expanded,
+    filler dropped. 'Thủ tục làm CCCD cho con?' -> ['thu', 'tuc', 'can', 'cuoc', 'con'].
+
+    Synonym phrases are read first on the folded words ('so hong' is a land certificate before
+    'hong' is SMS for 'khong'), then shorthand is expanded in what is left and read again
+    ('cccd cong dan' -> 'can cuoc cong dan' -> 'can cuoc')."""
     shorthand, phrases = language
-    tokens = normalise(text or "", shorthand).split()
     longest = max((k.count(" ") + 1 for k in phrases), default=1)
-    return [t for t, kept in _replace_phrases(tokens, phrases, longest) if kept or t not in STOPWORDS]
+    out: list[tuple[str, bool]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        expanded = " ".join(shorthand.get(token, token) for token in run).split()
+        out.extend(_replace_phrases(expanded, phrases, longest))
+        run.clear()
+
+    for token, kept in _replace_phrases(normalise(text or "", {}).split(), phrases, longest):
+        if kept:
+            flush()
+            out.append((token, True))
+        else:
+            run.append(token)
+    flush()
+    return [t for t, kept in out if kept or t not in STOPWORDS]
 
 
 def terms(tokens: list[str]) -> dict[str, float]:
