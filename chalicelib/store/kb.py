@@ -222,7 +222,8 @@ def store_index(seq: int, document: dict[str, Any]) -> str | None:
     if previous is not None and previous.key and previous.key != key:
         # Readers fetch the file the pointer names right after reading it; one a minute old is unread.
         s3.delete_object(Bucket=_bucket(), Key=previous.key)
-    _CACHE.clear()
+    # This container reads what it just built (the caller may hold the cache's lock: plain assignments)
+    _CACHE.key, _CACHE.document, _CACHE.checked = key, document, time.monotonic()
     return key
 
 
@@ -256,16 +257,40 @@ def cached_index(build: Callable[[], dict[str, Any]], clock: Callable[[], float]
         found = pointer()
         key = found.key if found is not None else None
         if key is None or (found.built_seq or 0) < (found.seq or 0):
-            document = build()   # nothing stored yet, or the build after a change did not finish
-        elif key == _CACHE.key and _CACHE.document is not None:
-            document = _CACHE.document
-        else:
-            try:
-                document = read_index(key)
-            except Exception:  # noqa: BLE001 - the file of a pointer just replaced: build afresh
-                document = build()
+            return _built(build, clock)   # nothing stored yet, or the build after a change did not finish
+        if key == _CACHE.key and _CACHE.document is not None:
+            _CACHE.checked = clock()
+            return _CACHE.document
+        try:
+            document = read_index(key)
+        except aws_errors() as exc:
+            if not _missing(exc):
+                raise
+            return _built(build, clock)   # the file of a pointer replaced meanwhile (a later build deleted it)
         _CACHE.key, _CACHE.document, _CACHE.checked = key, document, clock()
         return document
+
+
+def _built(build: Callable[[], dict[str, Any]], clock: Callable[[], float]) -> dict[str, Any]:
+    """Builds the index here; the cache keeps it (its key as stored, or none when a later build won,
+    so the next look at the pointer reads that one)."""
+    document = build()
+    if _CACHE.document is not document:
+        _CACHE.key, _CACHE.document = None, document
+    _CACHE.checked = clock()
+    return document
+
+
+def aws_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import ClientError
+
+    return (ClientError,)
+
+
+def _missing(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    # Without s3:ListBucket on kb/ S3 answers a missing key with AccessDenied; both mean "not there".
+    return code in ("NoSuchKey", "404", "AccessDenied")
 
 
 def forget_index() -> None:

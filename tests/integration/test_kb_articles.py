@@ -280,3 +280,27 @@ def test_the_upload_grant_needs_the_csrf_token_and_a_pdf(client: Any, staff: dic
     forged = client.http.post("/staff/hoi-dap/tai-len", headers=headers,
                               body=json.dumps({"csrf": "b", "content_type": "application/pdf", "size": 2000}).encode())
     assert forged.status_code == 403
+
+
+def test_another_container_sees_a_publish_within_a_minute_and_reads_the_pointer_at_most_once_a_minute() -> None:
+    word = _word()
+    now = [1000.0]
+
+    def clock() -> float:
+        return now[0]
+
+    def unused_build() -> dict[str, Any]:
+        raise AssertionError("an index is stored: readers read it, they do not build")
+
+    kb.create(SUPERVISOR, _form(_word()), NOW, action="publish")      # an index is stored
+    kb_store.forget_index()
+    before = kb_store.cached_index(unused_build, clock)
+    # Another container publishes (this one's cache is put back as it was)
+    kept = (kb_store._CACHE.key, kb_store._CACHE.document, kb_store._CACHE.checked)
+    made = kb.create(SUPERVISOR, _form(word), NOW, action="publish")
+    kb_store._CACHE.key, kb_store._CACHE.document, kb_store._CACHE.checked = kept
+    now[0] += 59
+    assert made["id"] not in kb_store.cached_index(unused_build, clock)["articles"]   # no pointer read yet
+    now[0] += 2
+    after = kb_store.cached_index(unused_build, clock)
+    assert made["id"] in after["articles"] and after["seq"] > before["seq"]
