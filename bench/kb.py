@@ -6,7 +6,8 @@ and never used to tune) run through the real index build (chalicelib.domain.kb_s
 over the demo articles in devstack/kb_seed.json) and search, at a fixed day when the demo
 announcements are valid. It measures top-1 and top-3 accuracy on the labelled (tuning) part and on
 the held-out part, how often a confident hit (kb_search.CONFIDENT, what an auto-answer needs) is
-wrong, the p50 of a search in-process, and the index's size (JSON, gzipped as stored in S3).
+wrong, the p50 of a search in-process, and the index's size (JSON, gzipped as stored in S3); the
+same index grown to 2,000 articles (size, load and build time, p50).
 
 With --stack it also seeds the articles into the in-process emulator through
 chalicelib.services.kb.load_published and times chalicelib.services.kb.search there (p50: the
@@ -33,6 +34,7 @@ SEED = ROOT / "devstack" / "kb_seed.json"
 QUESTIONS = ROOT / "tests" / "data" / "kb_questions.jsonl"
 # A day on which every demo announcement but one (an expired power cut) is valid.
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+SCALE = 2000   # articles, for the figures at a province's size
 
 
 def seed_articles(path: Path = SEED) -> list[dict[str, Any]]:
@@ -107,9 +109,39 @@ def measure(stack: bool = False) -> dict[str, Any]:
         "kb_index_bytes": len(raw),
         "kb_index_gzip_bytes": len(gzip.compress(raw)),
     }
+    figures.update(_at_scale(articles, texts))
     if stack:
         figures.update(_service_p50(articles, texts))
     return figures
+
+
+def _at_scale(articles: list[dict[str, Any]], texts: list[str], size: int = SCALE) -> dict[str, Any]:
+    """A province's knowledge base grown to `size` articles: the demo ones repeated under new ids,
+    each with 20 words drawn from the others' texts added to its title and answer (so the vocabulary
+    and the answers' lengths grow too): index size, the time to parse it (a cold container's JSON
+    load), build time and the p50 of a search."""
+    import random
+
+    from chalicelib.domain import kb_search
+
+    rng = random.Random(17)
+    pool = [w for a in articles for w in f"{a['title']} {a['answer']}".split()]
+    grown = []
+    for n in range(size):
+        extra = " ".join(rng.choice(pool) for _ in range(20))
+        base = articles[n % len(articles)]
+        grown.append({**base, "id": f"{base['id']}-{n}", "title": f"{base['title']} {extra[:40]}",
+                      "answer": f"{base['answer']} {extra}"})
+    start = time.perf_counter()
+    index = kb_search.build_index(grown)
+    build_s = time.perf_counter() - start
+    packed = gzip.compress(json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode())
+    start = time.perf_counter()
+    json.loads(gzip.decompress(packed))
+    parse_ms = (time.perf_counter() - start) * 1000
+    return {f"kb_{size}_index_gzip_bytes": len(packed), f"kb_{size}_index_load_ms": round(parse_ms, 1),
+            f"kb_{size}_index_build_s": round(build_s, 2),
+            f"kb_{size}_search_p50_ms": _p50_ms(lambda t: kb_search.search(index, t, now=NOW), texts)}
 
 
 def _service_p50(articles: list[dict[str, Any]], texts: list[str]) -> dict[str, Any]:

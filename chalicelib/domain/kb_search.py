@@ -34,7 +34,7 @@ from chalicelib.domain.classify import normalise
 from chalicelib.domain.clock import VN_TZ
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 # Field weights (question phrasings, title, answer) and BM25 constants.
 FIELDS = ("q", "t", "a")
@@ -149,21 +149,22 @@ def _day(value: Any) -> date | None:
 def build_index(articles: Iterable[dict[str, Any]], *, abbreviations: dict[str, str] | None = None,
                 synonyms: dict[str, Any] | None = None) -> dict[str, Any]:
     """The search index of `articles` (dicts: id, version, kind, title, questions, answer, category,
-    agency, valid_from, valid_until, status). JSON-serialisable. The shorthand and synonyms it was
-    built with travel in it, so a search reads a question exactly as the articles were read.
-    `abbreviations`/`synonyms` default to the data files (reference.json, kb_synonyms.json)."""
+    agency, valid_from, valid_until, status). JSON-serialisable and compact: each term's postings
+    are a flat list [article number, weight, ...] where the weight is the term's saturated BM25F
+    term frequency in that article x 1000 (negative when only its answer has the term), so a search
+    only adds numbers. The shorthand and synonyms it was built with travel in it, so a search reads
+    a question exactly as the articles were read. `abbreviations`/`synonyms` default to the data
+    files (reference.json's abbreviations, kb_synonyms.json)."""
     if abbreviations is None and synonyms is None:
         shorthand, phrases = _default_language()
     else:
-        default_short, default_phrases = _default_language()
-        ref = abbreviations if abbreviations is not None else {}
         syn = synonyms if synonyms is not None else json.loads((DATA / "kb_synonyms.json").read_text(encoding="utf-8"))
-        shorthand, phrases = _language(ref, syn)
+        shorthand, phrases = _language(abbreviations or {}, syn)
     language = (shorthand, phrases)
     docs: list[dict[str, Any]] = []
-    postings: dict[str, list[list[float]]] = {}
+    counted: list[dict[str, list[float]]] = []
     lengths: list[list[float]] = []
-    for n, article in enumerate(articles):
+    for article in articles:
         docs.append({
             "id": str(article["id"]),
             "version": article.get("version"),
@@ -174,11 +175,8 @@ def build_index(articles: Iterable[dict[str, Any]], *, abbreviations: dict[str, 
             "valid_until": str(_day(article.get("valid_until")) or "") or None,
             "status": article.get("status") or "published",
         })
-        field_text = {
-            "q": list(article.get("questions") or []),
-            "t": [article.get("title") or ""],
-            "a": [article.get("answer") or ""],
-        }
+        field_text = {"q": list(article.get("questions") or []), "t": [article.get("title") or ""],
+                      "a": [article.get("answer") or ""]}
         counts: dict[str, list[float]] = {}
         length = []
         for f_i, field in enumerate(FIELDS):
@@ -188,20 +186,18 @@ def build_index(articles: Iterable[dict[str, Any]], *, abbreviations: dict[str, 
                     counts.setdefault(term, [0.0, 0.0, 0.0])[f_i] += count
                     total += count
             length.append(total)
+        counted.append(counts)
         lengths.append(length)
+    n_docs = len(docs) or 1
+    average = [max(sum(length[i] for length in lengths) / n_docs, 1.0) for i in range(len(FIELDS))]
+    postings: dict[str, list[int]] = {}
+    for doc_n, counts in enumerate(counted):
+        norms = [1 - B[f] + B[f] * lengths[doc_n][i] / average[i] for i, f in enumerate(FIELDS)]
         for term, tf in counts.items():
-            postings.setdefault(term, []).append([n, *tf])
-    count = len(docs) or 1
-    average = [max(sum(length[i] for length in lengths) / count, 1.0) for i in range(len(FIELDS))]
-    return {
-        "format": INDEX_FORMAT,
-        "docs": docs,
-        "lengths": lengths,
-        "average": average,
-        "postings": postings,
-        "shorthand": shorthand,
-        "phrases": phrases,
-    }
+            pseudo = sum(WEIGHTS[f] * tf[i] / norms[i] for i, f in enumerate(FIELDS))
+            weight = max(1, round(1000 * pseudo / (K1 + pseudo)))
+            postings.setdefault(term, []).extend((doc_n, weight if tf[0] or tf[1] else -weight))
+    return {"format": INDEX_FORMAT, "docs": docs, "postings": postings, "shorthand": shorthand, "phrases": phrases}
 
 
 def _edits1(word: str) -> set[str]:
@@ -229,62 +225,55 @@ def _corrected(tokens: list[str], postings: dict[str, Any]) -> list[str]:
             continue
         candidates = [c for c in _edits1(token) if c in postings and c not in STOPWORDS and len(c) >= 2]
         if candidates:
-            out.append(max(candidates, key=lambda c: (len(postings[c]), c)))
+            out.append(max(candidates, key=lambda c: (len(postings[c]), c)))   # the most common
         else:
             out.append(token)
     return out
 
 
-def _valid(doc: dict[str, Any], today: date | None) -> bool:
+def _valid(doc: dict[str, Any], today: str | None) -> bool:
     if doc.get("status", "published") != "published":
         return False
-    if today is None:
-        return True
-    start, end = _day(doc.get("valid_from")), _day(doc.get("valid_until"))
-    return (start is None or start <= today) and (end is None or today <= end)
+    start, end = doc.get("valid_from"), doc.get("valid_until")
+    return today is None or ((not start or start <= today) and (not end or today <= end))
 
 
 def search(index: dict[str, Any], text: str, category: str | None = None, agency: str | None = None,
            now: datetime | None = None, limit: int = 5) -> list[tuple[str, float, float]]:
     """The best articles for `text`: [(article id, score, confidence 0..1)], best first, at most
-    `limit`; only published articles valid on `now`'s day in Vietnam (all dates when `now` is None).
-    An empty list when nothing matches."""
-    if not index or not index.get("docs"):
+    `limit`; only published articles valid on `now`'s day in Vietnam (any day when `now` is None).
+    An empty list when nothing matches, or for an index of another format (rebuild it)."""
+    if not index or index.get("format") != INDEX_FORMAT or not index.get("docs"):
         return []
-    postings: dict[str, list[list[float]]] = index["postings"]
+    postings: dict[str, list[int]] = index["postings"]
     language = (index.get("shorthand") or {}, index.get("phrases") or {})
-    tokens = _corrected(words(text, language), postings)
-    query = terms(tokens)
+    query = terms(_corrected(words(text, language), postings))
     if not query:
         return []
-    docs, lengths, average = index["docs"], index["lengths"], index["average"]
+    docs = index["docs"]
     n_docs = len(docs)
-    today = _day(now) if now is not None else None
-    allowed = [_valid(doc, today) for doc in docs]
-
-    def idf(term: str) -> float:
-        df = len(postings.get(term, ()))
-        return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-
+    today = _day(now).isoformat() if now is not None else None
+    allowed: dict[int, bool] = {}
     scores: dict[int, float] = {}
     covered: dict[int, float] = {}
     query_mass = 0.0
-    rarest = math.log(1 + (n_docs - 0.5) / 1.5)  # an unknown word weighs as a word in one article
     for term, q_count in query.items():
-        is_pair = " " in term
-        weight = idf(term) if term in postings else rarest
-        share = 0.5 if is_pair else 1.0   # the coverage counts pairs at half weight
-        query_mass += share * weight
-        for doc_n, *tf in postings.get(term, ()):
-            doc_n = int(doc_n)
-            if not allowed[doc_n]:
+        found = postings.get(term) or ()
+        df = len(found) // 2 or 0.0
+        idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))   # an unknown word weighs as the rarest
+        share = 0.5 if " " in term else 1.0                     # the coverage counts pairs at half weight
+        query_mass += share * idf
+        weight = min(q_count, 2.0) * idf / 1000
+        for i in range(0, len(found), 2):
+            doc_n, value = found[i], found[i + 1]
+            ok = allowed.get(doc_n)
+            if ok is None:
+                ok = allowed[doc_n] = _valid(docs[doc_n], today)
+            if not ok:
                 continue
-            length = lengths[doc_n]
-            pseudo = sum(WEIGHTS[f] * tf[i] / (1 - B[f] + B[f] * length[i] / average[i])
-                         for i, f in enumerate(FIELDS) if tf[i])
-            scores[doc_n] = scores.get(doc_n, 0.0) + min(q_count, 2.0) * weight * pseudo / (K1 + pseudo)
-            if tf[0] or tf[1]:
-                covered[doc_n] = covered.get(doc_n, 0.0) + share * weight
+            scores[doc_n] = scores.get(doc_n, 0.0) + weight * abs(value)
+            if value > 0:
+                covered[doc_n] = covered.get(doc_n, 0.0) + share * idf
     if not scores:
         return []
     for doc_n in scores:

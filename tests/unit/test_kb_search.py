@@ -101,6 +101,7 @@ def test_nothing_to_match_gives_no_hits_and_limit_is_kept(seed_index: dict) -> N
     assert kb_search.search(seed_index, "ạ nhé với", now=NOW) == []
     assert kb_search.search(seed_index, "xyzzyq", now=NOW) == []
     assert kb_search.search({}, "can cuoc") == []
+    assert kb_search.search({**seed_index, "format": 1}, "can cuoc") == []   # an older index: rebuild it
     assert len(kb_search.search(seed_index, "dang ky", now=NOW, limit=2)) == 2
 
 
