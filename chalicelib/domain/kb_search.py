@@ -76,13 +76,32 @@ def _language(abbreviations: dict[str, str], synonyms: dict[str, Any]) -> tuple[
     return shorthand, {k: v for k, v in phrases.items() if k}
 
 
-def _replace_phrases(tokens: list[str], phrases: dict[str, str], longest: int) -> list[tuple[str, bool]]:
+_STARTS: tuple[Any, dict[str, int]] = (None, {})   # the last phrases dict seen, its table (swapped whole)
+
+
+def _starts(phrases: dict[str, str]) -> dict[str, int]:
+    """{first word of a synonym phrase: the most words such a phrase has}, for the last `phrases`
+    (the same dict for every search of a cached index)."""
+    global _STARTS
+    seen, table = _STARTS
+    if seen is not phrases:
+        table = {}
+        for phrase in phrases:
+            first, n = phrase.split(" ", 1)[0], phrase.count(" ") + 1
+            table[first] = max(table.get(first, 0), n)
+        _STARTS = (phrases, table)
+    return table
+
+
+def _replace_phrases(tokens: list[str], phrases: dict[str, str]) -> list[tuple[str, bool]]:
     """Each synonym phrase (longest first, left to right) replaced once; outputs are not re-read.
     Returns (word, came from a synonym): a synonym's words are kept even when they are filler
     elsewhere ('nguoi co cong' keeps its 'co')."""
+    starts = _starts(phrases)
     out: list[tuple[str, bool]] = []
     i = 0
     while i < len(tokens):
+        longest = starts.get(tokens[i], 0)
         for n in range(min(longest, len(tokens) - i), 0, -1):
             target = phrases.get(" ".join(tokens[i:i + n]))
             if target is not None:
@@ -103,16 +122,15 @@ def words(text: str, language: tuple[dict[str, str], dict[str, str]]) -> list[st
     'hong' is SMS for 'khong'), then shorthand is expanded in what is left and read again
     ('cccd cong dan' -> 'can cuoc cong dan' -> 'can cuoc')."""
     shorthand, phrases = language
-    longest = max((k.count(" ") + 1 for k in phrases), default=1)
     out: list[tuple[str, bool]] = []
     run: list[str] = []
 
     def flush() -> None:
         expanded = " ".join(shorthand.get(token, token) for token in run).split()
-        out.extend(_replace_phrases(expanded, phrases, longest))
+        out.extend(_replace_phrases(expanded, phrases))
         run.clear()
 
-    for token, kept in _replace_phrases(normalise(text or "", {}).split(), phrases, longest):
+    for token, kept in _replace_phrases(normalise(text or "", {}).split(), phrases):
         if kept:
             flush()
             out.append((token, True))
