@@ -172,3 +172,25 @@ def test_the_labelled_questions_find_their_article_in_the_top_three(seed_index: 
     assert result["n"] >= 150
     assert result["top3"] >= 0.9, result["misses"]
     assert result["confident_wrong"] == 0   # no auto-answer with a wrong article on the labelled set
+
+
+# The demo content
+
+
+def test_the_demo_articles_are_valid_varied_and_say_they_are_demo_data() -> None:
+    from chalicelib.domain import kb as rules
+    from chalicelib.domain.reference import parse_reference
+    from chalicelib.store.reference import seed_document
+
+    ref = parse_reference(seed_document())
+    articles = json.loads(bench_kb.SEED.read_text(encoding="utf-8"))["articles"]
+    kinds = [a["kind"] for a in articles]
+    assert kinds.count("article") >= 45 and kinds.count("announcement") >= 3
+    assert {a["category"] for a in articles} == set(ref.categories)   # every category has articles
+    for a in articles:
+        source = a["source"]
+        form = {**a, "source_number": source["number"], "source_date": source["date"], "source_body": source["body"],
+                "source_url": source["url"]}
+        rules.validate(form, ref.categories.keys(), ref.agencies.keys())   # what the loader stores: no refusal
+        assert 2 <= len(a["questions"]) <= 5 and len(a["short_answer"]) <= 300
+        assert "DEMO" in source["number"] and "dữ liệu demo" in source["body"]   # never a real decision
