@@ -41,7 +41,9 @@ def list_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
     if status not in rules.STATUSES:
         status = rules.REVIEW if rules.may(user, "publish", None) else rules.DRAFT if user.agency else rules.PUBLISHED
     agencies = _reference().agencies
-    agency = query.get("co-quan")
+    officer_only = not (user.roles & {"supervisor", "admin", "operator"})
+    # An officer's list opens on their own agency's articles; "Mọi cơ quan" (co-quan=) shows every agency's
+    agency = query.get("co-quan") if "co-quan" in query else (user.agency if officer_only else None)
     agency = agency if agency in agencies else None
     rows = kb.staff_list(user, status, agency)
     month = _now().strftime("%Y-%m")
