@@ -44,6 +44,7 @@ K1 = 1.2
 PAIR_WEIGHT = 0.6          # a pair of neighbouring words, against a single word
 CATEGORY_BOOST = 1.3
 AGENCY_BOOST = 1.15
+MAX_QUERY_CHARS = 2000     # a question is read up to here (a long ticket: its beginning), bounding the work
 CONFIDENT = 0.7            # auto-answer only at or above this (no wrong confident hit on the labelled set)
 
 # Words that carry no meaning for matching (folded). Question words ('bao lau', 'o dau') are not
@@ -265,7 +266,7 @@ def search(index: dict[str, Any], text: str, category: str | None = None, agency
         return []
     postings: dict[str, list[int]] = index["postings"]
     language = (index.get("shorthand") or {}, index.get("phrases") or {})
-    query = terms(_corrected(words(text, language), postings))
+    query = terms(_corrected(words((text or "")[:MAX_QUERY_CHARS], language), postings))
     if not query:
         return []
     docs = index["docs"]

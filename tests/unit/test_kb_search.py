@@ -103,6 +103,8 @@ def test_nothing_to_match_gives_no_hits_and_limit_is_kept(seed_index: dict) -> N
     assert kb_search.search({}, "can cuoc") == []
     assert kb_search.search({**seed_index, "format": 1}, "can cuoc") == []   # an older index: rebuild it
     assert len(kb_search.search(seed_index, "dang ky", now=NOW, limit=2)) == 2
+    long_ticket = "cho em hỏi với ạ " * (kb_search.MAX_QUERY_CHARS // 17 + 1) + "can cuoc"   # read up to the bound
+    assert kb_search.search(seed_index, long_ticket, now=NOW) == []
 
 
 def test_the_index_survives_json_as_stored_in_s3(seed_index: dict) -> None:
