@@ -133,13 +133,12 @@ def test_an_article_past_valid_until_leaves_search_at_once_and_the_schedule_expi
     kb.expire_due(later - timedelta(hours=1))
     assert kb.article(made["id"], user=SUPERVISOR)["status"] == rules.PUBLISHED
     first = kb.expire_due(later)
-    again = kb.expire_due(later + timedelta(days=1))
+    kb.expire_due(later + timedelta(days=1))   # the next day's run: no second e-mail (counted below)
     assert first["expired"] >= 1 and first["emails"] >= 1
     expired = kb.article(made["id"], user=SUPERVISOR)
     assert expired["status"] == rules.EXPIRED and expired["live_version"] is None
     mails = _mails(made["id"])
     assert len(mails) == 1 and mails[0].recipient == owner.email and made["title"] in (mails[0].subject or "")
-    assert again["emails"] == 0
     # Expired: out of the index for good, even when read with an early date
     kb_store.forget_index()
     assert made["id"] not in _found(f"xin phep xay nha {word}", NOW)
