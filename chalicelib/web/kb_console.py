@@ -79,7 +79,7 @@ def add_gap(user: Any, code: str, now: datetime | None = None) -> str:
     ticket = console.load(user, code)
 
     text = redact(" ".join(str(ticket.text or "").split())[:TICKET_TEXT])
-    kb.add_gap(user, ticket.tracking_code, text, now or datetime.now(timezone.utc))
+    kb.add_gap(user, ticket.tracking_code, text, now or datetime.now(timezone.utc), category=ticket.category)
     return "Đã ghi nhận: câu hỏi chưa có bài hỏi đáp phù hợp (giám sát viên sẽ xem để bổ sung)."
 
 

@@ -111,6 +111,7 @@ def test_no_fitting_article_adds_a_gap_with_personal_data_masked(client: Any, st
     assert done.status_code == 303
     gap = next(g for g in kb.gaps(SUPERVISOR)["gaps"] if g["code"] == code)
     assert "đổi tên cho con" in gap["text"] and phone not in gap["text"] and phone[-4:] not in gap["text"]
+    assert gap["category"] == "thu-tuc-hanh-chinh"
 
 
 def test_the_public_qa_finds_it_without_diacritics_and_shows_source_and_date(client: Any, published: None) -> None:
@@ -189,3 +190,24 @@ def test_an_sms_question_is_answered_automatically_only_where_switched_on(client
         _, version = kb.auto_answer_settings()
         kb.set_auto_answer(SUPERVISOR, "thu-tuc-hanh-chinh", "thu-tuc-hanh-chinh" in categories, version)
 
+
+
+def test_the_words_searched_are_in_no_log_and_a_failing_search_never_breaks_the_ticket_page(
+        client: Any, staff: dict[str, str], published: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    code = _report(client, "Hỏi về thủ tục làm căn cước cho con")
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("index unreadable")
+
+    monkeypatch.setattr(kb, "search", broken)
+    words = "bí mật riêng tư qzx"
+    assert client.http.get("/hoi-dap?" + urlencode({"q": words})).status_code == 500
+    asked = client.http.post("/api/v1/kb/suggest", headers=JSON, body=json.dumps({"text": words}).encode())
+    assert asked.status_code == 500 and asked.json_body["error"]["request_id"]
+    page = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"})
+    assert page.status_code == 200 and 'id="kb-suggestions"' not in page.body.decode()
+    logged = caplog.text + " ".join(json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records)
+    assert "knowledge base suggestions unavailable" in logged and asked.json_body["error"]["request_id"] in logged
+    for secret in ("bí mật", "qzx", "căn cước cho con"):
+        assert secret not in logged
