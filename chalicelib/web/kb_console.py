@@ -135,3 +135,28 @@ def auto_answer_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> A
     message = (f"Đã bật trả lời tự động cho lĩnh vực {name}." if on
                else f"Đã tắt trả lời tự động cho lĩnh vực {name}.")
     return redirect("/staff/hoi-dap/tu-dong-tra-loi", [*session.set_cookies, sessions.flash_cookie(message)])
+
+
+# Supervisors: the articles that answered most, month by month
+
+
+def most_used_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Any:
+    """/staff/hoi-dap/dung-nhieu?thang=yyyy-mm: the month's articles by uses (operators' replies and answers
+    written from an article, and automatic answers), with the months before and after."""
+    from chalicelib.domain.permissions import require
+    from chalicelib.services import kb
+    from chalicelib.web import session as sessions
+    from chalicelib.web.staff_views import _page
+
+    session = sessions.page_session(headers)
+    require(session.user, "kb_gaps")
+    this_month = datetime.now(timezone.utc).strftime("%Y-%m")
+    month = query.get("thang") or this_month
+    if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month):
+        month = this_month
+    year, number = int(month[:4]), int(month[5:])
+    before = f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+    after = f"{year + 1}-01" if number == 12 else f"{year}-{number + 1:02d}"
+    rows = kb.most_used(month)
+    return _page(session, "staff/kb_most_used.html", rows=rows, month=month, before=before,
+                 after=after if after <= this_month else None, total=sum(r["uses"] for r in rows))

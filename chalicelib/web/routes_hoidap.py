@@ -61,3 +61,12 @@ def kb_auto_answer() -> Response:
     if request.method == "GET":
         return kb_console.auto_answer_page(request.headers)
     return kb_console.auto_answer_submit(request.headers, form_body())
+
+
+@bp.route("/staff/hoi-dap/dung-nhieu", methods=["GET"])
+@staff_page
+def kb_most_used() -> Response:
+    """Supervisors: a month's articles by how often they answered (?thang=yyyy-mm)."""
+    from chalicelib.web import kb_console
+
+    return kb_console.most_used_page(bp.current_request.headers, bp.current_request.query_params or {})

@@ -96,6 +96,9 @@ def test_the_ticket_page_suggests_the_article_and_one_click_answers_with_it(
     (reply,) = [e for e in tickets.timeline(code) if e.kind == "reply"]
     assert reply.detail["kb_article"] == ARTICLE and reply.detail["kb_version"] == int(button.group(1).split(":")[1])
     assert next(u["uses"] for u in kb.most_used(month) if u["id"] == ARTICLE) == before + 1
+    used = client.http.get(f"/staff/hoi-dap/dung-nhieu?thang={month}", headers={"Cookie": f"hl_id={staff['supervisor']}"})
+    assert re.search(rf'href="/staff/hoi-dap/bai/{ARTICLE}">[^<]+</a></td><td>{before + 1}</td>', used.body.decode())
+    assert client.http.get("/staff/hoi-dap/dung-nhieu", headers={"Cookie": f"hl_id={staff['operator']}"}).status_code == 403
     again = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
     assert "Theo bài hỏi đáp:</span> <span class=\"text\">Làm thẻ căn cước cho trẻ em dưới 14 tuổi (bản" in again
 
