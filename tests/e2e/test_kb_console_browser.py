@@ -3,7 +3,8 @@ devstack`, whose demo seed publishes the articles), on a phone (360 px) and at a
 a ticket asking "thủ tục làm căn cước cho con" sees the right article beside the reply box and answers with it
 in one click, keeping what she typed, and the ticket records which article answered; the report form suggests
 the article while the question is typed; the public Q&A finds it typed without diacritics, with JavaScript
-off, and its page shows the source and date; nothing scrolls sideways."""
+off, and its page shows the source and date; phone intake shows the article while the operator types; nothing
+scrolls sideways."""
 from __future__ import annotations
 
 from typing import Any
@@ -55,6 +56,16 @@ def test_an_operator_answers_from_the_suggested_article_in_one_click(browser: An
     entry = page.locator("#timeline summary", has_text="Nhắn người dân").first
     entry.click()
     assert f"Theo bài hỏi đáp: {TITLE} (bản " in page.locator("#timeline").inner_text()
+    # Phone intake: the article shows while the operator types what the caller asks, its answer ready to read out
+    page.goto(base_url + "/staff/intake")
+    page.get_by_label("Nội dung cuộc gọi").press_sequentially("hỏi làm căn cước cho con", delay=10)
+    found = page.locator("#kb-suggestions li.kb-suggestion", has_text=TITLE)
+    found.wait_for(timeout=5000)
+    found.locator("summary").click()
+    assert "Trẻ em dưới 14 tuổi được cấp thẻ căn cước" in found.inner_text()
+    _no_sideways_scroll(page, width)
+    if width > 1000:
+        shot(page, "kb-intake-suggestions.png")
 
 
 @pytest.mark.parametrize("width", [360, 1280])

@@ -27,6 +27,7 @@ JSON = {"Content-Type": "application/json"}
 SUPERVISOR = user_from_claims({"sub": "k3-sup", "email": "giamsat@demo.1022.vn", "cognito:groups": ["supervisor"]})
 ARTICLE = "k3-can-cuoc-tre-em"
 NOTICE = "k3-thong-bao-cat-nuoc"
+EXPIRED = "k3-can-cuoc-quy-dinh-cu"
 QUESTION = "Cho tôi hỏi thủ tục làm căn cước cho con"
 
 
@@ -46,6 +47,11 @@ def _articles() -> list[dict[str, Any]]:
          "category": "dien-nuoc", "agency": "so-xay-dung",
          "source": {"number": "45/TB-CTN", "date": str(today), "body": "Công ty cấp nước (dữ liệu mẫu)"},
          "valid_from": str(today - timedelta(days=1)), "valid_until": str(today + timedelta(days=2))},
+        {"id": EXPIRED, "kind": "article", "title": "Làm căn cước cho con theo quy định cũ",
+         "questions": "thủ tục làm căn cước cho con\nlàm căn cước cho con ở đâu",
+         "answer": "Hướng dẫn cũ, đã hết hiệu lực (dữ liệu mẫu).", "category": "thu-tuc-hanh-chinh",
+         "agency": "cong-an-tinh", "source": {"number": "01/2020/TT-BCA", "date": "2020-01-01", "body": "Bộ Công an"},
+         "valid_from": "2020-01-01", "valid_until": str(today - timedelta(days=1))},
     ]
 
 
@@ -76,6 +82,7 @@ def test_the_ticket_page_suggests_the_article_and_one_click_answers_with_it(
     # The article is suggested beside the reply box, its button carrying the answer and its source
     suggestions = re.search(r'id="kb-suggestions">(.*?)</ul>', html, re.S)
     assert suggestions and "Làm thẻ căn cước cho trẻ em dưới 14 tuổi" in suggestions.group(1)
+    assert kb.article(EXPIRED, user=SUPERVISOR)["live_version"] and EXPIRED not in suggestions.group(1)  # expired
     button = re.search(rf'name="kb_use" value="({ARTICLE}:\d+)" data-text="([^"]*)"', html)
     assert button and "Công an cấp xã" in unescape(button.group(2)) and "17/2024/TT-BCA" in unescape(button.group(2))
     version = re.search(r'name="version" value="(\d+)"', html).group(1)  # type: ignore[union-attr]
@@ -130,6 +137,7 @@ def test_the_public_qa_finds_it_without_diacritics_and_shows_source_and_date(cli
     listed = client.http.get("/hoi-dap/linh-vuc/thu-tuc-hanh-chinh").body.decode()
     assert f'href="/hoi-dap/{ARTICLE}"' in listed
     assert client.http.get("/hoi-dap/khong-co-bai-nay").status_code == 404
+    assert EXPIRED not in html and client.http.get(f"/hoi-dap/{EXPIRED}").status_code == 404
     assert client.http.get("/hoi-dap/linh-vuc/khong-co").status_code == 404
     nothing = client.http.get("/hoi-dap?q=xyzzy+qwerty").body.decode()
     assert 'id="no-results"' in nothing
