@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import datetime, timedelta, timezone
 from html import unescape
 from typing import Any
@@ -166,7 +167,7 @@ def test_the_suggestion_endpoint_answers_a_question_being_typed_and_is_bounded(c
 
 def test_an_sms_question_is_answered_automatically_only_where_switched_on(client: Any, providers: Any,
                                                                           staff: dict[str, str], published: None) -> None:
-    from tests.integration.test_channels import gateway_post, pump
+    from tests.integration.test_channels import gateway_post, pump, zalo_post
 
     def ask() -> str:
         phone = unique_phone()
@@ -197,6 +198,13 @@ def test_an_sms_question_is_answered_automatically_only_where_switched_on(client
         (message,) = [m for m in outbound.of_ticket(code) if m.kind == "kb_answer"]
         assert message.channel == "sms" and message.text.startswith(f"1022 {code}:") and len(message.text) <= 160
         assert tickets.get_ticket(code).status in ("assigned", "triage")  # left open for an operator to confirm
+        # By Zalo: the short answer itself, with diacritics
+        user = f"z{uuid.uuid4().int % 10**18}"
+        assert zalo_post(client, user, "Cho em hỏi thủ tục làm căn cước cho con ạ").status_code == 200
+        pump()
+        (zalo_ticket,) = tickets.by_zalo(user)
+        (sent,) = [m for m in outbound.of_ticket(zalo_ticket.tracking_code) if m.kind == "kb_answer"]
+        assert sent.channel == "zalo" and "Công an cấp xã" in sent.text and "tổng đài viên sẽ xem lại" in sent.text
     finally:
         _, version = kb.auto_answer_settings()
         kb.set_auto_answer(SUPERVISOR, "thu-tuc-hanh-chinh", "thu-tuc-hanh-chinh" in categories, version)
