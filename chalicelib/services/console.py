@@ -418,7 +418,7 @@ def _reply(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
     # An SMS is paid per message, and the reporter gets the answer by SMS anyway: a reply goes by SMS
     # only when staff tick "send SMS" (the reply is public on the status page either way). Zalo
     # (free within the window) and e-mail always carry it.
-    used = _kb_used(user, form)
+    used = _kb_used(form)
     if route[0] == "sms" and (form.get("sms") or "").strip().lower() not in ("1", "on", "true", "yes"):
         tickets.update(ticket, _event(user, "reply", now, body, channel="status_page", **used), now, {})
         _kb_count(user, ticket, used, now)
@@ -431,9 +431,9 @@ def _reply(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
     return "Đã gửi tin nhắn cho người dân."
 
 
-def _kb_used(user: StaffUser, form: Mapping[str, str]) -> dict[str, Any]:
+def _kb_used(form: Mapping[str, str]) -> dict[str, Any]:
     """The Q&A article a reply was written from ("Dùng bài này": `kb_article` = "<id>:<version>"), as
-    the reply's event details; nothing when none was used or the article is no longer to be seen."""
+    the reply's event details; nothing when none was used or the article is no longer published and valid."""
     import re
 
     from chalicelib.domain.errors import NotFound
@@ -444,7 +444,7 @@ def _kb_used(user: StaffUser, form: Mapping[str, str]) -> dict[str, Any]:
     if used is None:
         return {}
     try:
-        article = kb.article(used.group(1), user=user)
+        article = kb.article(used.group(1))  # the published article the page suggested (any agency's)
     except (NotFound, ArticleNotFound):
         return {}
     return {"kb_article": used.group(1), "kb_version": int(used.group(2)),
@@ -542,7 +542,7 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
         else:
             messages.append(_message(route, ticket.tracking_code, "survey", survey(ticket.tracking_code, link), now))
         changes.update(survey_sent=True, survey_token=token)
-    used = _kb_used(user, form)
+    used = _kb_used(form)
     event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency, **used)
     tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages,
                        close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))

@@ -76,7 +76,7 @@ def _post(client: Any, token: str, code: str, fields: dict[str, str]) -> Any:
 
 
 def test_the_ticket_page_suggests_the_article_and_one_click_answers_with_it(
-        client: Any, staff: dict[str, str], published: None) -> None:
+        client: Any, staff: dict[str, str], providers: Any, published: None) -> None:
     code = _report(client, QUESTION)
     page = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"})
     html = page.body.decode()
@@ -109,6 +109,18 @@ def test_the_ticket_page_suggests_the_article_and_one_click_answers_with_it(
     assert client.http.get("/staff/hoi-dap/dung-nhieu", headers={"Cookie": f"hl_id={staff['operator']}"}).status_code == 403
     again = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
     assert "Theo bài hỏi đáp:</span> <span class=\"text\">Làm thẻ căn cước cho trẻ em dưới 14 tuổi (bản" in again
+    # The official answer written from the article records it too (once the ticket is routed)
+    from tests.integration.test_channels import pump
+
+    pump()
+    again = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
+    version = re.search(r'name="version" value="(\d+)"', again).group(1)  # type: ignore[union-attr]
+    resolved = _post(client, staff["operator"], code, {"version": version, "action": "resolve",
+                                                       "kb_article": button.group(1), "answer": "Chào anh, " + button.group(2)})
+    assert resolved.status_code == 303
+    (answered,) = [e for e in tickets.timeline(code) if e.kind == "answered"]
+    assert answered.detail["kb_article"] == ARTICLE
+    assert next(u["uses"] for u in kb.most_used(month) if u["id"] == ARTICLE) == before + 2
 
 
 def test_no_fitting_article_adds_a_gap_with_personal_data_masked(client: Any, staff: dict[str, str],
