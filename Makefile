@@ -11,7 +11,7 @@ AWS_REGION ?= ap-southeast-1
 ARTIFACT_BUCKET ?=
 AWS_ENV = STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) ARTIFACT_BUCKET=$(ARTIFACT_BUCKET)
 
-.PHONY: run test bench bench-search bench-stats stats-backfill bench-exports bench-kb fuzz soak package deploy secrets browser clean
+.PHONY: run test bench bench-search bench-stats stats-backfill bench-exports bench-kb bench-telephony fuzz soak package deploy secrets browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -47,6 +47,11 @@ bench-search: $(STAMP)
 ## calls and read units per view) into bench/results.json (separate from bench)
 bench-stats: $(STAMP)
 	@$(BIN)/python -m bench.stats
+
+## make bench-telephony [BENCH_TELEPHONY_OFFERS=200]: Stringee's webhooks (answer_url p50/p95, AWS calls per
+## answer_url, per event, per call, per screen-pop poll) into bench/results.json (separate from bench: about a minute)
+bench-telephony: $(STAMP)
+	@$(BIN)/python -m bench.telephony
 
 ## make stats-backfill FROM=yyyy-mm [TO=yyyy-mm]: rebuild the statistics counters of whole months from the tickets
 stats-backfill: $(STAMP)

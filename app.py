@@ -10,6 +10,8 @@ from chalice import Chalice, Cron, Rate
 from chalicelib.web import routes_exports
 from chalicelib.web import routes_kb
 from chalicelib.web import routes_hoidap
+from chalicelib.web import routes_calls
+from chalicelib.web import routes_telephony
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
                             routes_staff, routes_stats, routes_webhooks)
 
@@ -62,6 +64,8 @@ app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the 
 app.register_blueprint(routes_exports.bp)      # statistics downloads, export jobs, the monthly report
 app.register_blueprint(routes_hoidap.bp)       # the public Q&A /hoi-dap and its suggestions while a question is typed
 app.register_blueprint(routes_kb.bp)           # the knowledge base's staff pages, /staff/hoi-dap
+app.register_blueprint(routes_calls.bp)        # telephony pages: duty roster, call log, call tasks, screen-pop
+app.register_blueprint(routes_telephony.bp)    # Stringee: answer_url (SCCO), call events, next operator, voicemail
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 
 

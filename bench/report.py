@@ -29,6 +29,10 @@ TARGETS: dict[str, float] = {
     "burst_dlq_messages": 0,
     "burst_drain_minutes": 20,
     "kb_confident_wrong": 0,   # `make bench-kb`: an auto-answer confident enough to send must not be wrong
+    # `make bench-telephony` (bench/telephony.py): Stringee's webhooks
+    "telephony_aws_calls_per_answer_url": 2,
+    "telephony_aws_calls_per_event_max": 3,
+    "telephony_scan_calls": 0,
 }
 # Figures that must reach at least this value.
 MINIMUMS: dict[str, float] = {
@@ -41,7 +45,7 @@ MINIMUMS: dict[str, float] = {
     "duplicate_deliveries_tickets": 1,
     "burst_acks_per_ticket_min": 1,
 }
-SEPARATE = ("burst_", "fuzz_", "search_", "exports_", "stats_", "kb_")  # measured on their own (`make soak`, `make fuzz`, `make bench-search`):
+SEPARATE = ("burst_", "fuzz_", "search_", "exports_", "stats_", "kb_", "telephony_")  # measured on their own (`make soak`, `make fuzz`, `make bench-search`):
 # `make bench` keeps them
 
 

@@ -35,6 +35,11 @@ class Settings:
     sms_sender_id: str          # SNS: the registered alphanumeric sender ID (AWS.SNS.SMS.SenderID); "" = none
     android_gateway_url: str    # the android-sms-gateway phone's API base; "" = that provider is off
     esms_brandname: str         # eSMS: the registered brandname SMS are sent under
+    stringee_hotline_number: str = ""   # the Stringee number (DID) the hotline forwards to, E.164; "" = no telephony
+    # what precedes a route in the URLs Stringee calls ('/api' on execute-api, '' on a custom domain);
+    # None: the request's own base path (chalicelib/channels/stringee.py, public_prefix)
+    stringee_public_path: str | None = None
+    stringee_api_url: str = "https://api.stringee.com"  # the REST API's base (callouts); the fake's locally
     # provider -> comma-separated CIDRs its webhooks may come from ("" = any): <PROVIDER>_SOURCE_CIDRS
     source_cidrs: dict[str, str] = field(default_factory=dict)
     # hosts (and their subdomains) whose https images a sender may show staff: Zalo's CDN (chalicelib/domain/links.py)
@@ -76,6 +81,9 @@ def settings() -> Settings:
         sms_sender_id=env.get("SMS_SENDER_ID", "").strip(),
         android_gateway_url=env.get("ANDROID_GATEWAY_URL", "").strip().rstrip("/"),
         esms_brandname=env.get("ESMS_BRANDNAME", "").strip(),
+        stringee_hotline_number=env.get("STRINGEE_HOTLINE_NUMBER", "").strip(),
+        stringee_public_path=env.get("STRINGEE_PUBLIC_PATH"),
+        stringee_api_url=(env.get("STRINGEE_API_URL", "").strip() or "https://api.stringee.com").rstrip("/"),
         source_cidrs={provider: env.get(f"{provider.upper()}_SOURCE_CIDRS", "").strip()
                       for provider in ("zalo", "android_gateway", "smssync", "esms")},
         image_hosts=tuple(h.strip() for h in env.get("IMAGE_HOSTS", "zdn.vn,zadn.vn").split(",") if h.strip()),

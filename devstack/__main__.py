@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(fakes.environment())
     stage_environment(args.stage)
     os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # local SMS via the gateway fake, shown in the outbox
+    from devstack.stringee import EVENT, start_fake_stringee
+
+    # the fake Stringee: callouts land there, and its calls' events come back to the app's event_url
+    stringee = start_fake_stringee(event_url=origin + base_path + EVENT)
+    os.environ.update(stringee.environment())
     # The schedules page moves the schedules' clock by days (devstack/clock.py): accept event times up to
     # ten years from the real time (AWS keeps the default, five minutes)
     os.environ.setdefault("SCHEDULE_CLOCK_SKEW_S", str(10 * 366 * 24 * 3600))
@@ -87,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     staff = seed_staff()
     logger().setLevel(level)
     from devstack.clock import Clock, DevPages
+    from devstack.stringee import CallPage
 
     clock = Clock()
     worker = Worker(app_module, stack.resources, clock=clock.now)
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     server = create_local_server(app_obj, config, args.host, args.port)
     server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
         StageRequestHandler, app_object=app_obj, config=config, base_path=base_path,
-        dev=DevPages(worker, clock, outbox=f"{fakes.base}/outbox"))
+        dev=[DevPages(worker, clock, outbox=f"{fakes.base}/outbox"), CallPage(stringee, origin + base_path)])
     serving = threading.Thread(target=server.server.serve_forever, daemon=True)
     serving.start()
 
@@ -112,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
           "  (signed samples: python -m devstack.sign)")
     print(f"  outbox         {fakes.base}/outbox  (every SMS, Zalo reply and staff email sent locally)")
     print(f"  schedules      {url}/dev/lich  (run any schedule now, move their clock: python -m devstack.clock)")
+    print(f"  demo calls     {url}/dev/goi-thu  (a fake Stringee calls the hotline: python -m devstack.call answered)")
     print(f"  AWS emulator   {stack.endpoint}  (moto dashboard: {stack.endpoint}/moto-api/)")
     print("Ctrl-C stops everything.", flush=True)
 
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     server.shutdown()
     worker.stop()
     fakes.stop()
+    stringee.stop()
     stack.stop()
     return 0
 

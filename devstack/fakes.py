@@ -35,6 +35,9 @@ LOCAL_SECRETS = {
     "esms_private_key": "local-esms-private-key",
     "esms_api_key": "local-esms-api-key",
     "esms_secret_key": "local-esms-secret-key",
+    "stringee_signing_secret": "local-stringee-signing-secret",
+    "stringee_api_key_sid": "SK.local.hotline1022",
+    "stringee_api_key_secret": "local-stringee-api-key-secret-for-hs256-tokens",
 }
 
 

@@ -41,13 +41,14 @@ def not_found_response(base_path: str) -> dict[str, Any]:
 
 class StageGateway(LocalGateway):
     """chalice local's gateway with API Gateway's routing around it (`base_path` '' or '/api'), and
-    with `dev`, the local stack's own pages (devstack/clock.py's /dev/lich), which AWS never has."""
+    with `dev`, the local stack's own pages (devstack/clock.py's /dev/lich, devstack/stringee.py's
+    /dev/goi-thu: one object or a list of them), which AWS never has."""
 
     def __init__(self, app_object: Any, config: Any, base_path: str = "", stage: str = "api", dev: Any = None) -> None:
         super().__init__(app_object, config)
         self.base_path = normalise_base_path(base_path)
         self.stage = stage
-        self.dev = dev
+        self.dev = [page for page in (dev if isinstance(dev, (list, tuple)) else [dev]) if page is not None]
 
     def route_path(self, path: str) -> str | None:
         """The route part of a client's path ('/api/tra-cuu?x' -> '/tra-cuu?x'), None outside the base path."""
@@ -62,8 +63,9 @@ class StageGateway(LocalGateway):
         route_path = self.route_path(path)
         if route_path is None:
             return outside_stage_response()
-        if self.dev is not None and self.dev.handles(route_path):
-            return self.dev.handle(method, route_path, headers, body, self.base_path)
+        for page in self.dev:
+            if page.handles(route_path):
+                return page.handle(method, route_path, headers, body, self.base_path)
         context = self._generate_lambda_context()
         try:
             event = self._generate_lambda_event(method, route_path, headers, body)

@@ -30,6 +30,7 @@ def seed(demo_tickets: bool = True) -> list[str]:
         save_reference(seed_document(), expected_version=None)
     except Conflict:
         pass
+    seed_roster()
     if not demo_tickets:
         return []
     seed_kb()
@@ -58,6 +59,7 @@ def seed_kb(now: Any = None) -> int:
 DEMO_PASSWORD = "Hotline1022demo"
 DEMO_STAFF: list[dict[str, str]] = [
     {"email": "tongdai@demo.1022.vn", "name": "Lê Thị Mai (tổng đài)", "role": "operator"},
+    {"email": "tongdai2@demo.1022.vn", "name": "Hồ Văn Nam (tổng đài, trực tại nhà)", "role": "operator"},
     {"email": "soxaydung@demo.1022.vn", "name": "Phạm Văn Hùng (Sở Xây dựng)", "role": "agency_officer",
      "agency": "so-xay-dung"},
     {"email": "congan@demo.1022.vn", "name": "Võ Minh Tâm (Công an tỉnh)", "role": "agency_officer",
@@ -65,6 +67,33 @@ DEMO_STAFF: list[dict[str, str]] = [
     {"email": "giamsat@demo.1022.vn", "name": "Đặng Quốc Việt (giám sát)", "role": "supervisor"},
     {"email": "quantri@demo.1022.vn", "name": "Ngô Thanh Hà (quản trị)", "role": "admin"},
 ]
+# The demo duty roster: the seed's operators answer every day 07:00–20:00 (the hotline's hours), one on
+# the console's softphone, one from home on their own phone (a number of the reserved demo range).
+DEMO_ROSTER: list[dict[str, Any]] = [
+    {"staff": "tongdai@demo.1022.vn", "name": "Lê Thị Mai", "kind": "internal", "target": "tongdai",
+     "days": [0, 1, 2, 3, 4, 5, 6], "start": "07:00", "end": "20:00"},
+    {"staff": "tongdai2@demo.1022.vn", "name": "Hồ Văn Nam", "kind": "external", "target": "+84909990001",
+     "days": [0, 1, 2, 3, 4, 5, 6], "start": "07:00", "end": "20:00"},
+]
+
+
+def seed_roster() -> None:
+    """Stores the demo duty roster unless one was saved already."""
+    from datetime import datetime, timezone
+
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.domain.roster import Roster, entry_from_document
+    from chalicelib.store import roster
+
+    if roster.current(consistent=True).version:
+        return
+    try:
+        roster.save(Roster(entries=tuple(entry_from_document(e) for e in DEMO_ROSTER)), 0, "system:seed",
+                    datetime.now(timezone.utc))
+    except Conflict:
+        pass
+
+
 DEMO_TEMPLATES: list[dict[str, str]] = [
     {"title": "Đã chuyển cơ quan", "body": "Phản ánh {ma} đã được chuyển đến {co_quan}. Hạn trả lời: {han}. "
                                            "Cảm ơn bạn đã phản ánh."},

@@ -47,6 +47,9 @@ SECRETS = (
     Secret("esms_secret_key", "eSMS.vn: SecretKey (sending)"),
     Secret("esms_cpid", "eSMS.vn: CPID of the inbound (MO) service"),
     Secret("esms_private_key", "eSMS.vn: the private key that signs inbound (MO) callbacks"),
+    Secret("stringee_signing_secret", "Stringee: the project's secret that signs answer_url/event_url requests"),
+    Secret("stringee_api_key_sid", "Stringee: the API key's SID (SK…), for calling back citizens"),
+    Secret("stringee_api_key_secret", "Stringee: that API key's secret (signs the REST API token)"),
 )
 
 

@@ -37,6 +37,8 @@ KIND_LABELS_VI = {
     "rating": "Đánh giá mức độ hài lòng",
     "marker": "Theo dõi phản ánh, tin gửi không kèm phản ánh",
     "counter": "Bộ đếm giới hạn gửi tin",
+    "call": "Cuộc gọi với tổng đài",
+    "call_task": "Việc gọi lại cuộc gọi nhỡ",
 }
 SUMMARY_FIELDS = ("role", "status", "category", "channel", "created_at", "anonymised", "kept_because")
 

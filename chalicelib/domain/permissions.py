@@ -69,6 +69,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "kb_publish": frozenset({SUPERVISOR, ADMIN}),
     "kb_gaps": frozenset({SUPERVISOR, ADMIN}),          # the gaps list: the hard questions to research
     "kb_auto_answer": frozenset({SUPERVISOR, ADMIN}),   # which categories the KB answers automatically
+    # Telephony: the screen-pop, live calls, call tasks and click-to-call are the hotline desk's work;
+    # the whole day's call log and the duty roster's edits are the supervisors'.
+    "calls": _DESK,
+    "call_log": frozenset({SUPERVISOR, ADMIN}),   # everyone's calls (an operator sees their own)
+    "roster": _DESK,                               # see the duty roster, set oneself available / away
+    "edit_roster": frozenset({SUPERVISOR, ADMIN}),
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any, Callable
 
+from chalicelib.domain.calls import Telephony, parse_telephony
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.retention import Retention, parse_retention
 from chalicelib.domain.text import fold
@@ -74,6 +75,7 @@ class ReferenceData:
     retention: Retention = field(default_factory=Retention)
     threading: ThreadRules = field(default_factory=ThreadRules)
     monthly_report_emails: tuple[str, ...] = ()   # who receives the monthly report (leadership)
+    telephony: Telephony = field(default_factory=Telephony)  # calls: recording, closed message, task reminders
 
     def agency_for(self, category: str | None, area: str | None) -> str | None:
         """The routing table: category x area, then the category's agency, then the area's."""
@@ -145,6 +147,7 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
             bad(f"areas.{area.id}.agency", "Cơ quan xử lý không có trong danh mục.", "Unknown agency.")
     retention = parse_retention(doc.get("retention"), categories, bad)
     threading = _threading(doc.get("threading"), bad)
+    telephony = parse_telephony(doc.get("telephony"), bad)
     calendar = None
     if "calendar" in doc:
         try:
@@ -161,7 +164,7 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
     return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
                          float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
                          opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""),
-                         hotline_phone, hotline_sms, retention, threading, tuple(report_emails))
+                         hotline_phone, hotline_sms, retention, threading, tuple(report_emails), telephony)
 
 
 def _threading(block: Any, bad: Callable[[str, str, str], None]) -> ThreadRules:

@@ -37,6 +37,7 @@ SECTION_TITLES = {
     "categories": "Lĩnh vực", "areas": "Xã, phường", "agencies": "Cơ quan xử lý",
     "routing_rules": "Quy tắc chuyển cơ quan", "calendar": "Lịch làm việc", "hotline_hours": "Giờ trực tổng đài",
     "abbreviations": "Từ viết tắt", "routing": "Ngưỡng phân loại tự động", "retention": "Thời hạn lưu trữ",
+    "telephony": "Tổng đài (cuộc gọi)",
     "general": "Thông tin chung",
 }
 _CATEGORY_FIELDS = {"name": "Tên", "sla_working_days": "Thời hạn (ngày làm việc)",
@@ -53,7 +54,12 @@ _GENERAL_FIELDS = {"province": "Tỉnh", "admin_email": "Email quản trị",
                    "monthly_report_emails": "Email nhận báo cáo tháng"}
 _KINDS = {"xa": "xã", "phuong": "phường"}
 _COVERED = {"version", "categories", "areas", "agencies", "routing_rules", "calendar", "hotline_hours",
-            "abbreviations", "routing", "retention", *_GENERAL_FIELDS}
+            "abbreviations", "routing", "retention", "telephony", *_GENERAL_FIELDS}
+_TELEPHONY_FIELDS = {"record_calls": "Ghi âm cuộc gọi", "website": "Trang web nêu trong lời chào ngoài giờ",
+                     "zalo": "Zalo nêu trong lời chào ngoài giờ", "callback_email": "E-mail nhận nhắc gọi lại",
+                     "ring_seconds": "Số giây đổ chuông mỗi tổng đài viên",
+                     "max_operators": "Số tổng đài viên đổ chuông lần lượt",
+                     "keep_days": "Số ngày giữ số điện thoại và ghi âm", "note": "Ghi chú"}
 
 
 def _text(value: Any) -> str:
@@ -236,6 +242,7 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Section]:
         _plain("routing", old.get("routing"), new.get("routing"),
                {"min_score": "Điểm tối thiểu", "min_margin": "Cách biệt tối thiểu"}),
         _plain("retention", old.get("retention"), new.get("retention")),
+        _plain("telephony", old.get("telephony"), new.get("telephony"), _TELEPHONY_FIELDS),
         _plain("general", general_old, general_new, _GENERAL_FIELDS),
     ]
     return [s for s in sections if s.added or s.removed or s.changed]

@@ -29,7 +29,7 @@ from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.text import fold
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
-from chalicelib.store import audit, callbacks, cursors, outbound, people, photos, ratings, tickets
+from chalicelib.store import audit, callbacks, calls, cursors, outbound, people, photos, ratings, tickets
 from chalicelib.store import privacy as store
 from chalicelib.services import status_links
 from chalicelib.store.models import BODY_FIELDS, EventModel, OutboundModel, TicketModel
@@ -87,13 +87,23 @@ class ErasureReport:
 
 
 def person_of(value_text: str) -> tuple[str, str]:
-    """Returns ("phone", E.164) or ("zalo", id) for what an admin typed. Raises ValidationFailed
+    """Returns ("phone", E.164), ("zalo", id) or, for a number in international form that is not
+    Vietnamese, ("caller", '+digits': the key calls to the hotline mark it by) for what an admin
+    typed. Raises ValidationFailed
     (field `value`) when it is neither: a number that is not a Vietnamese phone is refused, never
     taken for a Zalo id."""
     from chalicelib.domain.phones import normalise_phone
 
     text = (value_text or "").strip()
-    if _PHONE_LIKE.match(text) and sum(c.isdigit() for c in text) <= 12:
+    digits = sum(c.isdigit() for c in text)
+    if _PHONE_LIKE.match(text) and text.startswith(("+", "00")) and 8 <= digits <= 15:
+        try:
+            return "phone", normalise_phone(text, "value")
+        except ValidationFailed:  # a foreign number: only calls to the hotline carry it (chalicelib.store.calls)
+            from chalicelib.domain.calls import raw_caller_key
+
+            return "caller", raw_caller_key("+" + text[2:] if text.startswith("00") else text)
+    if _PHONE_LIKE.match(text) and digits <= 12:
         return "phone", normalise_phone(text, "value")
     if _ZALO_ID.match(text):
         return "zalo", text
@@ -133,7 +143,7 @@ def find_person(value_text: str) -> PersonData:
     Raises ValidationFailed when `value_text` is neither a phone nor a Zalo id."""
     kind, value = person_of(value_text)
     ref = load_reference()
-    own = store.reporter_tickets(kind, value)
+    own = store.reporter_tickets(kind, value) if kind != "caller" else []  # a foreign number: calls only
     markers = people.markers(value)
     followed = _followed(own, markers, value)
     found_tickets = [_summary(t, "reporter", ref) for t in own] + [_summary(t, "follower", ref) for t in followed]
@@ -150,10 +160,26 @@ def find_person(value_text: str) -> PersonData:
             message = outbound.get_outbound(*marker.ref.split("|", 1))
             if message is not None:
                 records.append(_outbound_record(message))
+        if marker.kind == "CALL":  # a call to or from the hotline (chalicelib.store.calls)
+            call = calls.get(marker.ref)
+            if call is not None:
+                records.append({"ticket": None, "kind": "call", "key": f"CALL#{marker.ref}|CALL",
+                                "at": _iso(call.get("created_at")), "fields": _call_fields(call)})
+    if kind == "phone":
+        for task in calls.tasks_of(value):
+            records.append({"ticket": None, "kind": "call_task", "key": _key(task), "at": _iso(task.first_at),
+                            "fields": {"calls": task.calls, "call_ids": sorted(task.call_ids or ()),
+                                       "due_at": _iso(task.due_at), "outcome": task.outcome}})
     for counter in store.counters(_counter_names(kind, value, own, datetime.now(timezone.utc))):
         records.append({"ticket": None, "kind": "counter", "key": _key(counter), "at": None,
                         "fields": {"n": counter.n, "expires_at": _iso(counter.expires_at)}})
     return PersonData(kind, value, found_tickets, records)
+
+
+def _call_fields(call: dict[str, Any]) -> dict[str, Any]:
+    """A call's stored facts as the access request shows them (times as ISO text)."""
+    return {name: (_iso(value) if isinstance(value, datetime) else sorted(value) if isinstance(value, set) else value)
+            for name, value in call.items() if name not in ("pk", "sk", "rings")}
 
 
 def _followed(own: list[TicketModel], markers: list[Any], value: str) -> list[TicketModel]:
@@ -455,7 +481,7 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
     anonymised: list[str] = []
     kept: list[tuple[str, str]] = []
     unfollowed: list[str] = []
-    own = store.reporter_tickets(kind, value)
+    own = store.reporter_tickets(kind, value) if kind != "caller" else []  # a foreign number: calls only
     # the tickets that give a name last: each call then still knows the names of those it leaves
     own.sort(key=lambda t: t.reporter_name is not None)
     counters = store.counters(_counter_names(kind, value, own, now))
@@ -520,10 +546,14 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
             continue
         if marker.kind == "OUTBOX":
             store.delete_outbound(*marker.ref.split("|", 1))
+        if marker.kind == "CALL":
+            calls.forget(marker.ref)
         people.delete(marker)
         deleted += 1
     for counter in counters:
         store.delete_counter(counter)
+    if kind == "phone":
+        deleted += calls.forget_tasks(value)
     report = ErasureReport(anonymised, unfollowed, kept, deleted, len(counters), remaining)
     finished = max(now, datetime.now(timezone.utc))  # the trail shows when it ended, after it began
     audit.record("personal_data_erased", actor, finished, **request, anonymised=anonymised, unfollowed=unfollowed,

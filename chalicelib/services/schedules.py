@@ -96,6 +96,12 @@ def callback_reminders(now: datetime | None = None, page: int = REMINDERS_PER_RU
     def remind(callback: CallbackModel) -> None:
         nonlocal sent
         stage = "overdue" if callback.due_at <= now else "soon"
+        if callback.pk.startswith("CALLTASK#"):  # a missed call's task (no ticket yet): one reminder, when due
+            if not callback.reminded:
+                key = f"OUTBOX#calltask#{callback.pk.removeprefix('CALLTASK#')}#{callback.created_at:%Y%m%d%H%M%S}"
+                sent += _store_once(_keyed(_call_task_reminder(callback, ref, now), callback.sk), pk=key)
+            callbacks.mark_reminded(callback, "overdue")
+            return
         if stage not in (callback.reminded or set()):  # else sent by a run that stopped before moving it on
             when = local_text(callback.due_at)
             subject = (f"[1022] Quá hạn gọi lại {callback.tracking_code}" if stage == "overdue"
@@ -109,6 +115,26 @@ def callback_reminders(now: datetime | None = None, page: int = REMINDERS_PER_RU
 
     _each(callbacks.due_for_reminder(now, REMIND_AHEAD, page), remind, "callback_reminders")
     return sent
+
+
+def _call_task_reminder(task: CallbackModel, ref: ReferenceData, now: datetime) -> list[OutboundModel]:
+    """The e-mail reminding the hotline of a missed caller to call back (to telephony.callback_email,
+    else the hotline supervisor): the task's own facts (calls, times, the last outcome), the number
+    shortened, a link to the call tasks page."""
+    from chalicelib.config import settings
+    from chalicelib.domain.calls import OUTCOME_LABELS_VI
+
+    facts = {"calls": int(task.calls or 0), "first": local_text(task.first_at) if task.first_at else None,
+             "last": local_text(task.last_at) if task.last_at else None, "due": local_text(task.due_at),
+             "outcome": OUTCOME_LABELS_VI.get(task.last_outcome or "", ""),
+             "caller": f"…{(task.caller or '')[-4:]}" if task.caller else "số ẩn",
+             "link": settings().public_url("/staff/goi-lai")}
+    subject = f"[1022] Cần gọi lại người dân đã gọi nhỡ (số {facts['caller']})"
+    intro = (f"Người dân (số {facts['caller']}) đã gọi tổng đài {facts['calls']} lần mà chưa được nghe máy; "
+             f"cần gọi lại trước {facts['due']}.")
+    email = ref.telephony.callback_email or ref.hotline_supervisor_email
+    return staff.messages("callback_soon", staff.Contact(email=email), subject, intro, "", now,
+                          template="call_task", t=facts)
 
 
 def _callback_facts(callback: CallbackModel, ref: ReferenceData) -> dict[str, Any]:

@@ -5,12 +5,14 @@ agency, and the tickets behind a figure.
 Where each figure comes from:
 - received, answered, on_time, late, reopened, rejected, redirected, merged, callbacks_*, the
   duration percentiles: the day / month counters (chalicelib.domain.stats explains how each is
-  counted); whole months of a month/quarter/year view read the month roll-ups, the rest day items;
+  counted); a closed month read whole reads its summary (the month roll-ups), a closed day its day
+  summary (its day items), today its day items;
 - open, overdue_open, backlog_age: now, from the by_open index (its projected entries, no ticket
   read); an area (commune) filter reads the by_place index of the commune instead; the by-commune
   rows carry no open counts (0: the open-work index projects no commune);
 - rating_*: the same counters (a rating counts on its day under the ticket's combination);
-- operators: the day workload items (a whole closed month's from its summary), supervisors and admins only.
+- operators: the day workload items (a whole closed month's from its summary, a closed day's from its day
+  summary), supervisors and admins only.
 """
 from __future__ import annotations
 
@@ -128,57 +130,88 @@ def _read(query: StatsQuery, workload: bool = False
           ) -> tuple[list[tuple[date, dict[str, str | None], dict[str, Any]]], list[dict[str, Any]]]:
     """The counter items of the period that pass the filters, (day or month start, dims, numbers),
     and with `workload` the staff workload items of the period ({actor, handled, answered}). A
-    closed month read whole comes from its summary (built on its first read); every Query of the
-    period runs side by side."""
+    closed month read whole comes from its summary, a closed day from its day summary (each built
+    on its first read, and again once stale), the days not closed yet (today) item by item; the
+    summaries are read in one BatchGetItem, every Query of the period runs side by side."""
     from concurrent.futures import ThreadPoolExecutor
 
     from chalicelib.store import stats as store
 
     pieces = _pieces(query)
-    this_month = f"{datetime.now(timezone.utc).astimezone(VN_TZ):%Y-%m}"
-    closed = [month for month, first, last, whole in pieces if month < this_month and first == 1
-              and last == _month_end(date.fromisoformat(f"{month}-01")).day and (whole or workload)]
-    summaries = store.summaries(closed) if closed else {}
-    jobs: list[tuple[int, str, Any]] = []  # (piece, what it reads, how)
-    for index, (month, first, last, whole) in enumerate(pieces):
-        if month in summaries:
-            jobs.append((index, "summary", lambda m=month: summaries[m] or store.build_summary(m)))
-        if not (whole and month in summaries):
-            jobs.append((index, "items", (lambda m=month: store.month(m)) if whole else
-                         (lambda m=month, f=first, la=last: store.days(m, f, la))))
-        if workload and month not in summaries:
-            jobs.append((index, "work", lambda m=month, f=first, la=last: store.operators(m, f, la)))
-    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-        results = list(pool.map(lambda job: job[2](), jobs))
-    items: dict[int, list[dict[str, Any]]] = {}
+    live = store.first_live_day()
+    this_month = f"{live:%Y-%m}"
+    closed = [month for month, first, last, whole in pieces if whole and month < this_month]
+    summed: dict[str, list[date]] = {}  # month -> its closed days read from day summaries
+    for month, first, last, whole in pieces:
+        if month not in closed:
+            start = date.fromisoformat(f"{month}-01")
+            summed[month] = [d for d in (start.replace(day=n) for n in range(first, last + 1)) if d < live]
+    wanted = [d for month_days in summed.values() for d in month_days]
+    month_sums, day_sums = store.read_summaries(closed, wanted) if closed or wanted else ({}, {})
+    jobs: list[tuple[str, str, Any]] = []  # (month, what it reads, how)
+    for month in closed:
+        jobs.append((month, "summary", lambda m=month: month_sums[m] or store.build_summary(m)))
+    for month, first, last, whole in pieces:
+        if month in closed:
+            continue
+        stale = [d.day for d in summed[month] if day_sums[d] is None]
+        if stale:
+            jobs.append((month, "days", lambda m=month, ns=stale: store.build_days(m, ns)))
+        first_live = first + len(summed[month])
+        if first_live <= last:
+            jobs.append((month, "items", lambda m=month, f=first_live, la=last: store.days(m, f, la)))
+            if workload:
+                jobs.append((month, "work", lambda m=month, f=first_live, la=last: store.operators(m, f, la)))
+    results = []
+    if jobs:
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+            results = list(pool.map(lambda job: job[2](), jobs))
+    items: dict[str, list[dict[str, Any]]] = {}
     work: list[dict[str, Any]] = []
-    for (index, what, _), result in zip(jobs, results):
+    built: dict[str, dict[int, dict[str, Any]]] = {}
+    for (month, what, _), result in zip(jobs, results):
         if what == "summary":
+            items[month] = result["items"]
             work += result["operators"] if workload else []
-            if pieces[index][3]:
-                items[index] = result["items"]
+        elif what == "days":
+            built[month] = result
         elif what == "items":
-            items[index] = result
+            items.setdefault(month, []).extend(result)
         else:
             work += result
+    for month, month_days in summed.items():
+        for d in month_days:
+            summary = day_sums[d] or built[month][d.day]
+            items.setdefault(month, []).extend(summary["items"])
+            work += summary["operators"] if workload else []
     out = []
     combos: dict[str, dict[str, str | None] | None] = {}  # a combination's dims, None when filtered out
-    for index, (month, first, last, whole) in enumerate(pieces):
+    for month, first, last, whole in pieces:
         start = date.fromisoformat(f"{month}-01")
-        days = {}
-        for item in items[index]:
+        days: dict[str, date] = {}
+        rolled: dict[str, dict[str, Any]] = {}  # a whole month's day items added up per combination
+        for item in items.get(month, []):
             sk = item["sk"]
-            key = sk[2:] if whole else sk[5:]
+            key = sk[2:] if sk[0] == "M" else sk[5:]
             if key not in combos:
                 dims = rules.split_combo(key)
                 combos[key] = dims if _matches(dims, query) else None
             dims = combos[key]
-            if dims is not None:
-                if whole:
-                    out.append((start, dims, item))
-                else:
-                    day = days.get(sk[2:4]) or days.setdefault(sk[2:4], start.replace(day=int(sk[2:4])))
-                    out.append((day, dims, item))
+            if dims is None:
+                continue
+            if not whole:
+                day = days.get(sk[2:4]) or days.setdefault(sk[2:4], start.replace(day=int(sk[2:4])))
+                out.append((day, dims, item))
+            elif sk[0] == "M":
+                out.append((start, dims, item))
+            else:
+                line = rolled.get(key)
+                if line is None:
+                    line = rolled[key] = {"sk": f"M#{key}"}
+                    out.append((start, dims, line))
+                for name, n in item.items():
+                    if name != "sk":
+                        line[name] = line.get(name, 0) + (n or 0)
     return out, work
 
 

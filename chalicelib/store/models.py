@@ -30,9 +30,11 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | public status changes of a day (Open311)      | GSI by_update: update_day=<yyyy-mm-dd>, at (events)     |
 | a ticket's satisfaction rating                | GetItem pk=TICKET#<code>, sk=RATING (put if absent)     |
 | rating statistics per month and category      | UpdateItem pk=STATS, sk=RATING#<yyyy-mm>#<category> ADD |
-| statistics counters of a day / month per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> and M#<combo> ADD (in the ticket's transaction); Query sk between / begins_with |
+| statistics counters of a day per channel, category, agency, commune | UpdateItem pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> ADD (in the ticket's transaction); Query sk between (today's, and to build a day summary) |
 | per-operator workload of a day                | UpdateItem pk=STATS#<yyyy-mm>, sk=O#<dd>#<digest of the e-mail> ADD; Query sk between |
+| a closed day's / month's statistics summary   | BatchGetItem pk=STATS#<yyyy-mm>, sk=DSUM#<dd> / SUM with sk=DIRTY (its stale counters d01..d31 / handled, ADDed in the writes' transactions) |
 | the open backlog's ages (when each open ticket was received) | BatchGetItem pk=TICKET#<code>, sk=TICKET (100 a call, only created_at) after Query GSI by_open |
+| call-centre figures per hour (calls, outcomes, wait, talk, callbacks) | UpdateItem pk=STATS#<yyyy-mm>, sk=C#<dd>#<hh> ADD (in the call's / the task's transaction); Query sk between |
 | Open311 integrators · an API key's integrator | Query pk=INTEGRATORS · GetItem pk=APIKEY#<sha256>      |
 | contacts with bounces / complaints            | Query pk=CONTACT_HEALTH                                |
 | quarantined payloads, newest first            | Query pk=QUARANTINE (TTL'd)                            |
@@ -58,6 +60,13 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | KB gaps (questions no article fits), newest first | Query pk=KB#GAPS, sk=<at>#<token>, ScanIndexForward=false |
 | KB article uses of a month (most used)        | UpdateItem pk=KB#USE#<yyyy-mm>, sk=<id> ADD n; Query pk   |
 | categories answered automatically from the KB | GetItem pk=KB#SETTINGS, sk=AUTO_ANSWER (version-checked) |
+| the duty roster and who is away (answer_url)  | GetItem pk=ROSTER, sk=CURRENT (versioned; away map set by UpdateItem); cold container: BatchGetItem with pk=REF, sk=CURRENT |
+| a call: its facts, each event once (telephony) | GetItem / UpdateItem pk=CALL#<call id>, sk=CALL (ADD statuses, conditional per status; TTL'd) |
+| the calls of a day (call log), newest first    | Query pk=CALLS#<yyyy-mm-dd>, sk=<offered at>#<call id> (no phone; filter outcome) |
+| calls ringing or answered now (screen-pop)     | Query pk=LIVECALL (sk=<call id>, TTL'd; filter expires_at > now) |
+| a caller's calls, newest first                 | Query pk=PERSON#<digest of the phone>, sk begins_with CALL# (a number that is no Vietnamese phone: the digest of '+' and its digits, domain.calls.raw_caller_key) |
+| a caller's open call task (merges repeats)     | UpdateItem pk=CALLTASK#<digest of the phone>, sk=OPEN (upsert); closed: sk=DONE#<at> |
+| open call tasks, earliest due (and reminders)  | GSI by_status_due: status=cb#open / cb#soon / cb#reminded, filter pk begins_with CALLTASK# |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -485,6 +494,24 @@ class CallbackModel(Model):
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # A call task (pk=CALLTASK#<digest of the phone>, chalicelib.store.calls): the caller, the calls
+    # merged into it, the first and last of them; `tracking_code` is "" (no ticket yet).
+    caller = UnicodeAttribute(null=True)
+    calls = NumberAttribute(null=True)
+    call_ids = UnicodeSetAttribute(null=True)
+    first_at = UTCDateTimeAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)
+    last_outcome = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    # A call task's last "Gọi lại": when, its call, who; `attempt_result` "no_answer" once that call
+    # ended unanswered (an answered one with talk time closes the task).
+    attempt_at = UTCDateTimeAttribute(null=True)
+    attempt_call = UnicodeAttribute(null=True)
+    attempt_by = UnicodeAttribute(null=True)
+    attempt_result = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
 
     by_status_due = CallbackByStatusDue()
 
@@ -694,12 +721,29 @@ def _counter_attributes() -> dict[str, Any]:
                              "pk": UnicodeAttribute(hash_key=True), "sk": UnicodeAttribute(range_key=True),
                              "actor": UnicodeAttribute(null=True), "handled": NumberAttribute(null=True)}
     attrs.update({name: NumberAttribute(null=True) for name in FIELDS})
+    # DIRTY's per-day stale counters: d01..d31 count the writes into a day after it closed
+    attrs.update({f"d{n:02d}": NumberAttribute(null=True) for n in range(1, 32)})
     return attrs
 
 
 STATS_COUNTER_DOC = """A statistics counter (chalicelib.store.stats): pk=STATS#<yyyy-mm>, sk=D#<dd>#<combo> (a day),
-M#<combo> (the month) or O#<dd>#<digest> (a staff member's day); numbers ADDed (chalicelib.domain.stats.FIELDS)."""
+M#<combo> (the month, older versions only), O#<dd>#<digest> (a staff member's day) or DIRTY (the month's
+and its days' stale counters); numbers ADDed (chalicelib.domain.stats.FIELDS)."""
 StatsCounterModel: Any = type("StatsCounterModel", (Model,), _counter_attributes())
+
+
+def _call_counter_attributes() -> dict[str, Any]:
+    from chalicelib.domain.call_stats import FIELDS
+
+    attrs: dict[str, Any] = {"Meta": type("Meta", (_Meta,), {}), "__doc__": CALL_STATS_DOC,
+                             "pk": UnicodeAttribute(hash_key=True), "sk": UnicodeAttribute(range_key=True)}
+    attrs.update({name: NumberAttribute(null=True) for name in FIELDS})
+    return attrs
+
+
+CALL_STATS_DOC = """Call-centre counters (chalicelib.store.stats.add_call_figures): pk=STATS#<yyyy-mm>, sk=C#<dd>#<hh> of
+the VN-local hour; numbers ADDed (chalicelib.domain.call_stats.FIELDS) in the call's or the task's transaction."""
+CallStatsModel: Any = type("CallStatsModel", (Model,), _call_counter_attributes())
 
 
 class IntegratorModel(Model):
@@ -772,6 +816,94 @@ class WorkMarkerModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class CallModel(Model):
+    """A call (chalicelib.store.calls), pk=CALL#<call id>, sk=CALL: the route chosen when it was
+    offered and every fact its events brought, each event's status ADDed to `statuses` by an update
+    conditional on it not being there yet (a repeat changes nothing). Holds the caller's phone and
+    recording links: TTL'd after Telephony.keep_days."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CALL")
+    call_id = UnicodeAttribute()
+    direction = UnicodeAttribute(null=True)     # in | out
+    caller = UnicodeAttribute(null=True)        # the citizen's phone, E.164 (in: who called; out: who was called)
+    caller_raw = UnicodeAttribute(null=True)    # what the provider sent when it is not a phone (an app user)
+    route = UnicodeAttribute(null=True)
+    rings = JSONAttribute(null=True)            # [{kind, target, staff}] in ring order
+    record = BooleanAttribute(null=True)
+    tried = NumberAttribute(null=True)          # operators that failed (onFail posts seen)
+    fails = UnicodeSetAttribute(null=True)      # the tries whose failure was seen ("1", "2", ...)
+    last_fail = UnicodeAttribute(null=True)
+    statuses = UnicodeSetAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    day_sk = UnicodeAttribute(null=True)        # its entry in CALLS#<day>
+    ringing_at = UTCDateTimeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+    answered_target = UnicodeAttribute(null=True)
+    agent_ended_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    duration_s = NumberAttribute(null=True)
+    answer_duration_s = NumberAttribute(null=True)
+    end_cause = UnicodeAttribute(null=True)
+    ended_by = UnicodeAttribute(null=True)
+    voicemail_url = UnicodeAttribute(null=True)
+    voicemail_s = NumberAttribute(null=True)
+    recording_url = UnicodeAttribute(null=True)
+    staff = UnicodeAttribute(null=True)         # out: the operator who called back
+    task = UnicodeAttribute(null=True)          # out: the call task it answers
+    provider_call_id = UnicodeAttribute(null=True)  # out: Stringee's id of the callout (the item is keyed by ours)
+    tickets = UnicodeSetAttribute(null=True)    # tickets it was attached to or opened
+    finalised = UnicodeAttribute(null=True)     # the outcome once its follow-ups (task, log) were written
+    expires_at = TTLAttribute(null=True)
+
+
+class CallMarkerModel(Model):
+    """Call listings beside the calls (chalicelib.store.calls), never a phone in a key:
+    pk=CALLS#<yyyy-mm-dd>, sk=<offered at>#<call id>: the day's log (outcome, wait and talk time,
+    who answered, once known; no phone); pk=LIVECALL, sk=<call id>: a call ringing or answered now,
+    with its caller for the screen-pop (TTL'd within the hour)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    call_id = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute(null=True)
+    direction = UnicodeAttribute(null=True)
+    route = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)         # LIVECALL: ringing | answered
+    caller = UnicodeAttribute(null=True)        # LIVECALL only
+    ringing_to = UnicodeAttribute(null=True)
+    answered_by = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    wait_s = NumberAttribute(null=True)
+    talk_s = NumberAttribute(null=True)
+    staff = UnicodeAttribute(null=True)         # out: who called
+    expires_at = TTLAttribute(null=True)
+
+
+class RosterModel(Model):
+    """The duty roster (chalicelib.store.roster): one item, pk=ROSTER, sk=CURRENT, so the answer_url
+    reads who is on duty and who is away with one GetItem. `entries` is saved whole over the version
+    the supervisor started from; `away` maps a staff e-mail to when they went away, set or removed
+    by one UpdateItem of its own key (never the whole item)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default="ROSTER")
+    sk = UnicodeAttribute(range_key=True, default="CURRENT")
+    version = NumberAttribute(default=0)
+    entries = JSONAttribute(null=True)
+    away = MapAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
 class CountsModel(Model):
     """The inbox counts per view and agency scope (pk=INBOX#COUNTS, sk=COUNTS), rebuilt by at most
     one request at a time (`claimed_until`, epoch seconds) once they are older than a few seconds."""
@@ -821,5 +953,6 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
-                                   CountsModel, StatsCounterModel, ExportJobModel,
+                                   CountsModel, StatsCounterModel, ExportJobModel, RosterModel,
+                                   CallModel, CallMarkerModel, CallStatsModel,
                                    KbArticleModel, KbMarkerModel)

@@ -155,6 +155,33 @@ def load_reference() -> ReferenceData:
     return data
 
 
+NOT_READ = object()  # load_with: the reference data was cached, the other item was not read
+
+
+def load_with(model: Any, hash_key: str, range_key: str) -> Any:
+    """On a container with no reference data cached: reads the current document and one other item of
+    the table (answer_url: the duty roster) in ONE BatchGetItem, caches the reference data as
+    load_reference would and returns the other item (a `model`; None when absent). When the reference
+    data is cached, or DynamoDB left a key unprocessed: reads nothing more and returns NOT_READ."""
+    global _cache
+    if _cache is not None and time.monotonic() - _cache[0] < settings().reference_cache_seconds:
+        return NOT_READ
+    from chalicelib import aws
+
+    bind()
+    table = settings().tickets_table
+    keys = [{"pk": {"S": _PK}, "sk": {"S": _SK}}, {"pk": {"S": hash_key}, "sk": {"S": range_key}}]
+    answer = aws.client("dynamodb").batch_get_item(RequestItems={table: {"Keys": keys}})
+    if answer.get("UnprocessedKeys"):
+        return NOT_READ
+    found = {(i["pk"]["S"], i["sk"]["S"]): i for i in answer.get("Responses", {}).get(table, [])}
+    stored = found.get((_PK, _SK))
+    _cache = (time.monotonic(), parse_reference(ReferenceModel.from_raw_data(stored).document if stored
+                                                else seed_document()))
+    other = found.get((hash_key, range_key))
+    return model.from_raw_data(other) if other else None
+
+
 def _version(item: ReferenceVersionModel, whole: bool) -> Version:
     return Version(int(item.version), item.actor, item.at, item.summary or "",
                    int(item.restored_from) if item.restored_from is not None else None,

@@ -1,6 +1,6 @@
 """Transactions cancelled by a concurrent one are sent again, a few times, in this one place.
 
-Every ticket change ADDs to shared statistics counters (`M#<combo>`, `D#dd#<combo>`) and rate-limit
+Every ticket change ADDs to shared statistics counters (`D#dd#<combo>`, a month's `DIRTY`) and rate-limit
 counters in its own TransactWriteItems. DynamoDB cancels a transaction that touches an item another
 transaction is writing at that moment (TransactionCanceledException, reason `TransactionConflict`).
 botocore does not retry that error code (neither its legacy `dynamodb` policies nor standard mode),

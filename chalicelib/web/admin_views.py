@@ -96,8 +96,11 @@ def home(headers: Mapping[str, str]) -> Response:
     counts = {slug: len(document.get(section, [])) for slug, (section, _, _) in SECTIONS.items()
               if section != "calendar"}
     recent = admin.versions(session.user, limit=5)
+    from chalicelib.store.reference import load_reference
+
     return _page(session, "staff/admin_home.html", current=current, counts=counts, recent=recent["versions"],
-                 names=_names(), actor_name=actor_name, sections=SECTIONS, active="")
+                 names=_names(), actor_name=actor_name, sections=SECTIONS, active="",
+                 telephony=load_reference().telephony)
 
 
 def section_page(headers: Mapping[str, str], slug: str, query: Mapping[str, str],
@@ -226,6 +229,7 @@ AUDIT_LABELS = {
     "integrator_added": "Cấp khoá Open311", "integrator_revoked": "Thu hồi khoá Open311",
     "reference_saved": "Sửa dữ liệu danh mục", "reference_restored": "Khôi phục dữ liệu danh mục",
     "export_reporter": "Xuất danh sách thống kê kèm người phản ánh",
+    "roster_saved": "Sửa lịch trực tổng đài",
 }
 DETAIL_LABELS = {
     "version": "Phiên bản", "summary": "Thay đổi", "restored_from": "Khôi phục từ phiên bản", "email": "Tài khoản",

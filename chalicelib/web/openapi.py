@@ -454,7 +454,7 @@ REFERENCE_VERSION: Schema = _obj({"version": INT, "at": DATETIME, "actor": {"typ
                                    "summary": STR, "restored_from": {"type": ["integer", "null"]}}, closed=True)
 REFERENCE_CHANGES: Schema = _obj({
     "key": {"type": "string", "enum": ["categories", "areas", "agencies", "routing_rules", "calendar", "hotline_hours",
-                                       "abbreviations", "routing", "retention", "general"]},
+                                       "abbreviations", "routing", "retention", "telephony", "general"]},
     "title": {"type": "string", "description": "Vietnamese"},
     "added": {"type": "array", "items": STR}, "removed": {"type": "array", "items": STR},
     "changed": {"type": "array", "items": _obj({"label": STR, "changes": {"type": "array", "items": STR}},
@@ -631,6 +631,7 @@ def _webhook_paths() -> dict[str, Any]:
                     "responses": {"200": _json(_obj({"payload": _obj(
                         {"task": {"const": "send"}, "secret": STR, "messages": {"type": "array", "items": _obj(
                             {"uuid": STR, "to": STR, "message": STR})}})}), "messages to send"), **refused}}},
+        **_stringee_paths(),
         "/webhooks/sms/esms": {"get": {
             "operationId": "esmsMo", "tags": ["webhooks"],
             "summary": "eSMS short-code MO (sign = MD5(cpid + smsid + content + receiverTime + private key))",
@@ -640,6 +641,57 @@ def _webhook_paths() -> dict[str, Any]:
                 ("receiverTime", "yyyyMMddHHmmss, Vietnam time"), ("sign", "hex or Base64 MD5"))],
             "responses": {"200": {"description": "eSMS's XML ClientResponse",
                                   "content": {"text/xml": {"schema": STR}}}, **refused}}},
+    }
+
+
+def _stringee_paths() -> dict[str, Any]:
+    """Stringee's call control (chalicelib/web/routes_telephony.py): X-STRINGEE-SIGNATURE is
+    base64(HMAC-SHA1(signing secret, the Request-URI of a GET / the raw body of a POST)). A POST with a
+    missing or wrong one, or a query we did not sign (`t`), is a 403 and nothing is stored; without a
+    signing secret the POSTs answer 503. The answer_url answers an SCCO whatever happens."""
+    refused = _errors(400, 403, 413, 503)
+    token = _query("t", "our own HMAC of call|try|kind, put in the URLs we hand Stringee: the POST signature "
+                        "covers only the body", required=True)
+    signature = _header("X-STRINGEE-SIGNATURE", "base64 HMAC-SHA1 of the Request-URI (GET) or the body (POST)",
+                        required=True)
+    scco = _json({"type": "array", "items": _obj({"action": {"type": "string", "enum": [
+        "connect", "talk", "play", "record", "recordMessage", "input"]}})},
+        "an SCCO: the actions Stringee runs for the call, in order (connect, talk, recordMessage …)")
+    call = _query("call", "the call id (uuid) this URL was handed out for", required=True)
+    event_body = _body(_obj({"call_status": STR, "call_id": STR}, {"timestamp_ms": INT}))
+    return {
+        "/webhooks/stringee/answer": {"get": {
+            "operationId": "stringeeAnswer", "tags": ["webhooks"],
+            "summary": "answer_url: what to do with a call (the operators on duty in hours, else a message and "
+                       "voicemail); never an error — a signature that does not verify, or any failure, answers a "
+                       "safe message and voicemail (nothing stored; counted and alarmed), no signing secret a message "
+                       "without voicemail",
+            "parameters": [signature, _query("uuid", "the call id"), _query("from", "the caller"),
+                           _query("to", "the number called"), _query("fromInternal", "true from an app client"),
+                           _query("callId", "the call id (app clients)"), _query("userId", "app client user"),
+                           _query("projectId", "Stringee project"), _query("custom", "app client data")],
+            "responses": {"200": scco, **refused}}},
+        "/webhooks/stringee/next": {"post": {
+            "operationId": "stringeeNext", "tags": ["webhooks"],
+            "summary": "onFailEventUrl: an operator did not take the call — the next one on duty, else the queue "
+                       "message and voicemail",
+            "parameters": [signature, call, _query("try", "how many operators were tried", required=True), token],
+            "requestBody": _body(_obj({}, {"call_status": STR, "call_id": STR, "endCallCause": STR})),
+            "responses": {"200": scco, **refused}}},
+        "/webhooks/stringee/event": {"post": {
+            "operationId": "stringeeEvent", "tags": ["webhooks"],
+            "summary": "event_url: a state change of a call (created, ringing, answered, ended …), applied once per "
+                       "call and status, in any order",
+            "parameters": [signature], "requestBody": event_body,
+            "responses": {"200": _json(_ref("Ok"), "applied (or already seen)"), **refused}}},
+        "/webhooks/stringee/voicemail": {"post": {
+            "operationId": "stringeeVoicemail", "tags": ["webhooks"],
+            "summary": "recordMessage / record eventUrl: the link of a voicemail (or, kind=recording, of the whole call)",
+            "parameters": [signature, call, _query("kind", "voicemail, or recording: the whole call's recording",
+                                                   {"type": "string", "enum": ["voicemail", "recording"]},
+                                                   required=True), token],
+            "requestBody": _body(_obj({}, {"call_id": STR, "recording_url": STR, "duration": INT})),
+            "responses": {"200": _json(_ref("Ok"), "stored (or already stored)"), **refused}}},
     }
 
 

@@ -39,6 +39,7 @@ EVENT_LABELS = {
     "follower_removed": "Bỏ người theo dõi", "recategorised": "Phân loại lại (thủ công)",
     "claimed": "Nhận xử lý", "released": "Trả lại việc", "reassigned": "Giao lại cho người khác",
     "kb_auto_answer": "Tự động trả lời bằng bài hỏi đáp",
+    "call": "Cuộc gọi",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
@@ -55,7 +56,7 @@ def _common(session: sessions.PageSession, **context: Any) -> dict[str, Any]:
             "csrf": session.csrf, "flash": session.flash, "may": lambda action: allowed(user, action),
             "local": local_text, "labels": LABELS_VI, "event_labels": EVENT_LABELS, "delivery_labels": DELIVERY_LABELS,
             "channel_labels": CHANNEL_LABELS, "citizen_kinds": CITIZEN_KINDS, "nav_counts": _nav_counts(user),
-            "notices": _announcements(), **context}
+            "notices": _announcements(), "duty": _duty(user), **context}
 
 
 def _announcements() -> list[dict[str, Any]]:
@@ -63,6 +64,13 @@ def _announcements() -> list[dict[str, Any]]:
     from chalicelib.web.kb_console import announcements
 
     return announcements()
+
+
+
+def _duty(user: Any) -> Callable[[], dict[str, Any] | None]:
+    from chalicelib.web.call_views import duty_state
+
+    return duty_state(user)
 
 
 def _nav_counts(user: Any) -> Callable[[], dict[str, int]]:
@@ -317,6 +325,11 @@ def intake_page(headers: Mapping[str, str], query: Mapping[str, str], form: Mapp
 
     require(session.user, "phone_intake")
     values = dict(form or {})
+    if not form and query.get("call"):  # "Tạo phản ánh từ cuộc gọi": the number comes from the call, not the URL
+        from chalicelib.services import telephony
+        from chalicelib.web.call_views import call_id_of
+
+        values.update(telephony.call_for_intake(session.user, call_id_of(query["call"])))
     phone = (values.get("phone") or "").strip()  # from the history form or the intake form: a POST body
     values["phone"] = phone
     history, history_error = None, None
@@ -337,12 +350,23 @@ def intake_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Respon
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
     if form.get("lookup"):  # the caller-history form: the phone rides in the body, never in the URL
-        return intake_page(headers, {}, {"phone": form.get("phone") or ""})
+        return intake_page(headers, {}, {"phone": form.get("phone") or "", "call_id": form.get("call_id") or ""})
     try:
         receipt = console.phone_intake(session.user, form)
     except ValidationFailed as failed:
         return intake_page(headers, {}, form, _errors(failed), status=400)
     code = receipt["tracking_code"]
+    if form.get("call_id"):  # the ticket was made from a call: the call goes on its timeline
+        from datetime import datetime, timezone
+
+        from chalicelib.services import telephony
+        from chalicelib.web.call_views import call_id_of
+
+        try:
+            telephony.attach_call(session.user, call_id_of(str(form["call_id"])), code, datetime.now(timezone.utc),
+                                  how="created")
+        except DomainError:  # the ticket stands; the call can still be added from the call log
+            pass
     return redirect(f"/staff/tickets/{quote(code)}", [*session.set_cookies, sessions.flash_cookie(
         f"Đã tạo phản ánh {code} từ cuộc gọi. Đọc mã này cho người gọi để tra cứu.")])
 

@@ -171,6 +171,7 @@ def page(headers: Mapping[str, str], raw: Mapping[str, str]) -> Response:
     from chalicelib.domain.permissions import allowed, require
     from chalicelib.services import stats
     from chalicelib.store.reference import load_reference
+    from chalicelib.web import call_views
 
     session = sessions.page_session(headers)
     require(session.user, "statistics")
@@ -188,7 +189,8 @@ def page(headers: Mapping[str, str], raw: Mapping[str, str]) -> Response:
                  charts=charts_of(figures, kept), heat=_heat(figures.get("heat") or {}), dimensions=DIMENSIONS,
                  show_operators=allowed(session.user, "operator_statistics") and "operators" in figures,
                  link=lambda figure, **more: _link(kept, figure, **more), minutes=_minutes, pct=_pct,
-                 figure_labels=FIGURES, bucket_text=bucket_text, date_text=date_text)
+                 figure_labels=FIGURES, bucket_text=bucket_text, date_text=date_text,
+                 calls=call_views.stats_section(session.user, kept.get("from"), kept.get("to")))
 
 
 def tickets_page(headers: Mapping[str, str], raw: Mapping[str, str]) -> Response:

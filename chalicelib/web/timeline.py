@@ -77,6 +77,8 @@ def _lines(kind: str, detail: Mapping[str, Any], ref: ReferenceData,
            names: Mapping[str, str]) -> list[tuple[str, str]]:
     """The details of one event that say something to a person, labelled in Vietnamese."""
     lines: list[tuple[str, str]] = []
+    if kind == "call":  # chalicelib.services.telephony: a call attached to the ticket, made from it, or a call back
+        return _call_lines(detail, names)
     if kind in ("routed", "recategorised"):
         category = ref.categories.get(str(detail.get("category") or ""))
         area = ref.areas.get(str(detail.get("area") or ""))
@@ -118,6 +120,27 @@ def _lines(kind: str, detail: Mapping[str, Any], ref: ReferenceData,
         lines.append(("Số tin", str(detail["messages"])))
     if kind == "photos_removed" and detail.get("photos_deleted") is not None:
         lines.append(("Số ảnh đã xoá", str(detail["photos_deleted"])))
+    return lines
+
+
+CALL_HOW = {"attached": "Cuộc gọi được gắn vào phản ánh", "created": "Phản ánh được tạo từ cuộc gọi",
+            "called_back": "Tổng đài gọi lại cho người dân"}
+
+
+def _call_lines(detail: Mapping[str, Any], names: Mapping[str, str]) -> list[tuple[str, str]]:
+    from chalicelib.domain.calls import OUT, OUTCOME_LABELS_VI
+
+    lines = [("Cuộc gọi", CALL_HOW.get(str(detail.get("how")), "Cuộc gọi với người dân")),
+             ("Chiều", "Tổng đài gọi đi" if detail.get("direction") == OUT else "Người dân gọi đến")]
+    if detail.get("at"):
+        lines.append(("Lúc", str(detail["at"])))
+    if detail.get("outcome") in OUTCOME_LABELS_VI:
+        lines.append(("Kết quả cuộc gọi", OUTCOME_LABELS_VI[str(detail["outcome"])]))
+    if detail.get("talk_s"):
+        minutes, seconds = divmod(int(detail["talk_s"]), 60)
+        lines.append(("Thời gian nói chuyện", f"{minutes} phút {seconds} giây" if minutes else f"{seconds} giây"))
+    if detail.get("answered_by"):
+        lines.append(("Người nghe máy", names.get(str(detail["answered_by"])) or str(detail["answered_by"])))
     return lines
 
 

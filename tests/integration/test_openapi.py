@@ -270,6 +270,31 @@ def test_open311_json_forms(client: Any, document: dict[str, Any], api_key: str)
                  c.get("/open311/v2/servicerequestupdates.json?" + urlencode(query)))
 
 
+def test_the_stringee_webhooks(client: Any, document: dict[str, Any], providers: Any) -> None:
+    from chalicelib.channels import stringee
+    from devstack.fakes import LOCAL_SECRETS
+
+    secret = LOCAL_SECRETS["stringee_signing_secret"]
+    call = f"call-vn-1-{uuid.uuid4().hex[:10].upper()}"
+    answer = f"/webhooks/stringee/answer?{urlencode({'from': unique_phone(), 'to': '842763661022', 'uuid': call})}"
+    for signature in (stringee.signature(answer, secret), "Zm9yZ2Vk"):
+        conforms(document, "/webhooks/stringee/answer", "get",
+                 client.http.get(answer, headers={stringee.SIGNATURE_HEADER: signature}))
+    next_query = urlencode({"call": call, "try": "1", "t": stringee.query_token(secret, call, "1")})
+    voicemail_query = urlencode({"call": call, "kind": "voicemail", "t": stringee.query_token(secret, call, "", "voicemail")})
+    posts = {"/webhooks/stringee/next": (f"?{next_query}", {"call_status": "ended", "call_id": call}),
+             "/webhooks/stringee/event": ("", {"call_status": "ringing", "call_id": call, "timestamp_ms": 1}),
+             "/webhooks/stringee/voicemail": (f"?{voicemail_query}", {"recording_url": "https://r.example/1.wav"})}
+    for path, (query, payload) in posts.items():
+        body = json.dumps(payload).encode()
+        for signature in (stringee.signature(body, secret), None):
+            headers = {**JSON, **({stringee.SIGNATURE_HEADER: signature} if signature else {})}
+            conforms(document, path, "post", client.http.post(path + query, headers=headers, body=body))
+    conforms(document, "/webhooks/stringee/event", "post", client.http.post(
+        "/webhooks/stringee/event", headers={**JSON, stringee.SIGNATURE_HEADER: stringee.signature(b"{}", secret)},
+        body=b"{}"))
+
+
 def test_the_personal_data_api(client: Any, document: dict[str, Any], staff: dict[str, str],
                                filed: dict[str, str]) -> None:
     c, person = client.http, json.dumps({"person": filed["phone"]}).encode()

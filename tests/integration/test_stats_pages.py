@@ -87,7 +87,7 @@ def test_a_supervisor_sees_every_figure_with_its_chart_table_and_links(client: A
     links = re.findall(r'href="(/staff/thong-ke/phan-anh\?[^"]+)"', page)
     assert "/staff/thong-ke/phan-anh?from=2026-11-01&amp;to=2026-11-30&amp;grain=day&amp;agency=so-xay-dung" \
            "&amp;figure=received" in links
-    assert page.count('role="img"') == 5 and 'id="operator-table"' in page and "Lê Thị Mai" in page
+    assert page.count('role="img"') == 6 and 'id="operator-table"' in page and "Lê Thị Mai" in page  # 6: calls per hour
     assert 'id="f-agency"' in page
 
 

@@ -231,16 +231,17 @@ def test_the_app_metrics_alarmed_on_are_emitted_by_the_code_as_alarmed(dist: Pat
     alarms = [a["Properties"] for a in _of_type(_load(dist, "expanded.json"), "AWS::CloudWatch::Alarm").values()
               if a["Properties"].get("Namespace") == "Hotline1022"]
     source = "\n".join(path.read_text() for path in (ROOT / "chalicelib").rglob("*.py"))
-    assert {a["MetricName"] for a in alarms} == {"OutboundDead", "ZaloTokenRefreshed"}
+    assert {a["MetricName"] for a in alarms} == {"OutboundDead", "ZaloTokenRefreshed", "WebhookRejected"}
     for alarm in alarms:
         assert re.search(rf"""["']{alarm["MetricName"]}["']""", source), f"nothing in chalicelib emits {alarm['MetricName']}"
         capsys.readouterr()
-        count(alarm["MetricName"])
+        # as the code emits it: WebhookRejected with its provider and reason (chalicelib/services/call_control.py)
+        count(alarm["MetricName"], **{d["Name"]: d["Value"] for d in alarm["Dimensions"] if d["Name"] != "service"})
         emitted = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         directive = emitted["_aws"]["CloudWatchMetrics"][0]
         assert directive["Namespace"] == alarm["Namespace"]
         assert [m["Name"] for m in directive["Metrics"]] == [alarm["MetricName"]]
-        assert directive["Dimensions"] == [[d["Name"] for d in alarm["Dimensions"]]]
+        assert [sorted(names) for names in directive["Dimensions"]] == [sorted(d["Name"] for d in alarm["Dimensions"])]
         assert all(emitted[d["Name"]] == d["Value"] for d in alarm["Dimensions"])
 
 
