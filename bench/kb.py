@@ -38,8 +38,12 @@ SCALE = 2000   # articles, for the figures at a province's size
 
 
 def seed_articles(path: Path = SEED) -> list[dict[str, Any]]:
-    """The demo articles as the index receives them (published)."""
-    articles = json.loads(path.read_text(encoding="utf-8"))["articles"]
+    """The demo articles as the index receives them (published), dated as loaded on NOW's day
+    (devstack/seed.kb_articles: announcements' dates are relative to the load day)."""
+    from chalicelib.domain.clock import VN_TZ
+    from devstack.seed import kb_articles
+
+    articles = kb_articles(NOW.astimezone(VN_TZ).date(), path)
     return [{**a, "version": 1, "status": "published"} for a in articles]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from chalicelib.domain.errors import DomainError, IllegalTransition, collector
+from chalicelib.domain.errors import DomainError, IllegalTransition, NotFound, collector
 from chalicelib.domain.permissions import ADMIN, AGENCY_OFFICER, SUPERVISOR, StaffUser, allowed
 from chalicelib.domain.text import fold, nfc
 
@@ -38,6 +38,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "expire": (frozenset({PUBLISHED}), EXPIRED),
     "supersede": (frozenset({PUBLISHED}), SUPERSEDED),
 }
+# Expire and supersede withdraw the LIVE version: they apply whenever one is set, even while an edit of
+# it waits as a draft or in review (that working copy keeps its status; next_status(..., live=True)).
+WITHDRAW = frozenset({"expire", "supersede"})
 # Which permission each action needs (chalicelib/domain/permissions.py ACTIONS).
 ACTION_PERMISSION = {"save": "kb_edit", "submit": "kb_edit", "return": "kb_publish", "publish": "kb_publish",
                      "expire": "kb_publish", "supersede": "kb_publish"}
@@ -56,7 +59,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 _URL = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 
 
-class ArticleNotFound(DomainError):
+class ArticleNotFound(NotFound):
     """No such article, or not one this reader may see (the same answer for both)."""
 
     message_vi = "Không tìm thấy bài hỏi đáp."
@@ -107,28 +110,44 @@ def may(user: StaffUser, action: str, agency: str | None) -> bool:
     return AGENCY_OFFICER in user.roles and user.agency is not None and agency == user.agency
 
 
-def may_see(user: StaffUser, agency: str | None) -> bool:
-    """Every staff role reads every article (operators answer from them); drafts included."""
-    return allowed(user, "kb_view")
+def may_see(user: StaffUser, agency: str | None, status: str = PUBLISHED) -> bool:
+    """Every staff role reads every published article (operators answer from them); a working copy
+    not published (draft, in review, expired, superseded) only its own agency's officers,
+    supervisors and admins."""
+    if not allowed(user, "kb_view"):
+        return False
+    return status == PUBLISHED or may_see_unpublished(user, agency)
 
 
-def next_status(current: str, action: str) -> str:
-    """The status `action` leads to from `current`; raises IllegalTransition."""
+def may_see_unpublished(user: StaffUser, agency: str | None) -> bool:
+    """Whether `user` reads an article's versions that are not published: supervisors and admins,
+    and the officers of the article's agency."""
+    if user.roles & {SUPERVISOR, ADMIN}:
+        return True
+    return AGENCY_OFFICER in user.roles and user.agency is not None and agency == user.agency
+
+
+def next_status(current: str, action: str, live: bool = False) -> str:
+    """The status `action` leads to from `current` (`live`: a published version is live); raises
+    IllegalTransition. Expiring or superseding the live version while a draft edit of it exists
+    withdraws the live version and leaves the draft (or review) as it is."""
     if action == "save":
         return REVIEW if current == REVIEW else DRAFT
     starts, target = TRANSITIONS[action]
+    if action in WITHDRAW and live and current in (DRAFT, REVIEW):
+        return current
     if current not in starts:
         raise IllegalTransition(current, target)
     return target
 
 
-def actions_for(user: StaffUser, status: str, agency: str | None) -> list[str]:
-    """The buttons the article page offers `user` (save first)."""
+def actions_for(user: StaffUser, status: str, agency: str | None, live: bool = False) -> list[str]:
+    """The buttons the article page offers `user` (save first); `live`: a published version is live."""
     offered = []
     for action in ("save", "submit", "return", "publish", "expire", "supersede"):
         if not may(user, action, agency):
             continue
-        if action == "save" or status in TRANSITIONS[action][0]:
+        if action == "save" or status in TRANSITIONS[action][0] or (action in WITHDRAW and live):
             offered.append(action)
     return offered
 

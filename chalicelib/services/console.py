@@ -447,6 +447,11 @@ def _kb_used(form: Mapping[str, str]) -> dict[str, Any]:
         article = kb.article(used.group(1))  # the published article the page suggested (any agency's)
     except (NotFound, ArticleNotFound):
         return {}
+    except Exception as exc:  # noqa: BLE001 - the index unreadable: the reply goes, without the article
+        from chalicelib.observability import logger
+
+        logger().warning("knowledge base article not checked", extra={"error_type": type(exc).__name__})
+        return {}
     return {"kb_article": used.group(1), "kb_version": int(used.group(2)),
             "kb_title": str(article.get("title") or "")[:200]}
 

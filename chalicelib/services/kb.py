@@ -21,6 +21,8 @@ from chalicelib.observability import logger
 from chalicelib.store import kb as store
 
 GAPS_PAGE = 50
+PUBLIC_PDF_LINK_S = 300     # a citizen's link to an article's PDF source works five minutes
+STAFF_PDF_LINK_S = 3600
 MAX_GAP = 1000
 
 
@@ -141,16 +143,25 @@ def article(article_id: str, *, user: StaffUser | None = None, now: datetime | N
         return _hit(found)
     require(user, "kb_view")
     item = store.get(article_id) if rules.is_id(article_id) else None
-    if item is None or not rules.may_see(user, item.agency):
+    if item is None:
         raise rules.ArticleNotFound()
+    if not rules.may_see(user, item.agency, item.status):
+        # Staff who may not read unpublished work read the live version, when there is one.
+        live = store.version(article_id, int(item.live_version)) if item.live_version else None
+        if live is None:
+            raise rules.ArticleNotFound()
+        view = _staff_view(user, live)
+        view.update(status=rules.PUBLISHED, live_version=item.live_version, actions=[])
+        return view
     return _staff_view(user, item)
 
 
 def _staff_view(user: StaffUser, item: Any) -> dict[str, Any]:
     view = _content(item)
-    view.update(status=item.status, owner=item.owner, updated_by=item.updated_by, live_version=item.live_version,
+    live_version = getattr(item, "live_version", None)
+    view.update(status=item.status, owner=item.owner, updated_by=item.updated_by, live_version=live_version,
                 source_pdf=item.source_pdf, url=_public_path(item.article_id),
-                actions=rules.actions_for(user, item.status, item.agency))
+                actions=rules.actions_for(user, item.status, item.agency, live=live_version is not None))
     return view
 
 
@@ -159,13 +170,17 @@ def source_pdf_link(article_id: str, *, user: StaffUser | None = None) -> str:
     ArticleNotFound when there is none."""
     if user is None:
         live = (_index().get("articles") or {}).get(article_id)
+        if live is not None and not rules.valid_at(live["valid_from"], live["valid_until"], datetime.now(timezone.utc)):
+            live = None   # withdrawn or past its validity: as for the article page
         item = store.version(article_id, live["version"]) if live and live["source"].get("pdf") else None
     else:
         require(user, "kb_view")
         item = store.get(article_id) if rules.is_id(article_id) else None
+        if item is not None and not rules.may_see(user, item.agency, item.status):
+            item = store.version(article_id, int(item.live_version)) if item.live_version else None
     if item is None or not item.source_pdf:
         raise rules.ArticleNotFound()
-    return store.pdf_url(item.source_pdf)
+    return store.pdf_url(item.source_pdf, PUBLIC_PDF_LINK_S if user is None else STAFF_PDF_LINK_S)
 
 
 # Staff: drafting, the workflow, history
@@ -181,7 +196,8 @@ def staff_list(user: StaffUser, status: str, agency: str | None = None) -> list[
              "version": int(m.version or 0), "valid_until": m.valid_until, "updated_at": m.updated_at,
              "live_version": int(m.n) if m.n else None,
              "editable": rules.may(user, "save", m.agency)}
-            for m in store.listing(status) if not agency or m.agency == agency]
+            for m in store.listing(status) if (not agency or m.agency == agency)
+            and rules.may_see(user, m.agency, status)]
     return sorted(rows, key=lambda r: r["updated_at"] or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
 
 
@@ -233,7 +249,7 @@ def save(user: StaffUser, article_id: str, expected_version: int, form: Mapping[
     save, submit, return, publish, expire, supersede. Raises ArticleNotFound, Forbidden,
     ValidationFailed, IllegalTransition, ArticleChanged (someone saved since `expected_version`)."""
     current = store.get(article_id) if rules.is_id(article_id) else None
-    if current is None or not rules.may_see(user, current.agency):
+    if current is None or not rules.may_see(user, current.agency, current.status):
         raise rules.ArticleNotFound()
     if action not in rules.ACTION_PERMISSION or not rules.may(user, action, current.agency):
         raise Forbidden()
@@ -245,34 +261,41 @@ def save(user: StaffUser, article_id: str, expected_version: int, form: Mapping[
         if not rules.may(user, "save", draft.agency):
             raise Forbidden()   # an officer cannot hand an article to another agency
         fields = {**draft.fields(), "source_pdf": _pdf(form, article_id, current.source_pdf)}
-    status = rules.next_status(current.status, action)
+    status = rules.next_status(current.status, action, live=current.live_version is not None)
     live = {"publish": "publish", "expire": "withdraw", "supersede": "withdraw"}.get(action)
+    live_version = current.live_version
     item = store.update(current, expected_version, store.Change(fields, status, action, user.actor, live), now)
     if live:
         rebuild_index(now)
+    if action == "supersede" and live_version is not None:
+        _notify_owner(item, int(live_version), now, superseded=True)
     return _staff_view(user, item)
 
 
 def history(user: StaffUser, article_id: str) -> list[dict[str, Any]]:
-    """Every version, newest first: {version, status, action, by, at, title}."""
+    """Every version, newest first: {version, status, action, by, at, title}; staff who may not read
+    unpublished work (rules.may_see_unpublished) get the published versions only."""
     require(user, "kb_view")
     current = store.get(article_id) if rules.is_id(article_id) else None
-    if current is None or not rules.may_see(user, current.agency):
+    if current is None or not rules.may_see(user, current.agency, current.status) and not current.live_version:
         raise rules.ArticleNotFound()
+    everything = rules.may_see_unpublished(user, current.agency)
     return [{"version": int(v.version), "status": v.status, "action": v.action, "by": v.updated_by,
              "at": v.updated_at, "title": v.title, "live": v.version == current.live_version}
-            for v in store.versions(article_id)]
+            for v in store.versions(article_id) if everything or v.action == "publish"]
 
 
 def version_diff(user: StaffUser, article_id: str, old: int, new: int) -> dict[str, Any]:
     """What changed from version `old` to `new`: {old, new, changes} (chalicelib.domain.kb.diff)."""
     require(user, "kb_view")
     current = store.get(article_id) if rules.is_id(article_id) else None
-    if current is None or not rules.may_see(user, current.agency):
+    if current is None:
         raise rules.ArticleNotFound()
     before, after = store.version(article_id, old), store.version(article_id, new)
     if before is None or after is None:
         raise rules.ArticleNotFound()
+    if not rules.may_see_unpublished(user, current.agency) and not (before.action == after.action == "publish"):
+        raise rules.ArticleNotFound()   # others compare published versions only
     fields = [*store.CONTENT_FIELDS]
     return {"old": old, "new": new, "title": current.title,
             "changes": rules.diff({f: getattr(before, f) for f in fields}, {f: getattr(after, f) for f in fields})}
@@ -343,8 +366,9 @@ def expire_due(now: datetime) -> dict[str, int]:
     return {"expired": expired, "emails": emails}
 
 
-def _notify_owner(item: Any, live_version: int, now: datetime) -> int:
-    """Queues the owner's e-mail about the expired article once (its key is fixed per version)."""
+def _notify_owner(item: Any, live_version: int, now: datetime, superseded: bool = False) -> int:
+    """Queues the owner's e-mail about the expired (or superseded) article once (its key is fixed per
+    version)."""
     from chalicelib import queues
     from chalicelib.config import settings
     from chalicelib.notify.staff import Contact, messages
@@ -353,14 +377,20 @@ def _notify_owner(item: Any, live_version: int, now: datetime) -> int:
     if "@" not in (item.owner or ""):
         return 0   # loaded articles (the demo seed) have no person to tell
     link = settings().public_url(f"/staff/hoi-dap/{item.article_id}")
-    subject = f"Bài hỏi đáp hết hiệu lực: {item.title}"[:200]
+    if superseded:
+        subject = f"Bài hỏi đáp bị thay thế: {item.title}"[:200]
+        text = (f"Bài “{item.title}” đã được giám sát viên đánh dấu bị thay thế và không còn được gợi ý cho tổng "
+                "đài viên và người dân. Nếu cần, hãy cập nhật nội dung theo văn bản mới rồi gửi duyệt lại.")
+    else:
+        subject = f"Bài hỏi đáp hết hiệu lực: {item.title}"[:200]
+        text = (f"Bài “{item.title}” đã hết hiệu lực từ ngày {item.valid_until} và không còn được gợi ý cho tổng "
+                "đài viên và người dân. Vui lòng cập nhật nội dung, hiệu lực rồi gửi duyệt lại.")
+    kind = "superseded" if superseded else "expired"
     sent = 0
     for index, message in enumerate(messages(
-            "kb_expired", Contact(email=item.owner), subject,
-            f"Bài “{item.title}” đã hết hiệu lực từ ngày {item.valid_until} và không còn được gợi ý cho tổng đài "
-            "viên và người dân. Vui lòng cập nhật nội dung, hiệu lực rồi gửi duyệt lại.",
+            "kb_expired", Contact(email=item.owner), subject, text,
             "", now, template="kb_expired", link=link, title=item.title, valid_until=item.valid_until)):
-        message.sk = f"OUT#kb-expired#{live_version}#{index}"
+        message.sk = f"OUT#kb-{kind}#{live_version}#{index}"
         try:
             outbound.add_unattached(message, f"OUTBOX#kb#{item.article_id}")
         except AlreadyExists:
@@ -381,7 +411,12 @@ def add_gap(user: StaffUser, code: str | None, text: str, now: datetime, categor
     text = nfc(text)[:MAX_GAP]
     if not text:
         raise ValidationFailed([FieldError("text", "Cần nội dung câu hỏi.", "The question is required.")])
-    store.add_gap(text, code or None, category, user.actor, now)
+    from chalicelib.domain.retention import add_months
+
+    # Kept no longer than a ticket of the category keeps its personal data (the retention schedule);
+    # erasing the ticket deletes it at once (services.privacy).
+    expires_at = add_months(now, _reference().retention.months_for(category))
+    store.add_gap(text, code or None, category, user.actor, now, expires_at=expires_at)
 
 
 def gaps(user: StaffUser, after: str | None = None) -> dict[str, Any]:
@@ -396,7 +431,14 @@ def record_use(article_id: str, version: int, code: str | None, actor: str, now:
     """Counts one use of an article in an answer (the month's most used)."""
     live = (_index().get("articles") or {}).get(article_id)
     title = live["title"] if live else article_id
-    store.count_use(now.astimezone(timezone.utc).strftime("%Y-%m"), article_id, title)
+    store.count_use(local_month(now), article_id, title)
+
+
+def local_month(now: datetime) -> str:
+    """The month (yyyy-mm) in Vietnam: use counts are kept by the month people there live in."""
+    from chalicelib.domain.clock import VN_TZ
+
+    return now.astimezone(VN_TZ).strftime("%Y-%m")
 
 
 def most_used(month: str) -> list[dict[str, Any]]:
@@ -407,6 +449,12 @@ def most_used(month: str) -> list[dict[str, Any]]:
 
 def auto_answer_categories() -> frozenset[str]:
     return store.auto_answer()[0]
+
+
+def is_confidential(category: str | None) -> bool:
+    """Whether `category` is confidential in the reference data (never answered automatically)."""
+    found = _reference().categories.get(category or "")
+    return bool(found is not None and found.confidential)
 
 
 def auto_answer_settings() -> tuple[frozenset[str], int]:
@@ -424,6 +472,10 @@ def set_auto_answer(user: StaffUser, category: str, on: bool, expected_version: 
         raise Forbidden()
     if category not in _reference().categories:
         raise ValidationFailed([FieldError("category", "Lĩnh vực không hợp lệ.", "Unknown category.")])
+    if on and is_confidential(category):
+        raise ValidationFailed([FieldError(
+            "category", "Lĩnh vực bảo mật không được trả lời tự động: tổng đài viên phải xem từng phản ánh.",
+            "A confidential category cannot be answered automatically: an operator must read each report.")])
     current, version = store.auto_answer()
     if version != expected_version:
         raise Conflict()

@@ -60,16 +60,22 @@ def after_routing(code: str, now: datetime) -> str | None:
     ticket = tickets.get_ticket(code)
     if ticket.channel not in CHANNELS or not ticket.category or ticket.anonymised_at:
         return None
-    if ticket.category not in kb.auto_answer_categories():
+    switched_on = kb.auto_answer_categories()
+    if ticket.category not in switched_on or kb.is_confidential(ticket.category):
         return None
     hit = confident_match(kb.search(" ".join(str(ticket.text or "").split())[:TEXT], public=True,
                                     category=ticket.category, agency=ticket.agency, limit=2, now=now))
+    # The category is only a boost in the search: an article of another category (maybe one never
+    # switched on) can rank first, and must not answer.
+    if hit is None or hit.get("category") != ticket.category or hit.get("category") not in switched_on:
+        return None
     route = console._route(ticket)
-    if hit is None or route is None:
+    if route is None:
         return None
     link = settings().public_url(f"/hoi-dap/{hit['id']}")
     zalo, sms = texts(ticket.tracking_code, hit, link)
-    message = _message(route, ticket.tracking_code, zalo if route[0] != "sms" else sms, now)
+    message = _message(route, ticket.tracking_code, zalo if route[0] != "sms" else sms, now,
+                       reply_to=ticket.last_inbound_ref if route[0] == "zalo" else None)
     event = tickets.NewEvent(
         kind=EVENT, actor=ACTOR, at=now,
         public_text=f"Tự động trả lời bằng bài «{hit['title']}»; tổng đài viên sẽ xem lại phản ánh.",
@@ -89,12 +95,18 @@ def after_routing(code: str, now: datetime) -> str | None:
     return str(hit["id"])
 
 
-def _message(route: tuple[str, str, str, str | None], code: str, text: str, now: datetime) -> Any:
+def _message(route: tuple[str, str, str, str | None], code: str, text: str, now: datetime,
+             reply_to: str | None = None) -> Any:
+    """The outbound answer; on Zalo it quotes the citizen's last message (`reply_to`), as every Zalo
+    reply does, so it is sent (and billed) as a reply inside the interaction window, not a proactive
+    message (docs/channels.md)."""
     from chalicelib.store import outbound
 
     channel, provider, recipient, device = route
     item = outbound.new_outbound(KIND, channel, provider, recipient, text, now, automated=True)
     item.tracking_code = code
+    if reply_to:
+        item.reply_to = reply_to
     if device:
         item.provider_ref = device
     return item

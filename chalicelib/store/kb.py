@@ -35,6 +35,7 @@ GAPS = "KB#GAPS"
 SETTINGS = ("KB#SETTINGS", "AUTO_ANSWER")
 POINTER_TTL_S = 60
 INDEX_PREFIX = "kb/index-"
+SUPERSEDED_TAG = ("kb-index", "superseded")   # the lifecycle rule's tag filter (infra/resources.json)
 UPLOAD_PREFIX = "kb/uploads/"
 SOURCE_PREFIX = "kb/sources/"
 CONTENT_FIELDS = ("kind", "title", "questions", "answer", "short_answer", "category", "agency", "source_number",
@@ -220,11 +221,31 @@ def store_index(seq: int, document: dict[str, Any]) -> str | None:
         s3.delete_object(Bucket=_bucket(), Key=key)
         return None
     if previous is not None and previous.key and previous.key != key:
-        # Readers fetch the file the pointer names right after reading it; one a minute old is unread.
-        s3.delete_object(Bucket=_bucket(), Key=previous.key)
+        # Readers may hold the old pointer for up to POINTER_TTL_S: the old file stays, marked for the
+        # bucket's lifecycle rule to remove a day later.
+        retire_index(previous.key)
     # This container reads what it just built (the caller may hold the cache's lock: plain assignments)
     _CACHE.key, _CACHE.document, _CACHE.checked = key, document, time.monotonic()
     return key
+
+
+def retire_index(key: str) -> None:
+    """Marks a superseded index file for deletion by the bucket's lifecycle rule "superseded-kb-indexes"
+    (infra/resources.json: prefix kb/index-, tag SUPERSEDED_TAG, one day). The file is copied onto itself
+    with the tag, so its age restarts: it is removed a day after it was superseded, never while a reader
+    may still hold its pointer; the current index never carries the tag, so it never expires. A failure
+    only leaves an old file in the bucket (logged)."""
+    from chalicelib.observability import logger
+
+    if not key.startswith(INDEX_PREFIX):
+        return
+    try:
+        aws.client("s3").copy_object(
+            Bucket=_bucket(), Key=key, CopySource={"Bucket": _bucket(), "Key": key}, MetadataDirective="REPLACE",
+            ContentType="application/json", ContentEncoding="gzip", TaggingDirective="REPLACE",
+            Tagging=f"{SUPERSEDED_TAG[0]}={SUPERSEDED_TAG[1]}")
+    except Exception as exc:  # noqa: BLE001 - the new index is in place; an old file left over is harmless
+        logger().warning("old kb index not marked", extra={"error_type": type(exc).__name__})
 
 
 def read_index(key: str) -> dict[str, Any]:
@@ -288,9 +309,9 @@ def aws_errors() -> tuple[type[Exception], ...]:
 
 
 def _missing(exc: Exception) -> bool:
+    # Only "no such key" means the file is gone; AccessDenied is a permission fault to report, not hide.
     code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-    # Without s3:ListBucket on kb/ S3 answers a missing key with AccessDenied; both mean "not there".
-    return code in ("NoSuchKey", "404", "AccessDenied")
+    return code in ("NoSuchKey", "404")
 
 
 def forget_index() -> None:
@@ -330,22 +351,47 @@ def keep_pdf(upload_key: str, article_id: str) -> str | None:
     return key
 
 
-def pdf_url(key: str) -> str:
+def pdf_url(key: str, expires_s: int = 3600) -> str:
     return aws.client("s3").generate_presigned_url(
         "get_object", Params={"Bucket": _bucket(), "Key": key, "ResponseContentType": "application/pdf"},
-        ExpiresIn=3600)
+        ExpiresIn=expires_s)
 
 
 # Gaps, uses, the auto-answer switch.
 
 
-def add_gap(text: str, code: str | None, category: str | None, actor: str, now: datetime) -> None:
-    bind()
+def gaps_of_pk(code: str) -> str:
+    return f"{GAPS}#{code}"
+
+
+def add_gap(text: str, code: str | None, category: str | None, actor: str, now: datetime,
+            expires_at: datetime | None = None) -> None:
+    """Stores a gap (expiring at `expires_at`, DynamoDB TTL) and, when it came from a ticket, a marker
+    under the ticket (pk KB#GAPS#<code>) in the same transaction, so erasing the ticket finds it."""
+    connection = bind()
     at = now.astimezone(timezone.utc).isoformat()
-    item = KbMarkerModel(GAPS, f"{at}#{secrets.token_hex(3)}", text=text, code=code, category=category, actor=actor,
-                         updated_at=now)
+    sk = f"{at}#{secrets.token_hex(3)}"
+    item = KbMarkerModel(GAPS, sk, text=text, code=code, category=category, actor=actor, updated_at=now,
+                         expires_at=expires_at)
     with translate():
-        item.save(condition=KbMarkerModel.pk.does_not_exist())
+        if not code:
+            item.save(condition=KbMarkerModel.pk.does_not_exist())
+            return
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(item, condition=KbMarkerModel.pk.does_not_exist())
+            transaction.save(KbMarkerModel(gaps_of_pk(code), sk, code=code, expires_at=expires_at))
+
+
+def delete_gaps_of(code: str) -> int:
+    """Deletes the gaps noted from ticket `code` (and their markers); returns how many. Idempotent."""
+    bind()
+    deleted = 0
+    with translate():
+        for marker in KbMarkerModel.query(gaps_of_pk(code)):
+            KbMarkerModel(GAPS, marker.sk).delete()
+            marker.delete()
+            deleted += 1
+    return deleted
 
 
 def gaps(after: str | None, limit: int) -> tuple[list[KbMarkerModel], str | None]:

@@ -57,7 +57,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | KB articles in a status (staff list)          | Query pk=KB#S#<status> (sk=<id>; marker moved in the article's transaction) |
 | live KB articles (index build, expiry)        | Query pk=KB#LIVE (sk=<id>, live version, valid_until), BatchGetItem the V# items |
 | the KB index's pointer (S3 key, build number) | GetItem pk=KB#INDEX, sk=POINTER (bumped with every KB#LIVE change) |
-| KB gaps (questions no article fits), newest first | Query pk=KB#GAPS, sk=<at>#<token>, ScanIndexForward=false |
+| KB gaps (questions no article fits), newest first | Query pk=KB#GAPS, sk=<at>#<token>, ScanIndexForward=false (TTL'd) |
+| a ticket's KB gaps (erasure deletes them)      | Query pk=KB#GAPS#<code> (sk=the gap's sk; written with the gap; TTL'd) |
 | KB article uses of a month (most used)        | UpdateItem pk=KB#USE#<yyyy-mm>, sk=<id> ADD n; Query pk   |
 | categories answered automatically from the KB | GetItem pk=KB#SETTINGS, sk=AUTO_ANSWER (version-checked) |
 | the duty roster and who is away (answer_url)  | GetItem pk=ROSTER, sk=CURRENT (versioned; away map set by UpdateItem); cold container: BatchGetItem with pk=REF, sk=CURRENT |
@@ -662,7 +663,8 @@ class KbArticleModel(Model):
 
 class KbMarkerModel(Model):
     """The KB's small items beside the articles: status listings, the live listing, the index pointer,
-    gaps, use counters and the auto-answer switch (pk KB#S#<status> | KB#LIVE | KB#INDEX | KB#GAPS |
+    gaps and their per-ticket markers, use counters and the auto-answer switch (pk KB#S#<status> | KB#LIVE |
+    KB#INDEX | KB#GAPS | KB#GAPS#<code> |
     KB#USE#<yyyy-mm> | KB#SETTINGS)."""
 
     class Meta(_Meta):
@@ -686,6 +688,7 @@ class KbMarkerModel(Model):
     seq = NumberAttribute(null=True)            # live changes so far (pointer)
     built_seq = NumberAttribute(null=True)      # the live change the stored index includes
     categories = UnicodeSetAttribute(null=True)
+    expires_at = TTLAttribute(null=True)        # a gap (and its ticket marker): the retention schedule's end
 
 
 class RatingModel(Model):

@@ -125,8 +125,24 @@ def article(article_id: str) -> Response:
             "valid_until_text": _date(found.get("valid_until")) if found.get("valid_until") else None}
     link = source.get("url") or ""
     safe_link = link if str(link).startswith(("https://", "http://", "/")) else ""
-    return render("hoidap_article.html", a=view, source_link=safe_link, category_link=url(
+    pdf_link = url(f"/hoi-dap/{found['id']}/van-ban") if source.get("pdf") else None
+    return render("hoidap_article.html", a=view, source_link=safe_link, pdf_link=pdf_link, category_link=url(
         f"/hoi-dap/linh-vuc/{found.get('category')}") if category else None, **_common())
+
+
+def source_pdf(article_id: str) -> Response:
+    """/hoi-dap/<id>/van-ban: a 303 to a five-minute link to the PDF of a published, valid article's
+    source document; the article's missing page otherwise."""
+    from chalicelib.domain.errors import NotFound
+    from chalicelib.domain.kb import ArticleNotFound
+    from chalicelib.services import kb
+
+    try:
+        link = kb.source_pdf_link(article_id[:80])
+    except (NotFound, ArticleNotFound):
+        return _missing()
+    return Response(body="", status_code=303, headers={"Location": link, "Cache-Control": "no-store",
+                                                       "Referrer-Policy": "no-referrer"})
 
 
 def suggest(body: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:

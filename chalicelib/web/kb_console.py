@@ -78,7 +78,8 @@ def add_gap(user: Any, code: str, now: datetime | None = None) -> str:
     require(user, "view")
     ticket = console.load(user, code)
 
-    text = redact(" ".join(str(ticket.text or "").split())[:TICKET_TEXT])
+    names = [ticket.reporter_name] if ticket.reporter_name else []
+    text = redact(" ".join(str(ticket.text or "").split())[:TICKET_TEXT], names)
     kb.add_gap(user, ticket.tracking_code, text, now or datetime.now(timezone.utc), category=ticket.category)
     return "Đã ghi nhận: câu hỏi chưa có bài hỏi đáp phù hợp (giám sát viên sẽ xem để bổ sung)."
 
@@ -104,8 +105,9 @@ def auto_answer_page(headers: Mapping[str, str], message: str | None = None, sta
     require(session.user, "kb_auto_answer")
     on, version = kb.auto_answer_settings()
     counts = {cid: n for cid, _, n in kb.categories_with_articles()}
+    # Confidential categories are never answered automatically (an operator reads each report): not offered.
     rows = [{"id": c.id, "name": c.name, "on": c.id in on, "articles": counts.get(c.id, 0)}
-            for c in load_reference().categories.values()]
+            for c in load_reference().categories.values() if not c.confidential]
     return _page(session, "staff/kb_auto_answer.html", status=status, rows=rows, switch_version=version,
                  error=message)
 
@@ -113,7 +115,7 @@ def auto_answer_page(headers: Mapping[str, str], message: str | None = None, sta
 def auto_answer_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Any:
     """One category switched on or off, over the switch's version the page showed (a change made
     meanwhile is refused with the current state shown again)."""
-    from chalicelib.domain.errors import Conflict
+    from chalicelib.domain.errors import Conflict, ValidationFailed
     from chalicelib.services import kb
     from chalicelib.store.reference import load_reference
     from chalicelib.web import session as sessions
@@ -130,6 +132,9 @@ def auto_answer_submit(headers: Mapping[str, str], form: Mapping[str, str]) -> A
         kb.set_auto_answer(session.user, category, on, version)
     except Conflict:
         return auto_answer_page(headers, "Người khác vừa thay đổi cài đặt này; hãy xem lại rồi bấm lại.", 409)
+    except ValidationFailed as failed:
+        return auto_answer_page(headers, " ".join(e.vi for e in failed.errors) or "Lĩnh vực không hợp lệ.",
+                                400)
     found = load_reference().categories.get(category)
     name = found.name if found else category
     message = (f"Đã bật trả lời tự động cho lĩnh vực {name}." if on
@@ -150,7 +155,7 @@ def most_used_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Any:
 
     session = sessions.page_session(headers)
     require(session.user, "kb_gaps")
-    this_month = datetime.now(timezone.utc).strftime("%Y-%m")
+    this_month = kb.local_month(datetime.now(timezone.utc))
     month = query.get("thang") or this_month
     if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month):
         month = this_month

@@ -46,7 +46,7 @@ def list_page(headers: Mapping[str, str], query: Mapping[str, str]) -> Response:
     agency = query.get("co-quan") if "co-quan" in query else (user.agency if officer_only else None)
     agency = agency if agency in agencies else None
     rows = kb.staff_list(user, status, agency)
-    month = _now().strftime("%Y-%m")
+    month = kb.local_month(_now())
     used = kb.most_used(month)[:10] if rules.may(user, "publish", None) else []
     return _page(session, "staff/kb_list.html", rows=rows, kb_status=status, statuses=rules.STATUS_LABELS_VI,
                  agencies=agencies, agency=agency, categories=_reference().categories, kinds=rules.KINDS,

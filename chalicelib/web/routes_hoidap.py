@@ -35,6 +35,14 @@ def hoidap_article(article_id: str) -> Response:
     return hoidap_views.article(article_id)
 
 
+@bp.route("/hoi-dap/{article_id}/van-ban", methods=["GET"])
+@html_page(lambda_context)
+def hoidap_source_pdf(article_id: str) -> Response:
+    from chalicelib.web import hoidap_views
+
+    return hoidap_views.source_pdf(article_id)
+
+
 @bp.route("/api/v1/kb/suggest", methods=["POST"], content_types=ANY)
 @json_api(lambda_context)
 def kb_suggest() -> Response:

@@ -58,10 +58,10 @@ def test_an_officer_drafts_their_agency_article_a_supervisor_publishes_it_and_se
     draft = kb.create(OFFICER, _form(word, agency="cong-an-tinh"), NOW)
     assert draft["agency"] == "so-xay-dung" and draft["status"] == rules.DRAFT
     assert "publish" not in draft["actions"] and "submit" in draft["actions"]
-    # The officer may not publish, and another agency's officer may not even edit it
+    # The officer may not publish, and another agency's officer may not even see the draft
     with pytest.raises(Forbidden):
         kb.save(OFFICER, draft["id"], 1, None, "publish", NOW)
-    with pytest.raises(Forbidden):
+    with pytest.raises(rules.ArticleNotFound):
         kb.save(POLICE, draft["id"], 1, _form(word), "save", NOW)
     with pytest.raises(Forbidden):
         kb.create(OPERATOR, _form(word), NOW)
@@ -96,15 +96,16 @@ def test_a_stale_save_is_refused_and_the_published_version_stays_until_the_edit_
     assert working["status"] == rules.DRAFT and working["live_version"] == 1 and working["version"] == 2
     assert kb.article(first["id"])["answer"].startswith("Nộp hồ sơ " + word)
     with pytest.raises(IllegalTransition):
-        kb.save(SUPERVISOR, first["id"], 2, None, "expire", NOW)   # only the published working copy expires
+        kb.save(SUPERVISOR, first["id"], 2, None, "return", NOW)   # a draft is not in review
     kb.save(SUPERVISOR, first["id"], 2, None, "publish", NOW)
     kb_store.forget_index()
     assert kb.article(first["id"])["answer"] == "Nộp hồ sơ trực tuyến trên Cổng dịch vụ công."
     # History lists every version, and the diff shows the answer's change
-    history = kb.history(OPERATOR, first["id"])
+    assert [h["version"] for h in kb.history(OPERATOR, first["id"])] == [3, 1]   # operators: published versions
+    history = kb.history(OFFICER, first["id"])
     assert [(h["version"], h["action"]) for h in history] == [(3, "publish"), (2, "save"), (1, "publish")]
     assert history[0]["live"] and not history[2]["live"]
-    changes = kb.version_diff(OPERATOR, first["id"], 1, 3)["changes"]
+    changes = kb.version_diff(SUPERVISOR, first["id"], 1, 3)["changes"]
     assert [c["field"] for c in changes] == ["answer", "short_answer"]
     assert ("+", "Nộp hồ sơ trực tuyến trên Cổng dịch vụ công.") in changes[0]["lines"]
     assert any(op == "-" for op, _ in changes[0]["lines"])
@@ -173,7 +174,7 @@ def test_a_pdf_source_is_uploaded_with_a_presigned_post_checked_for_type_and_siz
     word = _word()
     made = kb.create(OFFICER, _form(word, source_pdf_upload=grant["key"]), NOW)
     assert made["source_pdf"].startswith(f"kb/sources/{made['id']}/")
-    link = kb.source_pdf_link(made["id"], user=OPERATOR)
+    link = kb.source_pdf_link(made["id"], user=OFFICER)
     assert requests.get(link, timeout=10).content == body
     # An upload that is not a PDF is refused and the article is not changed
     bad = kb.pdf_upload(OFFICER, {"content_type": "application/pdf", "size": 10})
@@ -257,8 +258,10 @@ def test_the_editor_pages_keep_a_stale_edit_and_show_history_and_diff(client: An
     saved = _post(client, path, staff["officer"], {**_form(word, answer=typed), "version": "2", "action": "save"})
     assert saved.status_code == 303
     editor = client.http.get(path, headers=_cookie(staff["operator"])).body.decode()
-    assert "Bản 3" in editor and "đang đăng" in editor and 'value="save"' not in editor   # operators read only
-    diff = client.http.get(f"{path}/so-sanh?tu=2&den=3", headers=_cookie(staff["operator"])).body.decode()
+    # operators read only, and only the published version 2, never the officer's draft (version 3)
+    assert "Bản 2" in editor and "đang đăng" in editor and 'value="save"' not in editor and typed not in editor
+    assert client.http.get(f"{path}/so-sanh?tu=2&den=3", headers=_cookie(staff["operator"])).status_code == 404
+    diff = client.http.get(f"{path}/so-sanh?tu=2&den=3", headers=_cookie(staff["supervisor"])).body.decode()
     assert typed in diff and 'class="added"' in diff and 'class="removed"' in diff
     # The gaps list is the supervisors'
     kb.add_gap(OPERATOR, None, f"câu hỏi {word} chưa có bài", datetime.now(timezone.utc))
@@ -303,3 +306,105 @@ def test_another_container_sees_a_publish_within_a_minute_and_reads_the_pointer_
     now[0] += 2
     after = kb_store.cached_index(unused_build, clock)
     assert made["id"] in after["articles"] and after["seq"] > before["seq"]
+
+
+def test_the_live_version_can_be_superseded_while_an_edit_waits_and_its_owner_is_mailed() -> None:
+    word = _word()
+    owner = _user("supervisor", email=f"owner-{word}@demo.1022.vn")
+    made = kb.create(owner, _form(word), NOW, action="publish")
+    kb.save(OFFICER, made["id"], 1, _form(word, answer="Bản sửa đang chờ duyệt."), "save", NOW)
+    kb.save(OFFICER, made["id"], 2, None, "submit", NOW)
+    working = kb.article(made["id"], user=SUPERVISOR)
+    assert working["status"] == rules.REVIEW and working["live_version"] == 1
+    assert "supersede" in working["actions"] and "expire" in working["actions"]
+    after = kb.save(SUPERVISOR, made["id"], 3, None, "supersede", NOW)
+    assert after["status"] == rules.REVIEW and after["live_version"] is None   # the edit waits on, nothing is live
+    assert after["answer"] == "Bản sửa đang chờ duyệt."
+    assert made["id"] not in _found(f"xin phep xay nha {word}", NOW)
+    mails = _mails(made["id"])
+    assert len(mails) == 1 and mails[0].recipient == owner.email and "bị thay thế" in (mails[0].subject or "")
+    with pytest.raises(IllegalTransition):
+        kb.save(SUPERVISOR, made["id"], 4, None, "expire", NOW)   # nothing live any more
+    # expire likewise, on another article with a draft edit
+    other = kb.create(SUPERVISOR, _form(_word()), NOW, action="publish")
+    kb.save(SUPERVISOR, other["id"], 1, _form(word, answer="Nháp."), "save", NOW)
+    expired = kb.save(SUPERVISOR, other["id"], 2, None, "expire", NOW)
+    assert expired["status"] == rules.DRAFT and expired["live_version"] is None
+
+
+def test_drafts_are_seen_only_by_their_agency_officers_supervisors_and_admins() -> None:
+    word = _word()
+    draft = kb.create(OFFICER, _form(word), NOW)   # so-xay-dung
+    for reader in (OFFICER, SUPERVISOR, ADMIN):
+        assert kb.article(draft["id"], user=reader)["status"] == rules.DRAFT
+    for reader in (OPERATOR, POLICE):
+        with pytest.raises(rules.ArticleNotFound):
+            kb.article(draft["id"], user=reader)
+        assert draft["id"] not in [r["id"] for r in kb.staff_list(reader, rules.DRAFT)]
+    assert draft["id"] in [r["id"] for r in kb.staff_list(SUPERVISOR, rules.DRAFT)]
+    # A published article being edited: an operator reads the live version, never the draft
+    live = kb.create(SUPERVISOR, _form(word), NOW, action="publish")
+    kb.save(OFFICER, live["id"], 1, _form(word, answer="Nội dung nháp chưa duyệt."), "save", NOW)
+    seen = kb.article(live["id"], user=OPERATOR)
+    assert seen["status"] == rules.PUBLISHED and seen["version"] == 1 and "nháp" not in seen["answer"]
+    assert seen["actions"] == []
+    assert kb.article(live["id"], user=OFFICER)["answer"] == "Nội dung nháp chưa duyệt."
+
+
+def test_a_citizen_opens_the_pdf_source_of_a_published_valid_article_only(client: Any) -> None:
+    import requests
+
+    grant = kb.pdf_upload(SUPERVISOR, {"content_type": "application/pdf", "size": 1000})
+    body = b"%PDF-1.4\n% public\n" + b"1" * 50
+    requests.post(grant["url"], data=grant["fields"], files={"file": ("qd.pdf", body, "application/pdf")}, timeout=10)
+    today = datetime.now(timezone.utc)
+    made = kb.create(SUPERVISOR, _form(_word(), source_pdf_upload=grant["key"]), today, action="publish")
+    kb_store.forget_index()
+    page = client.http.get(f"/hoi-dap/{made['id']}").body.decode()
+    assert f'href="/hoi-dap/{made["id"]}/van-ban" id="source-pdf"' in page
+    went = client.http.get(f"/hoi-dap/{made['id']}/van-ban")
+    assert went.status_code == 303 and went.headers["Cache-Control"] == "no-store"
+    assert requests.get(went.headers["Location"], timeout=10).content == body
+    # No PDF, a draft, or an article withdrawn: the missing page, and no link on the article page
+    plain = kb.create(SUPERVISOR, _form(_word()), today, action="publish")
+    kb_store.forget_index()
+    assert 'id="source-pdf"' not in client.http.get(f"/hoi-dap/{plain['id']}").body.decode()
+    assert client.http.get(f"/hoi-dap/{plain['id']}/van-ban").status_code == 404
+    kb.save(SUPERVISOR, made["id"], 1, None, "expire", today)
+    kb_store.forget_index()
+    assert client.http.get(f"/hoi-dap/{made['id']}/van-ban").status_code == 404
+    draft = kb.create(SUPERVISOR, _form(_word(), source_pdf_upload=grant["key"]), today)   # the upload is still there
+    assert draft["source_pdf"] and client.http.get(f"/hoi-dap/{draft['id']}/van-ban").status_code == 404
+
+
+def test_a_superseded_index_file_stays_for_readers_and_is_tagged_for_the_lifecycle_rule() -> None:
+    from chalicelib import aws
+    from chalicelib.store.photos import bucket
+
+    kb.create(SUPERVISOR, _form(_word()), NOW, action="publish")
+    old = kb_store.pointer().key
+    kb.create(SUPERVISOR, _form(_word()), NOW, action="publish")
+    current = kb_store.pointer().key
+    assert current != old
+    s3 = aws.client("s3")
+    assert kb_store.read_index(old)["seq"] < kb_store.read_index(current)["seq"]   # the old file is still readable
+    tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket(), Key=old)["TagSet"]}
+    assert tags == {"kb-index": "superseded"}
+    assert s3.get_object_tagging(Bucket=bucket(), Key=current)["TagSet"] == []   # the current one never expires
+
+
+def test_gaps_expire_with_the_retention_schedule_and_go_when_the_ticket_is_erased(stack: Any) -> None:
+    from chalicelib.store.connection import bind
+    from chalicelib.store.models import KbMarkerModel
+
+    code = "TN-" + uuid.uuid4().hex[:6].upper()
+    kb.add_gap(OPERATOR, code, f"hỏi về {code}", NOW, category="dat-dai")
+    kb.add_gap(OPERATOR, None, f"hỏi chung {code}", NOW)
+    bind()
+    (gap,) = [g for g in KbMarkerModel.query(kb_store.GAPS) if g.code == code]
+    assert gap.expires_at is not None and datetime(2028, 11, 1, tzinfo=timezone.utc) < gap.expires_at < datetime(
+        2029, 1, 1, tzinfo=timezone.utc)   # 24 months (closed_months), the retention schedule's default
+    assert kb_store.delete_gaps_of(code) == 1
+    assert not [g for g in KbMarkerModel.query(kb_store.GAPS) if g.code == code]
+    assert [g for g in KbMarkerModel.query(kb_store.GAPS) if g.text == f"hỏi chung {code}"]
+    assert kb_store.delete_gaps_of(code) == 0

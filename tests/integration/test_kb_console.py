@@ -96,7 +96,7 @@ def test_the_ticket_page_suggests_the_article_and_one_click_answers_with_it(
     assert f'name="kb_article" class="kb-article" value="{button.group(1)}"' in body
     assert "reply" not in [e.kind for e in tickets.timeline(code)]
     # When the reply is sent, its timeline event names the article and version, and the use is counted
-    month = datetime.now(timezone.utc).strftime("%Y-%m")
+    month = kb.local_month(datetime.now(timezone.utc))
     before = next((u["uses"] for u in kb.most_used(month) if u["id"] == ARTICLE), 0)
     sent = _post(client, staff["operator"], code, {"version": version, "action": "reply", "kb_article": button.group(1),
                                                    "text": unescape(box.group(1)), "sms": "1"})
@@ -135,6 +135,63 @@ def test_no_fitting_article_adds_a_gap_with_personal_data_masked(client: Any, st
     gap = next(g for g in kb.gaps(SUPERVISOR)["gaps"] if g["code"] == code)
     assert "đổi tên cho con" in gap["text"] and phone not in gap["text"] and phone[-4:] not in gap["text"]
     assert gap["category"] == "thu-tuc-hanh-chinh"
+
+
+def test_a_gap_masks_the_reporters_name_and_goes_when_the_ticket_is_anonymised(
+        client: Any, staff: dict[str, str], published: None) -> None:
+    from chalicelib.services import privacy
+
+    created = client.http.post("/api/v1/reports", headers=JSON, body=json.dumps(
+        {"description": "Tôi là Lê Thị Hồng Nhung, hỏi thủ tục đổi họ cho con; chị Nhung ở ấp 3", "name":
+         "Lê Thị Hồng Nhung", "category": "thu-tuc-hanh-chinh", "area": "tan-ninh", "phone": unique_phone(),
+         "consent_contact": True}, ensure_ascii=False).encode())
+    code = created.json_body["tracking_code"]
+    html = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)  # type: ignore[union-attr]
+    assert _post(client, staff["operator"], code, {"version": version, "action": "kb_gap"}).status_code == 303
+    gap = next(g for g in kb.gaps(SUPERVISOR)["gaps"] if g["code"] == code)
+    assert "đổi họ cho con" in gap["text"] and "Nhung" not in gap["text"] and "Hồng" not in gap["text"]
+    privacy.anonymise_ticket(tickets.get_ticket(code), datetime.now(timezone.utc), "staff:admin@demo.1022.vn", "test")
+    assert not [g for g in kb.gaps(SUPERVISOR)["gaps"] if g["code"] == code]
+
+
+def test_a_failing_article_check_never_stops_a_reply(client: Any, staff: dict[str, str], published: None,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    code = _report(client, QUESTION)
+    html = client.http.get(f"/staff/tickets/{code}", headers={"Cookie": f"hl_id={staff['operator']}"}).body.decode()
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)  # type: ignore[union-attr]
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("index unreadable qzx-secret")
+
+    monkeypatch.setattr(kb, "article", broken)
+    sent = _post(client, staff["operator"], code, {"version": version, "action": "reply",
+                                                   "kb_article": f"{ARTICLE}:1", "text": "Chào anh, đã nhận."})
+    assert sent.status_code == 303
+    (reply,) = [e for e in tickets.timeline(code) if e.kind == "reply"]
+    assert "kb_article" not in (reply.detail or {})
+    assert any(getattr(r, "error_type", None) == "RuntimeError" for r in caplog.records)
+    assert "qzx-secret" not in caplog.text and not any("qzx-secret" in str(r.__dict__) for r in caplog.records)
+
+
+def test_a_confidential_category_cannot_be_switched_to_automatic_answers(client: Any, staff: dict[str, str],
+                                                                         published: None) -> None:
+    from chalicelib.domain.errors import ValidationFailed
+
+    _, version = kb.auto_answer_settings()
+    with pytest.raises(ValidationFailed) as refused:
+        kb.set_auto_answer(SUPERVISOR, "tham-nhung-tieu-cuc", True, version)
+    (error,) = refused.value.errors
+    assert "bảo mật" in error.vi and "confidential" in error.en
+    page = "/staff/hoi-dap/tu-dong-tra-loi"
+    shown = client.http.get(page, headers={"Cookie": f"hl_id={staff['supervisor']}"}).body.decode()
+    assert 'id="switch-thu-tuc-hanh-chinh"' in shown and 'switch-tham-nhung-tieu-cuc' not in shown
+    assert 'switch-an-ninh-trat-tu' not in shown and 'id="auto-answer-cost"' in shown
+    cookie = {**FORM, "Cookie": f"hl_id={staff['supervisor']}; hl_csrf=c"}
+    posted = client.http.post(page, headers=cookie, body=urlencode(
+        {"csrf": "c", "switch_version": str(version), "category": "tham-nhung-tieu-cuc", "on": "1"}).encode())
+    assert posted.status_code == 400 and "tham-nhung-tieu-cuc" not in kb.auto_answer_categories()
 
 
 def test_the_public_qa_finds_it_without_diacritics_and_shows_source_and_date(client: Any, published: None) -> None:
@@ -217,6 +274,7 @@ def test_an_sms_question_is_answered_automatically_only_where_switched_on(client
         (zalo_ticket,) = tickets.by_zalo(user)
         (sent,) = [m for m in outbound.of_ticket(zalo_ticket.tracking_code) if m.kind == "kb_answer"]
         assert sent.channel == "zalo" and "Công an cấp xã" in sent.text and "tổng đài viên sẽ xem lại" in sent.text
+        assert sent.reply_to and sent.reply_to == tickets.get_ticket(zalo_ticket.tracking_code).last_inbound_ref
     finally:
         _, version = kb.auto_answer_settings()
         kb.set_auto_answer(SUPERVISOR, "thu-tuc-hanh-chinh", "thu-tuc-hanh-chinh" in categories, version)

@@ -69,3 +69,43 @@ def test_the_diff_names_each_changed_field_line_by_line() -> None:
 def test_an_article_id_reads_as_its_title() -> None:
     assert rules.new_id("Thủ tục làm Căn cước cho con?", "a1b2") == "thu-tuc-lam-can-cuoc-cho-con-a1b2"
     assert rules.is_id("thu-tuc-lam-can-cuoc-cho-con-a1b2") and not rules.is_id("../x")
+
+
+def test_expire_and_supersede_withdraw_the_live_version_while_a_draft_edit_waits() -> None:
+    for working in (rules.DRAFT, rules.REVIEW):
+        assert rules.next_status(working, "expire", live=True) == working     # the working copy keeps its status
+        assert rules.next_status(working, "supersede", live=True) == working
+        with pytest.raises(IllegalTransition):
+            rules.next_status(working, "expire")                              # nothing live: nothing to withdraw
+    assert rules.next_status(rules.PUBLISHED, "supersede", live=True) == rules.SUPERSEDED
+    supervisor = _user("supervisor")
+    assert {"expire", "supersede"} <= set(rules.actions_for(supervisor, rules.DRAFT, "so-y-te", live=True))
+    assert not {"expire", "supersede"} & set(rules.actions_for(supervisor, rules.DRAFT, "so-y-te"))
+
+
+def test_unpublished_versions_are_for_their_agency_officers_supervisors_and_admins_only() -> None:
+    officer, other = _user("agency_officer", "so-y-te"), _user("agency_officer", "so-xay-dung")
+    operator, supervisor, admin = _user("operator"), _user("supervisor"), _user("admin")
+    for status in (rules.DRAFT, rules.REVIEW, rules.EXPIRED, rules.SUPERSEDED):
+        assert [rules.may_see(u, "so-y-te", status) for u in (officer, other, operator, supervisor, admin)] == [
+            True, False, False, True, True]
+    assert all(rules.may_see(u, "so-y-te", rules.PUBLISHED) for u in (officer, other, operator, supervisor, admin))
+
+
+def test_use_counts_are_kept_by_the_month_in_vietnam() -> None:
+    from chalicelib.services.kb import local_month
+
+    assert local_month(datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc)) == "2026-12"   # 00:30 on 1 Dec in VN
+    assert local_month(datetime(2026, 11, 30, 16, 59, tzinfo=timezone.utc)) == "2026-11"
+
+
+def test_only_a_missing_key_counts_as_a_missing_index_file() -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.store.kb import _missing
+
+    def error(code: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": ""}}, "GetObject")
+
+    assert _missing(error("NoSuchKey")) and _missing(error("404"))
+    assert not _missing(error("AccessDenied")) and not _missing(error("SlowDown"))

@@ -4,7 +4,7 @@ labelled questions (tests/data/kb_questions.jsonl) over the demo articles (devst
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import pytest
@@ -185,7 +185,7 @@ def test_the_demo_articles_are_valid_varied_and_say_they_are_demo_data() -> None
     from chalicelib.store.reference import seed_document
 
     ref = parse_reference(seed_document())
-    articles = json.loads(bench_kb.SEED.read_text(encoding="utf-8"))["articles"]
+    articles = bench_kb.seed_articles()
     kinds = [a["kind"] for a in articles]
     assert kinds.count("article") >= 45 and kinds.count("announcement") >= 3
     assert {a["category"] for a in articles} == set(ref.categories)   # every category has articles
@@ -196,3 +196,24 @@ def test_the_demo_articles_are_valid_varied_and_say_they_are_demo_data() -> None
         rules.validate(form, ref.categories.keys(), ref.agencies.keys())   # what the loader stores: no refusal
         assert 2 <= len(a["questions"]) <= 5 and len(a["short_answer"]) <= 300
         assert "DEMO" in source["number"] and "dữ liệu demo" in source["body"]   # never a real decision
+
+
+@pytest.mark.parametrize("day", [date(2026, 11, 30), date(2029, 2, 28), date(2031, 12, 31), "today"])
+def test_the_demo_announcements_are_valid_on_whatever_day_the_seed_is_loaded(day: Any) -> None:
+    from chalicelib.domain import kb as rules
+    from chalicelib.domain.clock import VN_TZ
+    from devstack.seed import kb_articles
+
+    if day == "today":
+        day = datetime.now(timezone.utc).astimezone(VN_TZ).date()
+    articles = kb_articles(day)
+    noon = datetime(day.year, day.month, day.day, 5, 0, tzinfo=timezone.utc)   # noon in Vietnam
+    notices = [a for a in articles if a["kind"] == "announcement"]
+    valid = [a for a in notices if rules.valid_at(a["valid_from"], a["valid_until"], noon)]
+    assert len(valid) >= 5 and [a["id"] for a in notices if a not in valid] == ["tb-cat-dien-10-2026"]
+    for a in notices:   # every date filled in, and the texts say the dates the validity says
+        assert not any("{" in text for text in [a["title"], a["answer"], a["short_answer"], *a["questions"]])
+        assert a["source"]["date"] <= day.isoformat() and a["valid_from"] <= a["valid_until"]
+    water = next(a for a in articles if a["id"] == "tb-ngung-cap-nuoc-tan-ninh")
+    last = date.fromisoformat(water["valid_until"])
+    assert f"{last:%d/%m/%Y}" in water["answer"] and f"{last:%d/%m/%Y}" in water["short_answer"]
