@@ -258,6 +258,18 @@ def test_data_survives_a_mistaken_delete_and_the_bucket_is_tls_only(dist: Path) 
     # a deleted photo's old versions do not live forever
     assert any(rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays", 0) > 0
                for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"])
+    # knowledge-base PDFs uploaded but never saved go after 2 days; a superseded KB index file (tagged when
+    # replaced: chalicelib/store/kb.retire_index) after a day, the current one (never tagged) never
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert (rules["kb-unclaimed-uploads"]["Prefix"], rules["kb-unclaimed-uploads"]["ExpirationInDays"]) == (
+        "kb/uploads/", 2)
+    from chalicelib.store import kb as kb_store
+
+    index_rule = rules["superseded-kb-indexes"]
+    assert (index_rule["Prefix"], index_rule["ExpirationInDays"]) == (kb_store.INDEX_PREFIX, 1)
+    assert index_rule["TagFilters"] == [{"Key": kb_store.SUPERSEDED_TAG[0], "Value": kb_store.SUPERSEDED_TAG[1]}]
+    assert not [r for r in rules.values() if r["Status"] == "Enabled" and "ExpirationInDays" in r
+                and "TagFilters" not in r and kb_store.INDEX_PREFIX.startswith(r.get("Prefix", ""))]
     statements = resources["AttachmentsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}.items() <= statements[0].items()
