@@ -92,9 +92,11 @@ LIST_SEARCH_INDEX = {**allow("ListSearchIndex", ["s3:ListBucket"], _arn("Attachm
 EXPORT_FILES = allow("ExportFiles", ["s3:GetObject", "s3:PutObject"], _objects("exports"))
 
 # The knowledge base under kb/: the published index (kb/index-<n>.json.gz: written on publish and expiry,
-# read by every search, the one it replaces deleted), PDF sources uploaded by staff (kb/uploads/, checked
-# and copied to kb/sources/) and their view links.
-KB_FILES = allow("KnowledgeBaseFiles", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], _objects("kb"))
+# read by every search; the one it replaces copied onto itself with a tag, PutObjectTagging, for the lifecycle
+# rule that removes it a day later), PDF sources uploaded by staff (kb/uploads/, checked and copied to
+# kb/sources/) and their view links.
+KB_FILES = allow("KnowledgeBaseFiles", ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
+                 _objects("kb"))
 
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
