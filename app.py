@@ -8,6 +8,8 @@ from typing import Any
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.web import routes_exports
+from chalicelib.web import routes_kb
+from chalicelib.web import routes_hoidap
 from chalicelib.web import routes_calls
 from chalicelib.web import routes_telephony
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
@@ -60,6 +62,8 @@ app.register_blueprint(routes_staff.bp)        # the staff console and the staff
 app.register_blueprint(routes_admin.bp)        # reference data, the admin API, personal-data requests
 app.register_blueprint(routes_stats.bp)        # statistics: staff figures, the tickets behind them, public monthly figures
 app.register_blueprint(routes_exports.bp)      # statistics downloads, export jobs, the monthly report
+app.register_blueprint(routes_hoidap.bp)       # the public Q&A /hoi-dap and its suggestions while a question is typed
+app.register_blueprint(routes_kb.bp)           # the knowledge base's staff pages, /staff/hoi-dap
 app.register_blueprint(routes_calls.bp)        # telephony pages: duty roster, call log, call tasks, screen-pop
 app.register_blueprint(routes_telephony.bp)    # Stringee: answer_url (SCCO), call events, next operator, voicemail
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
@@ -173,6 +177,15 @@ def reports(event: Any) -> dict[str, int]:
     from chalicelib.services.exports import reports
 
     return reports(_scheduled_at(event))
+
+
+# 06:00 in Vietnam (23:00 UTC): knowledge-base articles past their valid-until are withdrawn and marked
+# expired, and their owners e-mailed once (search hides them from that day on anyway)
+@app.schedule(Cron("0", "23", "*", "*", "?", "*"))
+def kb_expiry(event: Any) -> dict[str, int]:
+    from chalicelib.services.kb import expire_due
+
+    return expire_due(_scheduled_at(event))
 
 
 @app.on_sns_message(topic="hotline-ses-events")

@@ -42,6 +42,7 @@ DESCRIPTIONS = {
     "index_search": "Cập nhật chỉ mục tìm kiếm (theo giờ thật)",
     "refresh_zalo_token": "Làm mới token Zalo OA (theo giờ thật của Zalo)",
     "reports": "Xuất danh sách lớn ra tệp; ngày 1 hằng tháng (từ 08:00) gửi báo cáo tháng trước cho lãnh đạo",
+    "kb_expiry": "Bài hỏi đáp quá ngày hết hiệu lực: gỡ khỏi tra cứu, báo người viết (06:00 giờ Việt Nam)",
 }
 
 

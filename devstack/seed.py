@@ -1,6 +1,7 @@
 """Demo data for the local stack: the shipped reference data and a few tickets to look at."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 DEMO_REPORTS: list[dict[str, Any]] = [
@@ -18,7 +19,8 @@ DEMO_REPORTS: list[dict[str, Any]] = [
 
 
 def seed(demo_tickets: bool = True) -> list[str]:
-    """Stores the reference data (if absent) and demo tickets; returns the demo tracking codes."""
+    """Stores the reference data (if absent), the demo knowledge base and demo tickets; returns the
+    demo tracking codes."""
     from chalicelib.domain.errors import Conflict
     from chalicelib.domain.reports import validate_submission
     from chalicelib.services import intake
@@ -31,8 +33,54 @@ def seed(demo_tickets: bool = True) -> list[str]:
     seed_roster()
     if not demo_tickets:
         return []
+    seed_kb()
     ref = load_reference()
     return [intake.submit(validate_submission(r, ref))["tracking_code"] for r in DEMO_REPORTS]
+
+
+KB_SEED = Path(__file__).resolve().parent / "kb_seed.json"
+_KB_DAY = __import__("re").compile(r"\{([+-]?[0-9]{1,4}):([^{}]{1,20})\}")
+
+
+def kb_articles(day: Any, path: Path = KB_SEED) -> list[dict[str, Any]]:
+    """The demo articles as of `day` (a date: the load day in Vietnam). The seed stores an
+    announcement's dates relative to the day it is loaded, so the demo shows valid announcements
+    whenever it runs: a whole number in valid_from, valid_until or the source's date is that many
+    days from `day`, and "{+N:<strftime format>}" in a text is `day` + N days in that format."""
+    import json
+    from datetime import date, timedelta
+
+    def shifted(value: Any) -> Any:
+        return (day + timedelta(days=value)).isoformat() if isinstance(value, int) else value
+
+    def filled(value: Any) -> Any:
+        if isinstance(value, str):
+            return _KB_DAY.sub(lambda m: (day + timedelta(days=int(m.group(1)))).strftime(m.group(2)), value)
+        if isinstance(value, list):
+            return [filled(v) for v in value]
+        return value
+
+    assert isinstance(day, date)
+    articles = []
+    for article in json.loads(path.read_text(encoding="utf-8"))["articles"]:
+        article = {key: filled(value) for key, value in article.items()}
+        article["source"] = {**article["source"], "date": shifted(article["source"].get("date"))}
+        article.update(valid_from=shifted(article.get("valid_from")), valid_until=shifted(article.get("valid_until")))
+        articles.append(article)
+    return articles
+
+
+def seed_kb(now: Any = None) -> int:
+    """Loads the demo knowledge base (devstack/kb_seed.json: articles and announcements written for
+    this project, every source a sample marked as demo data) as published; returns how many were
+    added (none when they are already there)."""
+    from datetime import datetime, timezone
+
+    from chalicelib.domain.clock import VN_TZ
+    from chalicelib.services import kb
+
+    now = now or datetime.now(timezone.utc)
+    return kb.load_published(kb_articles(now.astimezone(VN_TZ).date()), "staff:seed", now)
 
 
 # Demo staff accounts `make run` creates in the emulator's Cognito pool (printed at start-up).

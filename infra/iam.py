@@ -91,6 +91,13 @@ LIST_SEARCH_INDEX = {**allow("ListSearchIndex", ["s3:ListBucket"], _arn("Attachm
 # download links (s3:GetObject); the Reports schedule writes the large exports' files.
 EXPORT_FILES = allow("ExportFiles", ["s3:GetObject", "s3:PutObject"], _objects("exports"))
 
+# The knowledge base under kb/: the published index (kb/index-<n>.json.gz: written on publish and expiry,
+# read by every search; the one it replaces copied onto itself with a tag, PutObjectTagging, for the lifecycle
+# rule that removes it a day later), PDF sources uploaded by staff (kb/uploads/, checked and copied to
+# kb/sources/) and their view links.
+KB_FILES = allow("KnowledgeBaseFiles", ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
+                 _objects("kb"))
+
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
     "APIHandler": [
@@ -107,6 +114,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         READ_SEARCH_INDEX,  # a staff search reads the months' index files
         LIST_SEARCH_INDEX,
         EXPORT_FILES,  # statistics spreadsheets and export jobs' download links
+        KB_FILES,  # the knowledge base's index and PDF sources
         allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
                                 "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
                                 "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup",
@@ -118,7 +126,10 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # SQS consumers.
     "RouteTickets": [
         consume("RoutingQueue"),
-        table("Tickets", "GetItem", "PutItem", "UpdateItem", "Query"),  # Query: a ticket is read with its body item
+        # Query: a ticket is read with its body item; BatchGetItem: the KB index's articles, when the
+        # auto-answer finds no index stored yet and builds it (chalicelib/services/kb.py)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
+        KB_FILES,  # the auto-answer reads the knowledge base's index
         send_to("NotificationsQueue"),
     ],
     "HandleInbound": [
@@ -198,6 +209,14 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
         indexes("TicketIndexes"),
         EXPORT_FILES,
+        send_to("NotificationsQueue"),
+    ],
+    "KbExpiry": [
+        ON_FAILURE,
+        # the live articles (Query), each one's working copy (GetItem), the index's versions (BatchGetItem),
+        # the expiry's transaction (PutItem, UpdateItem, DeleteItem) and the owner's e-mail (PutItem)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        KB_FILES,
         send_to("NotificationsQueue"),
     ],
     # SES bounces and complaints (SNS).

@@ -87,7 +87,9 @@ def _s3(operation: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str
     if operation == "CopyObject":
         source = params["CopySource"]
         source = source if isinstance(source, str) else f"{source['Bucket']}/{source['Key']}"
-        return [("s3:PutObject", obj, {}), ("s3:GetObject", f"arn:{PARTITION}:s3:::{source.lstrip('/')}", {})]
+        tagged = [("s3:PutObjectTagging", obj, {})] if params.get("Tagging") else []
+        return [("s3:PutObject", obj, {}), ("s3:GetObject", f"arn:{PARTITION}:s3:::{source.lstrip('/')}", {}),
+                *tagged]
     return [(f"s3:{operation}", obj, {})]
 
 

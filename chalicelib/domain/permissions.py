@@ -61,6 +61,14 @@ ACTIONS: dict[str, frozenset[str]] = {
     "operator_statistics": frozenset({SUPERVISOR, ADMIN}),  # the per-operator workload table
     # A statistics list with the reporters' names and phones (reporter=1), audited per download.
     "export_reporter": frozenset({SUPERVISOR, ADMIN}),
+    # Knowledge base (chalicelib/domain/kb.py): every role reads it and notes a question no article fits;
+    # officers draft their own agency's articles (chalicelib.domain.kb.may); supervisors and admins publish.
+    "kb_view": _EVERYONE,
+    "kb_gap": _EVERYONE,
+    "kb_edit": frozenset({AGENCY_OFFICER, SUPERVISOR, ADMIN}),
+    "kb_publish": frozenset({SUPERVISOR, ADMIN}),
+    "kb_gaps": frozenset({SUPERVISOR, ADMIN}),          # the gaps list: the hard questions to research
+    "kb_auto_answer": frozenset({SUPERVISOR, ADMIN}),   # which categories the KB answers automatically
     # Telephony: the screen-pop, live calls, call tasks and click-to-call are the hotline desk's work;
     # the whole day's call log and the duty roster's edits are the supervisors'.
     "calls": _DESK,

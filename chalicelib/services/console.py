@@ -418,14 +418,54 @@ def _reply(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: R
     # An SMS is paid per message, and the reporter gets the answer by SMS anyway: a reply goes by SMS
     # only when staff tick "send SMS" (the reply is public on the status page either way). Zalo
     # (free within the window) and e-mail always carry it.
+    used = _kb_used(form)
     if route[0] == "sms" and (form.get("sms") or "").strip().lower() not in ("1", "on", "true", "yes"):
-        tickets.update(ticket, _event(user, "reply", now, body, channel="status_page"), now, {})
+        tickets.update(ticket, _event(user, "reply", now, body, channel="status_page", **used), now, {})
+        _kb_count(user, ticket, used, now)
         return "Đã đăng tin nhắn lên trang tra cứu (không gửi SMS)."
     messages = _to_reporter(ticket, "staff_reply", reply, now)
-    event = _event(user, "reply", now, body, channel=messages[0].channel)
+    event = _event(user, "reply", now, body, channel=messages[0].channel, **used)
     tickets.update(ticket, event, now, {}, outbound=messages, note=_sms_note(messages, reply, now))
+    _kb_count(user, ticket, used, now)
     _send(messages)
     return "Đã gửi tin nhắn cho người dân."
+
+
+def _kb_used(form: Mapping[str, str]) -> dict[str, Any]:
+    """The Q&A article a reply was written from ("Dùng bài này": `kb_article` = "<id>:<version>"), as
+    the reply's event details; nothing when none was used or the article is no longer published and valid."""
+    import re
+
+    from chalicelib.domain.errors import NotFound
+    from chalicelib.domain.kb import ArticleNotFound
+    from chalicelib.services import kb
+
+    used = re.fullmatch(r"([A-Za-z0-9_.-]{1,80}):([0-9]{1,6})", (form.get("kb_article") or "").strip())
+    if used is None:
+        return {}
+    try:
+        article = kb.article(used.group(1))  # the published article the page suggested (any agency's)
+    except (NotFound, ArticleNotFound):
+        return {}
+    except Exception as exc:  # noqa: BLE001 - the index unreadable: the reply goes, without the article
+        from chalicelib.observability import logger
+
+        logger().warning("knowledge base article not checked", extra={"error_type": type(exc).__name__})
+        return {}
+    return {"kb_article": used.group(1), "kb_version": int(used.group(2)),
+            "kb_title": str(article.get("title") or "")[:200]}
+
+
+def _kb_count(user: StaffUser, ticket: TicketModel, used: Mapping[str, Any], now: datetime) -> None:
+    """Counts the article's use (its statistics); the reply is already saved, so a failure here is only logged."""
+    if not used:
+        return
+    from chalicelib.services import kb
+
+    try:
+        kb.record_use(used["kb_article"], used["kb_version"], ticket.tracking_code, user.actor, now)
+    except Exception as exc:  # noqa: BLE001 - the citizen's reply matters more than the counter
+        logger().warning("knowledge base use not counted", extra={"error_type": type(exc).__name__})
 
 
 def _note(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
@@ -507,9 +547,11 @@ def _resolve(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref:
         else:
             messages.append(_message(route, ticket.tracking_code, "survey", survey(ticket.tracking_code, link), now))
         changes.update(survey_sent=True, survey_token=token)
-    event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency)
+    used = _kb_used(form)
+    event = _event(user, "answered", now, f"Trả lời: {answer}", on_time=on_time, agency=ticket.agency, **used)
     tickets.transition(ticket, Status.ANSWERED, event, now, changes=changes, outbound=messages,
                        close_callbacks=_open_callbacks(ticket), note=_sms_note(messages, reply, now))
+    _kb_count(user, ticket, used, now)
     _send(messages)
     return "Đã trả lời và gửi cho người dân." if messages else "Đã lưu trả lời (người dân không có kênh nhận tin)."
 

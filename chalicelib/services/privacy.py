@@ -343,13 +343,17 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     from chalicelib.services import search
 
     search.forget(ticket, now)  # its words leave the search index at the indexer's next run
+    from chalicelib.store import kb as kb_store
+
+    gaps_deleted = kb_store.delete_gaps_of(code)  # questions noted for the knowledge base from this ticket
     original = _leave_original(ticket, actor, now) if ticket.merged_into else None
     for follower in ticket.followers or []:  # their markers point at this ticket: it holds nobody now
         people.delete(people.marker(follower.recipient, "FOLLOW", code, now))
     links = status_links.forget_ticket(code)  # the reporter's and the followers' links stop working
     removed.update(events_redacted=events, messages_erased=messages, callbacks_redacted=redacted_callbacks,
                    photos_deleted=deleted, rating_comment=commented,
-                   followers_removed=len(ticket.followers or []), status_links_deleted=links)
+                   followers_removed=len(ticket.followers or []), status_links_deleted=links,
+                   kb_gaps_deleted=gaps_deleted)
     if original is not None:
         removed.update(original_followers_removed=original[0], original_kept=original[1] is not None)
     if done:

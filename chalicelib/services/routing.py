@@ -86,7 +86,21 @@ def _route_once(code: str, now: datetime) -> str:
     ticket = tickets.get_ticket(code)
     if ticket.status != Status.RECEIVED.value:
         return "skipped"
-    return _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
+    status = _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
+    if ticket.channel in ("sms", "zalo"):
+        _auto_answer(code, now)
+    return status
+
+
+def _auto_answer(code: str, now: datetime) -> None:
+    """An SMS/Zalo question one knowledge-base article answers with confidence, in a category where
+    supervisors allow it, gets that answer at once (chalicelib/services/kb_auto.py); never fails the routing."""
+    try:
+        from chalicelib.services import kb_auto
+
+        kb_auto.after_routing(code, now)
+    except Exception as exc:  # noqa: BLE001 - the ticket is routed; operators answer it as always
+        logger().warning("automatic answer skipped", extra={"ticket": code, "error_type": type(exc).__name__})
 
 
 def recategorise(code: str, category: str | None, area: str | None, actor: str, now: datetime | None = None,

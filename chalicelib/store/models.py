@@ -53,6 +53,14 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | an export job (state, file) · jobs waiting     | GetItem pk=EXPORT#<id>, sk=JOB · Query pk=EXPORTS#PENDING (TTL'd) |
 | was this month's report sent?                 | PutItem pk=REPORT#<yyyy-mm>, sk=SENT if absent          |
 | low ratings (1-2) of a month (the report)     | Query pk=RATED_LOW#<yyyy-mm>, sk=<at>#<code> (written with the rating) |
+| a KB article (working copy) · its versions    | GetItem pk=KB#<id>, sk=ARTICLE · Query pk=KB#<id>, sk begins_with V# |
+| KB articles in a status (staff list)          | Query pk=KB#S#<status> (sk=<id>; marker moved in the article's transaction) |
+| live KB articles (index build, expiry)        | Query pk=KB#LIVE (sk=<id>, live version, valid_until), BatchGetItem the V# items |
+| the KB index's pointer (S3 key, build number) | GetItem pk=KB#INDEX, sk=POINTER (bumped with every KB#LIVE change) |
+| KB gaps (questions no article fits), newest first | Query pk=KB#GAPS, sk=<at>#<token>, ScanIndexForward=false (TTL'd) |
+| a ticket's KB gaps (erasure deletes them)      | Query pk=KB#GAPS#<code> (sk=the gap's sk; written with the gap; TTL'd) |
+| KB article uses of a month (most used)        | UpdateItem pk=KB#USE#<yyyy-mm>, sk=<id> ADD n; Query pk   |
+| categories answered automatically from the KB | GetItem pk=KB#SETTINGS, sk=AUTO_ANSWER (version-checked) |
 | the duty roster and who is away (answer_url)  | GetItem pk=ROSTER, sk=CURRENT (versioned; away map set by UpdateItem); cold container: BatchGetItem with pk=REF, sk=CURRENT |
 | a call: its facts, each event once (telephony) | GetItem / UpdateItem pk=CALL#<call id>, sk=CALL (ADD statuses, conditional per status; TTL'd) |
 | the calls of a day (call log), newest first    | Query pk=CALLS#<yyyy-mm-dd>, sk=<offered at>#<call id> (no phone; filter outcome) |
@@ -620,6 +628,69 @@ class ResponseTemplateModel(Model):
     version = VersionAttribute()
 
 
+class KbArticleModel(Model):
+    """A knowledge-base article's working copy (sk=ARTICLE) or one saved version of it (sk=V#<000001>),
+    same attributes (chalicelib/domain/kb.py); `live_version` only on the working copy."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    article_id = UnicodeAttribute()
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    kind = UnicodeAttribute(default="article")
+    title = UnicodeAttribute()
+    questions = ListAttribute(of=UnicodeAttribute, default=list)
+    answer = UnicodeAttribute()
+    short_answer = UnicodeAttribute(null=True)
+    category = UnicodeAttribute()
+    agency = UnicodeAttribute()
+    source_number = UnicodeAttribute(null=True)
+    source_date = UnicodeAttribute(null=True)
+    source_body = UnicodeAttribute(null=True)
+    source_url = UnicodeAttribute(null=True)
+    source_pdf = UnicodeAttribute(null=True)   # S3 key kb/sources/<id>/<hex>.pdf
+    valid_from = UnicodeAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute()                 # the e-mail of the staff member who created it (expiry notice)
+    live_version = NumberAttribute(null=True)  # the version readers see; None while nothing is published
+    action = UnicodeAttribute(null=True)       # on a version: what made it (save, submit, publish ...)
+    updated_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class KbMarkerModel(Model):
+    """The KB's small items beside the articles: status listings, the live listing, the index pointer,
+    gaps and their per-ticket markers, use counters and the auto-answer switch (pk KB#S#<status> | KB#LIVE |
+    KB#INDEX | KB#GAPS | KB#GAPS#<code> |
+    KB#USE#<yyyy-mm> | KB#SETTINGS)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    article_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    agency = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    valid_until = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    text = UnicodeAttribute(null=True)          # a gap's question
+    code = UnicodeAttribute(null=True)          # the ticket a gap or use came from
+    actor = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    key = UnicodeAttribute(null=True)           # the index's S3 key
+    seq = NumberAttribute(null=True)            # live changes so far (pointer)
+    built_seq = NumberAttribute(null=True)      # the live change the stored index includes
+    categories = UnicodeSetAttribute(null=True)
+    expires_at = TTLAttribute(null=True)        # a gap (and its ticket marker): the retention schedule's end
+
+
 class RatingModel(Model):
     """A reporter's satisfaction rating of the answer (1-5), stored once per ticket."""
 
@@ -886,4 +957,5 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    ContactHealthModel, ResponseTemplateModel, RatingModel, StatsModel,
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel, StatsCounterModel, ExportJobModel, RosterModel,
-                                   CallModel, CallMarkerModel, CallStatsModel)
+                                   CallModel, CallMarkerModel, CallStatsModel,
+                                   KbArticleModel, KbMarkerModel)

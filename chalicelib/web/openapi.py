@@ -363,6 +363,17 @@ def _paths() -> dict[str, Any]:
             "operationId": "reference", "tags": ["public"],
             "summary": "the categories and communes/wards a client needs to fill a report",
             "responses": {"200": _json(_ref("Reference"), "categories and areas"), **_errors(400, 503)}}},
+        "/api/v1/kb/suggest": {"post": {
+            "operationId": "suggestArticles", "tags": ["public"],
+            "summary": "up to 3 published Q&A articles (hỏi đáp) answering a question being typed: the report form's "
+                       "and the phone intake's suggestions (the text goes in the body, never in a URL, and is not "
+                       "logged; fewer than 2 words get none)",
+            "requestBody": _body(_obj({"text": {"type": "string", "maxLength": 2000}},
+                                      {"category": {"type": "string", "maxLength": 40, "description": "category id"}})),
+            "responses": {"200": _json(_obj({"articles": {"type": "array", "maxItems": 3, "items": _obj(
+                {"id": STR, "version": INT, "title": STR, "answer": STR, "url": STR},
+                {"question": NSTR, "short_answer": NSTR, "category": NSTR})}}), "best first"),
+                **_errors(*json_body_errors, 503)}}},
         **_staff_paths(),
         **_admin_paths(),
         **_personal_data_paths(),

@@ -38,12 +38,13 @@ EVENT_LABELS = {
     "anonymised": "Ẩn danh dữ liệu cá nhân", "photos_removed": "Xoá ảnh (hết thời hạn lưu)",
     "follower_removed": "Bỏ người theo dõi", "recategorised": "Phân loại lại (thủ công)",
     "claimed": "Nhận xử lý", "released": "Trả lại việc", "reassigned": "Giao lại cho người khác",
+    "kb_auto_answer": "Tự động trả lời bằng bài hỏi đáp",
     "call": "Cuộc gọi",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
                    "device_queued": "chờ điện thoại gửi", "device_handed": "điện thoại đang gửi"}
-CITIZEN_KINDS = {"ack", "status", "welcome", "staff_reply", "answer", "rejected", "redirected", "merged"}
+CITIZEN_KINDS = {"ack", "status", "welcome", "staff_reply", "kb_answer", "answer", "rejected", "redirected", "merged"}
 CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "phone": "Điện thoại", "open311": "Open311",
                   "email": "Email"}
 
@@ -55,7 +56,15 @@ def _common(session: sessions.PageSession, **context: Any) -> dict[str, Any]:
             "csrf": session.csrf, "flash": session.flash, "may": lambda action: allowed(user, action),
             "local": local_text, "labels": LABELS_VI, "event_labels": EVENT_LABELS, "delivery_labels": DELIVERY_LABELS,
             "channel_labels": CHANNEL_LABELS, "citizen_kinds": CITIZEN_KINDS, "nav_counts": _nav_counts(user),
-            "duty": _duty(user), **context}
+            "notices": _announcements(), "duty": _duty(user), **context}
+
+
+def _announcements() -> list[dict[str, Any]]:
+    """The valid announcements, shown at the top of every console page (the cached index: no table read)."""
+    from chalicelib.web.kb_console import announcements
+
+    return announcements()
+
 
 
 def _duty(user: Any) -> Callable[[], dict[str, Any] | None]:
@@ -230,6 +239,11 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
     if form.get("template"):
         typed = (form.get("text") or "").rstrip()
         form["text"] = "\n\n".join(part for part in (typed, view["reply_text"]) if part)
+    from chalicelib.web import kb_console
+
+    kb_hits = kb_console.suggestions(view["ticket"]) if view["can"].get("reply") or view["can"].get("resolve") else []
+    if form.get("kb_use"):  # "Dùng bài này" without JavaScript: the typed text kept, the answer after it
+        form = kb_console.with_article(form, kb_hits)
     retention = data_requests.retention_of(view["ticket"].category)
     errors = _errors(error) if isinstance(error, ValidationFailed) else {}
     message = None if error is None else error.message_vi
@@ -253,7 +267,7 @@ def ticket(headers: Mapping[str, str], code: str, query: Mapping[str, str], form
                  who=lambda actor: timeline.actor_label(actor, ref, names),
                  errors=errors, error=message, failed_action=form.get("action"),
                  placeholders=staff_forms.PLACEHOLDERS_VI, retention=retention, work=_work(session, view["ticket"]),
-                 merge_candidates=_merge_candidates(session, view))
+                 merge_candidates=_merge_candidates(session, view), kb_hits=kb_hits)
 
 
 def _merge_candidates(session: sessions.PageSession, view: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -276,8 +290,13 @@ def ticket_action(headers: Mapping[str, str], code: str, form: Mapping[str, str]
     session = sessions.page_session(headers)
     sessions.check_form_origin(headers, session, form)
     action = form.get("action") or ""
-    if action == "reply" and form.get("template"):  # a template asked for without JavaScript: nothing is sent
+    if action == "reply" and (form.get("template") or form.get("kb_use")):  # without JavaScript: nothing is sent
         return ticket(headers, code, {}, form)
+    if action == "kb_gap":  # "Không có bài phù hợp": the question goes to the supervisors' gaps list
+        from chalicelib.web import kb_console
+
+        message = kb_console.add_gap(session.user, code)
+        return redirect(f"/staff/tickets/{quote(code)}", [*session.set_cookies, sessions.flash_cookie(message)])
     try:
         if action in ("legal_hold", "legal_hold_lift"):
             from chalicelib.services import data_requests

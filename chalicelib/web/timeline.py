@@ -28,7 +28,7 @@ STAFF_RECIPIENTS = {"assigned": "cơ quan xử lý", "deadline_warning": "cơ qu
                     "admin_alert": "quản trị viên"}
 OUTBOUND_LABELS = {
     "ack": "Xác nhận đã tiếp nhận", "status": "Trả lời tra cứu tình trạng", "welcome": "Lời chào (Zalo)",
-    "staff_reply": "Tin nhắn của tổng đài", "answer": "Trả lời chính thức", "rejected": "Báo không tiếp nhận",
+    "staff_reply": "Tin nhắn của tổng đài", "kb_answer": "Trả lời tự động (hỏi đáp)", "answer": "Trả lời chính thức", "rejected": "Báo không tiếp nhận",
     "redirected": "Hướng dẫn gửi nơi khác", "merged": "Báo gộp phản ánh", "survey": "Phiếu đánh giá",
     "rating_thanks": "Cảm ơn đánh giá", "verify": "Mã xác nhận theo dõi", "reopened": "Báo đã mở lại phản ánh",
     "assigned": "Thư giao xử lý", "deadline_warning": "Thư cảnh báo sắp đến hạn", "escalation": "Báo quá hạn",
@@ -108,6 +108,8 @@ def _lines(kind: str, detail: Mapping[str, Any], ref: ReferenceData,
             lines.append(("Người nhận việc" if key != "by" else "Người thực hiện", names.get(person) or person))
     if detail.get("why"):
         lines.append(("Lý do", WHY_LABELS.get(str(detail["why"]), "khác")))
+    if detail.get("kb_article"):
+        lines.append(("Theo bài hỏi đáp", f"{detail.get('kb_title') or detail['kb_article']} (bản {detail.get('kb_version')})"))
     if kind == "reply" and detail.get("channel"):
         lines.append(("Gửi qua", CHANNEL_NAMES.get(str(detail["channel"]), "kênh của phản ánh")))
     if "on_time" in detail:

@@ -37,7 +37,14 @@ def report_form(values: dict[str, str] | None = None, errors: dict[str, Any] | N
     values = values or {}
     return render("report_form.html", status=status, values=values, errors=errors or {}, message=message,
                   form_token=values.get("form_token") or secrets.token_urlsafe(16), allow=_uploads(),
-                  categories=list(ref.categories.values()), areas=list(ref.areas.values()), **_common())
+                  categories=list(ref.categories.values()), areas=list(ref.areas.values()),
+                  notices=_announcements(), **_common())
+
+
+def _announcements() -> list[dict[str, Any]]:
+    from chalicelib.web.hoidap_views import announcements
+
+    return announcements()
 
 
 def _field_errors(failed: ValidationFailed) -> dict[str, Any]:

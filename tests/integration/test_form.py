@@ -29,8 +29,10 @@ def test_the_form_is_in_vietnamese_with_a_label_for_every_field(client: Any) -> 
     for name in ("description", "category", "area", "address", "name", "phone", "email", "consent_publish"):
         assert f'for="{name}"' in html and f'name="{name}"' in html
     assert "Phường Tân Ninh" in html and "Ngập úng, thoát nước" in html
-    # Works without JavaScript: the only script is our own file, which only adds photos and location.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/report.js" defer>']
+    # Works without JavaScript: the only scripts are our own files, which only add photos and location, and
+    # the Q&A articles matching the question typed.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/report.js" defer>',
+                                                  '<script src="/static/kb.js" defer>']
     assert "script-src" not in page.headers["Content-Security-Policy"] and "'unsafe-inline'" not in \
         page.headers["Content-Security-Policy"].split("style-src")[0]
 

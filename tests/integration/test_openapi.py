@@ -131,6 +131,9 @@ def test_the_public_api(client: Any, document: dict[str, Any], filed: dict[str, 
     conforms(document, "/api/v1/reports", "post", c.post("/api/v1/reports", headers=JSON, body=big))
     conforms(document, "/api/v1/reports/similar", "get", c.get("/api/v1/reports/similar?category=chieu-sang&area=tan-ninh"))
     conforms(document, "/api/v1/reports/similar", "get", c.get("/api/v1/reports/similar?area=" + "x" * 3000))
+    conforms(document, "/api/v1/kb/suggest", "post", c.post("/api/v1/kb/suggest", headers=JSON,
+                                                              body='{"text": "làm căn cước cho con"}'.encode()))
+    conforms(document, "/api/v1/kb/suggest", "post", c.post("/api/v1/kb/suggest", headers=JSON, body=b'{"text": 1}'))
     status = f"/api/v1/reports/{code}?phone_last4={filed['phone'][-4:]}"
     assert conforms(document, "/api/v1/reports/{code}", "get", c.get(status))["tracking_code"] == code
     conforms(document, "/api/v1/reports/{code}", "get", c.get(f"/api/v1/reports/{code}?phone_last4=0000"))

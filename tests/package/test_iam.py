@@ -251,7 +251,7 @@ def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str,
         # The schedules (the real clock rarely has work due: see _with_work_due), the token
         # refresher (its token near expiry), SES events.
         for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest", "anonymise_expired",
-                     "index_search", "export_analytics", "reports"):
+                     "index_search", "export_analytics", "reports", "kb_expiry"):
             _cold_container()
             client.lambda_.invoke(name, scheduled_event(name))
         _with_work_due(report_code=_code(report.body.decode()))
@@ -297,11 +297,32 @@ def _with_work_due(report_code: str) -> None:
             # the search index takes every ticket so far and the anonymised report's request
             ("index_search", lambda: search.index(datetime.now(timezone.utc) + search.SETTLE)),
             # the analytics export of the day the report was made, and of the days of tickets changed that day
-            ("export_analytics", lambda: analytics_export.nightly(datetime.now(timezone.utc) + timedelta(days=1)))]
+            ("export_analytics", lambda: analytics_export.nightly(datetime.now(timezone.utc) + timedelta(days=1))),
+            # a knowledge-base article whose valid-until has passed: withdrawn, its owner e-mailed
+            ("kb_expiry", lambda: _kb_expired(noon))]
     for name, run in runs:
         _cold_container()
         with iam_recorder.running(f"app.{name}"):
             run()
+
+
+def _kb_expired(noon: Any) -> None:
+    from datetime import timedelta
+
+    from chalicelib.domain.permissions import user_from_claims
+    from chalicelib.services import kb
+
+    supervisor = user_from_claims({"sub": "iam-kb", "email": "giamsat@demo.1022.vn", "cognito:groups": ["supervisor"]})
+    unrecorded = iam_recorder.HANDLER.set(None)   # the article is the API's work, not the schedule's
+    try:
+        made = kb.create(supervisor, {"title": "Lịch cắt nước (IAM)", "questions": "khi nào cắt nước",
+                                      "answer": "Theo thông báo của công ty cấp nước.", "category": "dien-nuoc",
+                                      "agency": "so-xay-dung", "valid_until": noon.date().isoformat()}, noon,
+                         action="publish")
+    finally:
+        iam_recorder.HANDLER.reset(unrecorded)
+    assert kb.expire_due(noon + timedelta(days=2))["expired"] >= 1
+    assert kb.article(made["id"], user=supervisor)["status"] == "expired"
 
 
 def _past_retention(code: str) -> None:

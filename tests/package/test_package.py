@@ -121,7 +121,7 @@ def test_every_function_runs_the_lambda_python_logs_to_its_group_and_is_alarmed(
     expanded = _load(dist, "expanded.json")
     resources = expanded["Resources"]
     functions = _of_type(expanded, "AWS::Lambda::Function")
-    assert len(functions) == 14
+    assert len(functions) == 15
     alarms = _of_type(expanded, "AWS::CloudWatch::Alarm")
     lambda_alarms = {(a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
                      for a in alarms.values() if a["Properties"].get("Namespace") == "AWS/Lambda"}
@@ -154,7 +154,7 @@ def test_a_failing_schedule_or_sns_handler_leaves_its_event_in_a_watched_queue(d
                     if r["Properties"]["Principal"] in ("events.amazonaws.com", "sns.amazonaws.com")}
     invoked = {resources[name]["Properties"]["FunctionName"]["Ref"] for name in asynchronous}
     assert invoked == {"SweepUnrouted", "CallbackReminders", "DeadlineWatch", "DailyDigest", "AnonymiseExpired",
-                       "IndexSearch", "RefreshZaloToken", "SesEvents", "ExportAnalytics", "Reports"}
+                       "IndexSearch", "RefreshZaloToken", "SesEvents", "ExportAnalytics", "Reports", "KbExpiry"}
     assert set(configs) == invoked
     for function, config in configs.items():
         destination = config["DestinationConfig"]["OnFailure"]["Destination"]
@@ -258,6 +258,18 @@ def test_data_survives_a_mistaken_delete_and_the_bucket_is_tls_only(dist: Path) 
     # a deleted photo's old versions do not live forever
     assert any(rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays", 0) > 0
                for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"])
+    # knowledge-base PDFs uploaded but never saved go after 2 days; a superseded KB index file (tagged when
+    # replaced: chalicelib/store/kb.retire_index) after a day, the current one (never tagged) never
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert (rules["kb-unclaimed-uploads"]["Prefix"], rules["kb-unclaimed-uploads"]["ExpirationInDays"]) == (
+        "kb/uploads/", 2)
+    from chalicelib.store import kb as kb_store
+
+    index_rule = rules["superseded-kb-indexes"]
+    assert (index_rule["Prefix"], index_rule["ExpirationInDays"]) == (kb_store.INDEX_PREFIX, 1)
+    assert index_rule["TagFilters"] == [{"Key": kb_store.SUPERSEDED_TAG[0], "Value": kb_store.SUPERSEDED_TAG[1]}]
+    assert not [r for r in rules.values() if r["Status"] == "Enabled" and "ExpirationInDays" in r
+                and "TagFilters" not in r and kb_store.INDEX_PREFIX.startswith(r.get("Prefix", ""))]
     statements = resources["AttachmentsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}.items() <= statements[0].items()

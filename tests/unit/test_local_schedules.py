@@ -15,7 +15,7 @@ def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     schedules = _schedules()
     assert set(schedules) == {"sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest",
                               "refresh_zalo_token", "anonymise_expired", "index_search",
-                              "export_analytics", "reports"}
+                              "export_analytics", "reports", "kb_expiry"}
     assert _period_seconds(schedules["callback_reminders"]) == 300
     assert _period_seconds(schedules["index_search"]) == 300
     assert _period_seconds(schedules["reports"]) == 60
@@ -23,6 +23,9 @@ def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     assert _period_seconds(schedules["refresh_zalo_token"]) == 12 * 3600
     assert _period_seconds(schedules["daily_digest"]) is None  # a cron
     assert _period_seconds(schedules["anonymise_expired"]) is None
+    assert _period_seconds(schedules["kb_expiry"]) is None     # a cron: 06:00 in Vietnam
+    assert _cron_matches(schedules["kb_expiry"], datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc))
+    assert not _cron_matches(schedules["kb_expiry"], datetime(2026, 12, 1, 23, 10, tzinfo=timezone.utc))
 
 
 def test_the_daily_digest_runs_every_ten_minutes_from_seven_to_nine_vietnam_time_only() -> None:

@@ -1,5 +1,5 @@
-/* The staff ticket page: a response template goes into the message at the cursor, keeping what
-   the operator already typed. Without this script the template buttons post the reply form and the
+/* The staff ticket page: a response template, or a Q&A article's answer ("Dùng bài này"), goes into the
+   message at the cursor, keeping what the operator already typed. Without this script the template buttons post the reply form and the
    page comes back with the typed text and the template after it (nothing is sent). */
 (function () {
   "use strict";
@@ -24,10 +24,15 @@
   }
 
   document.addEventListener("click", function (event) {
-    var button = event.target && event.target.closest ? event.target.closest("button.template-insert") : null;
+    var button = event.target && event.target.closest ? event.target.closest("button.template-insert, button.kb-insert") : null;
     if (!button) { return; }
     event.preventDefault();
     insert(last, button.getAttribute("data-text") || "");
+    // "Dùng bài này": the form whose box received the answer records which article (and version) answered
+    var used = button.getAttribute("data-kb");
+    var form = last.form;
+    var field = used && form ? form.querySelector("input.kb-article") : null;
+    if (field) { field.value = used; }
   });
 })();
 
