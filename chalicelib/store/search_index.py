@@ -11,6 +11,7 @@ other's rows: the second one's PUT fails and it starts again from the new file.
 """
 from __future__ import annotations
 
+import atexit
 import gzip
 import os
 import shutil
@@ -179,8 +180,11 @@ class Shard:
 # The files in S3 and their copies in /tmp
 
 
-CACHE_DIR = Path(tempfile.gettempdir()) / "hotline1022-search"
+# This process's copies (a Lambda container has one; on one machine the local stack and the tests
+# each have theirs: a copy another process wrote, from another bucket, is never taken for ours)
+CACHE_DIR = Path(tempfile.gettempdir()) / "hotline1022-search" / str(os.getpid())
 _cache_etags: dict[str, str] = {}  # month -> ETag of CACHE_DIR/<month>.sqlite (this container's copy)
+atexit.register(shutil.rmtree, CACHE_DIR, ignore_errors=True)
 _LOCK = threading.Lock()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import random
 import string
+import subprocess
+import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -24,7 +26,7 @@ from chalicelib.services import intake, privacy, routing
 from chalicelib.services import search as service
 from chalicelib.store import cursors, search_index, tickets
 from chalicelib.store.reference import load_reference
-from tests.conftest import bearer, unique_phone
+from tests.conftest import ROOT, bearer, unique_phone
 
 JSON_TYPE = {"Content-Type": "application/json"}
 OPERATOR = StaffUser("op", "op@demo.1022.vn", "Tổng đài", frozenset({"operator"}))
@@ -179,6 +181,33 @@ def test_two_writers_never_lose_each_others_rows(street: dict[str, Any]) -> None
     assert path is not None
     with search_index.reader(path) as current:
         assert len(current) > before
+
+
+# Another process on the machine (the local stack `make run` or the e2e tests start) indexes its own
+# bucket and keeps its own copy of this month's file in /tmp
+_OTHER_INDEXER = """
+import os
+import sys
+from chalicelib import aws
+from chalicelib.store import search_index
+month, bucket = sys.argv[1:]
+aws.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]})
+search_index.bucket = lambda: bucket
+shard, etag = search_index.open_copy(month, empty=True)
+search_index.publish(shard, month, etag)
+"""
+
+
+def test_another_processs_copy_of_a_month_never_stands_in_for_ours(street: dict[str, Any]) -> None:
+    # Given this process's copy of the month, at the index's ETag
+    _index()
+    month = rules.month_of(datetime.now(timezone.utc))
+    assert _codes(OPERATOR, f"{street['word']} nguyen trai")[-2:] == [street["second"], street["first"]]
+    # When another process publishes that month's file (empty) to another bucket
+    subprocess.run([sys.executable, "-c", _OTHER_INDEXER, month, f"other-{_word()}"], cwd=ROOT, check=True,
+                   timeout=60)
+    # Then the search still reads this bucket's file: the street's tickets are found as before
+    assert _codes(OPERATOR, f"{street['word']} nguyen trai")[-2:] == [street["second"], street["first"]]
 
 
 def test_a_rebuild_recomputes_the_files_from_the_tickets(street: dict[str, Any]) -> None:
