@@ -43,14 +43,12 @@ def handshake(query: dict[str, str], verify_token: str) -> str:
     return challenge
 
 
-def verify(raw: bytes, header: str | None, app_secret: str) -> dict[str, Any]:
-    """Returns the parsed body when X-Hub-Signature-256 matches the raw bytes (constant time);
-    raises SignatureInvalid when missing or wrong, PayloadInvalid for a signed body that is no JSON object."""
+def verify(raw: bytes, header: str | None, app_secret: str) -> None:
+    """Raises SignatureInvalid unless X-Hub-Signature-256 matches the raw bytes (constant time)."""
     given = (header or "").strip()
     if not app_secret or not given.lower().startswith("sha256=") or not same(signature(raw, app_secret),
                                                                              "sha256=" + given[7:].lower()):
         raise SignatureInvalid()
-    return json_object(raw)
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -112,9 +110,10 @@ def _message(item: dict[str, Any]) -> InboundMessage:
                           attachments=attachments, location=location, reply_via=PROVIDER)
 
 
-def parse(body: dict[str, Any]) -> list[InboundMessage]:
+def parse(raw: bytes) -> list[InboundMessage]:
     """Returns one InboundMessage per citizen message in a verified (possibly batched) body, in
-    order; echoes and other items are skipped. Raises PayloadInvalid for a message we can't read."""
+    order; echoes and other items are skipped. Raises PayloadInvalid for a body or message we can't read."""
+    body = json_object(raw)
     if body.get("object") != "page":
         return []
     found = []

@@ -79,9 +79,9 @@ def facebook_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None
     """A (possibly batched) Messenger POST: each citizen message queued on its own; returns how many."""
     now = now or datetime.now(timezone.utc)
     check_size(raw)
-    body = _verified("facebook", source_ip, lambda: facebook.verify(
+    _verified("facebook", source_ip, lambda: facebook.verify(
         raw, headers.get("x-hub-signature-256"), secret("facebook_app_secret")))
-    messages = _parsed("facebook", raw, lambda: facebook.parse(body), now)
+    messages = _parsed("facebook", raw, lambda: facebook.parse(raw), now)
     for message in messages:
         _queue(message)
     return len(messages)
