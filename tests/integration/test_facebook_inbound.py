@@ -166,3 +166,15 @@ def test_a_signed_but_unreadable_message_is_quarantined(client: Any, sqs: Any) -
     assert post(client, raw).status_code == 400
     assert len(outbound.quarantined(limit=500)) == before + 1
     assert drain(sqs, settings().inbound_queue_url) == []
+
+
+def test_the_signers_sample_requests_are_taken_as_meta_would_send_them(client: Any, providers: Any) -> None:
+    from devstack.sign import messenger_requests
+
+    person = psid()
+    for request in messenger_requests("http://local", person, "Đường ngập sâu sau mưa"):
+        assert client.http.post("/webhooks/facebook", headers=request.headers, body=request.body).status_code == 200
+    pump()
+    (ticket,) = tickets.by_zalo(person)  # text, image, echo, batch, redelivery: one conversation
+    assert "Trang đã nhận" not in ticket.text
+    assert len(tickets.by_zalo(person + "1")) == 1
