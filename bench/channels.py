@@ -1,9 +1,12 @@
-"""Channel figures on the running local stack: AWS calls per SMS / Zalo intake (webhook plus the
+"""Channel figures on the running local stack: AWS calls per SMS / Zalo / Messenger intake (webhook plus the
 inbound consumer), duplicate deliveries, and the SMS budget of the automated replies."""
 from __future__ import annotations
 
+import json
 import os
 import time
+import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from bench.stack import CallCounter
@@ -28,6 +31,21 @@ def _intake_calls(client: Any, counter: CallCounter, request: Any) -> dict[str, 
     return dict(calls)
 
 
+def messenger_request(psid: str, text: str) -> Any:
+    """A Messenger text from `psid`, signed as Meta signs it with the local app secret."""
+    from chalicelib.channels import facebook
+    from devstack.fakes import LOCAL_SECRETS
+
+    now_ms = int(time.time() * 1000)
+    body = json.dumps({"object": "page", "entry": [{"id": "1022", "time": now_ms, "messaging": [
+        {"sender": {"id": psid}, "recipient": {"id": "1022"}, "timestamp": now_ms,
+         "message": {"mid": f"m_{uuid.uuid4().hex}", "text": text}}]}]}).encode()
+    headers = {"Content-Type": "application/json",
+               "X-Hub-Signature-256": facebook.signature(body, LOCAL_SECRETS["facebook_app_secret"])}
+    return SimpleNamespace(provider="facebook", method="POST", url="http://local/webhooks/facebook",
+                           headers=headers, body=body)
+
+
 def measure(client: Any, counter: CallCounter) -> dict[str, Any]:
     """Runs inside bench.stack's session (stack up, app client open)."""
     from chalicelib.domain import replies
@@ -50,6 +68,9 @@ def measure(client: Any, counter: CallCounter) -> dict[str, Any]:
         # a Zalo user writing for the first time: a new ticket, as the SMS above
         first_zalo = signed_requests("http://local", "0913000003", "Ổ gà", zalo_user="bench-new-zalo-user")[0]
         zalo_calls = _intake_calls(client, counter, first_zalo)
+        _intake_calls(client, counter, messenger_request("bench-warm-psid", "Den duong tat"))  # warm, as above
+        # a Messenger user writing to the fanpage for the first time
+        facebook_calls = _intake_calls(client, counter, messenger_request("bench-new-psid", "Ổ gà"))
 
         duplicate = signed_requests("http://local", "0913000004", "Nuoc yeu")[1]
         for _ in range(DUPLICATES):
@@ -69,6 +90,8 @@ def measure(client: Any, counter: CallCounter) -> dict[str, Any]:
         "aws_calls_sms_breakdown": sms_calls,
         "aws_calls_per_zalo_intake": sum(zalo_calls.values()),
         "aws_calls_zalo_breakdown": zalo_calls,
+        "aws_calls_per_facebook_intake": sum(facebook_calls.values()),
+        "aws_calls_facebook_breakdown": facebook_calls,
         "duplicate_deliveries_tickets": duplicate_tickets,
         "sms_templates_max_segments": max(segments(t.sms) for t in templates),
     }

@@ -13,6 +13,7 @@ TARGETS: dict[str, float] = {
     "zip_bytes": 8_000_000,
     "aws_calls_per_sms_intake": 4,
     "aws_calls_per_zalo_intake": 4,
+    "aws_calls_per_facebook_intake": 4,
     "duplicate_deliveries_tickets": 1,
     "sms_templates_max_segments": 1,
     "aws_calls_per_public_page": 1,

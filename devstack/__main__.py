@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  staff console  {url}/staff/  — demo accounts (password {DEMO_PASSWORD}):")
     for person in staff:
         print(f"      {person['email']:<26} {person['role']}{' · ' + person['agency'] if person.get('agency') else ''}")
-    print(f"  webhooks       {url}/webhooks/zalo, /webhooks/sms/{{android-gateway,smssync,esms}}"
+    print(f"  webhooks       {url}/webhooks/zalo, /webhooks/facebook, /webhooks/sms/{{android-gateway,smssync,esms}}"
           "  (signed samples: python -m devstack.sign)")
     print(f"  outbox         {fakes.base}/outbox  (every SMS, Zalo reply and staff email sent locally)")
     print(f"  schedules      {url}/dev/lich  (run any schedule now, move their clock: python -m devstack.clock)")

@@ -1,6 +1,6 @@
 """Fakes of the providers' HTTP APIs on loopback, so the real sender code runs locally and in
-tests without calling Zalo, an SMS gateway or eSMS: the Zalo OA message and OAuth APIs, the
-android-sms-gateway send API and eSMS's send API. Every message lands in an outbox that
+tests without calling Zalo, Facebook, an SMS gateway or eSMS: the Zalo OA message and OAuth APIs,
+the Messenger Send API (Graph API /me/messages), the android-sms-gateway send API and eSMS's send API. Every message lands in an outbox that
 `make run` shows at /outbox.
 
 Faults (off by default): FAKE_FAULT_RATE=0.1 (and FAKE_FAULT_SEED, FAKE_FAULT_HANG_S) make a share
@@ -27,6 +27,9 @@ LOCAL_SECRETS = {
     "zalo_app_id": "1022000000000000001",
     "zalo_oa_secret_key": "local-oa-secret-key",
     "zalo_app_secret_key": "local-app-secret-key",
+    "facebook_app_secret": "local-facebook-app-secret",
+    "facebook_verify_token": "local-facebook-verify-token",
+    "facebook_page_token": "local-facebook-page-token",
     "android_gateway_signing_key": "local-signing-key",
     "android_gateway_user": "sms",
     "android_gateway_password": "local-gateway-password",
@@ -100,10 +103,18 @@ class FakeState:
     refresh_calls: int = 0
     refused_refreshes: int = 0
     zalo_errors: list[int] = field(default_factory=list)   # next Zalo send answers (popped first)
+    graph_errors: list[tuple[int, int, int]] = field(default_factory=list)  # next Messenger (HTTP, code, subcode)
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
     gateway_delay_s: float = 0.0                           # a slow Android phone
     faults: Faults = field(default_factory=Faults)         # random failures and outages of sends
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _channel_label(message: dict[str, Any]) -> str:
+    """The outbox's "kênh" column: Messenger rows say which kind of message Meta was asked for."""
+    if message["provider"] == "facebook":
+        return f"facebook Messenger ({message.get('tag') or message.get('messaging_type')})"
+    return message["provider"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -148,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 messages = [*self.state.outbox, *self.state.extra_outbox()]
             rows = "".join(
-                f"<tr><td>{html.escape(m['provider'])}</td><td>{html.escape(m['to'])}</td>"
+                f"<tr><td>{html.escape(_channel_label(m))}</td><td>{html.escape(m['to'])}</td>"
                 f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(messages))
             page = ("<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Tin nhắn gửi đi (giả lập)</h1>"
                     f"<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th></tr>{rows}</table>")
@@ -160,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             if self.path == "/zalo/v3.0/oa/message/cs":
                 return self._zalo_send(raw)
+            if self.path.split("?", 1)[0] == "/graph/v19.0/me/messages":
+                return self._graph_send(raw)
             if self.path == "/zalo-oauth/v4/oa/access_token":
                 return self._zalo_refresh(raw)
             if self.path == "/android/message":
@@ -182,6 +195,26 @@ class _Handler(BaseHTTPRequestHandler):
                                   "text": body["message"]["text"], "id": message_id,
                                   "quote": body["message"].get("react_message_id")})
         return self._reply(200, {"error": 0, "message": "Success", "data": {"message_id": message_id}})
+
+    def _graph_send(self, raw: bytes) -> None:
+        query = {k: v[-1] for k, v in parse_qs(self.path.partition("?")[2]).items()}
+        if query.get("access_token") != LOCAL_SECRETS["facebook_page_token"]:
+            return self._reply(400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
+                                               "code": 190, "fbtrace_id": "fake"}})
+        if self.state.graph_errors:
+            status, code, subcode = self.state.graph_errors.pop(0)
+            return self._reply(status, {"error": {"message": "scripted", "type": "OAuthException", "code": code,
+                                                  "error_subcode": subcode, "fbtrace_id": "fake"}})
+        if self._fault((400, {"error": {"message": "injected: calls to this api have exceeded the rate limit",
+                                        "type": "OAuthException", "code": 613, "fbtrace_id": "fake"}})):
+            return None
+        body = json.loads(raw)
+        message_id = "m_" + secrets.token_hex(12)
+        # `tag`: HUMAN_AGENT for a staff reply 24 h to 7 days after the person's last message
+        self.state.outbox.append({"provider": "facebook", "to": body["recipient"]["id"],
+                                  "text": body["message"]["text"], "id": message_id,
+                                  "messaging_type": body.get("messaging_type"), "tag": body.get("tag")})
+        return self._reply(200, {"recipient_id": body["recipient"]["id"], "message_id": message_id})
 
     def _zalo_refresh(self, raw: bytes) -> None:
         form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
@@ -239,6 +272,7 @@ class FakeProviders:
     def environment(self) -> dict[str, str]:
         """The provider base URLs the app reads (the AWS stage leaves them at the real defaults)."""
         return {"ZALO_API_BASE": f"{self.base}/zalo", "ZALO_OAUTH_BASE": f"{self.base}/zalo-oauth",
+                "FACEBOOK_GRAPH_URL": f"{self.base}/graph/v19.0",
                 "ANDROID_GATEWAY_URL": f"{self.base}/android", "ESMS_API_BASE": f"{self.base}/esms"}
 
     def stop(self) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from chalicelib.channels import android_gateway, esms, zalo
+from chalicelib.channels import android_gateway, esms, facebook, zalo
 from devstack.fakes import LOCAL_SECRETS as S
 
 VN = timezone(timedelta(hours=7))  # eSMS dates its MO in Vietnamese local time, whatever this machine's zone
@@ -33,8 +33,43 @@ class SignedRequest:
         return " ".join(parts)
 
 
+def messenger_body(items: list[list[dict[str, object]]], page: str = "104857600000001") -> bytes:
+    """A Messenger webhook body: one entry per list of messaging items (Meta batches them so)."""
+    stamp = int(time.time() * 1000)
+    return json.dumps({"object": "page", "entry": [{"id": page, "time": stamp, "messaging": entry} for entry in items]},
+                      ensure_ascii=False).encode()
+
+
+def messenger_item(psid: str, text: str = "", page: str = "104857600000001", mid: str | None = None,
+                   echo: bool = False, **message: object) -> dict[str, object]:
+    """A citizen's message to the page (or, with `echo`, the page's own message echoed back)."""
+    people = {"sender": {"id": page}, "recipient": {"id": psid}} if echo else {"sender": {"id": psid},
+                                                                            "recipient": {"id": page}}
+    return {**people, "timestamp": int(time.time() * 1000),
+            "message": {"mid": mid or f"m_{uuid.uuid4().hex}", **({"text": text} if text else {}),
+                        **({"is_echo": True} if echo else {}), **message}}
+
+
+def messenger_requests(base: str, psid: str, text: str) -> list[SignedRequest]:
+    """Signed Messenger POSTs: a text, an image, an echo, a batch of two entries, a redelivery of the text."""
+    def signed(name: str, raw: bytes) -> SignedRequest:
+        return SignedRequest(name, "POST", f"{base}/webhooks/facebook", {
+            "Content-Type": "application/json", "X-Hub-Signature-256": facebook.signature(raw, S["facebook_app_secret"])},
+            raw)
+
+    first = messenger_body([[messenger_item(psid, text)]])
+    photo = {"attachments": [{"type": "image", "payload": {"url": "https://scontent.xx.fbcdn.net/v/local.jpg"}}]}
+    return [signed("facebook", first),
+            signed("facebook image", messenger_body([[messenger_item(psid, **photo)]])),
+            signed("facebook echo", messenger_body([[messenger_item(psid, "Trang đã nhận", echo=True)]])),
+            signed("facebook batch", messenger_body([[messenger_item(psid, "Bổ sung: ở gần chợ")],
+                                                     [messenger_item(psid + "1", text)]])),
+            signed("facebook redelivery", first)]
+
+
 def signed_requests(base: str, phone: str, text: str, zalo_user: str = "246845883529197922") -> list[SignedRequest]:
-    """One correctly signed request per provider, carrying `text` from `phone` (or `zalo_user`)."""
+    """One correctly signed request per provider, carrying `text` from `phone` (or `zalo_user`);
+    Messenger's come from messenger_requests."""
     now_ms = str(int(time.time() * 1000))
     zalo_body = json.dumps({"app_id": S["zalo_app_id"], "user_id_by_app": "552177279717587730",
                             "event_name": "user_send_text", "timestamp": now_ms,
@@ -70,5 +105,9 @@ def signed_requests(base: str, phone: str, text: str, zalo_user: str = "24684588
 if __name__ == "__main__":
     base_url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
     sender = sys.argv[2] if len(sys.argv) > 2 else "0912345678"
-    for request in signed_requests(base_url, sender, "Duong Tran Hung Dao bi ngap sau, xe chet may nhieu"):
+    sample = "Duong Tran Hung Dao bi ngap sau, xe chet may nhieu"
+    for request in signed_requests(base_url, sender, sample) + messenger_requests(base_url, "6543210987654321",
+                                                                                  sample):
         print(f"# {request.provider}\n{request.curl()}\n")
+    print("# facebook handshake\ncurl -s '" + base_url + "/webhooks/facebook?hub.mode=subscribe&hub.verify_token="
+          + S["facebook_verify_token"] + "&hub.challenge=42'")

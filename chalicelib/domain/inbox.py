@@ -26,7 +26,7 @@ from chalicelib.domain.lifecycle import Status
 from chalicelib.domain.permissions import StaffUser
 from chalicelib.domain.reference import ReferenceData
 
-CHANNELS = ("web", "sms", "zalo", "phone", "open311")
+CHANNELS = ("web", "sms", "zalo", "facebook", "phone", "open311")
 VIEWS = {"": "Tất cả", "triage": "Cần phân loại", "new": "Có tin mới", "mine": "Việc của tôi",
          "overdue": "Quá hạn", "due_today": "Đến hạn hôm nay", "callback": "Chờ gọi lại",
          "held": "Bị giữ lại (tin trống, lặp lại)"}

@@ -5,18 +5,21 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+# Channels whose sender is an app's user id, not a phone: a Zalo id, a Messenger page-scoped id (PSID).
+MESSAGING_APPS = ("zalo", "facebook")
+
 
 @dataclass(frozen=True)
 class InboundMessage:
     """A message (or follow/unfollow) as the adapters hand it on. Nothing past an adapter sees a
     provider's format.
 
-    `sender` is an E.164 phone for SMS and the OA-scoped user id for Zalo. `reply_via` names the
+    `sender` is an E.164 phone for SMS, the OA-scoped user id for Zalo, the PSID for Facebook. `reply_via` names the
     provider that received it, so answers go back the same way (e.g. the same Android phone).
     """
 
-    channel: str                # "sms" | "zalo"
-    provider: str               # "zalo" | "android_gateway" | "smssync" | "esms"
+    channel: str                # "sms" | "zalo" | "facebook"
+    provider: str               # "zalo" | "facebook" | "android_gateway" | "smssync" | "esms"
     provider_message_id: str
     sender: str
     text: str

@@ -52,7 +52,8 @@ NO_REASON = "Chưa có lý do (chưa gia hạn, chưa ghi lý do chậm)"
 # approver) and a stated delay reason ("Lý do chậm", agency officers and supervisors).
 DELAY_KINDS = ("deadline_extended", "delay_reason")
 LOW_RATING = 2   # a rating of 1 or 2 stars is a notable case
-CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "phone": "Điện thoại", "open311": "Open311",
+CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "facebook": "Facebook",
+                  "phone": "Điện thoại", "open311": "Open311",
                   "email": "Email"}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 FIGURES = {"received": "Tiếp nhận", "answered": "Đã trả lời", "on_time": "Trả lời đúng hạn",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chalicelib.domain.messages import MESSAGING_APPS
 from chalicelib.domain.sms import fits_one_segment, sms_text
 
 AGENCY_MAX = 40
@@ -17,7 +18,7 @@ class Reply:
     sms: str
 
     def for_channel(self, channel: str) -> str:
-        return self.zalo if channel == "zalo" else self.sms
+        return self.zalo if channel in MESSAGING_APPS else self.sms  # the apps take the longer text
 
 
 def _clip(value: str, limit: int) -> str:

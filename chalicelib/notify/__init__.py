@@ -5,12 +5,16 @@ from chalicelib.notify.base import Sender
 
 
 def sender_for(provider: str) -> Sender:
-    """Returns the sender for a provider name ('zalo', 'android_gateway', 'esms', 'sns').
+    """Returns the sender for a provider name ('zalo', 'facebook', 'android_gateway', 'esms', 'sns').
     Imports lazily: a worker pays only for the providers it actually uses."""
     if provider == "zalo":
         from chalicelib.notify.zalo import ZaloSender
 
         return ZaloSender()
+    if provider == "facebook":
+        from chalicelib.notify.facebook import FacebookSender
+
+        return FacebookSender()
     if provider == "android_gateway":
         from chalicelib.notify.android_gateway import AndroidGatewaySender
 

@@ -260,8 +260,8 @@ def _public_preview(ticket: TicketModel) -> str:
 
 def _route(ticket: TicketModel) -> tuple[str, str, str, str | None] | None:
     """Where a message to the reporter goes: (channel, provider, recipient, SMSSync device), or None."""
-    if ticket.channel == "zalo" and ticket.reporter_zalo_id:
-        return "zalo", "zalo", ticket.reporter_zalo_id, None
+    if ticket.channel in ("zalo", "facebook") and ticket.reporter_zalo_id:  # a Zalo id, a Messenger PSID
+        return ticket.channel, ticket.channel, ticket.reporter_zalo_id, None
     if ticket.reporter_phone:
         provider, device = settings().sms_provider, None
         if ticket.channel == "sms" and ticket.reply_via:

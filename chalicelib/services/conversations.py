@@ -13,7 +13,7 @@ from chalicelib.config import settings
 from chalicelib.domain import replies
 from chalicelib.domain.errors import AlreadyExists, Conflict, TooManyRequests
 from chalicelib.domain.lifecycle import LABELS_VI, Status, check_transition
-from chalicelib.domain.messages import InboundMessage
+from chalicelib.domain.messages import MESSAGING_APPS, InboundMessage
 from chalicelib.domain.notice import notice_version, outbound_text_days
 from chalicelib.domain.text import fold
 from chalicelib.domain.satisfaction import parse_rating
@@ -77,11 +77,11 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
         return "ignored"
     if message.kind == "follow":
         return _answer(message, replies.usage(settings().hotline, notice_link()), None, now, kind="welcome")
-    history = tickets.by_zalo(message.sender) if message.channel == "zalo" else tickets.by_phone(message.sender)
+    history = _history(message)
     rating = parse_rating(message.text)
     if rating is not None and message.kind == "message":
         reply = None
-        if message.channel == "zalo":  # thanked on Zalo (free); by SMS the answer was the last message
+        if message.channel in MESSAGING_APPS:  # thanked in the app (free); by SMS the answer was the last message
             reply = _outbound(message, "rating_thanks", survey_thanks(rating).for_channel(message.channel), now)
             _with_device(reply, message)
         rated = satisfaction.rate_by_reply(history, rating, message.channel, now, message.dedup_key, reply)
@@ -110,6 +110,14 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
             return receive(message, now, read_again=False)
     earlier = next((t for t in history if t.tracking_code == decision.related_to), None)
     return _create(message, decision.text, now, decision, earlier)
+
+
+def _history(message: InboundMessage) -> list[TicketModel]:
+    """The sender's tickets, newest first: by phone for SMS; by app user id (a Zalo id, a Messenger
+    PSID) otherwise. Both apps' ids share the by_zalo index, so only this channel's tickets count."""
+    if message.channel not in MESSAGING_APPS:
+        return tickets.by_phone(message.sender)
+    return [t for t in tickets.by_zalo(message.sender) if t.channel == message.channel]
 
 
 def _sender_ticket(ticket: TicketModel, ref: ReferenceData) -> SenderTicket:
@@ -213,7 +221,7 @@ def _create(message: InboundMessage, text: str, now: datetime, decision: Decisio
     fields = {
         "channel": message.channel,
         "reporter_phone": message.sender if message.channel == "sms" else None,
-        "reporter_zalo_id": message.sender if message.channel == "zalo" else None,
+        "reporter_zalo_id": message.sender if message.channel in MESSAGING_APPS else None,
         "text": text or ATTACHMENT_ONLY_TEXT,
         "public_summary": public_summary(text or ATTACHMENT_ONLY_TEXT),
         "attachments": [{"key": a.get("url", ""), "filename": a.get("name", ""), "content_type": a.get("type", "")}

@@ -16,6 +16,7 @@ from chalicelib.store import outbound, tickets
 from chalicelib.store.models import OutboundModel
 
 ZALO_WINDOW = timedelta(days=7)
+MESSENGER_WINDOW = timedelta(hours=24)  # free-form replies; then HUMAN_AGENT-tagged ones up to 7 days
 STALE_PENDING = timedelta(minutes=5)
 CLAIM = timedelta(minutes=2)  # longer than a send can take (8 s timeout, token refresh included)
 
@@ -71,17 +72,20 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     # Claim it before calling the provider: of two copies of one queue message delivered at once,
     # only one gets past this conditional write, so the citizen gets one SMS, not two.
     outbound.claim(message, now, now + CLAIM)
-    reply_to = message.reply_to
+    reply_to, tag = message.reply_to, {}
     # An automated reply answers a message that just arrived, so it is inside the window by definition
     # and knows the message it answers; staff messages take both from the ticket (read once).
-    if message.channel == "zalo" and not message.automated and message.tracking_code:
+    if message.channel in ("zalo", "facebook") and not message.automated and message.tracking_code:
         ticket = tickets.get_ticket(message.tracking_code)
-        if ticket.last_inbound_at is not None and now - ticket.last_inbound_at > ZALO_WINDOW:
+        since = now - ticket.last_inbound_at if ticket.last_inbound_at is not None else timedelta(0)
+        if since > ZALO_WINDOW:  # Messenger's human-agent tag ends after 7 days too
             return _fallback(message, now, "last interaction over 7 days ago")
+        if message.channel == "facebook" and since > MESSENGER_WINDOW:
+            tag = {"tag": "HUMAN_AGENT"}  # staff replies only: automated ones never get here
         reply_to = reply_to or ticket.last_inbound_ref
     try:
         reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html,
-                                                      reply_to=reply_to)
+                                                      reply_to=reply_to, **tag)
     except OutsideWindow as refused:
         return _fallback(message, now, refused.reason)
     except DeliveryFailed as failed:
@@ -105,7 +109,7 @@ def _dead(message: OutboundModel, now: datetime, error: str, attempt: bool = Fal
 
 
 def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
-    """Zalo can't carry it: SMS to the reporter's phone if known, else flag the ticket 'call back'."""
+    """Zalo (or Messenger) can't carry it: SMS to the reporter's phone if known, else flag the ticket 'call back'."""
     try:
         ticket = tickets.get_ticket(message.tracking_code or "")
     except NotFound:

@@ -233,7 +233,7 @@ def _names(ref: Any, dimension: str) -> dict[str, str]:
     table = {"category": ref.categories, "agency": ref.agencies, "area": ref.areas}.get(dimension)
     if table is None:
         return {"web": "Cổng thông tin", "phone": "Điện thoại", "sms": "Tin nhắn SMS", "zalo": "Zalo",
-                "email": "Thư điện tử", "open311": "Open311"}
+                "facebook": "Facebook", "email": "Thư điện tử", "open311": "Open311"}
     return {key: value.name for key, value in table.items()}
 
 

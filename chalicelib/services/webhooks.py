@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, TypeVar
 
 from chalicelib import queues
-from chalicelib.channels import android_gateway, esms, smssync, zalo
+from chalicelib.channels import android_gateway, esms, facebook, smssync, zalo
 from chalicelib.channels.base import (PayloadInvalid, SignatureInvalid, SourceNotAllowed, check_size, check_source,
                                       json_object)
 from chalicelib.config import settings
@@ -63,6 +63,28 @@ def zalo_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None = N
     body = _verified("zalo", source_ip, lambda: zalo.verify(
         raw, headers.get("x-zevent-signature"), secret("zalo_app_id"), secret("zalo_oa_secret_key"), now, retried))
     _queue(_parsed("zalo", raw, lambda: zalo.parse(body), now))
+
+
+def facebook_handshake(query: Mapping[str, str]) -> str:
+    """Meta's one-off GET when the webhook is configured: the challenge back, or 403."""
+    try:
+        return facebook.handshake(dict(query), secret("facebook_verify_token"))
+    except facebook.HandshakeRefused:
+        count("WebhookRejected", provider="facebook", reason=facebook.HandshakeRefused.reason)
+        raise
+
+
+def facebook_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None = None,
+                   now: datetime | None = None) -> int:
+    """A (possibly batched) Messenger POST: each citizen message queued on its own; returns how many."""
+    now = now or datetime.now(timezone.utc)
+    check_size(raw)
+    _verified("facebook", source_ip, lambda: facebook.verify(
+        raw, headers.get("x-hub-signature-256"), secret("facebook_app_secret")))
+    messages = _parsed("facebook", raw, lambda: facebook.parse(raw), now)
+    for message in messages:
+        _queue(message)
+    return len(messages)
 
 
 def android_gateway_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None = None,

@@ -11,6 +11,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | every open ticket, by due time (staff inbox)  | GSI by_open: open_queue=OPEN, due_sort                 |
 | tickets by reporter phone, newest first       | GSI by_phone: reporter_phone=<E.164>, created_at       |
 | tickets by reporter Zalo id, newest first     | GSI by_zalo: reporter_zalo_id=<id>, created_at         |
+| tickets by Messenger PSID, newest first       | GSI by_zalo (shared): reporter_zalo_id=<PSID>, filter channel=facebook |
 | reference data (current version)              | GetItem pk=REF, sk=CURRENT                             |
 | reference data history, newest first · one version | Query pk=REF, sk begins_with V# · GetItem sk=V#<000123> |
 | admins' audit trail, newest first, filtered   | Query pk=AUDIT#<yyyy-mm>, sk between dates, filter kind/actor |

@@ -603,6 +603,28 @@ def _webhook_paths() -> dict[str, Any]:
                            _header("num_retry", "Zalo's retry count")],
             "requestBody": _body(_ref("ZaloEvent")),
             "responses": {"200": _json(_ref("Ok"), "queued (or ignored: echoes, receipts)"), **refused}}},
+        "/webhooks/facebook": {
+            "get": {"operationId": "facebookWebhookVerify", "tags": ["webhooks"],
+                    "summary": "Meta's verification handshake: the challenge back when the verify token is ours",
+                    "parameters": [_query("hub.mode", "subscribe", required=True),
+                                   _query("hub.verify_token", "the token typed into the app's Webhooks settings",
+                                          required=True),
+                                   _query("hub.challenge", "echoed back", required=True)],
+                    "responses": {"200": {"description": "the challenge", "content": {"text/plain": {"schema": STR}}},
+                                  **_errors(403)}},
+            "post": {"operationId": "facebookWebhook", "tags": ["webhooks"],
+                     "summary": "Messenger events of the fanpage, possibly batched "
+                                "(X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>)",
+                     "parameters": [_header("X-Hub-Signature-256", "sha256=<hex>", required=True)],
+                     "requestBody": _body(_obj({"object": {"const": "page"}, "entry": {"type": "array", "items": _obj(
+                         {"id": STR}, {"time": {"type": "integer"}, "messaging": {"type": "array", "items": _obj(
+                             {"sender": _obj({"id": STR}), "timestamp": {"type": "integer"}},
+                             {"recipient": _obj({"id": STR}), "message": _obj({"mid": STR}, {
+                                 "text": STR, "is_echo": BOOL, "quick_reply": _obj({"payload": STR}),
+                                 "attachments": {"type": "array", "items": _obj({"type": STR})}}),
+                              "delivery": {"type": "object"}, "read": {"type": "object"}})}})}})),
+                     "responses": {"200": _json(_ref("Ok"), "queued, one per message (echoes, receipts ignored)"),
+                                   **refused}}},
         "/webhooks/sms/android-gateway": {"post": {
             "operationId": "androidGatewayWebhook", "tags": ["webhooks"],
             "summary": "android-sms-gateway `sms:received` (X-Signature: hex HMAC-SHA256(key, body + X-Timestamp))",

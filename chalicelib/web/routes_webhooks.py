@@ -18,6 +18,19 @@ def zalo_webhook() -> Response:
     return Response({"ok": True}, headers=JSON_UTF8)
 
 
+@bp.route("/webhooks/facebook", methods=["GET", "POST"], content_types=ANY)
+@json_api(lambda_context)
+def facebook_webhook() -> Response:
+    from chalicelib.services import webhooks
+
+    request = bp.current_request
+    if request.method == "GET":
+        challenge = webhooks.facebook_handshake(request.query_params or {})
+        return Response(challenge, headers={"Content-Type": "text/plain; charset=utf-8"})
+    webhooks.facebook_event(request.raw_body or b"", request.headers, source_ip())
+    return Response({"ok": True}, headers=JSON_UTF8)
+
+
 @bp.route("/webhooks/sms/android-gateway", methods=["POST"], content_types=ANY)
 @json_api(lambda_context)
 def android_gateway_webhook() -> Response:

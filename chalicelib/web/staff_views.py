@@ -45,7 +45,8 @@ DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "
                    "callback": "không gửi được – cần gọi lại", "dead": "gửi thất bại", "suppressed": "không gửi (giới hạn)",
                    "device_queued": "chờ điện thoại gửi", "device_handed": "điện thoại đang gửi"}
 CITIZEN_KINDS = {"ack", "status", "welcome", "staff_reply", "kb_answer", "answer", "rejected", "redirected", "merged"}
-CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "phone": "Điện thoại", "open311": "Open311",
+CHANNEL_LABELS = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "facebook": "Facebook",
+                  "phone": "Điện thoại", "open311": "Open311",
                   "email": "Email"}
 
 

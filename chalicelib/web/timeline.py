@@ -20,7 +20,8 @@ from chalicelib.domain.clock import local_text
 from chalicelib.domain.reference import ReferenceData
 
 UNKNOWN_EVENT = "Cập nhật"
-CHANNEL_NAMES = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "email": "Email", "open311": "Open311",
+CHANNEL_NAMES = {"web": "Web", "sms": "SMS", "zalo": "Zalo", "facebook": "Facebook",
+                 "email": "Email", "open311": "Open311",
                  "phone": "Điện thoại", "status_page": "Trang tra cứu"}
 # Who each kind of message to staff goes to; every other kind goes to the citizen (or a follower).
 STAFF_RECIPIENTS = {"assigned": "cơ quan xử lý", "deadline_warning": "cơ quan xử lý", "digest": "cơ quan xử lý",

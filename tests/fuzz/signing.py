@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.channels import android_gateway, esms, zalo
+from chalicelib.channels import android_gateway, esms, facebook, zalo
 from devstack.fakes import LOCAL_SECRETS as S
 
 JSON = {"Content-Type": "application/json"}
@@ -39,6 +39,12 @@ def zalo_event(event: dict[str, Any] | bytes, timestamp: str | None = None) -> S
         raw = event
     mac = zalo.signature(S["zalo_app_id"], raw, timestamp or "", S["zalo_oa_secret_key"])
     return Signed("POST", "/webhooks/zalo", {**JSON, "X-ZEvent-Signature": f"mac={mac}"}, raw)
+
+
+def facebook_event(raw: bytes) -> Signed:
+    """A Messenger POST signed as Meta signs it: X-Hub-Signature-256 = sha256=<HMAC-SHA256(app secret, body)>."""
+    return Signed("POST", "/webhooks/facebook",
+                  {**JSON, "X-Hub-Signature-256": facebook.signature(raw, S["facebook_app_secret"])}, raw)
 
 
 def android_gateway_event(raw: bytes) -> Signed:

@@ -128,6 +128,27 @@ def test_signed_zalo_events_are_queued_ignored_or_quarantined(site: Site, event:
     accepted_or_quarantined(site, site.send(signing.zalo_event(raw, stamp)))
 
 
+FACEBOOK_ITEM = st.fixed_dictionaries(
+    {"sender": either(st.fixed_dictionaries({"id": either(DIGITS, weight=4)}), weight=4),
+     "timestamp": either(st.integers(0, 2**63), weight=4)},
+    optional={"message": either(st.fixed_dictionaries({"mid": either(DIGITS)}, optional={
+        "text": either(TEXT), "is_echo": VALUES, "quick_reply": either(st.fixed_dictionaries({"payload": TEXT})),
+        "attachments": either(st.lists(either(st.fixed_dictionaries(
+            {"type": either(st.sampled_from(["image", "file", "location", "fallback"]))},
+            optional={"payload": either(st.fixed_dictionaries({}, optional={"url": either(TEXT), "coordinates": either(
+                st.fixed_dictionaries({"lat": either(st.floats(-90, 90)), "long": either(st.floats(-180, 180))}))}))})),
+            max_size=3))}), weight=4), "delivery": VALUES, "read": VALUES})
+FACEBOOK_EVENT = st.fixed_dictionaries({"object": either(st.just("page"), weight=5), "entry": either(st.lists(
+    either(st.fixed_dictionaries({"id": DIGITS}, optional={"messaging": either(st.lists(FACEBOOK_ITEM, max_size=3))})),
+    max_size=3))})
+
+
+@FUZZ
+@given(body=st.one_of(FACEBOOK_EVENT.map(json_bytes), VALUES.map(json_bytes), st.binary(max_size=300), WEBHOOK_NESTING))
+def test_signed_facebook_events_are_queued_ignored_or_quarantined(site: Site, body: bytes) -> None:
+    accepted_or_quarantined(site, site.send(signing.facebook_event(body)))
+
+
 GATEWAY_EVENT = st.fixed_dictionaries(
     {"event": st.sampled_from(["sms:received", "sms:received", "sms:sent", "system:ping"]) | TEXT,
      "id": either(DIGITS), "deviceId": either(TEXT),

@@ -217,6 +217,13 @@ def test_the_webhooks(client: Any, document: dict[str, Any], providers: Any) -> 
     conforms(document, "/webhooks/zalo", "post", client.http.post("/webhooks/zalo", headers=JSON, body=b"{}"))
     conforms(document, "/webhooks/zalo", "post", client.http.post("/webhooks/zalo", headers=JSON,
                                                                   body=b"{" * 70_000))
+    page = {"object": "page", "entry": [{"id": "1048", "messaging": [{"sender": {"id": "2468"}, "timestamp": 1,
+                                                                     "message": {"mid": uuid.uuid4().hex, "text": "Ngập"}}]}]}
+    conforms(document, "/webhooks/facebook", "post", _send(client, signing.facebook_event(json.dumps(page).encode())))
+    conforms(document, "/webhooks/facebook", "post", client.http.post("/webhooks/facebook", headers=JSON, body=b"{}"))
+    handshake = {"hub.mode": "subscribe", "hub.verify_token": "local-facebook-verify-token", "hub.challenge": "42"}
+    conforms(document, "/webhooks/facebook", "get", client.http.get("/webhooks/facebook?" + urlencode(handshake)))
+    conforms(document, "/webhooks/facebook", "get", client.http.get("/webhooks/facebook?hub.mode=subscribe"))
     gateway = json.dumps({"deviceId": "phone-1", "event": "sms:received", "id": uuid.uuid4().hex, "payload": {
         "messageId": "m1", "message": "Ngập", "phoneNumber": unique_phone(), "simNumber": 1,
         "receivedAt": "2026-11-28T08:00:00.000+07:00"}}).encode()
