@@ -111,3 +111,26 @@ def test_a_wrong_page_token_is_given_up_not_retried(stack: Any, providers: Any, 
     with pytest.raises(DeliveryFailed) as failed:
         FacebookSender().send(f"psid{uuid.uuid4().int % 10**15}", "Trả lời")
     assert failed.value.transient is False and "190" in failed.value.reason
+
+
+@pytest.mark.parametrize("code", [10, 200])
+def test_a_tagged_message_refused_for_permission_falls_back_instead_of_being_dropped(
+        stack: Any, providers: Any, code: int) -> None:
+    from chalicelib.services import delivery
+
+    ticket = _ticket(timedelta(days=2))
+    reply = _staff_reply(ticket, f"psid{uuid.uuid4().int % 10**15}", "Trả lời")
+    providers.state.graph_errors.append((403, code, -1))
+    assert delivery.deliver(reply.pk, reply.sk) == "callback"
+    assert tickets.get_ticket(ticket).needs_callback is True
+
+
+def test_a_null_or_odd_error_code_is_a_refusal_not_a_crash(stack: Any, monkeypatch: Any) -> None:
+    from chalicelib.notify import facebook
+    from chalicelib.notify.base import DeliveryFailed
+
+    for error in ({"code": None, "error_subcode": None}, {"code": "x"}, {}):
+        monkeypatch.setattr(facebook, "http_json", lambda *a, error=error: (400, {"error": error}))
+        with pytest.raises(DeliveryFailed) as failed:
+            facebook.FacebookSender().send("psid1", "Trả lời", tag="HUMAN_AGENT")
+        assert failed.value.transient is False and "error -1/-1" in failed.value.reason
