@@ -49,9 +49,9 @@ class BodyTooLarge(DomainError):
     message_en = "Request body too large."
 
 
-def check_size(raw: bytes) -> None:
-    """Raises BodyTooLarge above MAX_BODY_BYTES (no provider sends more for one message)."""
-    if len(raw) > MAX_BODY_BYTES:
+def check_size(raw: bytes, limit: int = MAX_BODY_BYTES) -> None:
+    """Raises BodyTooLarge above `limit`, by default MAX_BODY_BYTES (no provider sends more for one message)."""
+    if len(raw) > limit:
         raise BodyTooLarge()
 
 

@@ -110,9 +110,11 @@ def _message(item: dict[str, Any]) -> InboundMessage:
                           attachments=attachments, location=location, reply_via=PROVIDER)
 
 
-def parse(raw: bytes) -> list[InboundMessage]:
+def parse(raw: bytes, unreadable: list[tuple[str, Any]] | None = None) -> list[InboundMessage]:
     """Returns one InboundMessage per citizen message in a verified (possibly batched) body, in
-    order; echoes and other items are skipped. Raises PayloadInvalid for a body or message we can't read."""
+    order; echoes and other items are skipped. Raises PayloadInvalid for a body we can't read, and
+    for a message we can't read unless `unreadable` is given: then (reason, item) is added to it
+    and the batch's other messages are still returned (Meta would redeliver the whole batch)."""
     body = json_object(raw)
     if body.get("object") != "page":
         return []
@@ -120,11 +122,17 @@ def parse(raw: bytes) -> list[InboundMessage]:
     try:
         for entry in _list(body.get("entry"), "entry"):
             for item in _list(_object(entry, "entry").get("messaging"), "messaging"):
-                item = _object(item, "messaging item")
-                message = item.get("message")
-                if message is None or (isinstance(message, dict) and message.get("is_echo")):
-                    continue  # delivery, read, postback, reaction; or the page's own message
-                found.append(_message(item))
+                try:
+                    item = _object(item, "messaging item")
+                    message = item.get("message")
+                    if message is None or (isinstance(message, dict) and message.get("is_echo")):
+                        continue  # delivery, read, postback, reaction; or the page's own message
+                    found.append(_message(item))
+                except (PayloadInvalid, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+                    if unreadable is None:
+                        raise
+                    reason = exc.reason if isinstance(exc, PayloadInvalid) else f"facebook: {type(exc).__name__}"
+                    unreadable.append((reason, item))
     except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise PayloadInvalid(f"facebook: {type(exc).__name__}") from exc
     return found

@@ -28,6 +28,15 @@ _OUTSIDE_WINDOW = {(10, 2018278), (10, 2018065), (100, 2018001), (100, 2018109)}
 _UNAVAILABLE = {551}                       # "This person isn't available right now" (blocked the page)
 _THROTTLED = {4, 17, 32, 613, 80006}       # application, user, page and Messenger rate limits
 _TEMPORARY = {1, 2}                        # unknown / temporary service problem
+_TAG_REFUSED = {10, 200}                   # permission denied: e.g. HUMAN_AGENT not approved for the app
+
+
+def _number(value: object) -> int:
+    """Meta's error code as an int; -1 when it is missing, null or not a number."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return -1
 
 
 def graph_url() -> str:
@@ -49,10 +58,12 @@ class FacebookSender:
         if status == 200 and isinstance(answer, dict) and answer.get("message_id"):
             return str(answer["message_id"])
         error = (answer or {}).get("error") if isinstance(answer, dict) else None
-        code = int(error.get("code", -1)) if isinstance(error, dict) else -1
-        subcode = int(error.get("error_subcode") or -1) if isinstance(error, dict) else -1
+        code = _number(error.get("code")) if isinstance(error, dict) else -1
+        subcode = _number(error.get("error_subcode")) if isinstance(error, dict) else -1
         reason = f"facebook HTTP {status} error {code}/{subcode}"
-        if (code, subcode) in _OUTSIDE_WINDOW or code in _UNAVAILABLE:
+        # A tagged message refused for permission (10, 200: the tag not granted to the app yet) can't go
+        # this way either: the same fallback as outside the window, not a silent drop.
+        if (code, subcode) in _OUTSIDE_WINDOW or code in _UNAVAILABLE or (tag and code in _TAG_REFUSED):
             raise OutsideWindow(reason)
         if code in _THROTTLED or code in _TEMPORARY or status == 429 or status >= 500:
             raise DeliveryFailed(reason, transient=True)

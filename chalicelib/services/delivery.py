@@ -17,6 +17,8 @@ from chalicelib.store.models import OutboundModel
 
 ZALO_WINDOW = timedelta(days=7)
 MESSENGER_WINDOW = timedelta(hours=24)  # free-form replies; then HUMAN_AGENT-tagged ones up to 7 days
+# What a staff member writes to the person (chalicelib/services/console.py); not the survey, follower or merge notices.
+HUMAN_AGENT_KINDS = frozenset({"staff_reply", "answer", "rejected", "redirected"})
 STALE_PENDING = timedelta(minutes=5)
 CLAIM = timedelta(minutes=2)  # longer than a send can take (8 s timeout, token refresh included)
 
@@ -81,7 +83,9 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         if since > ZALO_WINDOW:  # Messenger's human-agent tag ends after 7 days too
             return _fallback(message, now, "last interaction over 7 days ago")
         if message.channel == "facebook" and since > MESSENGER_WINDOW:
-            tag = {"tag": "HUMAN_AGENT"}  # staff replies only: automated ones never get here
+            if message.kind not in HUMAN_AGENT_KINDS:  # Meta allows the tag for a person's own reply only
+                return _fallback(message, now, "last interaction over 24 hours ago")
+            tag = {"tag": "HUMAN_AGENT"}
         reply_to = reply_to or ticket.last_inbound_ref
     try:
         reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html,

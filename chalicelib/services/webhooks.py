@@ -18,6 +18,7 @@ from chalicelib.channels import android_gateway, esms, facebook, smssync, zalo
 from chalicelib.channels.base import (PayloadInvalid, SignatureInvalid, SourceNotAllowed, check_size, check_source,
                                       json_object)
 from chalicelib.config import settings
+from chalicelib.domain import bounds
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.messages import InboundMessage
 from chalicelib.observability import count
@@ -78,10 +79,14 @@ def facebook_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None
                    now: datetime | None = None) -> int:
     """A (possibly batched) Messenger POST: each citizen message queued on its own; returns how many."""
     now = now or datetime.now(timezone.utc)
-    check_size(raw)
+    check_size(raw, bounds.MAX_BODY_BYTES)  # Meta batches and \u-escapes non-ASCII: far over one message's 64 KB
     _verified("facebook", source_ip, lambda: facebook.verify(
         raw, headers.get("x-hub-signature-256"), secret("facebook_app_secret")))
-    messages = _parsed("facebook", raw, lambda: facebook.parse(raw), now)
+    unreadable: list[tuple[str, Any]] = []
+    messages = _parsed("facebook", raw, lambda: facebook.parse(raw, unreadable), now)
+    for reason, item in unreadable:  # only the bad item is kept for review; the batch's others go on
+        outbound.quarantine("facebook", reason, json.dumps(item, ensure_ascii=False).encode(), now)
+        count("WebhookPayloadQuarantined", provider="facebook")
     for message in messages:
         _queue(message)
     return len(messages)

@@ -611,7 +611,7 @@ def _webhook_paths() -> dict[str, Any]:
                                           required=True),
                                    _query("hub.challenge", "echoed back", required=True)],
                     "responses": {"200": {"description": "the challenge", "content": {"text/plain": {"schema": STR}}},
-                                  **_errors(403)}},
+                                  **_errors(400, 403)}},
             "post": {"operationId": "facebookWebhook", "tags": ["webhooks"],
                      "summary": "Messenger events of the fanpage, possibly batched "
                                 "(X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>)",

@@ -159,13 +159,25 @@ def test_a_second_message_threads_by_psid_and_tt_code_is_answered_only_to_its_re
     assert ticket.tracking_code not in refusal  # a stranger learns nothing about someone else's ticket
 
 
-def test_a_signed_but_unreadable_message_is_quarantined(client: Any, sqs: Any) -> None:
+def test_an_unreadable_item_is_quarantined_alone_and_the_batchs_good_message_is_queued(client: Any, sqs: Any) -> None:
     before = len(outbound.quarantined(limit=500))
+    good = item(psid(), "Đèn đường hỏng")
     raw = body([{"sender": {"id": ["not", "an", "id"]}, "recipient": {"id": PAGE}, "timestamp": 1,
-                 "message": {"mid": "m_bad", "text": "x"}}])
-    assert post(client, raw).status_code == 400
-    assert len(outbound.quarantined(limit=500)) == before + 1
-    assert drain(sqs, settings().inbound_queue_url) == []
+                 "message": {"mid": "m_bad", "text": "x"}}, good])
+    assert post(client, raw).status_code == 200  # a 400 would make Meta redeliver the good one forever
+    kept = outbound.quarantined(limit=500)
+    assert len(kept) == before + 1 and "m_bad" in kept[0].raw and good["message"]["mid"] not in kept[0].raw
+    queued = drain(sqs, settings().inbound_queue_url)
+    assert len(queued) == 1 and good["message"]["mid"] in json.dumps(queued, ensure_ascii=False)
+
+
+def test_a_200_kb_signed_batch_is_accepted(client: Any, sqs: Any) -> None:
+    text = "Nước ngập sâu ở phường Bến Nghé, xin cử người đến xử lý gấp. " * 32  # ~2,000 letters
+    messages = [item(psid(), text[:2000]) for _ in range(42)]
+    raw = json.dumps({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": messages}]}).encode()
+    assert 180_000 < len(raw) < 512 * 1024  # Meta escapes every Vietnamese letter as \uXXXX
+    assert post(client, raw).status_code == 200
+    assert len(drain(sqs, settings().inbound_queue_url)) == 42
 
 
 def test_the_signers_sample_requests_are_taken_as_meta_would_send_them(client: Any, providers: Any) -> None:

@@ -23,8 +23,8 @@ def _ticket(last_inbound: timedelta, phone: str | None = None) -> str:
     return code
 
 
-def _staff_reply(code: str, psid: str, text: str) -> Any:
-    return outbound.add_outbound(outbound.new_outbound("reply", "facebook", "facebook", psid, text,
+def _staff_reply(code: str, psid: str, text: str, kind: str = "staff_reply") -> Any:
+    return outbound.add_outbound(outbound.new_outbound(kind, "facebook", "facebook", psid, text,
                                                        datetime.now(timezone.utc), automated=False), code)
 
 
@@ -48,6 +48,19 @@ def test_a_staff_reply_is_a_response_within_a_day_and_a_human_agent_message_unti
     assert [(m["text"], m["messaging_type"], m["tag"]) for m in sent] == [
         ("Đã tiếp nhận", "RESPONSE", None), ("Đã xử lý xong", "MESSAGE_TAG", "HUMAN_AGENT")]
     assert outbound.of_ticket(older)[-1].provider_ref == sent[1]["id"]
+
+
+def test_the_survey_after_24_hours_is_not_sent_as_a_human_agent_message(stack: Any, providers: Any) -> None:
+    from chalicelib.services import delivery
+
+    psid = f"psid{uuid.uuid4().int % 10**15}"
+    code = _ticket(timedelta(days=2))
+    survey = _staff_reply(code, psid, "Mời đánh giá", kind="survey")
+    assert delivery.deliver(survey.pk, survey.sk) == "callback"  # no phone: flagged for a call instead
+    assert _sent_to(providers, psid) == []
+    answer = _staff_reply(code, psid, "Đã xử lý", kind="answer")
+    assert delivery.deliver(answer.pk, answer.sk) == "sent"
+    assert [m["tag"] for m in _sent_to(providers, psid)] == ["HUMAN_AGENT"]
 
 
 def test_after_seven_days_messenger_is_not_tried_sms_goes_or_the_ticket_is_flagged_for_a_call(
@@ -98,3 +111,26 @@ def test_a_wrong_page_token_is_given_up_not_retried(stack: Any, providers: Any, 
     with pytest.raises(DeliveryFailed) as failed:
         FacebookSender().send(f"psid{uuid.uuid4().int % 10**15}", "Trả lời")
     assert failed.value.transient is False and "190" in failed.value.reason
+
+
+@pytest.mark.parametrize("code", [10, 200])
+def test_a_tagged_message_refused_for_permission_falls_back_instead_of_being_dropped(
+        stack: Any, providers: Any, code: int) -> None:
+    from chalicelib.services import delivery
+
+    ticket = _ticket(timedelta(days=2))
+    reply = _staff_reply(ticket, f"psid{uuid.uuid4().int % 10**15}", "Trả lời")
+    providers.state.graph_errors.append((403, code, -1))
+    assert delivery.deliver(reply.pk, reply.sk) == "callback"
+    assert tickets.get_ticket(ticket).needs_callback is True
+
+
+def test_a_null_or_odd_error_code_is_a_refusal_not_a_crash(stack: Any, monkeypatch: Any) -> None:
+    from chalicelib.notify import facebook
+    from chalicelib.notify.base import DeliveryFailed
+
+    for error in ({"code": None, "error_subcode": None}, {"code": "x"}, {}):
+        monkeypatch.setattr(facebook, "http_json", lambda *a, error=error: (400, {"error": error}))
+        with pytest.raises(DeliveryFailed) as failed:
+            facebook.FacebookSender().send("psid1", "Trả lời", tag="HUMAN_AGENT")
+        assert failed.value.transient is False and "error -1/-1" in failed.value.reason
