@@ -209,11 +209,14 @@ class Meter:
             body = params.get("Body")
             self.put_bytes += len(body.getbuffer()) if hasattr(body, "getbuffer") else len(body or b"")
         if model.name in ("PutItem", "DeleteItem"):
-            self.wru += max(1, math.ceil(len(json.dumps(params.get("Item") or params.get("Key"))) / 1024))
+            self.wru += max(1, math.ceil(self.size(params.get("Item") or params.get("Key")) / 1024))
+
+    def size(self, item: Any) -> int:
+        """An item's size as the meter counts it (its JSON length; a subclass may size binary values)."""
+        return len(json.dumps(item))
 
     def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        def size(item: Any) -> int:
-            return len(json.dumps(item))
+        size = self.size
         if model.name == "Query":
             self.rru += max(0.5, math.ceil(sum(size(i) for i in parsed.get("Items", [])) / 4096) * 0.5)
         elif model.name == "BatchGetItem":

@@ -19,7 +19,6 @@ counter items in BatchWriteItem calls, a few more building the summaries in the 
 """
 from __future__ import annotations
 
-import math
 import os
 import random
 import statistics
@@ -142,22 +141,9 @@ def _meter(session: Any) -> Any:
 
     from bench.search import Meter
 
-    def size(item: Any) -> int:
-        return len(json.dumps(item, default=lambda value: "x" * len(value)))
-
     class StatsMeter(Meter):
-        def _sizes(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-            if model.name in ("PutItem", "DeleteItem"):
-                self.wru += max(1, math.ceil(size(params.get("Item") or params.get("Key")) / 1024))
-
-        def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-            if model.name == "Query":
-                self.rru += max(0.5, math.ceil(sum(size(i) for i in parsed.get("Items", [])) / 4096) * 0.5)
-            elif model.name == "BatchGetItem":
-                self.rru += sum(math.ceil(size(i) / 4096) * 0.5 for items in parsed.get("Responses", {}).values()
-                                for i in items)
-            elif model.name == "GetItem":
-                self.rru += max(1, math.ceil(size(parsed.get("Item", {})) / 4096))
+        def size(self, item: Any) -> int:
+            return len(json.dumps(item, default=lambda value: "x" * len(value)))
 
     return StatsMeter(session)
 
