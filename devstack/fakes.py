@@ -8,6 +8,8 @@ of sends fail as a provider does (timeouts, 5xx, rate limits); see `Faults`."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import html
 import json
 import os
@@ -197,10 +199,16 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(200, {"error": 0, "message": "Success", "data": {"message_id": message_id}})
 
     def _graph_send(self, raw: bytes) -> None:
+        # As Meta with "Require app secret" on: the token in the header (none in the URL) and its proof
         query = {k: v[-1] for k, v in parse_qs(self.path.partition("?")[2]).items()}
-        if query.get("access_token") != LOCAL_SECRETS["facebook_page_token"]:
+        token = LOCAL_SECRETS["facebook_page_token"]
+        proof = hmac.new(LOCAL_SECRETS["facebook_app_secret"].encode(), token.encode(), hashlib.sha256).hexdigest()
+        if "access_token" in query or self.headers.get("Authorization") != f"Bearer {token}":
             return self._reply(400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
                                                "code": 190, "fbtrace_id": "fake"}})
+        if not hmac.compare_digest(query.get("appsecret_proof", ""), proof):
+            return self._reply(400, {"error": {"message": "Invalid appsecret_proof provided in the API argument",
+                                               "type": "GraphMethodException", "code": 100, "fbtrace_id": "fake"}})
         if self.state.graph_errors:
             status, code, subcode = self.state.graph_errors.pop(0)
             return self._reply(status, {"error": {"message": "scripted", "type": "OAuthException", "code": code,

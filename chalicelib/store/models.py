@@ -17,6 +17,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | admins' audit trail, newest first, filtered   | Query pk=AUDIT#<yyyy-mm>, sk between dates, filter kind/actor |
 | was this submission / provider message seen?  | GetItem pk=DEDUP#<sha256 of scope#key>, sk=DEDUP (TTL'd)|
 | a ticket's outbound messages and their state  | Query pk=TICKET#<code>, sk begins_with OUT#            |
+| a long Messenger reply's parts already sent   | UpdateItem pk=TICKET#<code>, sk=OUT#… SET parts_sent if state=sending |
+| a Messenger person's latest message (window)  | GSI by_zalo: reporter_zalo_id=<PSID> (their tickets' last_inbound_at) |
 | outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
 | SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
 | auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#AUTO#<digest>#<yyyymmddhh> ADD n    |
@@ -432,6 +434,7 @@ class OutboundModel(Model):
     subject = UnicodeAttribute(null=True)
     html = CompressedText(null=True)
     claimed_until = UTCDateTimeAttribute(null=True)  # state sending: the worker's claim runs out then
+    parts_sent = NumberAttribute(null=True)  # a long Messenger text sent in parts: how many went out so far
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
