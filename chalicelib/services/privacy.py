@@ -67,10 +67,21 @@ _TICKET_PERSONAL = ("reporter_name", "reporter_phone", "reporter_email", "report
 class PersonData:
     """What is held about one person: the tickets they appear on and every record found."""
 
-    kind: str                 # "phone" | "zalo"
-    value: str                # E.164 or the Zalo id: shown to the admin, never logged
+    kind: str                 # "phone" | "zalo" (a Zalo id or a Messenger PSID: both are app user ids)
+    value: str                # E.164 or the Zalo id / PSID: shown to the admin, never logged
     tickets: list[dict[str, Any]]
     records: list[dict[str, Any]]
+
+    @property
+    def account_label(self) -> str:
+        """What the value is, for the page: an app user id is named by the channel of the tickets it
+        reported (Zalo ids and Messenger PSIDs look alike; both apps' ids share one index)."""
+        if self.kind != "zalo":
+            return "số điện thoại"
+        channels = {t.get("channel") for t in self.tickets if t.get("role") == "reporter"}
+        if channels == {"facebook"}:
+            return "mã người dùng Messenger"
+        return "mã người dùng Zalo hoặc Messenger" if "facebook" in channels else "tài khoản Zalo"
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ def _summary(ticket: TicketModel, role: str, ref: ReferenceData) -> dict[str, An
 
 
 def find_person(value_text: str) -> PersonData:
-    """Everything held about a phone (any spelling) or Zalo id: the tickets they reported or follow
+    """Everything held about a phone (any spelling), Zalo id or Messenger PSID: the tickets they reported or follow
     and every item that carries them — the ticket and its body, timeline events, messages sent,
     callbacks, the rating, person markers and rate-limit counters — with the data as stored.
     Raises ValidationFailed when `value_text` is neither a phone nor a Zalo id."""
@@ -265,7 +276,7 @@ def _counter_names(kind: str, value: str, own: list[TicketModel], now: datetime)
     since = now - COUNTER_WINDOW
     days = {f"{now - timedelta(days=n):%Y%m%d}" for n in range(COUNTER_WINDOW.days + 1)}
     for ticket in own:
-        if ticket.channel not in ("sms", "zalo") or ticket.updated_at < since:
+        if ticket.channel not in ("sms", "zalo", "facebook") or ticket.updated_at < since:
             continue
         texts = {e.detail.get("text") or "" for e in tickets.timeline(ticket.tracking_code)
                  if e.kind in ("created", "message_in", "held") and isinstance(e.detail, dict)}
