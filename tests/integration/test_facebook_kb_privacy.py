@@ -1,7 +1,8 @@
 """The fanpage beside the knowledge base and personal data, on the emulator through the real webhook and
 consumers: a Messenger question is answered from the knowledge base where supervisors switched it on (as
 a RESPONSE through the fake Graph API); an admin finds a person by their Messenger id (PSID), the page
-names it so, and erasure removes their fanpage tickets, repeat counters and kept photos."""
+names it so, and erasure removes their fanpage tickets, repeat counters and kept photos; the privacy notice
+has the Messenger section Meta's app settings link to as the data-deletion instructions."""
 from __future__ import annotations
 
 import hashlib
@@ -98,3 +99,10 @@ def test_an_admin_finds_a_messenger_person_by_psid_and_erasure_removes_their_tic
     assert erased.anonymised_at and erased.reporter_zalo_id is None
     assert not _in_bucket(photo)
     assert privacy.find_person(person).tickets == []
+
+
+def test_the_privacy_notice_has_the_messenger_section_meta_links_to_for_data_deletion(client: Any) -> None:
+    page = client.http.get("/rieng-tu").body.decode()
+    section = page[page.index('id="messenger"'):]
+    assert "mã người dùng Messenger" in section and "Yêu cầu xoá dữ liệu" in section
+    assert "không xoá bản chúng tôi đã lưu" in section
