@@ -93,6 +93,17 @@ class Faults:
         return kind
 
 
+# The smallest JPEG a browser shows (one white pixel): the fake CDN's Messenger image.
+FAKE_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a1f1e1d"
+    "1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101011100ffc4001f0000010501"
+    "010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105122131"
+    "410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a"
+    "535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6"
+    "b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbd3ff"
+    "d9")
+
+
 @dataclass
 class FakeState:
     """What the fake providers hold; tests read it and script failures through it."""
@@ -166,7 +177,19 @@ class _Handler(BaseHTTPRequestHandler):
             page = ("<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Tin nhắn gửi đi (giả lập)</h1>"
                     f"<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th></tr>{rows}</table>")
             return self._reply(200, page.encode(), "text/html; charset=utf-8")
+        if self.path.startswith("/fbcdn/"):  # Meta's CDN, where a Messenger image's (expiring) link points
+            return self._media(self.path.split("?", 1)[0][len("/fbcdn/"):])
         return self._reply(404, {"error": "not found"})
+
+    def _media(self, name: str) -> None:
+        """photo.jpg: a small JPEG; big.jpg: a JPEG over 10 MB; page.jpg: HTML under an image's name; else gone."""
+        if name == "photo.jpg":
+            return self._reply(200, FAKE_JPEG, "image/jpeg")
+        if name == "big.jpg":
+            return self._reply(200, FAKE_JPEG + b"\0" * (10 * 1024 * 1024), "image/jpeg")
+        if name == "page.jpg":
+            return self._reply(200, b"<!doctype html><title>Facebook</title>", "text/html")
+        return self._reply(404, {"error": "URL signature expired"})
 
     def do_POST(self) -> None:  # noqa: N802
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -281,6 +304,7 @@ class FakeProviders:
         """The provider base URLs the app reads (the AWS stage leaves them at the real defaults)."""
         return {"ZALO_API_BASE": f"{self.base}/zalo", "ZALO_OAUTH_BASE": f"{self.base}/zalo-oauth",
                 "FACEBOOK_GRAPH_URL": f"{self.base}/graph/v19.0",
+                "FACEBOOK_MEDIA_HOSTS": "127.0.0.1,fbcdn.net,fbsbx.com,facebook.com",
                 "ANDROID_GATEWAY_URL": f"{self.base}/android", "ESMS_API_BASE": f"{self.base}/esms"}
 
     def stop(self) -> None:

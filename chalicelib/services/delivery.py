@@ -107,7 +107,20 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         logger().error("delivery gave up", extra={"provider": message.provider, "ticket": message.tracking_code})
         return _dead(message, now, failed.reason, attempt=True)
     outbound.move(message, "sending", "sent", now, provider_ref=reference or message.provider_ref, attempt=True)
+    if message.provider == "facebook" and reference:
+        _remember_sent(message, reference, now)
     return "sent"
+
+
+def _remember_sent(message: OutboundModel, mid: str, now: datetime) -> None:
+    """Lets Meta's delivery / read receipts find the message (chalicelib.store.receipts). It is out
+    already: a failure here costs only its receipt, never a second send."""
+    from chalicelib.store import receipts
+
+    try:
+        receipts.remember_sent(message, message.recipient, mid, now)
+    except Exception:  # noqa: BLE001 - whatever it is, the citizen has the message
+        logger().warning("messenger receipt marker not written", extra={"ticket": message.tracking_code})
 
 
 def _persons_last_message(message: OutboundModel, ticket: TicketModel, now: datetime) -> datetime | None:

@@ -71,6 +71,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | a caller's calls, newest first                 | Query pk=PERSON#<digest of the phone>, sk begins_with CALL# (a number that is no Vietnamese phone: the digest of '+' and its digits, domain.calls.raw_caller_key) |
 | a caller's open call task (merges repeats)     | UpdateItem pk=CALLTASK#<digest of the phone>, sk=OPEN (upsert); closed: sk=DONE#<at> |
 | open call tasks, earliest due (and reminders)  | GSI by_status_due: status=cb#open / cb#soon / cb#reminded, filter pk begins_with CALLTASK# |
+| our Messenger messages to a PSID sent up to a time (delivery / read receipts) | Query pk=FBOUT#<PSID>, sk <= <sent epoch ms, 13 digits>#~ (TTL'd, 8 days); UpdateItem the OUT# item's receipt if not read |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -434,6 +435,8 @@ class OutboundModel(Model):
     subject = UnicodeAttribute(null=True)
     html = CompressedText(null=True)
     claimed_until = UTCDateTimeAttribute(null=True)  # state sending: the worker's claim runs out then
+    receipt = UnicodeAttribute(null=True)  # Messenger: "delivered" | "read" (never back from read; store/receipts.py)
+    receipt_at = UTCDateTimeAttribute(null=True)
     parts_sent = NumberAttribute(null=True)  # a long Messenger text sent in parts: how many went out so far
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
@@ -444,6 +447,21 @@ class OutboundModel(Model):
     expires_at = TTLAttribute(null=True)
 
     by_status_due = OutboundByStatusDue()
+
+
+class MessengerSentModel(Model):
+    """A Messenger message we sent, found by its recipient's PSID and send time (pk=FBOUT#<PSID>,
+    sk=<sent epoch ms, 13 digits>#<mid>) so a delivery / read receipt's watermark finds our OUT#
+    items without a Scan (chalicelib.store.receipts). Deleted once read; expires after 8 days."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    out_pk = UnicodeAttribute()
+    out_sk = UnicodeAttribute()
+    expires_at = TTLAttribute()
 
 
 class QuarantineModel(Model):
@@ -962,4 +980,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel, StatsCounterModel, ExportJobModel, RosterModel,
                                    CallModel, CallMarkerModel, CallStatsModel,
-                                   KbArticleModel, KbMarkerModel)
+                                   KbArticleModel, KbMarkerModel, MessengerSentModel)
