@@ -134,13 +134,17 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     ],
     "HandleInbound": [
         consume("InboundQueue"),
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
+        # DeleteItem: a Messenger read receipt removes the markers of the messages it covers
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
+        # Messenger images are copied from Meta's expiring links into photos/ (chalicelib/services/conversations.py)
+        allow("MessengerPhotos", ["s3:PutObject"], _objects("photos")),
     ],
     "SendNotifications": [
         consume("NotificationsQueue", "sqs:ChangeMessageVisibility"),  # backoff on one message
-        table("Tickets", "GetItem", "UpdateItem", "Query"),
+        # PutItem: a sent Messenger message's receipt marker (chalicelib/store/receipts.py)
+        table("Tickets", "GetItem", "PutItem", "UpdateItem", "Query"),
         ZALO_LEASE,
         READ_SECRETS,  # provider credentials and the Zalo token
         WRITE_ZALO_TOKEN,  # when Zalo rejects the token mid-send
