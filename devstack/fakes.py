@@ -120,6 +120,8 @@ class FakeState:
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
     gateway_delay_s: float = 0.0                           # a slow Android phone
     faults: Faults = field(default_factory=Faults)         # random failures and outages of sends
+    # the app's /webhooks/facebook: as Meta does, each Messenger send is followed by a signed delivery receipt there
+    messenger_webhook: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -128,6 +130,29 @@ def _channel_label(message: dict[str, Any]) -> str:
     if message["provider"] == "facebook":
         return f"facebook Messenger ({message.get('tag') or message.get('messaging_type')})"
     return message["provider"]
+
+
+def _delivery_receipt(state: FakeState, row: dict[str, Any]) -> None:
+    """Meta's delivery receipt for one sent message, signed and posted to the app's webhook a moment after
+    the send; the outbox row says "đã nhận (đã báo)" once the app took it."""
+    import urllib.request
+
+    time.sleep(0.5)
+    now_ms = int(time.time() * 1000)
+    page = os.environ.get("FACEBOOK_PAGE_ID") or "1022"
+    body = json.dumps({"object": "page", "entry": [{"id": page, "time": now_ms, "messaging": [
+        {"sender": {"id": row["to"]}, "recipient": {"id": page}, "timestamp": now_ms,
+         "delivery": {"mids": [row["id"]], "watermark": now_ms}}]}]}).encode()
+    proof = hmac.new(LOCAL_SECRETS["facebook_app_secret"].encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(state.messenger_webhook, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={proof}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local app
+            taken = answer.status == 200
+    except OSError:
+        taken = False
+    with state.lock:
+        row["receipt"] = "đã nhận (đã báo)" if taken else "báo nhận thất bại"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -173,9 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
                 messages = [*self.state.outbox, *self.state.extra_outbox()]
             rows = "".join(
                 f"<tr><td>{html.escape(_channel_label(m))}</td><td>{html.escape(m['to'])}</td>"
-                f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(messages))
+                f"<td>{html.escape(m['text'])}</td><td>{html.escape(m.get('receipt', ''))}</td></tr>"
+                for m in reversed(messages))
             page = ("<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Tin nhắn gửi đi (giả lập)</h1>"
-                    f"<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th></tr>{rows}</table>")
+                    "<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th><th>báo nhận</th></tr>"
+                    f"{rows}</table>")
             return self._reply(200, page.encode(), "text/html; charset=utf-8")
         if self.path.startswith("/fbcdn/"):  # Meta's CDN, where a Messenger image's (expiring) link points
             return self._media(self.path.split("?", 1)[0][len("/fbcdn/"):])
@@ -242,9 +269,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw)
         message_id = "m_" + secrets.token_hex(12)
         # `tag`: HUMAN_AGENT for a staff reply 24 h to 7 days after the person's last message
-        self.state.outbox.append({"provider": "facebook", "to": body["recipient"]["id"],
-                                  "text": body["message"]["text"], "id": message_id,
-                                  "messaging_type": body.get("messaging_type"), "tag": body.get("tag")})
+        row = {"provider": "facebook", "to": body["recipient"]["id"], "text": body["message"]["text"],
+               "id": message_id, "messaging_type": body.get("messaging_type"), "tag": body.get("tag")}
+        self.state.outbox.append(row)
+        if self.state.messenger_webhook:
+            threading.Thread(target=_delivery_receipt, args=(self.state, row), daemon=True).start()
         return self._reply(200, {"recipient_id": body["recipient"]["id"], "message_id": message_id})
 
     def _zalo_refresh(self, raw: bytes) -> None:
