@@ -297,12 +297,39 @@ def _photo_keys(ticket: TicketModel) -> list[str]:
     return [a.key for a in ticket.attachments or [] if photos.is_photo_key(a.key)]
 
 
+def _kept_in(event: EventModel) -> list[str]:
+    """Photos a citizen message's event points at in the bucket: a Messenger image is copied there (its
+    link expires), and one sent after the first message is on that message's event only, not the ticket."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    urls = [a.get("url") for a in detail.get("attachments") or [] if isinstance(a, dict)]
+    return [url for url in urls if isinstance(url, str) and photos.is_photo_key(url)]
+
+
+def _follow_up_photos(ticket: TicketModel) -> list[str]:
+    """The kept photos of a fanpage ticket's messages since its photos were last removed (none for
+    other channels, whose message attachments are links, so their timelines are not read for it)."""
+    if ticket.channel != "facebook":
+        return []
+    keys: list[str] = []
+    for event in tickets.timeline(ticket.tracking_code):
+        keys = [] if event.kind == "photos_removed" else keys + _kept_in(event)
+    return keys
+
+
 def _delete_photos(ticket: TicketModel) -> int:
     """Deletes the ticket's photos and their public copies from the bucket; returns how many."""
     keys = _photo_keys(ticket) + [k for k in ticket.photos_public or [] if photos.is_public_key(k)]
     for key in keys:
         photos.delete(key)
     return len(keys)
+
+
+def _delete_message_photos(ticket: TicketModel, keys: list[str]) -> int:
+    """Deletes the kept photos of the ticket's messages that are not the ticket's own; returns how many."""
+    more = [key for key in dict.fromkeys(keys) if key not in _photo_keys(ticket)]
+    for key in more:
+        photos.delete(key)
+    return len(more)
 
 
 def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
@@ -323,8 +350,9 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
                                "reporter_fields": sorted(n for n in store.REPORTER_FIELDS if getattr(ticket, n, None))}
     if not done:
         store.claim(ticket, now)
-    events = 0
+    events, kept_photos = 0, []
     for event in tickets.timeline(code):
+        kept_photos += _kept_in(event)
         public_text = redact(event.public_text, names) if event.public_text else event.public_text
         detail = schedule.scrub(event.detail, names) if event.detail else event.detail
         if (public_text, detail) != (event.public_text, event.detail):
@@ -345,7 +373,7 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     commented = bool(rating and rating.comment)
     if rating is not None and commented:
         store.drop_comment(rating)
-    deleted = _delete_photos(ticket)
+    deleted = _delete_photos(ticket) + _delete_message_photos(ticket, kept_photos)
     body = store.body(code)
     text = redact(ticket.text or "", names)
     if body is not None and (body.text, body.attachments, body.reporter_name, body.reporter_email,
@@ -706,7 +734,7 @@ def _apply_schedule(ticket: TicketModel, ref: ReferenceData, now: datetime, coun
     facts = schedule.TicketFacts(
         open=is_open(Status(ticket.status)), category=ticket.category, last_activity=_last_activity(ticket),
         kept_because=_kept_because(ticket, ref), texts_sent=tuple(m.created_at for m in held),
-        has_photos=bool(_photo_keys(ticket) or ticket.photos_public))
+        has_photos=bool(_photo_keys(ticket) or ticket.photos_public or _follow_up_photos(ticket)))
     plan = schedule.plan(ref.retention, facts, now)
     if plan.anonymise:
         anonymise_ticket(ticket, now, SYSTEM, "retention")
@@ -729,7 +757,7 @@ def _apply_schedule(ticket: TicketModel, ref: ReferenceData, now: datetime, coun
 
 def _remove_photos(ticket: TicketModel, now: datetime) -> None:
     """Deletes the ticket's photos and public copies (their time has come before the ticket's)."""
-    deleted = _delete_photos(ticket)
+    deleted = _delete_photos(ticket) + _delete_message_photos(ticket, _follow_up_photos(ticket))
     body = store.body(ticket.tracking_code)
     if body is not None:
         kept = [a.attribute_values for a in body.attachments or [] if not photos.is_photo_key(a.key)]
