@@ -45,10 +45,9 @@ def record(psid: str, kind: str, watermark: datetime, mids: tuple[str, ...] = ()
     now = now or datetime.now(timezone.utc)
     bind()
     upto = f"{_epoch_ms(watermark):013d}#~"  # '~' sorts after every mid's characters
-    with translate():
-        markers = list(MessengerSentModel.query(_pk(psid), MessengerSentModel.sk <= upto)) + (
-            [m for m in MessengerSentModel.query(_pk(psid), MessengerSentModel.sk > upto)
-             if m.sk.split("#", 1)[1] in mids] if mids else [])
+    with translate():  # the partition holds at most MARKER_DAYS of messages to one person: one Query page
+        markers = [m for m in MessengerSentModel.query(_pk(psid), MessengerSentModel.sk <= upto if not mids else None)
+                   if m.sk <= upto or m.sk.split("#", 1)[1] in mids]
     changed = 0
     for marker in markers:
         if _mark(marker, kind, now):

@@ -206,7 +206,8 @@ STAFF_TICKET = _obj(
      "related_to": {**NSTR, "description": "the reporter's earlier ticket this one follows up or was split from; "
                    "null for a caller who may not see the reporter of either ticket"},
      "consents": _obj({"publish": BOOL, "contact": BOOL, "notice_version": NSTR}, closed=True),
-     "timeline": {"type": "array", "items": _obj({"at": DATETIME, "type": STR, "kind": NSTR})},
+     "timeline": {"type": "array", "items": _obj({"at": DATETIME, "type": STR, "kind": NSTR}, {"receipt": {
+         **NSTR, "description": "an outbound Messenger message: 'delivered' or 'read' once Meta's receipt came"}})},
      "callbacks": {"type": "array", "items": _obj(
          {"id": STR, "due_at": DATETIME, "reason": NSTR, "operator": NSTR, "open": BOOL, "outcome": NSTR})},
      "actions": {"type": "array", "items": STR}})
