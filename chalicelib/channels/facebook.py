@@ -167,7 +167,8 @@ class Batch:
     unreadable: list[tuple[str, Any]] = field(default_factory=list)
 
     def drop(self, reason: str, n: int = 1) -> None:
-        self.dropped[reason] = self.dropped.get(reason, 0) + n
+        if n:
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
 
 
 def _item(item: Any, now: datetime) -> InboundMessage | None:

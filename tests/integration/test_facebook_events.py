@@ -164,6 +164,8 @@ def test_an_item_older_than_seven_days_is_dropped_as_a_replay(client: Any, provi
     assert tickets.by_zalo(old) == [] and sent_to(providers, old) == []
     assert len(tickets.by_zalo(recent)) == 1
     assert dropped(capsys) == ["too_old"]
+    assert post(client, raw(entry(item(recent, "Bổ sung")))).status_code == 200
+    assert "messenger items dropped" not in capsys.readouterr().out  # nothing dropped, nothing said
 
 
 def test_images_are_copied_into_the_photo_bucket_and_a_failed_copy_keeps_the_link(client: Any,
