@@ -84,7 +84,7 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
         if since > ZALO_WINDOW:  # Messenger's human-agent tag ends after 7 days too
             return _fallback(message, now, "last interaction over 7 days ago")
         if message.channel == "facebook" and since > MESSENGER_WINDOW:
-            if message.kind not in HUMAN_AGENT_KINDS:  # Meta allows the tag for a person's own reply only
+            if not _human_agent(message):  # Meta allows the tag for a person's own reply only
                 return _fallback(message, now, "last interaction over 24 hours ago")
             tag = {"tag": "HUMAN_AGENT"}
         reply_to = reply_to or ticket.last_inbound_ref
@@ -110,6 +110,12 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     if message.provider == "facebook" and reference:
         _remember_sent(message, reference, now)
     return "sent"
+
+
+def _human_agent(message: OutboundModel) -> bool:
+    """A staff member's words to the person who asked (a reply, the answer): what Messenger's HUMAN_AGENT
+    tag may carry past 24 h. A follower's notice of the same action carries its kind but is not one."""
+    return message.kind in HUMAN_AGENT_KINDS and not message.follower
 
 
 def _remember_sent(message: OutboundModel, mid: str, now: datetime) -> None:
@@ -160,11 +166,12 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
             note = tickets.NewEvent("sms_notice", "system:delivery", now, detail={"text": LONG_MESSAGE_NOTE, "messages": 1})
         sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
                                     text, now, automated=message.automated)
+        sms.follower = message.follower
         outbound.replace_with(message, sms, ticket.tracking_code, now, f"{reason}; sent by SMS instead", note=note)
         queues.send_notifications([(sms.pk, sms.sk)])
         return "fallback"
-    if message.channel == "facebook" and not message.automated and message.kind not in HUMAN_AGENT_KINDS:
-        # a survey or notice Messenger can't carry is not worth an operator's call: it is dropped
+    if message.channel == "facebook" and not message.automated and not _human_agent(message):
+        # a survey or a follower's notice Messenger can't carry is not worth an operator's call: it is dropped
         outbound.move(message, "sending", "suppressed", now, error=f"{reason}; no phone known: not sent")
         return "suppressed"
     event = tickets.NewEvent(kind="callback_needed", actor="system:delivery", at=now,

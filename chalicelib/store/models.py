@@ -438,6 +438,7 @@ class OutboundModel(Model):
     receipt = UnicodeAttribute(null=True)  # Messenger: "delivered" | "read" (never back from read; store/receipts.py)
     receipt_at = UTCDateTimeAttribute(null=True)
     parts_sent = NumberAttribute(null=True)  # a long Messenger text sent in parts: how many went out so far
+    follower = BooleanAttribute(null=True)  # a status notice to a ticket's follower, not to its reporter
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -77,6 +77,32 @@ def test_the_survey_after_24_hours_is_dropped_not_flagged_for_a_call_while_a_sta
     assert [m["tag"] for m in _sent_to(providers, psid)] == ["HUMAN_AGENT"]
 
 
+def test_a_followers_notice_after_24_hours_is_dropped_while_the_reporters_answer_goes_human_agent(
+        stack: Any, providers: Any) -> None:
+    from chalicelib.services import console, delivery
+    from chalicelib.store.models import FollowerMap
+
+    reporter, follower = f"psid{uuid.uuid4().int % 10**15}", f"psid{uuid.uuid4().int % 10**15}"
+    # Given a ticket whose reporter and a follower (their ticket merged into it) both last wrote 2 days ago
+    code, theirs = _ticket(timedelta(days=2), psid=reporter), _ticket(timedelta(days=2), psid=follower)
+    ticket = tickets.get_ticket(code)
+    ticket.followers = [FollowerMap(tracking_code=theirs, channel="facebook", provider="facebook", recipient=follower)]
+    # When staff answer it: the answer to the reporter and the status notice to the follower, both kind "answer"
+    from chalicelib.domain import replies
+
+    made = console._to_reporter(ticket, "answer", replies.Reply(sms="Đã xử lý", zalo="Đã xử lý"),
+                                datetime.now(timezone.utc), followers=True)
+    assert [(m.recipient, m.kind, bool(m.follower)) for m in made] == [
+        (reporter, "answer", False), (follower, "answer", True)]
+    to_reporter = outbound.add_outbound(made[0], code)
+    to_follower = outbound.add_outbound(made[1], theirs)
+    # Then the reporter's answer goes tagged HUMAN_AGENT, the follower's notice is dropped (no call, nothing sent)
+    assert delivery.deliver(to_reporter.pk, to_reporter.sk) == "sent"
+    assert delivery.deliver(to_follower.pk, to_follower.sk) == "suppressed"
+    assert [m["tag"] for m in _sent_to(providers, reporter)] == ["HUMAN_AGENT"]
+    assert _sent_to(providers, follower) == [] and not tickets.get_ticket(theirs).needs_callback
+
+
 def test_the_survey_to_a_person_with_a_phone_goes_by_sms_after_24_hours(stack: Any, providers: Any) -> None:
     from chalicelib.services import delivery
 
