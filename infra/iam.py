@@ -101,7 +101,8 @@ KB_FILES = allow("KnowledgeBaseFiles", ["s3:GetObject", "s3:PutObject", "s3:PutO
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
     "APIHandler": [
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        # BatchWriteItem: a person's erasure deletes their Messenger receipt markers (chalicelib/store/receipts.py)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchWriteItem"),
         indexes("TicketIndexes"),
         allow("IdempotencyRecords", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                                      "dynamodb:DeleteItem"], IDEMPOTENCY),

@@ -595,6 +595,10 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
         deleted += 1
     for counter in counters:
         store.delete_counter(counter)
+    if kind == "zalo":  # a Messenger PSID: the receipt markers of what the page sent them
+        from chalicelib.store import receipts
+
+        deleted += receipts.forget(value)
     if kind == "phone":
         deleted += calls.forget_tasks(value)
     report = ErasureReport(anonymised, unfollowed, kept, deleted, len(counters), remaining)

@@ -71,7 +71,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | a caller's calls, newest first                 | Query pk=PERSON#<digest of the phone>, sk begins_with CALL# (a number that is no Vietnamese phone: the digest of '+' and its digits, domain.calls.raw_caller_key) |
 | a caller's open call task (merges repeats)     | UpdateItem pk=CALLTASK#<digest of the phone>, sk=OPEN (upsert); closed: sk=DONE#<at> |
 | open call tasks, earliest due (and reminders)  | GSI by_status_due: status=cb#open / cb#soon / cb#reminded, filter pk begins_with CALLTASK# |
-| our Messenger messages to a PSID sent up to a time (delivery / read receipts) | Query pk=FBOUT#<PSID>, sk <= <sent epoch ms, 13 digits>#~ (TTL'd, 8 days); UpdateItem the OUT# item's receipt if not read |
+| our Messenger messages to a PSID sent up to a time (delivery / read receipts) | Query pk=FBOUT#<PSID>, sk <= <sent epoch ms, 13 digits>#~ (TTL'd, 8 days); UpdateItem the OUT# item's receipt if not read; a person's erasure: Query pk=FBOUT#<PSID>, batch delete |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without

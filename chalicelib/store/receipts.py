@@ -71,3 +71,15 @@ def _mark(marker: MessengerSentModel, kind: str, now: datetime) -> bool:
     except Conflict:
         return False
     return True
+
+
+def forget(psid: str) -> int:
+    """Deletes every marker of our messages to `psid` (a person's erasure: the markers name them);
+    returns how many. One Query of their partition (at most MARKER_DAYS of messages) and a batch delete."""
+    bind()
+    with translate():
+        markers = list(MessengerSentModel.query(_pk(psid)))
+        with MessengerSentModel.batch_write() as batch:
+            for marker in markers:
+                batch.delete(marker)
+    return len(markers)

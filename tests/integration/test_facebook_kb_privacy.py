@@ -86,6 +86,10 @@ def test_an_admin_finds_a_messenger_person_by_psid_and_erasure_removes_their_tic
     assert [t["code"] for t in found.tickets] == [code]
     counters = [r["key"] for r in found.records if r["kind"] == "counter" and r["key"].startswith("RATE#REPEAT#")]
     assert len(counters) == 2 and all(TODAY in c for c in counters)  # one per text they sent today
+    # and the page's messages to them left receipt markers named after them
+    from chalicelib.store.models import MessengerSentModel
+
+    assert list(MessengerSentModel.query(f"FBOUT#{person}"))
     # When they are erased
     report = privacy.erase_person(person, requester="Chính chủ", reason="Yêu cầu xoá qua fanpage",
                                   approver="Chánh văn phòng", actor="staff:quantri@demo.1022.vn",
@@ -96,6 +100,7 @@ def test_an_admin_finds_a_messenger_person_by_psid_and_erasure_removes_their_tic
     assert erased.anonymised_at and erased.reporter_zalo_id is None
     assert not any(_in_bucket(k) for k in kept)
     assert privacy.find_person(person).tickets == []
+    assert list(MessengerSentModel.query(f"FBOUT#{person}")) == []  # no receipt marker names them any more
 
 
 def test_retention_removes_the_kept_photos_of_later_messages_too_and_once(client: Any, providers: Any) -> None:
