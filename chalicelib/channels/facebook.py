@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -262,7 +263,7 @@ def fetch_image(url: str, max_bytes: int, hosts: tuple[str, ...]) -> tuple[bytes
             if int(answer.headers.get("Content-Length") or 0) > max_bytes:
                 raise NotKept("size")
             data = answer.read(max_bytes + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:  # cut short, bad reply
         raise NotKept(type(exc).__name__) from exc
     if len(data) > max_bytes or not data:
         raise NotKept("size")

@@ -139,7 +139,7 @@ def _kept_photos(message: InboundMessage) -> InboundMessage:
                 if content_type is None:
                     raise facebook.NotKept("type")
                 key = photos.keep_copy(f"{message.dedup_key}#{index}", data, content_type, CONTENT_TYPES[content_type])
-                attachment = {**attachment, "url": key}
+                attachment = {**attachment, "url": key, "type": content_type}  # shown as an uploaded photo is
             except (facebook.NotKept, BotoCoreError, ClientError) as exc:
                 count("MessengerPhotoNotKept", reason=str(exc.args[0]) if isinstance(exc, facebook.NotKept)
                       else "s3")

@@ -168,8 +168,8 @@ def test_an_item_older_than_seven_days_is_dropped_as_a_replay(client: Any, provi
     assert "messenger items dropped" not in capsys.readouterr().out  # nothing dropped, nothing said
 
 
-def test_images_are_copied_into_the_photo_bucket_and_a_failed_copy_keeps_the_link(client: Any,
-                                                                                  providers: Any) -> None:
+def test_images_are_copied_into_the_photo_bucket_and_a_failed_copy_keeps_the_link(client: Any, providers: Any,
+                                                                                  staff: dict[str, str]) -> None:
     person = psid()
     cdn = f"{providers.base}/fbcdn"
     links = [f"{cdn}/photo.jpg", f"{cdn}/big.jpg", f"{cdn}/page.jpg", f"{cdn}/gone.jpg",
@@ -182,6 +182,12 @@ def test_images_are_copied_into_the_photo_bucket_and_a_failed_copy_keeps_the_lin
     keys = [a.key for a in ticket.attachments]
     assert photos.is_photo_key(keys[0]) and photos.read(keys[0]) == FAKE_JPEG
     assert keys[1:] == links[1:]  # too big, not an image, gone, not Meta's host: the link stays, the message is kept
+    # staff see the copy as a picture from our bucket and each link left as plain text: no page loads Meta's CDN
+    answer = Browser(client, staff["operator"]).get(f"/staff/tickets/{ticket.tracking_code}")
+    page, policy = answer.body.decode(), answer.headers["Content-Security-Policy"]
+    assert page.count('<img src="') == 1 and f'<img src="{cdn}' not in page and 'href="' + cdn not in page
+    assert all(f'<code class="link-text" style="word-break: break-all">{link}</code>' in page for link in links[1:])
+    assert providers.base not in policy and "fbcdn" not in policy
     later = item(person, "Thêm ảnh", attachments=[{"type": "image", "payload": {"url": f"{cdn}/photo.jpg"}}])
     assert post(client, raw(entry(later))).status_code == 200
     pump()
