@@ -146,6 +146,8 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         consume("NotificationsQueue", "sqs:ChangeMessageVisibility"),  # backoff on one message
         # PutItem: a sent Messenger message's receipt marker (chalicelib/store/receipts.py)
         table("Tickets", "GetItem", "PutItem", "UpdateItem", "Query"),
+        # a Messenger reply past 24 h: the person's other tickets (by_zalo) for their latest message
+        indexes("TicketIndexes"),
         ZALO_LEASE,
         READ_SECRETS,  # provider credentials and the Zalo token
         WRITE_ZALO_TOKEN,  # when Zalo rejects the token mid-send
