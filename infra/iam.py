@@ -145,8 +145,9 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     "SendNotifications": [
         consume("NotificationsQueue", "sqs:ChangeMessageVisibility"),  # backoff on one message
         # PutItem: a sent Messenger message's receipt marker (chalicelib/store/receipts.py)
-        table("Tickets", "GetItem", "PutItem", "UpdateItem", "Query"),
-        # a Messenger reply past 24 h: the person's other tickets (by_zalo) for their latest message
+        # BatchGetItem + index Query: a Messenger reply past 24 h reads the person's other tickets (by_zalo) for
+        # their latest message (chalicelib/services/delivery.py)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
         indexes("TicketIndexes"),
         ZALO_LEASE,
         READ_SECRETS,  # provider credentials and the Zalo token
