@@ -209,8 +209,11 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(404, {"error": "not found"})
 
     def _media(self, name: str) -> None:
-        """photo.jpg: a small JPEG; big.jpg: a JPEG over 10 MB; page.jpg: HTML under an image's name; else gone."""
-        if name == "photo.jpg":
+        """photo.jpg: a small JPEG; slow.jpg: the same after a second; big.jpg: a JPEG over 10 MB; page.jpg:
+        HTML under an image's name; else gone."""
+        if name in ("photo.jpg", "slow.jpg"):
+            if name == "slow.jpg":
+                time.sleep(1.0)
             return self._reply(200, FAKE_JPEG, "image/jpeg")
         if name == "big.jpg":
             return self._reply(200, FAKE_JPEG + b"\0" * (10 * 1024 * 1024), "image/jpeg")

@@ -33,6 +33,9 @@ MAX_AGE = timedelta(days=7)
 # The payloads a page's "Get Started" button is usually given (it is the page's own choice: set it to one of these).
 GET_STARTED = {"GET_STARTED", "GET_STARTED_PAYLOAD", "get_started"}
 FETCH_TIMEOUT_S = 8
+# All of one message's image copies together: the inbound consumer handles up to 10 messages in its 30 s, and
+# an image not copied in time keeps its link (a consumer timing out would send the whole batch round again).
+COPY_BUDGET_S = 2.0
 
 
 class HandshakeRefused(Forbidden):
@@ -233,10 +236,20 @@ class NotKept(Exception):
     """An attachment we could not copy (gone, too big, not an image): its link stays as it is."""
 
 
-def fetch_image(url: str, max_bytes: int, hosts: tuple[str, ...]) -> tuple[bytes, str]:
+def fetch_image(url: str, max_bytes: int, hosts: tuple[str, ...], deadline: float | None = None) -> tuple[bytes, str]:
     """Returns (bytes, content type) of an image Meta links in a message (its CDN links expire);
     raises NotKept unless it is an https URL on one of `hosts` (loopback may be plain http, for the
-    local stack) answering image/* within `max_bytes`."""
+    local stack) answering image/* within `max_bytes`, all of it before `deadline` (time.monotonic())."""
+    import time
+
+    def left() -> float:
+        if deadline is None:
+            return FETCH_TIMEOUT_S
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise NotKept("time")
+        return min(FETCH_TIMEOUT_S, remaining)
+
     from urllib.parse import urlsplit
 
     from chalicelib.domain.links import allowed_host
@@ -256,15 +269,21 @@ def fetch_image(url: str, max_bytes: int, hosts: tuple[str, ...]) -> tuple[bytes
     if not allowed(url):
         raise NotKept("host")
     try:
-        with urllib.request.build_opener(_Redirects).open(url, timeout=FETCH_TIMEOUT_S) as answer:
+        with urllib.request.build_opener(_Redirects).open(url, timeout=left()) as answer:
             content_type = (answer.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if not content_type.startswith("image/"):
                 raise NotKept("type")
             if int(answer.headers.get("Content-Length") or 0) > max_bytes:
                 raise NotKept("size")
-            data = answer.read(max_bytes + 1)
+            data = bytearray()
+            while len(data) <= max_bytes:  # in pieces, so a trickling answer can't outlast the deadline
+                left()
+                piece = answer.read(min(256 * 1024, max_bytes + 1 - len(data)))
+                if not piece:
+                    break
+                data += piece
     except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:  # cut short, bad reply
         raise NotKept(type(exc).__name__) from exc
     if len(data) > max_bytes or not data:
         raise NotKept("size")
-    return data, content_type
+    return bytes(data), content_type

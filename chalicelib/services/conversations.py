@@ -130,11 +130,14 @@ def _kept_photos(message: InboundMessage) -> InboundMessage:
     from chalicelib.domain.images import CONTENT_TYPES, MAX_BYTES, sniff
     from chalicelib.store import photos
 
-    kept = []
+    import time
+
+    kept, deadline = [], time.monotonic() + facebook.COPY_BUDGET_S
     for index, attachment in enumerate(message.attachments):
         if attachment.get("type") == "image" and not photos.is_photo_key(attachment.get("url", "")):
             try:
-                data, _ = facebook.fetch_image(attachment.get("url", ""), MAX_BYTES, settings().facebook_media_hosts)
+                data, _ = facebook.fetch_image(attachment.get("url", ""), MAX_BYTES, settings().facebook_media_hosts,
+                                               deadline)
                 content_type = sniff(data)
                 if content_type is None:
                     raise facebook.NotKept("type")

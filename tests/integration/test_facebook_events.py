@@ -196,6 +196,20 @@ def test_images_are_copied_into_the_photo_bucket_and_a_failed_copy_keeps_the_lin
     assert photos.is_photo_key(added["url"]) and added["url"] != keys[0]
 
 
+def test_a_slow_cdn_keeps_the_link_within_the_copy_budget(providers: Any) -> None:
+    from chalicelib.channels import facebook
+
+    hosts, cdn = ("127.0.0.1",), f"{providers.base}/fbcdn"
+    start = time.monotonic()
+    with pytest.raises(facebook.NotKept):  # the CDN answers after a second, the message's budget ends first
+        facebook.fetch_image(f"{cdn}/slow.jpg", 10 * 1024 * 1024, hosts, deadline=start + 0.3)
+    assert time.monotonic() - start < 0.9
+    with pytest.raises(facebook.NotKept, match="time"):  # the budget spent on earlier images: not even asked
+        facebook.fetch_image(f"{cdn}/photo.jpg", 10 * 1024 * 1024, hosts, deadline=time.monotonic())
+    assert facebook.fetch_image(f"{cdn}/photo.jpg", 10 * 1024 * 1024, hosts,
+                                deadline=time.monotonic() + facebook.COPY_BUDGET_S) == (FAKE_JPEG, "image/jpeg")
+
+
 def test_the_ack_leaves_a_marker_that_expires(client: Any) -> None:
     from chalicelib.store.models import MessengerSentModel
 
