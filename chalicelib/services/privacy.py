@@ -176,6 +176,13 @@ def find_person(value_text: str) -> PersonData:
             if call is not None:
                 records.append({"ticket": None, "kind": "call", "key": f"CALL#{marker.ref}|CALL",
                                 "at": _iso(call.get("created_at")), "fields": _call_fields(call)})
+    if kind == "zalo":  # a Messenger PSID: the page's sent messages wait for their receipts under it
+        from chalicelib.store import receipts
+
+        for sent in receipts.of(value):
+            records.append({"ticket": None, "kind": "receipt_marker", "key": f"{sent.pk}|{sent.sk}", "at": None,
+                            "fields": {"message": f"{sent.out_pk}|{sent.out_sk}",
+                                       "expires_at": _iso(sent.expires_at)}})
     if kind == "phone":
         for task in calls.tasks_of(value):
             records.append({"ticket": None, "kind": "call_task", "key": _key(task), "at": _iso(task.first_at),

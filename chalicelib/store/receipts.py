@@ -73,6 +73,13 @@ def _mark(marker: MessengerSentModel, kind: str, now: datetime) -> bool:
     return True
 
 
+def of(psid: str) -> list[MessengerSentModel]:
+    """The markers of our messages to `psid` (what a person's data request finds): one Query."""
+    bind()
+    with translate():
+        return list(MessengerSentModel.query(_pk(psid)))
+
+
 def forget(psid: str) -> int:
     """Deletes every marker of our messages to `psid` (a person's erasure: the markers name them);
     returns how many. One Query of their partition (at most MARKER_DAYS of messages) and a batch delete."""

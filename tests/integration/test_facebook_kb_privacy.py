@@ -90,6 +90,7 @@ def test_an_admin_finds_a_messenger_person_by_psid_and_erasure_removes_their_tic
     from chalicelib.store.models import MessengerSentModel
 
     assert list(MessengerSentModel.query(f"FBOUT#{person}"))
+    assert [r for r in found.records if r["kind"] == "receipt_marker" and r["key"].startswith(f"FBOUT#{person}|")]
     # When they are erased
     report = privacy.erase_person(person, requester="Chính chủ", reason="Yêu cầu xoá qua fanpage",
                                   approver="Chánh văn phòng", actor="staff:quantri@demo.1022.vn",
