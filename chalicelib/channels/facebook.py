@@ -255,8 +255,11 @@ def fetch_image(url: str, max_bytes: int, hosts: tuple[str, ...], deadline: floa
     from chalicelib.domain.links import allowed_host
 
     def allowed(link: str) -> bool:
-        parts = urlsplit(link)
-        host = (parts.hostname or "").lower()
+        try:
+            parts = urlsplit(link)
+            host = (parts.hostname or "").lower()
+        except ValueError:  # "https://[broken": not a link we fetch (the message keeps it as it is)
+            return False
         return allowed_host(host, hosts) and (parts.scheme == "https" or (
             parts.scheme == "http" and host in ("127.0.0.1", "localhost")))
 

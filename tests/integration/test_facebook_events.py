@@ -204,6 +204,8 @@ def test_a_slow_cdn_keeps_the_link_within_the_copy_budget(providers: Any) -> Non
     with pytest.raises(facebook.NotKept):  # the CDN answers after a second, the message's budget ends first
         facebook.fetch_image(f"{cdn}/slow.jpg", 10 * 1024 * 1024, hosts, deadline=start + 0.3)
     assert time.monotonic() - start < 0.9
+    with pytest.raises(facebook.NotKept, match="host"):  # a broken link is kept as it is, never a crash
+        facebook.fetch_image("https://[scontent.fbcdn.net/x.jpg", 10 * 1024 * 1024, ("fbcdn.net",))
     with pytest.raises(facebook.NotKept, match="time"):  # the budget spent on earlier images: not even asked
         facebook.fetch_image(f"{cdn}/photo.jpg", 10 * 1024 * 1024, hosts, deadline=time.monotonic())
     assert facebook.fetch_image(f"{cdn}/photo.jpg", 10 * 1024 * 1024, hosts,
