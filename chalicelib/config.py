@@ -47,6 +47,9 @@ class Settings:
     # how far (s) a scheduled event's time may be from the real time and still be the job's `now`
     # (chalicelib/domain/clock.py): a few minutes on AWS; the local stack's movable clock sets years
     schedule_clock_skew_s: int = 300
+    facebook_page_id: str = ""  # the fanpage's id: Messenger entries for any other page are quarantined ("" = any)
+    # hosts (and their subdomains) Messenger image links may be copied from into the photo bucket
+    facebook_media_hosts: tuple[str, ...] = ("fbcdn.net", "fbsbx.com", "facebook.com")
 
     def public_url(self, path: str) -> str | None:
         """The site's absolute URL for `path` ('/tra-cuu?code=...'), for links sent outside a request
@@ -88,4 +91,7 @@ def settings() -> Settings:
                       for provider in ("zalo", "android_gateway", "smssync", "esms")},
         image_hosts=tuple(h.strip() for h in env.get("IMAGE_HOSTS", "zdn.vn,zadn.vn").split(",") if h.strip()),
         schedule_clock_skew_s=int(env.get("SCHEDULE_CLOCK_SKEW_S", "300")),
+        facebook_page_id=env.get("FACEBOOK_PAGE_ID", "").strip(),
+        facebook_media_hosts=tuple(h.strip() for h in env.get("FACEBOOK_MEDIA_HOSTS", "fbcdn.net,fbsbx.com,facebook.com")
+                                   .split(",") if h.strip()),
     )

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.emulator import emulator_outbox
 
     fakes.state.extra_outbox = emulator_outbox
+    fakes.state.messenger_webhook = origin + base_path + "/webhooks/facebook"  # Meta's delivery receipts come back
     os.environ.update(fakes.environment())
     stage_environment(args.stage)
     os.environ["SMS_DEFAULT_PROVIDER"] = "android_gateway"  # local SMS via the gateway fake, shown in the outbox

@@ -8,6 +8,8 @@ of sends fail as a provider does (timeouts, 5xx, rate limits); see `Faults`."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import html
 import json
 import os
@@ -91,6 +93,17 @@ class Faults:
         return kind
 
 
+# The smallest JPEG a browser shows (one white pixel): the fake CDN's Messenger image.
+FAKE_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a1f1e1d"
+    "1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101011100ffc4001f0000010501"
+    "010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105122131"
+    "410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a"
+    "535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6"
+    "b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbd3ff"
+    "d9")
+
+
 @dataclass
 class FakeState:
     """What the fake providers hold; tests read it and script failures through it."""
@@ -107,6 +120,8 @@ class FakeState:
     http_errors: list[int] = field(default_factory=list)   # next SMS gateway HTTP statuses
     gateway_delay_s: float = 0.0                           # a slow Android phone
     faults: Faults = field(default_factory=Faults)         # random failures and outages of sends
+    # the app's /webhooks/facebook: as Meta does, each Messenger send is followed by a signed delivery receipt there
+    messenger_webhook: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -115,6 +130,29 @@ def _channel_label(message: dict[str, Any]) -> str:
     if message["provider"] == "facebook":
         return f"facebook Messenger ({message.get('tag') or message.get('messaging_type')})"
     return message["provider"]
+
+
+def _delivery_receipt(state: FakeState, row: dict[str, Any]) -> None:
+    """Meta's delivery receipt for one sent message, signed and posted to the app's webhook a moment after
+    the send; the outbox row says "đã nhận (đã báo)" once the app took it."""
+    import urllib.request
+
+    time.sleep(0.5)
+    now_ms = int(time.time() * 1000)
+    page = os.environ.get("FACEBOOK_PAGE_ID") or "1022"
+    body = json.dumps({"object": "page", "entry": [{"id": page, "time": now_ms, "messaging": [
+        {"sender": {"id": row["to"]}, "recipient": {"id": page}, "timestamp": now_ms,
+         "delivery": {"mids": [row["id"]], "watermark": now_ms}}]}]}).encode()
+    proof = hmac.new(LOCAL_SECRETS["facebook_app_secret"].encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(state.messenger_webhook, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={proof}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local app
+            taken = answer.status == 200
+    except OSError:
+        taken = False
+    with state.lock:
+        row["receipt"] = "đã nhận (đã báo)" if taken else "báo nhận thất bại"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -160,11 +198,28 @@ class _Handler(BaseHTTPRequestHandler):
                 messages = [*self.state.outbox, *self.state.extra_outbox()]
             rows = "".join(
                 f"<tr><td>{html.escape(_channel_label(m))}</td><td>{html.escape(m['to'])}</td>"
-                f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(messages))
+                f"<td>{html.escape(m['text'])}</td><td>{html.escape(m.get('receipt', ''))}</td></tr>"
+                for m in reversed(messages))
             page = ("<!doctype html><meta charset=utf-8><title>Outbox</title><h1>Tin nhắn gửi đi (giả lập)</h1>"
-                    f"<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th></tr>{rows}</table>")
+                    "<table border=1 cellpadding=4><tr><th>kênh</th><th>đến</th><th>nội dung</th><th>báo nhận</th></tr>"
+                    f"{rows}</table>")
             return self._reply(200, page.encode(), "text/html; charset=utf-8")
+        if self.path.startswith("/fbcdn/"):  # Meta's CDN, where a Messenger image's (expiring) link points
+            return self._media(self.path.split("?", 1)[0][len("/fbcdn/"):])
         return self._reply(404, {"error": "not found"})
+
+    def _media(self, name: str) -> None:
+        """photo.jpg: a small JPEG; slow.jpg: the same after a second; big.jpg: a JPEG over 10 MB; page.jpg:
+        HTML under an image's name; else gone."""
+        if name in ("photo.jpg", "slow.jpg"):
+            if name == "slow.jpg":
+                time.sleep(1.0)
+            return self._reply(200, FAKE_JPEG, "image/jpeg")
+        if name == "big.jpg":
+            return self._reply(200, FAKE_JPEG + b"\0" * (10 * 1024 * 1024), "image/jpeg")
+        if name == "page.jpg":
+            return self._reply(200, b"<!doctype html><title>Facebook</title>", "text/html")
+        return self._reply(404, {"error": "URL signature expired"})
 
     def do_POST(self) -> None:  # noqa: N802
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -197,10 +252,16 @@ class _Handler(BaseHTTPRequestHandler):
         return self._reply(200, {"error": 0, "message": "Success", "data": {"message_id": message_id}})
 
     def _graph_send(self, raw: bytes) -> None:
+        # As Meta with "Require app secret" on: the token in the header (none in the URL) and its proof
         query = {k: v[-1] for k, v in parse_qs(self.path.partition("?")[2]).items()}
-        if query.get("access_token") != LOCAL_SECRETS["facebook_page_token"]:
+        token = LOCAL_SECRETS["facebook_page_token"]
+        proof = hmac.new(LOCAL_SECRETS["facebook_app_secret"].encode(), token.encode(), hashlib.sha256).hexdigest()
+        if "access_token" in query or self.headers.get("Authorization") != f"Bearer {token}":
             return self._reply(400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
                                                "code": 190, "fbtrace_id": "fake"}})
+        if not hmac.compare_digest(query.get("appsecret_proof", ""), proof):
+            return self._reply(400, {"error": {"message": "Invalid appsecret_proof provided in the API argument",
+                                               "type": "GraphMethodException", "code": 100, "fbtrace_id": "fake"}})
         if self.state.graph_errors:
             status, code, subcode = self.state.graph_errors.pop(0)
             return self._reply(status, {"error": {"message": "scripted", "type": "OAuthException", "code": code,
@@ -211,9 +272,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw)
         message_id = "m_" + secrets.token_hex(12)
         # `tag`: HUMAN_AGENT for a staff reply 24 h to 7 days after the person's last message
-        self.state.outbox.append({"provider": "facebook", "to": body["recipient"]["id"],
-                                  "text": body["message"]["text"], "id": message_id,
-                                  "messaging_type": body.get("messaging_type"), "tag": body.get("tag")})
+        row = {"provider": "facebook", "to": body["recipient"]["id"], "text": body["message"]["text"],
+               "id": message_id, "messaging_type": body.get("messaging_type"), "tag": body.get("tag")}
+        self.state.outbox.append(row)
+        if self.state.messenger_webhook:
+            threading.Thread(target=_delivery_receipt, args=(self.state, row), daemon=True).start()
         return self._reply(200, {"recipient_id": body["recipient"]["id"], "message_id": message_id})
 
     def _zalo_refresh(self, raw: bytes) -> None:
@@ -273,6 +336,7 @@ class FakeProviders:
         """The provider base URLs the app reads (the AWS stage leaves them at the real defaults)."""
         return {"ZALO_API_BASE": f"{self.base}/zalo", "ZALO_OAUTH_BASE": f"{self.base}/zalo-oauth",
                 "FACEBOOK_GRAPH_URL": f"{self.base}/graph/v19.0",
+                "FACEBOOK_MEDIA_HOSTS": "127.0.0.1,fbcdn.net,fbsbx.com,facebook.com",
                 "ANDROID_GATEWAY_URL": f"{self.base}/android", "ESMS_API_BASE": f"{self.base}/esms"}
 
     def stop(self) -> None:

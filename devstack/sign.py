@@ -51,20 +51,25 @@ def messenger_item(psid: str, text: str = "", page: str = "104857600000001", mid
 
 
 def messenger_requests(base: str, psid: str, text: str) -> list[SignedRequest]:
-    """Signed Messenger POSTs: a text, an image, an echo, a batch of two entries, a redelivery of the text."""
+    """Signed Messenger POSTs: a text, an image, an echo, a batch of two entries, a redelivery of the text, the
+    "Get Started" button (the welcome) and a read receipt (our messages to `psid` so far are read)."""
     def signed(name: str, raw: bytes) -> SignedRequest:
         return SignedRequest(name, "POST", f"{base}/webhooks/facebook", {
             "Content-Type": "application/json", "X-Hub-Signature-256": facebook.signature(raw, S["facebook_app_secret"])},
             raw)
 
     first = messenger_body([[messenger_item(psid, text)]])
+    people, now_ms = {"sender": {"id": psid}, "recipient": {"id": "104857600000001"}}, int(time.time() * 1000)
     photo = {"attachments": [{"type": "image", "payload": {"url": "https://scontent.xx.fbcdn.net/v/local.jpg"}}]}
     return [signed("facebook", first),
             signed("facebook image", messenger_body([[messenger_item(psid, **photo)]])),
             signed("facebook echo", messenger_body([[messenger_item(psid, "Trang đã nhận", echo=True)]])),
             signed("facebook batch", messenger_body([[messenger_item(psid, "Bổ sung: ở gần chợ")],
                                                      [messenger_item(psid + "1", text)]])),
-            signed("facebook redelivery", first)]
+            signed("facebook redelivery", first),
+            signed("facebook get started", messenger_body([[{**people, "timestamp": now_ms, "postback": {
+                "title": "Get Started", "payload": "GET_STARTED", "mid": f"m_{uuid.uuid4().hex}"}}]])),
+            signed("facebook read", messenger_body([[{**people, "timestamp": now_ms, "read": {"watermark": now_ms}}]]))]
 
 
 def signed_requests(base: str, phone: str, text: str, zalo_user: str = "246845883529197922") -> list[SignedRequest]:

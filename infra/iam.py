@@ -101,7 +101,8 @@ KB_FILES = allow("KnowledgeBaseFiles", ["s3:GetObject", "s3:PutObject", "s3:PutO
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
     "APIHandler": [
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        # BatchWriteItem: a person's erasure deletes their Messenger receipt markers (chalicelib/store/receipts.py)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchWriteItem"),
         indexes("TicketIndexes"),
         allow("IdempotencyRecords", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                                      "dynamodb:DeleteItem"], IDEMPOTENCY),
@@ -134,13 +135,20 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     ],
     "HandleInbound": [
         consume("InboundQueue"),
-        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
+        # DeleteItem: a Messenger read receipt removes the markers of the messages it covers
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
         indexes("TicketIndexes"),
         send_to("RoutingQueue", "NotificationsQueue"),
+        # Messenger images are copied from Meta's expiring links into photos/ (chalicelib/services/conversations.py)
+        allow("MessengerPhotos", ["s3:PutObject"], _objects("photos")),
     ],
     "SendNotifications": [
         consume("NotificationsQueue", "sqs:ChangeMessageVisibility"),  # backoff on one message
-        table("Tickets", "GetItem", "UpdateItem", "Query"),
+        # PutItem: a sent Messenger message's receipt marker (chalicelib/store/receipts.py)
+        # BatchGetItem + index Query: a Messenger reply past 24 h reads the person's other tickets (by_zalo) for
+        # their latest message (chalicelib/services/delivery.py)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
+        indexes("TicketIndexes"),
         ZALO_LEASE,
         READ_SECRETS,  # provider credentials and the Zalo token
         WRITE_ZALO_TOKEN,  # when Zalo rejects the token mid-send

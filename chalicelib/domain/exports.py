@@ -39,6 +39,7 @@ KIND_LABELS_VI = {
     "counter": "Bộ đếm giới hạn gửi tin",
     "call": "Cuộc gọi với tổng đài",
     "call_task": "Việc gọi lại cuộc gọi nhỡ",
+    "receipt_marker": "Dấu tin Messenger đã gửi (để nhận báo đã nhận, đã xem)",
 }
 SUMMARY_FIELDS = ("role", "status", "category", "channel", "created_at", "anonymised", "kept_because")
 

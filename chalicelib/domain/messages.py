@@ -24,7 +24,7 @@ class InboundMessage:
     sender: str
     text: str
     received_at: datetime
-    kind: str = "message"       # "message" | "follow" | "unfollow"
+    kind: str = "message"       # "message" | "follow" | "unfollow" | "delivered" | "read" (a Messenger receipt)
     attachments: list[dict[str, str]] = field(default_factory=list)
     location: tuple[float, float] | None = None
     reply_via: str = ""

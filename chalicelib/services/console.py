@@ -290,6 +290,8 @@ def _message(route: tuple[str, str, str, str | None], code: str, kind: str, repl
         item.provider_ref = device
     if channel == "email":
         item.subject = f"[1022] Phản ánh {code}"
+    if not reporter:  # Messenger's HUMAN_AGENT tag is for a reply to the person's own request, not this notice
+        item.follower = True
     return item
 
 

@@ -1,4 +1,5 @@
-"""Use case: a message from a citizen by SMS or Zalo (the inbound consumer).
+"""Use case: a message from a citizen by SMS, Zalo or Messenger (the inbound consumer); a Messenger
+delivery / read receipt marks our own messages (chalicelib.store.receipts).
 
 One provider message has at most one effect, however often it is delivered: every effect is
 written in one transaction with the message's dedup marker.
@@ -6,6 +7,7 @@ written in one transaction with the message's dedup marker.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import queues
@@ -20,11 +22,11 @@ from chalicelib.domain.satisfaction import parse_rating
 from chalicelib.domain.satisfaction import thanks as survey_thanks
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.threading import Decision, SenderTicket, decide, ticket_topic, topic_of
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.domain.status_links import new_token
 from chalicelib.services import routing, satisfaction, status_links
 from chalicelib.services.intake import public_summary, store_new_ticket
-from chalicelib.store import outbound, tickets
+from chalicelib.store import outbound, receipts, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
@@ -68,13 +70,18 @@ def _hold(message: InboundMessage, fields: dict[str, object], first: tickets.New
 
 def receive(message: InboundMessage, now: datetime | None = None, read_again: bool = True) -> str:
     """Handles one inbound message; returns what happened ('created', 'appended', 'reopened', 'status',
-    'rated', 'welcomed', 'ignored', 'duplicate'). A lone 1-5 answers a waiting satisfaction survey;
+    'rated', 'welcomed', 'ignored', 'duplicate', 'receipt'). A lone 1-5 answers a waiting satisfaction survey;
     where any other message goes is chalicelib.domain.threading's decision.
     Raises Conflict when the ticket it joins changed between our read and our write twice running
     (`read_again`: decide once more on a fresh read after the first)."""
     now = now or datetime.now(timezone.utc)
     if message.kind == "unfollow":
         return "ignored"
+    if message.kind in ("delivered", "read"):  # a Messenger receipt: marks our messages, opens nothing
+        receipts.record(message.sender, message.kind, message.received_at, tuple(message.text.split()), now)
+        return "receipt"
+    if message.channel == "facebook" and message.attachments:
+        message = _kept_photos(message)
     if message.kind == "follow":
         return _answer(message, replies.usage(settings().hotline, notice_link()), None, now, kind="welcome")
     history = _history(message)
@@ -110,6 +117,38 @@ def receive(message: InboundMessage, now: datetime | None = None, read_again: bo
             return receive(message, now, read_again=False)
     earlier = next((t for t in history if t.tracking_code == decision.related_to), None)
     return _create(message, decision.text, now, decision, earlier)
+
+
+def _kept_photos(message: InboundMessage) -> InboundMessage:
+    """Meta's image links (fbcdn, lookaside) expire: each image is copied into the photo bucket, shown
+    to staff as a web form's photos are. The key is drawn from the message's own id, so a redelivery
+    writes the same object. A copy that fails (gone, too big, not an image, S3 down) keeps the link:
+    the message itself is never lost for it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.channels import facebook
+    from chalicelib.domain.images import CONTENT_TYPES, MAX_BYTES, sniff
+    from chalicelib.store import photos
+
+    import time
+
+    kept, deadline = [], time.monotonic() + facebook.COPY_BUDGET_S
+    for index, attachment in enumerate(message.attachments):
+        if attachment.get("type") == "image" and not photos.is_photo_key(attachment.get("url", "")):
+            try:
+                data, _ = facebook.fetch_image(attachment.get("url", ""), MAX_BYTES, settings().facebook_media_hosts,
+                                               deadline)
+                content_type = sniff(data)
+                if content_type is None:
+                    raise facebook.NotKept("type")
+                key = photos.keep_copy(f"{message.dedup_key}#{index}", data, content_type, CONTENT_TYPES[content_type])
+                attachment = {**attachment, "url": key, "type": content_type}  # shown as an uploaded photo is
+            except (facebook.NotKept, BotoCoreError, ClientError) as exc:
+                count("MessengerPhotoNotKept", reason=str(exc.args[0]) if isinstance(exc, facebook.NotKept)
+                      else "s3")
+                logger().warning("messenger photo kept as a link only", extra={"why": type(exc).__name__})
+        kept.append(attachment)
+    return replace(message, attachments=kept)
 
 
 def _history(message: InboundMessage) -> list[TicketModel]:

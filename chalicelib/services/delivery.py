@@ -13,7 +13,7 @@ from chalicelib.notify import sender_for
 from chalicelib.notify.base import DeliveryFailed, OutsideWindow
 from chalicelib.observability import count, logger
 from chalicelib.store import outbound, tickets
-from chalicelib.store.models import OutboundModel
+from chalicelib.store.models import OutboundModel, TicketModel
 
 ZALO_WINDOW = timedelta(days=7)
 MESSENGER_WINDOW = timedelta(hours=24)  # free-form replies; then HUMAN_AGENT-tagged ones up to 7 days
@@ -79,17 +79,22 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
     # and knows the message it answers; staff messages take both from the ticket (read once).
     if message.channel in ("zalo", "facebook") and not message.automated and message.tracking_code:
         ticket = tickets.get_ticket(message.tracking_code)
-        since = now - ticket.last_inbound_at if ticket.last_inbound_at is not None else timedelta(0)
+        last = _persons_last_message(message, ticket, now)
+        since = now - last if last is not None else timedelta(0)
         if since > ZALO_WINDOW:  # Messenger's human-agent tag ends after 7 days too
             return _fallback(message, now, "last interaction over 7 days ago")
         if message.channel == "facebook" and since > MESSENGER_WINDOW:
-            if message.kind not in HUMAN_AGENT_KINDS:  # Meta allows the tag for a person's own reply only
+            if not _human_agent(message):  # Meta allows the tag for a person's own reply only
                 return _fallback(message, now, "last interaction over 24 hours ago")
             tag = {"tag": "HUMAN_AGENT"}
         reply_to = reply_to or ticket.last_inbound_ref
+    progress: dict[str, object] = {}
+    if message.provider == "facebook":  # a long text goes in parts: a retry sends only those not yet sent
+        progress = {"parts_sent": int(message.parts_sent or 0),
+                    "on_part": lambda parts, ref: outbound.part_sent(message, parts, ref, now)}
     try:
         reference = sender_for(message.provider).send(message.recipient, message.text, message.subject, message.html,
-                                                      reply_to=reply_to, **tag)
+                                                      reply_to=reply_to, **tag, **progress)
     except OutsideWindow as refused:
         return _fallback(message, now, refused.reason)
     except DeliveryFailed as failed:
@@ -101,8 +106,40 @@ def _deliver(message: OutboundModel, now: datetime) -> str:
             raise RetryLater(backoff_seconds(attempt)) from failed
         logger().error("delivery gave up", extra={"provider": message.provider, "ticket": message.tracking_code})
         return _dead(message, now, failed.reason, attempt=True)
-    outbound.move(message, "sending", "sent", now, provider_ref=reference, attempt=True)
+    outbound.move(message, "sending", "sent", now, provider_ref=reference or message.provider_ref, attempt=True)
+    if message.provider == "facebook" and reference:
+        _remember_sent(message, reference, now)
     return "sent"
+
+
+def _human_agent(message: OutboundModel) -> bool:
+    """A staff member's words to the person who asked (a reply, the answer): what Messenger's HUMAN_AGENT
+    tag may carry past 24 h. A follower's notice of the same action carries its kind but is not one."""
+    return message.kind in HUMAN_AGENT_KINDS and not message.follower
+
+
+def _remember_sent(message: OutboundModel, mid: str, now: datetime) -> None:
+    """Lets Meta's delivery / read receipts find the message (chalicelib.store.receipts). It is out
+    already: a failure here costs only its receipt, never a second send."""
+    from chalicelib.store import receipts
+
+    try:
+        receipts.remember_sent(message, message.recipient, mid, now)
+    except Exception:  # noqa: BLE001 - whatever it is, the citizen has the message
+        logger().warning("messenger receipt marker not written", extra={"ticket": message.tracking_code})
+
+
+def _persons_last_message(message: OutboundModel, ticket: TicketModel, now: datetime) -> datetime | None:
+    """When the person last wrote to us. Meta counts Messenger's 24 h and 7 days from their latest
+    message to the page, whichever ticket it joined: their facebook tickets (by PSID) all count (read
+    only when this ticket's own last message is over 24 h old, as nothing later changes the answer then)."""
+    latest = ticket.last_inbound_at
+    if message.channel != "facebook" or (latest is not None and now - latest <= MESSENGER_WINDOW):
+        return latest
+    for other in tickets.by_zalo(message.recipient):
+        if other.channel == "facebook" and other.last_inbound_at and (latest is None or other.last_inbound_at > latest):
+            latest = other.last_inbound_at
+    return latest
 
 
 def _dead(message: OutboundModel, now: datetime, error: str, attempt: bool = False) -> str:
@@ -129,9 +166,14 @@ def _fallback(message: OutboundModel, now: datetime, reason: str) -> str:
             note = tickets.NewEvent("sms_notice", "system:delivery", now, detail={"text": LONG_MESSAGE_NOTE, "messages": 1})
         sms = outbound.new_outbound(message.kind, "sms", settings().sms_provider, ticket.reporter_phone,
                                     text, now, automated=message.automated)
+        sms.follower = message.follower
         outbound.replace_with(message, sms, ticket.tracking_code, now, f"{reason}; sent by SMS instead", note=note)
         queues.send_notifications([(sms.pk, sms.sk)])
         return "fallback"
+    if message.channel == "facebook" and not message.automated and not _human_agent(message):
+        # a survey or a follower's notice Messenger can't carry is not worth an operator's call: it is dropped
+        outbound.move(message, "sending", "suppressed", now, error=f"{reason}; no phone known: not sent")
+        return "suppressed"
     event = tickets.NewEvent(kind="callback_needed", actor="system:delivery", at=now,
                              detail={"reason": reason, "message": message.sk})
     tickets.flag_callback(ticket, event, now)

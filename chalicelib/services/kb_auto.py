@@ -1,4 +1,4 @@
-"""Use case: answer an SMS or Zalo question from the knowledge base, automatically — only when one
+"""Use case: answer an SMS, Zalo or Messenger question from the knowledge base, automatically — only when one
 published article matches it with high confidence (chalicelib/domain/kb_search.CONFIDENT, and no second
 article as confident) and only in the categories supervisors switched on (services.kb.set_auto_answer).
 
@@ -20,7 +20,7 @@ from chalicelib.observability import logger
 ACTOR = "system:kb"
 KIND = "kb_answer"          # the outbound message's kind
 EVENT = "kb_auto_answer"    # the timeline event's kind
-CHANNELS = ("sms", "zalo")
+CHANNELS = ("sms", "zalo", "facebook")  # Messenger: sent as a RESPONSE, the question just came in
 TEXT = 500                  # characters of the question searched
 
 
@@ -36,7 +36,7 @@ def confident_match(hits: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 
 
 def texts(code: str, hit: Mapping[str, Any], link: str | None) -> tuple[str, str]:
-    """(Zalo text, SMS text) of the automatic answer."""
+    """(Zalo and Messenger text, SMS text) of the automatic answer."""
     short = " ".join(str(hit.get("short_answer") or hit.get("answer") or "").split())
     title = " ".join(str(hit.get("title") or "").split())
     tail = f" Xem: {link}" if link else ""
@@ -52,7 +52,7 @@ def texts(code: str, hit: Mapping[str, Any], link: str | None) -> tuple[str, str
 
 def after_routing(code: str, now: datetime) -> str | None:
     """Answers the routed ticket `code` from the knowledge base when allowed; returns the article id
-    used, or None (not an SMS/Zalo question, category not switched on, no confident match, no route)."""
+    used, or None (not an SMS/Zalo/Messenger question, category not switched on, no confident match, no route)."""
     from chalicelib.domain.errors import Conflict
     from chalicelib.services import console, kb
     from chalicelib.store import tickets

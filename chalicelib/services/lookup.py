@@ -77,5 +77,5 @@ def staff_timeline(code: str) -> list[dict[str, object]]:
     entries += [
         {"at": m.created_at, "type": "message_out", "kind": m.kind, "channel": m.channel, "provider": m.provider,
          "text": without_token(m.text), "subject": m.subject, "delivery": m.state, "attempts": m.attempts,
-         "last_error": m.last_error, "updated_at": m.updated_at} for m in outbound.of_ticket(code)]
+         "last_error": m.last_error, "updated_at": m.updated_at, "receipt": m.receipt} for m in outbound.of_ticket(code)]
     return sorted(entries, key=lambda entry: entry["at"])  # type: ignore[arg-type, return-value]

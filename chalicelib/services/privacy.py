@@ -67,10 +67,21 @@ _TICKET_PERSONAL = ("reporter_name", "reporter_phone", "reporter_email", "report
 class PersonData:
     """What is held about one person: the tickets they appear on and every record found."""
 
-    kind: str                 # "phone" | "zalo"
-    value: str                # E.164 or the Zalo id: shown to the admin, never logged
+    kind: str                 # "phone" | "zalo" (a Zalo id or a Messenger PSID: both are app user ids)
+    value: str                # E.164 or the Zalo id / PSID: shown to the admin, never logged
     tickets: list[dict[str, Any]]
     records: list[dict[str, Any]]
+
+    @property
+    def account_label(self) -> str:
+        """What the value is, for the page: an app user id is named by the channel of the tickets it
+        reported (Zalo ids and Messenger PSIDs look alike; both apps' ids share one index)."""
+        if self.kind != "zalo":
+            return "số điện thoại"
+        channels = {t.get("channel") for t in self.tickets if t.get("role") == "reporter"}
+        if channels == {"facebook"}:
+            return "mã người dùng Messenger"
+        return "mã người dùng Zalo hoặc Messenger" if "facebook" in channels else "tài khoản Zalo"
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ def _summary(ticket: TicketModel, role: str, ref: ReferenceData) -> dict[str, An
 
 
 def find_person(value_text: str) -> PersonData:
-    """Everything held about a phone (any spelling) or Zalo id: the tickets they reported or follow
+    """Everything held about a phone (any spelling), Zalo id or Messenger PSID: the tickets they reported or follow
     and every item that carries them — the ticket and its body, timeline events, messages sent,
     callbacks, the rating, person markers and rate-limit counters — with the data as stored.
     Raises ValidationFailed when `value_text` is neither a phone nor a Zalo id."""
@@ -165,6 +176,13 @@ def find_person(value_text: str) -> PersonData:
             if call is not None:
                 records.append({"ticket": None, "kind": "call", "key": f"CALL#{marker.ref}|CALL",
                                 "at": _iso(call.get("created_at")), "fields": _call_fields(call)})
+    if kind == "zalo":  # a Messenger PSID: the page's sent messages wait for their receipts under it
+        from chalicelib.store import receipts
+
+        for sent in receipts.of(value):
+            records.append({"ticket": None, "kind": "receipt_marker", "key": f"{sent.pk}|{sent.sk}", "at": None,
+                            "fields": {"message": f"{sent.out_pk}|{sent.out_sk}",
+                                       "expires_at": _iso(sent.expires_at)}})
     if kind == "phone":
         for task in calls.tasks_of(value):
             records.append({"ticket": None, "kind": "call_task", "key": _key(task), "at": _iso(task.first_at),
@@ -265,7 +283,7 @@ def _counter_names(kind: str, value: str, own: list[TicketModel], now: datetime)
     since = now - COUNTER_WINDOW
     days = {f"{now - timedelta(days=n):%Y%m%d}" for n in range(COUNTER_WINDOW.days + 1)}
     for ticket in own:
-        if ticket.channel not in ("sms", "zalo") or ticket.updated_at < since:
+        if ticket.channel not in ("sms", "zalo", "facebook") or ticket.updated_at < since:
             continue
         texts = {e.detail.get("text") or "" for e in tickets.timeline(ticket.tracking_code)
                  if e.kind in ("created", "message_in", "held") and isinstance(e.detail, dict)}
@@ -286,12 +304,39 @@ def _photo_keys(ticket: TicketModel) -> list[str]:
     return [a.key for a in ticket.attachments or [] if photos.is_photo_key(a.key)]
 
 
+def _kept_in(event: EventModel) -> list[str]:
+    """Photos a citizen message's event points at in the bucket: a Messenger image is copied there (its
+    link expires), and one sent after the first message is on that message's event only, not the ticket."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    urls = [a.get("url") for a in detail.get("attachments") or [] if isinstance(a, dict)]
+    return [url for url in urls if isinstance(url, str) and photos.is_photo_key(url)]
+
+
+def _follow_up_photos(ticket: TicketModel) -> list[str]:
+    """The kept photos of a fanpage ticket's messages since its photos were last removed (none for
+    other channels, whose message attachments are links, so their timelines are not read for it)."""
+    if ticket.channel != "facebook":
+        return []
+    keys: list[str] = []
+    for event in tickets.timeline(ticket.tracking_code):
+        keys = [] if event.kind == "photos_removed" else keys + _kept_in(event)
+    return keys
+
+
 def _delete_photos(ticket: TicketModel) -> int:
     """Deletes the ticket's photos and their public copies from the bucket; returns how many."""
     keys = _photo_keys(ticket) + [k for k in ticket.photos_public or [] if photos.is_public_key(k)]
     for key in keys:
         photos.delete(key)
     return len(keys)
+
+
+def _delete_message_photos(ticket: TicketModel, keys: list[str]) -> int:
+    """Deletes the kept photos of the ticket's messages that are not the ticket's own; returns how many."""
+    more = [key for key in dict.fromkeys(keys) if key not in _photo_keys(ticket)]
+    for key in more:
+        photos.delete(key)
+    return len(more)
 
 
 def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
@@ -312,8 +357,9 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
                                "reporter_fields": sorted(n for n in store.REPORTER_FIELDS if getattr(ticket, n, None))}
     if not done:
         store.claim(ticket, now)
-    events = 0
+    events, kept_photos = 0, []
     for event in tickets.timeline(code):
+        kept_photos += _kept_in(event)
         public_text = redact(event.public_text, names) if event.public_text else event.public_text
         detail = schedule.scrub(event.detail, names) if event.detail else event.detail
         if (public_text, detail) != (event.public_text, event.detail):
@@ -334,7 +380,7 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     commented = bool(rating and rating.comment)
     if rating is not None and commented:
         store.drop_comment(rating)
-    deleted = _delete_photos(ticket)
+    deleted = _delete_photos(ticket) + _delete_message_photos(ticket, kept_photos)
     body = store.body(code)
     text = redact(ticket.text or "", names)
     if body is not None and (body.text, body.attachments, body.reporter_name, body.reporter_email,
@@ -556,6 +602,10 @@ def erase_person(value_text: str, *, requester: str, reason: str, approver: str,
         deleted += 1
     for counter in counters:
         store.delete_counter(counter)
+    if kind == "zalo":  # a Messenger PSID: the receipt markers of what the page sent them
+        from chalicelib.store import receipts
+
+        deleted += receipts.forget(value)
     if kind == "phone":
         deleted += calls.forget_tasks(value)
     report = ErasureReport(anonymised, unfollowed, kept, deleted, len(counters), remaining)
@@ -695,7 +745,7 @@ def _apply_schedule(ticket: TicketModel, ref: ReferenceData, now: datetime, coun
     facts = schedule.TicketFacts(
         open=is_open(Status(ticket.status)), category=ticket.category, last_activity=_last_activity(ticket),
         kept_because=_kept_because(ticket, ref), texts_sent=tuple(m.created_at for m in held),
-        has_photos=bool(_photo_keys(ticket) or ticket.photos_public))
+        has_photos=bool(_photo_keys(ticket) or ticket.photos_public or _follow_up_photos(ticket)))
     plan = schedule.plan(ref.retention, facts, now)
     if plan.anonymise:
         anonymise_ticket(ticket, now, SYSTEM, "retention")
@@ -718,7 +768,7 @@ def _apply_schedule(ticket: TicketModel, ref: ReferenceData, now: datetime, coun
 
 def _remove_photos(ticket: TicketModel, now: datetime) -> None:
     """Deletes the ticket's photos and public copies (their time has come before the ticket's)."""
-    deleted = _delete_photos(ticket)
+    deleted = _delete_photos(ticket) + _delete_message_photos(ticket, _follow_up_photos(ticket))
     body = store.body(ticket.tracking_code)
     if body is not None:
         kept = [a.attribute_values for a in body.attachments or [] if not photos.is_photo_key(a.key)]

@@ -87,7 +87,7 @@ def _route_once(code: str, now: datetime) -> str:
     if ticket.status != Status.RECEIVED.value:
         return "skipped"
     status = _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
-    if ticket.channel in ("sms", "zalo"):
+    if ticket.channel in ("sms", "zalo", "facebook"):
         _auto_answer(code, now)
     return status
 

@@ -21,7 +21,7 @@ from chalicelib.config import settings
 from chalicelib.domain import bounds
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.messages import InboundMessage
-from chalicelib.observability import count
+from chalicelib.observability import count, logger
 from chalicelib.secrets import secret
 from chalicelib.store import outbound
 
@@ -82,14 +82,20 @@ def facebook_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None
     check_size(raw, bounds.MAX_BODY_BYTES)  # Meta batches and \u-escapes non-ASCII: far over one message's 64 KB
     _verified("facebook", source_ip, lambda: facebook.verify(
         raw, headers.get("x-hub-signature-256"), secret("facebook_app_secret")))
-    unreadable: list[tuple[str, Any]] = []
-    messages = _parsed("facebook", raw, lambda: facebook.parse(raw, unreadable), now)
-    for reason, item in unreadable:  # only the bad item is kept for review; the batch's others go on
+    found = _parsed("facebook", raw, lambda: facebook.batch(raw, now, settings().facebook_page_id), now)
+    for reason, item in found.unreadable:  # only the bad item is kept for review; the batch's others go on
         outbound.quarantine("facebook", reason, json.dumps(item, ensure_ascii=False).encode(), now)
         count("WebhookPayloadQuarantined", provider="facebook")
-    for message in messages:
+        if reason == "facebook: entry for another page":
+            count("WebhookDropped", provider="facebook", reason="other_page")
+            logger().warning("messenger entry for another page quarantined")
+    for reason, n in found.dropped.items():  # standby (another app holds the thread), too old (a replay)
+        for _ in range(n):
+            count("WebhookDropped", provider="facebook", reason=reason)
+        logger().info("messenger items dropped", extra={"reason": reason, "items": n})
+    for message in found.messages:
         _queue(message)
-    return len(messages)
+    return len(found.messages)
 
 
 def android_gateway_event(raw: bytes, headers: Mapping[str, str], source_ip: str | None = None,

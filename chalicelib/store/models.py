@@ -17,6 +17,8 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | admins' audit trail, newest first, filtered   | Query pk=AUDIT#<yyyy-mm>, sk between dates, filter kind/actor |
 | was this submission / provider message seen?  | GetItem pk=DEDUP#<sha256 of scope#key>, sk=DEDUP (TTL'd)|
 | a ticket's outbound messages and their state  | Query pk=TICKET#<code>, sk begins_with OUT#            |
+| a long Messenger reply's parts already sent   | UpdateItem pk=TICKET#<code>, sk=OUT#… SET parts_sent if state=sending |
+| a Messenger person's latest message (window)  | GSI by_zalo: reporter_zalo_id=<PSID> (their tickets' last_inbound_at) |
 | outbound still pending (sweeper)              | GSI by_status_due: status=out#pending, due_sort        |
 | SMS waiting for an SMSSync phone to poll      | GSI by_status_due: status=out#device#<device>, due_sort|
 | auto-replies to a sender this hour (cap)      | UpdateItem pk=RATE#AUTO#<digest>#<yyyymmddhh> ADD n    |
@@ -69,6 +71,7 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | a caller's calls, newest first                 | Query pk=PERSON#<digest of the phone>, sk begins_with CALL# (a number that is no Vietnamese phone: the digest of '+' and its digits, domain.calls.raw_caller_key) |
 | a caller's open call task (merges repeats)     | UpdateItem pk=CALLTASK#<digest of the phone>, sk=OPEN (upsert); closed: sk=DONE#<at> |
 | open call tasks, earliest due (and reminders)  | GSI by_status_due: status=cb#open / cb#soon / cb#reminded, filter pk begins_with CALLTASK# |
+| our Messenger messages to a PSID sent up to a time (delivery / read receipts) | Query pk=FBOUT#<PSID>, sk <= <sent epoch ms, 13 digits>#~ (TTL'd, 8 days); UpdateItem the OUT# item's receipt if not read; a person's erasure: Query pk=FBOUT#<PSID>, batch delete |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -432,6 +435,10 @@ class OutboundModel(Model):
     subject = UnicodeAttribute(null=True)
     html = CompressedText(null=True)
     claimed_until = UTCDateTimeAttribute(null=True)  # state sending: the worker's claim runs out then
+    receipt = UnicodeAttribute(null=True)  # Messenger: "delivered" | "read" (never back from read; store/receipts.py)
+    receipt_at = UTCDateTimeAttribute(null=True)
+    parts_sent = NumberAttribute(null=True)  # a long Messenger text sent in parts: how many went out so far
+    follower = BooleanAttribute(null=True)  # a status notice to a ticket's follower, not to its reporter
     status = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -441,6 +448,21 @@ class OutboundModel(Model):
     expires_at = TTLAttribute(null=True)
 
     by_status_due = OutboundByStatusDue()
+
+
+class MessengerSentModel(Model):
+    """A Messenger message we sent, found by its recipient's PSID and send time (pk=FBOUT#<PSID>,
+    sk=<sent epoch ms, 13 digits>#<mid>) so a delivery / read receipt's watermark finds our OUT#
+    items without a Scan (chalicelib.store.receipts). Deleted once read; expires after 8 days."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    out_pk = UnicodeAttribute()
+    out_sk = UnicodeAttribute()
+    expires_at = TTLAttribute()
 
 
 class QuarantineModel(Model):
@@ -959,4 +981,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel, StatsCounterModel, ExportJobModel, RosterModel,
                                    CallModel, CallMarkerModel, CallStatsModel,
-                                   KbArticleModel, KbMarkerModel)
+                                   KbArticleModel, KbMarkerModel, MessengerSentModel)

@@ -119,6 +119,16 @@ def claim(message: OutboundModel, now: datetime, until: datetime) -> None:
                        condition=OutboundModel.state == "pending")
 
 
+def part_sent(message: OutboundModel, parts: int, provider_ref: str, now: datetime) -> None:
+    """Records that the first `parts` parts of a message sent in parts went out (the last one as
+    `provider_ref`), so a retry sends only the rest. Raises Conflict when it is no longer being sent."""
+    bind()
+    with translate(Conflict):
+        message.update(actions=[OutboundModel.parts_sent.set(parts), OutboundModel.provider_ref.set(provider_ref),
+                                OutboundModel.updated_at.set(now)],
+                       condition=OutboundModel.state == "sending")
+
+
 def queued(queue: str, before: str | None = None, limit: int = 50) -> list[OutboundModel]:
     """Returns messages waiting in a status-index queue, oldest first (an index query, never a table scan)."""
     bind()

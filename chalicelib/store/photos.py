@@ -75,6 +75,16 @@ def uploaded(key: str) -> tuple[int, bytes] | None:
     return total, answer["Body"].read()
 
 
+def keep_copy(seed: str, data: bytes, content_type: str, extension: str) -> str:
+    """Stores a photo fetched for a ticket (a Messenger image, whose link expires) under a key drawn
+    from `seed`, so storing the same one again overwrites it; returns the key (a kept photo's)."""
+    import hashlib
+
+    key = f"photos/{hashlib.sha256(seed.encode()).hexdigest()[:32]}/photo{extension}"
+    aws.client("s3").put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
+    return key
+
+
 def read(key: str) -> bytes:
     return aws.client("s3").get_object(Bucket=bucket(), Key=key)["Body"].read()
 

@@ -206,7 +206,8 @@ STAFF_TICKET = _obj(
      "related_to": {**NSTR, "description": "the reporter's earlier ticket this one follows up or was split from; "
                    "null for a caller who may not see the reporter of either ticket"},
      "consents": _obj({"publish": BOOL, "contact": BOOL, "notice_version": NSTR}, closed=True),
-     "timeline": {"type": "array", "items": _obj({"at": DATETIME, "type": STR, "kind": NSTR})},
+     "timeline": {"type": "array", "items": _obj({"at": DATETIME, "type": STR, "kind": NSTR}, {"receipt": {
+         **NSTR, "description": "an outbound Messenger message: 'delivered' or 'read' once Meta's receipt came"}})},
      "callbacks": {"type": "array", "items": _obj(
          {"id": STR, "due_at": DATETIME, "reason": NSTR, "operator": NSTR, "open": BOOL, "outcome": NSTR})},
      "actions": {"type": "array", "items": STR}})
@@ -523,12 +524,14 @@ def _admin_paths() -> dict[str, Any]:
 
 # Personal-data requests (chalicelib/web/privacy_api.py): the person rides in the body, never the URL
 
-PERSON: Schema = {"type": "string", "description": "a phone number in any Vietnamese spelling, or a Zalo user id",
+PERSON: Schema = {"type": "string", "description": "a phone number in any Vietnamese spelling, a Zalo user id or a "
+                  "Messenger id (the fanpage's page-scoped id, PSID)",
                   "examples": ["0912 345 678"]}
 HELD: Schema = _obj({
     "generated_at": DATETIME,
     "subject": _obj({"kind": {"type": "string", "enum": ["phone", "zalo"]},
-                     "value": {"type": "string", "description": "E.164, or the Zalo id"}}, closed=True),
+                     "value": {"type": "string", "description": "E.164, or the Zalo id / Messenger PSID"}},
+                    closed=True),
     "tickets": {"type": "array", "description": "each ticket the person reported or follows", "items": _obj(
         {"code": CODE, "role": {"type": "string", "enum": ["reporter", "follower"]}},
         {"status": STR, "category": NSTR, "channel": NSTR, "created_at": NSTR, "anonymised": BOOL,
@@ -622,8 +625,13 @@ def _webhook_paths() -> dict[str, Any]:
                              {"recipient": _obj({"id": STR}), "message": _obj({"mid": STR}, {
                                  "text": STR, "is_echo": BOOL, "quick_reply": _obj({"payload": STR}),
                                  "attachments": {"type": "array", "items": _obj({"type": STR})}}),
-                              "delivery": {"type": "object"}, "read": {"type": "object"}})}})}})),
-                     "responses": {"200": _json(_ref("Ok"), "queued, one per message (echoes, receipts ignored)"),
+                              "postback": _obj({}, {"title": STR, "payload": STR, "mid": STR}),
+                              "delivery": {"type": "object"}, "read": {"type": "object"}})},
+                             "standby": {"type": "array", "description": "another app holds the thread: counted, "
+                                         "not opened", "items": {"type": "object"}}})}})),
+                     "responses": {"200": _json(_ref("Ok"), "queued, one per message, postback or delivery / read "
+                                                "receipt (echoes ignored; standby items, items over 7 days old and "
+                                                "entries for another page counted, the last quarantined)"),
                                    **refused}}},
         "/webhooks/sms/android-gateway": {"post": {
             "operationId": "androidGatewayWebhook", "tags": ["webhooks"],

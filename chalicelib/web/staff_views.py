@@ -513,7 +513,7 @@ def _held_view(found: Any) -> dict[str, Any]:
                 "key": r.get("key"), "at": _local_iso(r["at"]) if r.get("at") else None,
                 "fields": [(str(name), text_of(value)) for name, value in (r.get("fields") or {}).items()]}
                for r in found.records]
-    return {"kind": found.kind, "value": found.value, "tickets": tickets, "records": records,
+    return {"kind": found.kind, "label": found.account_label, "value": found.value, "tickets": tickets, "records": records,
             "kept": [t for t in tickets if t.get("kept_because") and not t.get("anonymised")],
             "erasable": [t for t in tickets if not t.get("kept_because") and not t.get("anonymised")]}
 

@@ -178,9 +178,13 @@ def event_entry(entry: Mapping[str, Any], ref: ReferenceData, names: Mapping[str
             "css": "in" if citizen else ("internal" if not entry.get("public") else "")}
 
 
+# What Messenger's receipts say of a message that went out (chalicelib.store.receipts).
+RECEIPT_LABELS = {"delivered": "Đã nhận", "read": "Đã xem"}
+
+
 def message_entry(entry: Mapping[str, Any], citizen_kinds: Iterable[str], delivery_labels: Mapping[str, str],
                   ) -> dict[str, Any]:
-    """One outbound message: {at, when, label, to, delivery, attempts, error, subject, body, excerpt, css}.
+    """One outbound message: {at, when, label, to, delivery, receipt, attempts, error, subject, body, excerpt, css}.
     An e-mail shows its subject and its beginning, never the whole letter."""
     kind, channel = str(entry.get("kind") or ""), str(entry.get("channel") or "")
     to_citizen = kind in set(citizen_kinds) or kind not in STAFF_RECIPIENTS  # staff get only the kinds listed there
@@ -193,6 +197,7 @@ def message_entry(entry: Mapping[str, Any], citizen_kinds: Iterable[str], delive
             "label": OUTBOUND_LABELS.get(kind, "Tin nhắn cho người dân"),
             "to": f"gửi {recipient} qua {CHANNEL_NAMES.get(channel, 'kênh khác')}",
             "delivery": delivery_labels.get(str(entry.get("delivery") or ""), "đang xử lý"),
+            "receipt": RECEIPT_LABELS.get(str(entry.get("receipt") or ""), ""),
             "attempts": entry.get("attempts") or 0, "error": entry.get("last_error") or "",
             "subject": subject, "body": text, "excerpt": subject or text[:LINE_EXCERPT],
             "css": "out"}

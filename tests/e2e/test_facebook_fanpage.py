@@ -1,6 +1,6 @@
 """The fanpage over real HTTP against `python -m devstack` (at / and under /api/): a signed Messenger text,
 delivered three times as Meta redelivers, opens one ticket acknowledged once through the fake Graph API; a
-staff reply from the console API reaches the same page-scoped id (PSID)."""
+staff reply from the console API reaches the same page-scoped id (PSID); Meta's delivery receipt marks it "Đã nhận"."""
 from __future__ import annotations
 
 import html
@@ -32,7 +32,8 @@ def _messenger_text(psid: str, text: str) -> tuple[bytes, dict[str, str]]:
 
 def _messenger_rows(outbox: str, psid: str, count: int, wait_s: float = 20) -> list[tuple[str, str]]:
     """(kind, text) of the outbox's Messenger messages to `psid`, oldest first, once there are `count`."""
-    pattern = re.compile(rf"<tr><td>facebook Messenger \(([A-Z_]+)\)</td><td>{psid}</td><td>(.*?)</td></tr>", re.S)
+    pattern = re.compile(rf"<tr><td>facebook Messenger \(([A-Z_]+)\)</td><td>{psid}</td><td>(.*?)</td><td>[^<]*</td></tr>",
+                         re.S)
     deadline = time.monotonic() + wait_s
     while True:
         rows = pattern.findall(requests.get(outbox, timeout=10).text)[::-1]
@@ -68,3 +69,11 @@ def test_a_messenger_text_opens_one_acknowledged_ticket_and_a_staff_reply_reache
     # Then the reply reaches the same PSID through the Send API, inside the 24-hour window
     rows = _messenger_rows(outbox, psid, 2)
     assert len(rows) == 2 and rows[1][0] == "RESPONSE" and "Điện lực sẽ thay bóng trong hôm nay." in rows[1][1]
+    # And Meta's delivery receipt for the acknowledgement (the fake sends one after each send) shows on the ticket page
+    deadline, page = time.monotonic() + 20, ""
+    while '<span class="receipt">Đã nhận</span>' not in page and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page = requests.get(f"{base_url}/staff/tickets/{code}", cookies={"hl_id": signed_in.cookies["hl_id"]},
+                            timeout=10).text
+    assert page.count('<span class="receipt">Đã nhận</span>') >= 1
+    assert "đã nhận (đã báo)" in requests.get(outbox, timeout=10).text

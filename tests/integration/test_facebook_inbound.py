@@ -187,6 +187,8 @@ def test_the_signers_sample_requests_are_taken_as_meta_would_send_them(client: A
     for request in messenger_requests("http://local", person, "Đường ngập sâu sau mưa"):
         assert client.http.post("/webhooks/facebook", headers=request.headers, body=request.body).status_code == 200
     pump()
-    (ticket,) = tickets.by_zalo(person)  # text, image, echo, batch, redelivery: one conversation
+    (ticket,) = tickets.by_zalo(person)  # text, image, echo, batch, redelivery, Get Started, read: one conversation
     assert "Trang đã nhận" not in ticket.text
+    (ack,) = [m for m in outbound.of_ticket(ticket.tracking_code) if m.kind == "ack"]
+    assert any("Gửi phản ánh" in text for text in sent_to(providers, person))  # Get Started: the welcome
     assert len(tickets.by_zalo(person + "1")) == 1

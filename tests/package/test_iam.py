@@ -422,6 +422,7 @@ def test_secrets_sms_email_photos_and_accounts_are_each_only_their_functions_bus
     assert who("ses:SendRawEmail", sender, ours) == set()
     assert who("s3:PutObject", f"{bucket}/uploads/x/photo.jpg") == {"APIHandler"}
     assert who("s3:PutObject", f"{bucket}/elsewhere/x") == set()
+    assert who("s3:PutObject", f"{bucket}/photos/x/photo.jpg") == {"APIHandler", "HandleInbound"}  # Messenger images
     # photos and their public copies are deleted by retention and by an admin's erasure, nothing else
     assert who("s3:DeleteObject", f"{bucket}/photos/x/photo.jpg") == {"APIHandler", "AnonymiseExpired"}
     assert who("s3:DeleteObject", f"{bucket}/public/TN-7KXQ4M/1.jpg") == {"APIHandler", "AnonymiseExpired"}

@@ -231,7 +231,8 @@ def test_the_app_metrics_alarmed_on_are_emitted_by_the_code_as_alarmed(dist: Pat
     alarms = [a["Properties"] for a in _of_type(_load(dist, "expanded.json"), "AWS::CloudWatch::Alarm").values()
               if a["Properties"].get("Namespace") == "Hotline1022"]
     source = "\n".join(path.read_text() for path in (ROOT / "chalicelib").rglob("*.py"))
-    assert {a["MetricName"] for a in alarms} == {"OutboundDead", "ZaloTokenRefreshed", "WebhookRejected"}
+    assert {a["MetricName"] for a in alarms} == {"OutboundDead", "ZaloTokenRefreshed", "WebhookRejected",
+                                                 "FacebookTokenRejected"}
     for alarm in alarms:
         assert re.search(rf"""["']{alarm["MetricName"]}["']""", source), f"nothing in chalicelib emits {alarm['MetricName']}"
         capsys.readouterr()
