@@ -1,0 +1,105 @@
+"""Questions vs complaints: labelled messages written for this test (half without diacritics, SMS
+shorthand), the demands dressed as questions, and accent-aware matching."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.questions import is_question
+
+QUESTIONS = [
+    "Cho em hỏi thủ tục làm căn cước cho con dưới 14 tuổi cần những gì ạ?",
+    "Xin hỏi đăng ký thường trú ở phường Tân Ninh mất bao lâu?",
+    "Tôi muốn hỏi về mức hưởng trợ cấp thất nghiệp.",
+    "Làm giấy khai sinh cho con thì nộp ở đâu vậy?",
+    "Hộ nghèo có được hỗ trợ tiền điện không ạ?",
+    "Thẻ bảo hiểm y tế hết hạn thì gia hạn như thế nào?",
+    "Tổng đài 1022 làm việc mấy giờ, chủ nhật có nghe máy không?",
+    "Xin hướng dẫn thủ tục tách thửa đất ở xã Cần Đước.",
+    "Đổi giấy phép lái xe sang thẻ nhựa có mất phí không?",
+    "Học sinh lớp 1 năm nay ở phường Gò Dầu có được miễn học phí không?",
+    "Tôi mất giấy khai sinh bản chính, làm lại ở đâu, cần giấy tờ gì?",
+    "Hồ sơ cấp sổ đỏ của tôi đã có kết quả chưa ạ?",
+    "Xin hỏi lịch tiêm vắc xin sởi cho trẻ ở trạm y tế xã Bến Cầu vào ngày nào?",
+    "cho hoi lam ho chieu o dau",
+    "xin hoi thu tuc chuyen mon bai tap cho con",
+    "e muon hoi dang ky tam tru cho nguoi thue tro lm ntn",
+    "bhxh 1 lan rut dc bn tien",
+    "cho minh hoi nha ngheo co dc xay nha tinh thuong ko",
+    "lam the can cuoc cho be 10 tuoi can giay to j",
+    "dang ky ho kinh doanh ca the mat bao lau?",
+    "xin hoi dien tich toi thieu tach thua o p Long Hoa la bao nhieu",
+    "cho hoi so dien thoai tong dai dien luc",
+    "tro cap that nghiep nop ho so o dau va can nhung gi",
+    "CHO HOI XIN GIAY XAC NHAN DOC THAN O DAU",
+    "xin huong dan cach nop ho so online tren dich vu cong",
+    "gia han the bhyt cho nguoi gia the nao a?",
+]
+
+COMPLAINTS = [
+    "Đường vào ấp 3 xã Đức Hòa ổ gà chi chít, xe máy té liên tục.",
+    "Đèn đường hẻm 12 phường Tân An tắt cả tuần nay, ai chịu trách nhiệm?",
+    "Đường bể nát cả năm rồi, bao giờ mới sửa?",
+    "Rác không ai thu gom 5 ngày nay, bốc mùi hôi thối cả xóm.",
+    "Quán karaoke hát đến 1 giờ sáng, đề nghị công an phường xử lý.",
+    "Hồ sơ đăng ký kết hôn của tôi đã quá hẹn 7 ngày mà chưa có kết quả.",
+    "Cán bộ một cửa xã gây khó dễ, đòi thêm tiền mới nhận hồ sơ.",
+    "Tại sao tiền hỗ trợ lũ lụt năm ngoái đến giờ vẫn chưa phát?",
+    "Xin phản ánh: cây xanh đổ chắn đường trước trường tiểu học.",
+    "Nhà máy xả thải ra kênh, cá chết nổi trắng, mùi hôi không chịu nổi.",
+    "Mất điện từ sáng tới giờ, điện lực sao không ai nghe máy?",
+    "Nước máy có mùi hôi, uống vào bị đau bụng.",
+    "Cống nghẹt, mưa 30 phút là ngập tới gối, đến bao giờ mới nạo vét?",
+    "den duong hu 3 ngay r sao chua ai sua?",
+    "duong bi ngap nang, xe chet may giua duong",
+    "rac thai chat dong o cho Go Dau ko ai don",
+    "trai heo gan nha boc mui hoi qua, ruoi bu day nha",
+    "cup dien ca dem, nong qua ngu ko dc",
+    "ho so cap so do nop 4 thang r chua co, quá hẹn lâu rồi",
+    "co ai quan ly khong ma de xe container dau kin le duong",
+    "tien ho tro lu lut toi gio chua phat, sao chua ai giai quyet",
+    "can bo dia chinh xa doi tien moi ky giay, de nghi xu ly",
+    "nhom thanh nien dua xe lang lach moi dem, bao gio moi co nguoi xu ly?",
+    "nuoc sinh hoat mat 3 ngay nay o khu pho 2",
+    "KHU PHO 4 BI NGAP TRANG SAU MOI CON MUA, DE NGHI NAO VET CONG",
+    "o ga tren duong 30/4 lam te nga 2 nguoi, ai chiu trach nhiem?",
+]
+
+
+def _without_diacritics(text: str) -> bool:
+    return text == text.encode("ascii", "ignore").decode()
+
+
+def test_the_labelled_examples_are_enough_and_half_without_diacritics() -> None:
+    examples = QUESTIONS + COMPLAINTS
+    assert len(examples) >= 40
+    assert sum(map(_without_diacritics, examples)) >= len(examples) // 2 - 2
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_a_message_that_asks_is_a_question(text: str) -> None:
+    assert is_question(text)
+
+
+@pytest.mark.parametrize("text", COMPLAINTS)
+def test_a_message_that_reports_or_demands_is_a_complaint(text: str) -> None:
+    assert not is_question(text)
+
+
+@pytest.mark.parametrize("text", ["Đèn đường tắt hai tuần nay, ai chịu trách nhiệm?",
+                                  "den duong tat 2 tuan nay, ai chiu trach nhiem?",
+                                  "Đường hư lâu rồi, bao giờ mới sửa?", "duong hu lau roi, bao gio moi sua?",
+                                  "Cho hỏi bao giờ mới sửa đường?", "cho hoi sao chua ai sua duong?"])
+def test_a_demand_dressed_as_a_question_stays_a_complaint(text: str) -> None:
+    assert not is_question(text)
+
+
+def test_a_smell_is_not_a_question_when_written_with_diacritics_or_without() -> None:
+    assert not is_question("Cho hôi quá, mùi hôi từ bãi rác bay vào nhà.")
+    assert not is_question("mui hoi tu bai rac bay vao nha qua troi")
+    assert is_question("cho hoi bai rac o dau")
+
+
+def test_nothing_to_go_on_is_a_complaint() -> None:
+    assert not is_question("")
+    assert not is_question("alo")
+    assert not is_question("???")
