@@ -11,7 +11,7 @@ from typing import Any
 
 from bench import ROOT
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "chalicelib" / "data"
 MAX_ROUTED = 200
 
 
@@ -23,7 +23,7 @@ def accuracy() -> dict[str, Any]:
 
     ref = parse_reference(seed_document())
     figures: dict[str, Any] = {}
-    for name, prefix in (("routing_eval.jsonl", "routing_accuracy"), ("routing_holdout.jsonl", "routing_holdout")):
+    for name, prefix in (("routing_train.jsonl", "routing_accuracy"), ("routing_holdout.jsonl", "routing_holdout")):
         rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         confusion: Counter[tuple[str, str]] = Counter()
         area_hits = area_total = 0

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.domain.reference import Area, ReferenceData
-from chalicelib.domain.text import fold
+from chalicelib.domain.text import fold, nfc, strip_diacritics
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")
 _PREFIXES = {"phuong": ("phuong", "p", "f", "ph"), "xa": ("xa", "x")}
 
 
@@ -24,29 +26,83 @@ class Classification:
     category_score: float
     area: str | None
     runner_up: str | None = None
+    source: str = "keywords"        # "staff" | "keywords" | "model" | "both" (who decided; triage: who was unsure)
+    confidence: float = 0.0         # 0-1
+    question: bool = False          # the citizen asks (a question) rather than complains
+
+
+# Combination thresholds (defaults; the reference data's "routing" block overrides them).
+THRESHOLDS: dict[str, float] = {
+    "model_alone": 0.9,      # the model routes alone (no keyword decision) from this probability
+    "model_agree": 0.0,      # keywords and model agreeing route when the model gives at least this
+    "model_veto": 0.6,       # a keyword decision the model contradicts with this probability goes to triage
+    "keyword_floor": 0.02,   # ... or when the model gives the keywords' category less than this
+}
+
+
+def _marked(token: str) -> bool:
+    """True when a token carries Vietnamese tone or vowel marks (đ alone does not count: SMS writes 'đc')."""
+    plain = token.replace("đ", "d")
+    return strip_diacritics(plain) != plain
+
+
+def tokens(text: str, abbreviations: dict[str, str]) -> list[tuple[str, str]]:
+    """Returns (folded, as written in lower case) per word, shorthand expanded. A word written with
+    marks is a real word, never shorthand ('hỏng' is not 'hong' = 'không')."""
+    found: list[tuple[str, str]] = []
+    for word in _WORD.findall(nfc(text).lower()):
+        parts = _TOKEN.findall(fold(word))
+        if len(parts) == 1 and not _marked(word) and parts[0] in abbreviations:
+            found.extend((part, part) for part in abbreviations[parts[0]].split())
+        elif len(parts) == 1:
+            found.append((parts[0], word))
+        else:
+            found.extend((part, part) for part in parts)
+    return found
 
 
 def normalise(text: str, abbreviations: dict[str, str]) -> str:
     """Returns folded text with shorthand expanded: 'Đg ko có nc' -> 'duong khong co nuoc'."""
-    tokens = _TOKEN.findall(fold(text).replace("đ", "d"))
-    return " " + " ".join(abbreviations.get(token, token) for token in tokens) + " "
+    return " " + " ".join(folded for folded, _ in tokens(text, abbreviations)) + " "
 
 
 def _contains(haystack: str, phrase: str) -> bool:
     return f" {phrase} " in haystack
 
 
-def category_scores(normalised: str, ref: ReferenceData) -> dict[str, float]:
+def _written_match(phrase: str, written: list[str]) -> bool:
+    """True when the phrase (as written in the reference data) occurs in the written words: a word
+    the citizen wrote with marks must carry the phrase's marks ('chắn' is not 'chặn'); an unmarked
+    word matches any marking."""
+    wanted = phrase.split()
+    for start in range(len(written) - len(wanted) + 1):
+        if all(_word_match(k, written[start + i]) for i, k in enumerate(wanted)):
+            return True
+    return False
+
+
+def _word_match(keyword: str, word: str) -> bool:
+    if fold(keyword) != fold(word):
+        return False
+    return keyword == word or not _marked(word) or not _marked(keyword)
+
+
+def category_scores(normalised: str, ref: ReferenceData, written: list[str] | None = None) -> dict[str, float]:
     """Returns each category's keyword score for already-normalised text.
 
     A phrase inside a longer matched phrase of the same category counts once (the longer one),
-    so 'ngap ung' does not also score 'ngap'."""
+    so 'ngap ung' does not also score 'ngap'. With `written` (the words as written, see tokens),
+    a confidential category's phrases must also match as written: no folded look-alikes."""
     scores: dict[str, float] = {}
     for category in ref.categories.values():
+        strict = written is not None and category.confidential
+        forms = dict(zip(category.keywords, category.written)) if strict else {}
         matched: list[str] = []
         score = 0.0
         for phrase, weight in sorted(category.keywords, key=lambda kw: -len(kw[0])):
             if _contains(normalised, phrase) and not any(phrase in longer for longer in matched):
+                if strict and not _written_match(forms.get((phrase, weight), phrase), written or []):
+                    continue
                 matched.append(phrase)
                 score += weight
         if score:
@@ -79,18 +135,61 @@ def detect_area(normalised: str, ref: ReferenceData) -> str | None:
     return best[2] if best else None
 
 
-def classify(text: str, ref: ReferenceData, category: str | None = None, area: str | None = None) -> Classification:
+def _is_question(text: str) -> bool:
+    try:
+        from chalicelib.domain.questions import is_question
+    except ImportError:  # pragma: no cover - until the questions module exists
+        return False
+    return is_question(text)
+
+
+def classify(text: str, ref: ReferenceData, category: str | None = None, area: str | None = None,
+             model: Any = None) -> Classification:
     """Returns the category and area for a ticket. Values the citizen or an operator chose
-    (`category`, `area`) win; otherwise the text decides, or None when it is not sure enough."""
-    normalised = normalise(text, ref.abbreviations)
+    (`category`, `area`) win; otherwise the keywords and, when given, the learned model (a
+    learn.Model) decide together, or None (triage) when they are not sure enough or disagree.
+
+    Keywords stay rules: a confidential category is only chosen with its own keyword evidence."""
+    pairs = tokens(text, ref.abbreviations)
+    normalised = " " + " ".join(folded for folded, _ in pairs) + " "
     found_area = area or detect_area(normalised, ref)
+    question = _is_question(text)
     if category:
-        return Classification(category, float("inf"), found_area)
-    ranked = sorted(category_scores(normalised, ref).items(), key=lambda kv: -kv[1])
-    if not ranked:
-        return Classification(None, 0.0, found_area)
-    top, score = ranked[0]
+        return Classification(category, float("inf"), found_area, source="staff", confidence=1.0, question=question)
+    scores = category_scores(normalised, ref, [w for _, w in pairs])
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    top, score = ranked[0] if ranked else (None, 0.0)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
-    if score < ref.min_score or score - second < ref.min_margin:
-        return Classification(None, score, found_area, runner_up=top)
-    return Classification(top, score, found_area, runner_up=ranked[1][0] if len(ranked) > 1 else None)
+    runner = ranked[1][0] if len(ranked) > 1 else None
+    sure = top is not None and score >= ref.min_score and score - second >= ref.min_margin
+    keyword_pick = top if sure else None
+    keyword_confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score and top else 0.0
+    if model is None:
+        if keyword_pick is None:
+            return Classification(None, score, found_area, runner_up=top, question=question)
+        return Classification(top, score, found_area, runner_up=runner, confidence=round(keyword_confidence, 3),
+                              question=question)
+    limits = {**THRESHOLDS, **ref.routing}
+    predicted = model.predict(text, ref)
+    probability = dict(predicted)
+
+    def allowed(candidate: str) -> bool:
+        known = ref.categories.get(candidate)
+        return known is not None and candidate != "khac" and (not known.confidential or candidate in scores)
+
+    model_pick, model_p = predicted[0]
+    if keyword_pick is not None:
+        p = probability.get(keyword_pick, 0.0)
+        if model_pick == keyword_pick and p >= limits["model_agree"]:
+            return Classification(keyword_pick, score, found_area, runner_up=runner, source="both",
+                                  confidence=round(p, 3), question=question)
+        if p >= limits["keyword_floor"] and model_p < limits["model_veto"]:
+            return Classification(keyword_pick, score, found_area, runner_up=model_pick, source="keywords",
+                                  confidence=round(p, 3), question=question)
+        return Classification(None, score, found_area, runner_up=keyword_pick, source="both",
+                              confidence=round(p, 3), question=question)
+    if allowed(model_pick) and model_p >= limits["model_alone"]:
+        return Classification(model_pick, score, found_area, runner_up=top, source="model",
+                              confidence=round(model_p, 3), question=question)
+    return Classification(None, score, found_area, runner_up=model_pick, source="model",
+                          confidence=round(model_p, 3), question=question)
