@@ -43,7 +43,7 @@ ASKING: dict[str, int] = {
     "thế nào": 1, "ra sao": 2, "làm sao": 2, "cách nào": 2, "cần gì": 2, "những gì": 2, "giấy tờ gì": 2,
     "hồ sơ gì": 2, "gồm những": 2, "bao nhiêu": 2, "mấy giờ": 2, "ngày nào": 2, "khi nào": 1, "lúc nào": 1,
     "được không": 2, "hay không": 2, "có phải": 1, "có cần": 1, "có được": 1, "đăng ký": 1, "làm lại": 1,
-    "cấp lại": 1, "mức hưởng": 2, "điều kiện": 1, "có mất phí": 2, "lệ phí": 1, "nộp online": 1,
+    "cấp lại": 1, "mức hưởng": 2, "điều kiện": 1, "có mất phí": 2, "là gì": 2, "năm nào": 2, "có bắt buộc": 2, "xin số": 2, "lệ phí": 1, "nộp online": 1,
 }
 
 REPORTING: dict[str, int] = {
@@ -51,7 +51,7 @@ REPORTING: dict[str, int] = {
     "ai chịu trách nhiệm": 6, "bao giờ mới": 6, "khi nào mới": 6, "lúc nào mới": 6, "đến bao giờ": 6,
     "tới bao giờ": 6, "đến khi nào": 6, "tới khi nào": 6, "sao chưa": 6, "sao vẫn": 5, "sao không ai": 6,
     "vì sao": 3, "tại sao": 3, "có ai quản lý không": 6, "không ai": 2, "chẳng ai": 3, "ai quản lý": 2,
-    "có ai": 2, "lẽ nào": 4,
+    "có ai": 2, "lẽ nào": 4, "nào cũng": 3,
     # reporting and demanding
     "phản ánh": 2, "tố cáo": 4, "tố giác": 4, "khiếu nại": 4, "đề nghị": 3, "yêu cầu": 3, "kiến nghị": 3,
     "mong": 1, "bức xúc": 3, "nguy hiểm": 2, "kêu cứu": 4, "xin can thiệp": 4, "xử lý": 2,
@@ -67,11 +67,15 @@ REPORTING: dict[str, int] = {
     "nhận tiền": 2, "tham ô": 3, "thông thầu": 3, "bỏ mặc": 2, "chậm trễ": 2, "quá hẹn": 3, "trễ hẹn": 3,
     "chưa nhận được": 2, "chưa được trả": 3, "chưa được giải quyết": 3, "không giải quyết": 3,
     "chưa có kết quả": 2, "chưa ai": 3, "không ai xử lý": 3, "thấp hơn": 1, "quá thấp": 2,
-    "không đồng ý": 2, "tăng gấp": 3, "gấp ba": 2, "có vấn đề": 2, "không chịu nổi": 3, "rất vất vả": 1, "bị thương": 2, "tai nạn": 2, "suýt": 2,
+    "không đồng ý": 2, "tăng gấp": 3, "gấp ba": 2, "có vấn đề": 2, "không chịu nổi": 3, "rất vất vả": 1, "mù mịt": 2, "quy hoạch treo": 3, "chưa xong": 2, "quá nhiều": 1, "bị thương": 2, "tai nạn": 2, "suýt": 2,
 }
 
 _TOKEN = re.compile(r"[^\W_]+|[?.!;:,\n]", re.UNICODE)
 _STOPS = frozenset("?.!;:,\n")
+_OPENERS = ("có", "được", "còn", "đã")
+_WH_LAST = ("gì", "sao", "nào")  # not "đâu": folded it is also "Gò Dầu"
+_NEGATIONS = ("không", "chẳng", "chả")
+_PARTICLES = ("ạ", "vậy", "nhỉ", "hả", "thế", "không")
 _UNITS = ("ngày", "tuần", "tháng", "năm", "hôm", "bữa")
 _COUNTS = ("hai", "ba", "bốn", "năm", "mấy", "nhiều", "cả")
 _ORDINAL = ("lớp", "thứ", "tháng", "ngày", "khối", "số", "năm", "tuổi")
@@ -115,20 +119,30 @@ def _weigh(words: list[str], table: Mapping[str, int]) -> int:
     return total
 
 
+def _clause_end(words: list[str], i: int) -> bool:
+    """Word i closes its clause, maybe followed by a particle ('... không ạ', '... gì vậy')."""
+    j = i + 1
+    while j < len(words) and words[j] not in _STOPS and any(_same(words[j], p) for p in _PARTICLES):
+        j += 1
+    return j == len(words) or words[j] in _STOPS
+
+
 def _clause_questions(words: list[str]) -> int:
-    """'có ... không' / 'đã ... chưa' closing a clause ask something; so does a '?' (once, after words)."""
-    score, opened, asked = 0, None, False
+    """A clause closing on 'có/được/còn/đã ... không/chưa', or on 'gì', 'sao', 'nào' (not negated), asks
+    something; so does a '?' (once, after words)."""
+    score, opened, negated, asked = 0, False, False, False
     for i, word in enumerate(words):
         if word in _STOPS:
             asked = asked or word == "?"
-            opened = None
+            opened = negated = False
             continue
-        if _same(word, "có") or _same(word, "đã"):
-            opened = opened or word
-        end = i + 1 == len(words) or words[i + 1] in _STOPS or (
-            _same(words[i + 1], "ạ") and (i + 2 == len(words) or words[i + 2] in _STOPS))
-        if end and opened and (_same(word, "không") or _same(word, "chưa")):
+        ends = _clause_end(words, i)
+        if ends and opened and (_same(word, "không") or _same(word, "chưa")):
             score += 2
+        elif ends and not negated and any(_same(word, w) for w in _WH_LAST):  # not "không có giọt nào"
+            score += 2
+        opened = opened or any(_same(word, w) for w in _OPENERS)
+        negated = negated or any(_same(word, w) for w in _NEGATIONS)
     worded = any(word not in _STOPS for word in words)
     return score + (1 if asked and worded else 0)
 

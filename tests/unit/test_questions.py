@@ -33,6 +33,8 @@ QUESTIONS = [
     "CHO HOI XIN GIAY XAC NHAN DOC THAN O DAU",
     "xin huong dan cach nop ho so online tren dich vu cong",
     "gia han the bhyt cho nguoi gia the nao a?",
+    "ly lich tu phap so 2 la gi",
+    "Thuế môn bài hộ kinh doanh năm nay còn không?",
 ]
 
 COMPLAINTS = [
@@ -62,6 +64,8 @@ COMPLAINTS = [
     "nuoc sinh hoat mat 3 ngay nay o khu pho 2",
     "KHU PHO 4 BI NGAP TRANG SAU MOI CON MUA, DE NGHI NAO VET CONG",
     "o ga tren duong 30/4 lam te nga 2 nguoi, ai chiu trach nhiem?",
+    "nuoc yeu qua, tu sang toi toi ko co giot nao o p Go Dau",
+    "xe cap cuu goi 30p chua toi, o Go Dau",
 ]
 
 
