@@ -36,7 +36,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.domain.sms import fits_one_segment
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
-from chalicelib.services import assignments, deadlines, intake, lookup, routing
+from chalicelib.services import assignments, deadlines, intake, lookup, model_training, routing
 from chalicelib.store import audit, callbacks, outbound, ratings, templates, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
@@ -365,7 +365,8 @@ def _categorise(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], r
         errors.append(FieldError("area", "Xã/phường không có trong danh mục.", "Unknown commune or ward."))
     if errors:
         raise ValidationFailed(errors)
-    result = routing.recategorise(ticket.tracking_code, category, area, user.actor, now, ticket=ticket)
+    result = routing.recategorise(ticket.tracking_code, category, area, user.actor, now, ticket=ticket,
+                                  role=model_training.role_of(user.roles))
     return "Đã phân loại và chuyển cơ quan xử lý." if result == "assigned" else "Đã phân loại; chưa xác định cơ quan."
 
 
@@ -388,7 +389,10 @@ def _assign(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     kind = "transferred" if ticket.agency else "assigned"
     event = _event(user, kind, now, f"Đã chuyển đến {agency.name} để xử lý.", agency=agency_id,
                    previous=ticket.agency, reason=reason or None)
+    said = model_training.decided(ticket)
     tickets.transition(ticket, Status.ASSIGNED, event, now, agency=agency_id, changes=changes, outbound=notices)
+    model_training.record_correction(ticket, said, {**said, "agency": agency_id}, ref,
+                                     model_training.role_of(user.roles), now)
     _send(notices)
     return f"Đã giao cho {agency.name}."
 
