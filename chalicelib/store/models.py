@@ -324,6 +324,8 @@ class TicketModel(Model):
     assignee_agency = UnicodeAttribute(null=True)
     # Who decided its category last: "keywords" | "model" | "both" (the router) or "staff" (a correction's "before")
     route_source = UnicodeAttribute(null=True)
+    # "question" (hỏi đáp) or "complaint" (phản ánh), set when it is routed (chalicelib.domain.questions)
+    kind = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
