@@ -13,7 +13,8 @@ The rule, tested on labelled examples in tests/unit/test_questions.py:
 Accent-aware matching: a word the citizen wrote with diacritics must match a signal's diacritics
 ("mùi hôi" is a smell, not "hỏi"); a word written without them matches the folded signal ("mui hoi"
 still is a smell, "cho hoi" still asks). Signals whose folded form is an everyday word ("bể"/"bé",
-"vỡ"/"vợ", "đổ"/"do") appear only inside longer phrases ("cây đổ"). SMS shorthand (ko, dc, j, ntn, bn, e ...) is expanded first.
+"vỡ"/"vợ", "đổ"/"do") appear only inside longer phrases ("cây đổ"). SMS shorthand (ko, dc, j, ntn,
+bn, e ...) is expanded first.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ ASKING: dict[str, int] = {
     "thế nào": 1, "ra sao": 2, "làm sao": 2, "cách nào": 2, "cần gì": 2, "những gì": 2, "giấy tờ gì": 2,
     "hồ sơ gì": 2, "gồm những": 2, "bao nhiêu": 2, "mấy giờ": 2, "ngày nào": 2, "khi nào": 1, "lúc nào": 1,
     "được không": 2, "hay không": 2, "có phải": 1, "có cần": 1, "có được": 1, "đăng ký": 1, "làm lại": 1,
-    "cấp lại": 1, "mức hưởng": 2, "điều kiện": 1, "có mất phí": 2, "là gì": 2, "năm nào": 2, "có bắt buộc": 2, "xin số": 2, "lệ phí": 1, "nộp online": 1,
+    "cấp lại": 1, "mức hưởng": 2, "điều kiện": 1, "có mất phí": 2, "là gì": 2, "năm nào": 2, "có bắt buộc": 2,
+    "xin số": 2, "lệ phí": 1, "nộp online": 1,
 }
 
 REPORTING: dict[str, int] = {
@@ -67,7 +69,8 @@ REPORTING: dict[str, int] = {
     "nhận tiền": 2, "tham ô": 3, "thông thầu": 3, "bỏ mặc": 2, "chậm trễ": 2, "quá hẹn": 3, "trễ hẹn": 3,
     "chưa nhận được": 2, "chưa được trả": 3, "chưa được giải quyết": 3, "không giải quyết": 3,
     "chưa có kết quả": 2, "chưa ai": 3, "không ai xử lý": 3, "thấp hơn": 1, "quá thấp": 2,
-    "không đồng ý": 2, "tăng gấp": 3, "gấp ba": 2, "có vấn đề": 2, "không chịu nổi": 3, "rất vất vả": 1, "mù mịt": 2, "quy hoạch treo": 3, "chưa xong": 2, "quá nhiều": 1, "bị thương": 2, "tai nạn": 2, "suýt": 2,
+    "không đồng ý": 2, "tăng gấp": 3, "gấp ba": 2, "có vấn đề": 2, "không chịu nổi": 3, "rất vất vả": 1,
+    "mù mịt": 2, "quy hoạch treo": 3, "chưa xong": 2, "quá nhiều": 1, "bị thương": 2, "tai nạn": 2, "suýt": 2,
 }
 
 _TOKEN = re.compile(r"[^\W_]+|[?.!;:,\n]", re.UNICODE)

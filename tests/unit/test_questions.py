@@ -107,3 +107,22 @@ def test_nothing_to_go_on_is_a_complaint() -> None:
     assert not is_question("")
     assert not is_question("alo")
     assert not is_question("???")
+
+
+def test_a_ticket_routed_as_a_question_counts_as_one_on_its_creation_day() -> None:
+    from datetime import date, datetime, timezone
+    from types import SimpleNamespace
+
+    from chalicelib.domain import stats
+
+    created = datetime(2026, 8, 3, 2, 0, tzinfo=timezone.utc)
+    ticket = SimpleNamespace(channel="sms", category=None, agency=None, area=None, kind=None, created_at=created,
+                             due_at=None, first_action_at=None)
+    changes = {"category": "y-te", "agency": "so-y-te", "kind": "question"}
+    routed = stats.merge(stats.on_change(ticket, "assigned", changes, "routed", "system:routing", created, None))
+    moved = {inc.key: inc.counts for inc in routed if inc.day == date(2026, 8, 3)}
+    assert moved == {"sms|-|-|-": {"received": -1}, "sms|y-te|so-y-te|-": {"received": 1, "q_received": 1}}
+    ticket.kind, ticket.category, ticket.agency = "question", "y-te", "so-y-te"
+    answered = stats.on_change(ticket, "answered", {}, "answered", "staff:a@x.vn", created, None)
+    assert {n: c for inc in answered for n, c in inc.counts.items() if n.startswith(("q_", "on_time"))} == \
+        {"on_time": 1, "q_answered": 1, "q_on_time": 1}
