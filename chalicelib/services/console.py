@@ -84,7 +84,8 @@ def summary(ticket: TicketModel, ref: ReferenceData, now: datetime) -> dict[str,
             "agency": agency.name if agency else None, "channel": ticket.channel,
             "created": local_text(ticket.created_at), "due": local_text(ticket.due_at) if ticket.due_at else None,
             "overdue": bool(ticket.due_at and is_open(status) and ticket.due_at < now),
-            "needs_callback": bool(ticket.needs_callback), "held": bool(ticket.held), "excerpt": ticket.text[:140]}
+            "needs_callback": bool(ticket.needs_callback), "held": bool(ticket.held), "excerpt": ticket.text[:140],
+            "question": ticket.kind == "question"}
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:

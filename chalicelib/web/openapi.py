@@ -177,7 +177,8 @@ INBOX_ROW = _obj({"code": CODE, "status": STATUS, "status_label": STR, "category
                   "overdue": BOOL, "needs_callback": BOOL, "held": BOOL, "excerpt": STR},
                  {"unread": {"type": "boolean", "description": "a citizen wrote since staff last acted (Có tin mới)"},
                   "unread_at": _nullable(LOCAL_TEXT), "assignee": {**NSTR, "description": "who works on it"},
-                  "mine": {"type": "boolean", "description": "assigned to the caller"}})
+                  "mine": {"type": "boolean", "description": "assigned to the caller"},
+                  "question": {"type": "boolean", "description": "the citizen asks (hỏi đáp) rather than complains"}})
 
 INBOX = {"oneOf": [
     _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}, "next": NSTR,
