@@ -25,6 +25,7 @@ from chalicelib.store.models import TicketModel
 SYSTEM = "system:retrain"
 HELD_BACK_PERCENT = 20
 RECENT_DAYS = 7  # the admin page's "recent corrections"
+TRIAGE_TOLERANCE = 0.05  # five messages in a hundred more to triage, with no fewer misrouted, is worse
 
 
 def role_of(roles: frozenset[str] | set[str] | tuple[str, ...]) -> str:
@@ -96,6 +97,20 @@ def _latest_per_ticket(found: list[Any], ref: ReferenceData) -> list[Any]:
     return sorted(latest.values(), key=lambda c: c.sk)
 
 
+def _compare(new: dict[str, Any], old: dict[str, Any]) -> tuple[bool, list[str]]:
+    """learn.not_worse, and one more rule: a model that sends more messages to triage (beyond
+    TRIAGE_TOLERANCE) must pay for it with fewer messages sent to the wrong agency, or it only adds
+    operators' work."""
+    from chalicelib.domain import learn
+
+    ok, reasons = learn.not_worse(new, old)
+    if (new["triage_rate"] > old["triage_rate"] + TRIAGE_TOLERANCE
+            and new["wrong_agency_rate"] >= old["wrong_agency_rate"]):
+        reasons.append(f"Tỷ lệ chờ phân loại tăng: {new['triage_rate']:.1%} so với {old['triage_rate']:.1%}, "
+                       "mà không giảm chuyển sai cơ quan.")
+    return not reasons, reasons
+
+
 def _rows(corrections: list[Any]) -> list[dict[str, Any]]:
     return [{"text": c.text, "category": c.chose["category"], "area": c.chose.get("area")} for c in corrections]
 
@@ -151,12 +166,12 @@ def retrain(now: datetime | None = None, actor: str = SYSTEM) -> Any:
         "against": pointer.version if old is not None else None, "ref_version": ref.version,
         "holdout": {"new": learn.evaluate(holdout, ref, new),
                     "old": old_holdout or learn.evaluate(holdout, ref, old)}}
-    ok, reasons = learn.not_worse(figures["holdout"]["new"], figures["holdout"]["old"])
+    ok, reasons = _compare(figures["holdout"]["new"], figures["holdout"]["old"])
     reasons = [f"Tập kiểm tra cố định: {reason}" for reason in reasons]
     if kept_back:
         rows = _rows(kept_back)
         figures["slice"] = {"new": learn.evaluate(rows, ref, new), "old": learn.evaluate(rows, ref, old)}
-        slice_ok, slice_reasons = learn.not_worse(figures["slice"]["new"], figures["slice"]["old"])
+        slice_ok, slice_reasons = _compare(figures["slice"]["new"], figures["slice"]["old"])
         ok = ok and slice_ok
         reasons += [f"Phần giữ lại từ chỉnh sửa: {reason}" for reason in slice_reasons]
     key = store.put_artifact(version, artifact)
@@ -174,16 +189,28 @@ def retrain(now: datetime | None = None, actor: str = SYSTEM) -> Any:
     return run
 
 
-def rollback(version: str, expected: str | None, actor: str, now: datetime | None = None) -> Any:
-    """Makes an earlier model `version` active again (an admin's rollback, audited) provided the active
-    one is still `expected` (what the admin's page showed); returns its run. Raises Missing for an unknown
-    version, ModelChanged when the active model changed meanwhile."""
+def rollback(version: str | None, expected: str | None, actor: str, now: datetime | None = None) -> Any:
+    """Makes an earlier model `version` active again (None: no model, keywords only) provided the active
+    one is still `expected` (what the admin's page showed); an admin's act, audited. Returns its run (None
+    for keywords only). Raises Missing for an unknown version, ModelChanged when the active model changed
+    meanwhile."""
     from chalicelib.store import routing_model as store
 
-    target = store.require_run(version)
+    target = store.require_run(version) if version else None
     pointer = store.pointer()
     if pointer.version != (expected or None):
         raise store.ModelChanged()
-    store.activate(target.version, target.key or store.artifact_key(version), pointer.seq, actor, _now(now),
-                   rollback=True)
+    store.activate(target.version if target else None, target.key if target else None, pointer.seq, actor,
+                   _now(now), rollback=True)
     return target
+
+
+def retrain_now(actor: str, now: datetime | None = None) -> Any:
+    """An admin's "Huấn luyện lại ngay": the job, run at once, and an audit entry of who ran it."""
+    from chalicelib.store import audit
+
+    now = _now(now)
+    run = retrain(now, actor=actor)
+    audit.record("routing_model_retrained", actor, now, version=run.version,
+                 promoted="có" if run.promoted else "không")
+    return run

@@ -148,20 +148,25 @@ def pointer() -> Pointer:
             return _pointer(None)
 
 
-def activate(version: str, key: str, expected_seq: int, actor: str, now: datetime,
+def activate(version: str | None, key: str | None, expected_seq: int, actor: str, now: datetime,
              rollback: bool = False) -> int:
-    """Makes `version` the active model if the pointer is still at `expected_seq` (0: none yet);
-    returns the new seq. A rollback (an admin's) marks the version's history item and is audited in
-    the same transaction. Raises ModelChanged when the pointer moved meanwhile."""
+    """Makes `version` the active model (None: none, keywords only) if the pointer is still at
+    `expected_seq` (0: none yet); returns the new seq. A rollback (an admin's) marks the version's
+    history item and is audited in the same transaction, as is an admin's switch to keywords only.
+    Raises ModelChanged when the pointer moved meanwhile."""
     connection = bind()
     pointer_item = LearningModel(PK, ACTIVE)
     condition = (LearningModel.pk.does_not_exist() if expected_seq == 0 else LearningModel.seq == expected_seq)
-    actions = [LearningModel.version.set(version), LearningModel.key.set(key), LearningModel.seq.set(expected_seq + 1),
-               LearningModel.actor.set(actor), LearningModel.at.set(now)]
+    actions = ([LearningModel.version.set(version), LearningModel.key.set(key)] if version and key
+               else [LearningModel.version.remove(), LearningModel.key.remove()])
+    actions += [LearningModel.seq.set(expected_seq + 1), LearningModel.actor.set(actor), LearningModel.at.set(now)]
     with translate(ModelChanged):
         with TransactWrite(connection=connection) as transaction:
             transaction.update(pointer_item, actions=actions, condition=condition)
-            if rollback:
+            if rollback and not version:
+                transaction.save(audit.entry("routing_model_keywords_only", actor, now),
+                                 condition=EventModel.pk.does_not_exist())
+            elif rollback:
                 transaction.update(LearningModel(PK, f"V#{version}"),
                                    actions=[LearningModel.rolled_back_by.set(actor),
                                             LearningModel.rolled_back_at.set(now)],
