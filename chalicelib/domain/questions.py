@@ -38,7 +38,7 @@ ASKING: dict[str, int] = {
     # asking in so many words
     "cho hỏi": 3, "xin hỏi": 3, "muốn hỏi": 3, "em hỏi": 3, "tôi hỏi": 3, "mình hỏi": 3, "cháu hỏi": 3,
     "con hỏi": 3, "cần hỏi": 3, "hỏi về": 2, "hỏi giúp": 2, "hỏi chút": 2,
-    "xin hướng dẫn": 2, "hướng dẫn giúp": 2, "hướng dẫn cho": 2, "tư vấn": 2, "xin thông tin": 2,
+    "cho biết": 2, "xin hướng dẫn": 2, "hướng dẫn giúp": 2, "hướng dẫn cho": 2, "tư vấn": 2, "xin thông tin": 2,
     # what a question wants to know
     "thủ tục": 2, "bao lâu": 2, "ở đâu": 2, "chỗ nào": 2, "nơi nào": 2, "như thế nào": 2,
     "thế nào": 1, "ra sao": 2, "làm sao": 2, "cách nào": 2, "cần gì": 2, "những gì": 2, "giấy tờ gì": 2,
@@ -53,7 +53,7 @@ REPORTING: dict[str, int] = {
     "ai chịu trách nhiệm": 6, "bao giờ mới": 6, "khi nào mới": 6, "lúc nào mới": 6, "đến bao giờ": 6,
     "tới bao giờ": 6, "đến khi nào": 6, "tới khi nào": 6, "sao chưa": 6, "sao vẫn": 5, "sao không ai": 6,
     "vì sao": 3, "tại sao": 3, "có ai quản lý không": 6, "không ai": 2, "chẳng ai": 3, "ai quản lý": 2,
-    "có ai": 2, "lẽ nào": 4, "nào cũng": 3,
+    "có ai": 2, "lẽ nào": 4, "ai cho phép": 4, "nào cũng": 3,
     # reporting and demanding
     "phản ánh": 2, "tố cáo": 4, "tố giác": 4, "khiếu nại": 4, "đề nghị": 3, "yêu cầu": 3, "kiến nghị": 3,
     "mong": 1, "bức xúc": 3, "nguy hiểm": 2, "kêu cứu": 4, "xin can thiệp": 4, "xử lý": 2,

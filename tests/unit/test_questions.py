@@ -6,6 +6,55 @@ import pytest
 
 from chalicelib.domain.questions import is_question
 
+# Written before the rule was run on them (37 of 40, then 4 of 4, right at first), kept here since.
+LATER_QUESTIONS = [
+    "Nhà tôi muốn đăng ký lắp đồng hồ nước mới thì liên hệ đơn vị nào?",
+    "con toi sinh o benh vien tinh, gio lam khai sinh o phuong nao",
+    "Xin cho biết thời gian làm việc của bộ phận một cửa xã Bến Cầu ngày thứ bảy.",
+    "mat cccd thi lam lai mat bao nhieu ngay",
+    "Tôi muốn chuyển hộ khẩu từ tỉnh khác về, cần chuẩn bị hồ sơ thế nào ạ",
+    "nguoi khuyet tat duoc huong tro cap bao nhieu 1 thang",
+    "Hỏi: đất nông nghiệp có được xây nhà kho không?",
+    "cho e hỏi tiêm phòng dại cho chó ở đâu",
+    "Trường hợp xe bị phạt nguội thì tra cứu ở trang nào?",
+    "giay phep xay dung nha o nong thon co can xin khong",
+    "Xin hướng dẫn giúp tôi nộp thuế đất online.",
+    "thu tuc dang ky ket hon voi nguoi nuoc ngoai",
+    "Học sinh nghèo có được miễn tiền ăn bán trú không?",
+    "mình muốn hỏi lịch cắt điện tuần sau ở phường Long Hoa",
+    "lam sao de biet ho so da duoc duyet chua",
+    "Bảo hiểm y tế hộ gia đình đóng một năm bao nhiêu tiền?",
+    "nha e o Tan Bien, muon xin ho tro giong lua sau lu thi nop don o dau",
+    "Cho mình hỏi xe buýt từ Tân An đi Cần Giuộc chạy mấy giờ?",
+    "ong toi 82 tuoi chua nhan tien tro cap nguoi cao tuoi, co duoc nhan khong a",
+    "Tổng đài có tư vấn pháp luật miễn phí không?",
+    "xin hoi lam giay xac nhan cu tru o dau",
+    "doi the bhyt giay sang the dien tu lm ntn",
+]
+LATER_COMPLAINTS = [
+    "hem 12 ngap nuoc hoai, rac troi vao nha",
+    "ong nuoc bi vo tu tuan truoc toi gio van chua ai toi sua",
+    "Đường đất vào ấp 5 mưa xuống lầy lội, học sinh đi học té liên tục.",
+    "nha hang xom nuoi cho tha rong, can nguoi di duong",
+    "Cống thoát nước trước nhà tôi bị vỡ nắp, đêm qua có người sụp chân.",
+    "xe ban hang rong lan het via he cho Go Dau, di bo ko duoc",
+    "Tôi đã nộp hồ sơ cấp đổi sổ đỏ từ tháng 3, giờ là tháng 8 vẫn chưa có, gọi lên thì không ai nghe.",
+    "cho hoi sao den duong hu hoai ma ko ai sua vay",
+    "Nước máy mấy hôm nay đục ngầu, có mùi clo nồng nặc.",
+    "quan nhau truoc nha mo nhac to den 2h sang",
+    "Công nhân vệ sinh quét rác rồi dồn vào miệng cống, mưa là tắc.",
+    "can bo tiep dan noi nang hach dich, thai do khong ton trong nguoi dan",
+    "Trẻ em tắm sông ở bến đò xã Cần Đước, không có biển cảnh báo, rất nguy hiểm.",
+    "tien dien thang 7 nha toi 2 trieu, thang truoc 600k, de nghi kiem tra lai cong to",
+    "Ai cho phép xây nhà xưởng giữa khu dân cư vậy?",
+    "duong moi lam 2 thang da nut toac, chat luong qua kem",
+    "Xin phản ánh giáo viên thu tiền học thêm bắt buộc ở trường THCS.",
+    "cây dầu to trước trường tiểu học nghiêng hẳn ra đường, sợ đổ lắm",
+    "trạm y tế xã đóng cửa giờ hành chính, tới khám không có ai",
+    "Đã báo 3 lần về ống nước bể mà tới nay vẫn chảy lênh láng.",
+    "xe tai cho cat chay ban dem on khong ngu duoc, duong thi bui mu mit",
+]
+
 QUESTIONS = [
     "Cho em hỏi thủ tục làm căn cước cho con dưới 14 tuổi cần những gì ạ?",
     "Xin hỏi đăng ký thường trú ở phường Tân Ninh mất bao lâu?",
@@ -74,17 +123,17 @@ def _without_diacritics(text: str) -> bool:
 
 
 def test_the_labelled_examples_are_enough_and_half_without_diacritics() -> None:
-    examples = QUESTIONS + COMPLAINTS
+    examples = QUESTIONS + COMPLAINTS + LATER_QUESTIONS + LATER_COMPLAINTS
     assert len(examples) >= 40
     assert sum(map(_without_diacritics, examples)) >= len(examples) // 2 - 2
 
 
-@pytest.mark.parametrize("text", QUESTIONS)
+@pytest.mark.parametrize("text", QUESTIONS + LATER_QUESTIONS)
 def test_a_message_that_asks_is_a_question(text: str) -> None:
     assert is_question(text)
 
 
-@pytest.mark.parametrize("text", COMPLAINTS)
+@pytest.mark.parametrize("text", COMPLAINTS + LATER_COMPLAINTS)
 def test_a_message_that_reports_or_demands_is_a_complaint(text: str) -> None:
     assert not is_question(text)
 
