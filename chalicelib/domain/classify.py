@@ -8,6 +8,7 @@ is "don't know" and the ticket goes to the operators' triage queue instead of a 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -33,10 +34,10 @@ class Classification:
 
 # Combination thresholds (defaults; the reference data's "routing" block overrides them).
 THRESHOLDS: dict[str, float] = {
-    "model_alone": 0.9,      # the model routes alone (no keyword decision) from this probability
+    "model_alone": 0.7,      # the model routes alone (no keyword decision) from this probability
     "model_agree": 0.0,      # keywords and model agreeing route when the model gives at least this
-    "model_veto": 0.6,       # a keyword decision the model contradicts with this probability goes to triage
-    "keyword_floor": 0.02,   # ... or when the model gives the keywords' category less than this
+    "model_veto": 0.9,       # a keyword decision the model contradicts with this probability goes to triage
+    "keyword_floor": 0.05,   # ... or when the model gives the keywords' category less than this
 }
 
 
@@ -81,10 +82,20 @@ def _written_match(phrase: str, written: list[str]) -> bool:
     return False
 
 
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # huyền, sắc, ngã, hỏi, nặng
+
+
+def _spelling(word: str) -> tuple[str, str]:
+    """A marked word as (letters with their vowel marks, its tone): 'tuý' and 'túy' are one spelling."""
+    decomposed = unicodedata.normalize("NFD", word)
+    return (unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES)),
+            "".join(sorted(c for c in decomposed if c in _TONES)))
+
+
 def _word_match(keyword: str, word: str) -> bool:
     if fold(keyword) != fold(word):
         return False
-    return keyword == word or not _marked(word) or not _marked(keyword)
+    return not _marked(word) or not _marked(keyword) or _spelling(keyword) == _spelling(word)
 
 
 def category_scores(normalised: str, ref: ReferenceData, written: list[str] | None = None) -> dict[str, float]:

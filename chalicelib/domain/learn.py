@@ -28,8 +28,10 @@ TRIAGE = "khac"                 # the label for "not a case for any agency": ope
 CONFIG: dict[str, Any] = {
     "char": [3, 5],             # character n-gram lengths inside " word " (inclusive)
     "alpha": 0.3,               # additive smoothing
+    "complement": True,         # complement naive Bayes (evidence against the other classes): steadier on small sets
+    "idf": False,               # weight features by inverse document frequency
     "weights": {"w": 1.0, "b": 1.0, "c": 0.25},  # per feature kind: a word's char-grams are many, each counts less
-    "keyword_weight": 1.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
+    "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
     "min_df": 2,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
     "temperature": 1.0,         # probabilities = softmax(log joint / temperature)
 }
@@ -125,16 +127,40 @@ class Model:
         total = sum(class_docs) or 1.0
         self.log_prior = [math.log((n + 1.0) / (total + k)) for n in class_docs]
         kinds = self.config["weights"]
-        # Bernoulli-style evidence of a present feature: log P(feature | class), smoothed.
-        self.denominators = [n + 2 * alpha for n in class_docs]
-        self.absent = [math.log(alpha / d) for d in self.denominators]
-        self.table: dict[str, tuple[float, list[float]]] = {}
+        # Multinomial over feature occurrences (each counted once per example), smoothed:
+        # log P(feature | class) = log((count + alpha) / (class total + alpha * vocabulary)).
+        sparse: dict[str, list[tuple[int, float]]] = {}
+        totals = [0.0] * k
         for feat, flat in artifact["counts"].items():
-            row = list(self.absent)
-            for i in range(0, len(flat), 2):
-                label, n = int(flat[i]), float(flat[i + 1])
-                row[label] = math.log((n + alpha) / self.denominators[label])
-            self.table[feat] = (float(kinds.get(feat[0], 1.0)), row)
+            pairs = [(int(flat[i]), float(flat[i + 1])) for i in range(0, len(flat), 2)]
+            for label, n in pairs:
+                totals[label] += n
+            sparse[feat] = pairs
+        vocabulary = max(len(sparse), 1)
+        docs = sum(class_docs) or 1.0
+        complement = bool(self.config.get("complement"))
+        if complement:  # complement NB: evidence against each class from all the other classes
+            grand = sum(totals)
+            totals = [grand - t for t in totals]
+            self.log_prior = [0.0] * k
+        denominators = [math.log(t + alpha * vocabulary) for t in totals]
+        unseen = [math.log(alpha) - d for d in denominators]
+        self.table: dict[str, tuple[float, list[float]]] = {}
+        for feat, pairs in sparse.items():
+            if complement:
+                whole = sum(n for _, n in pairs)
+                counts = [whole] * k
+                for label, n in pairs:
+                    counts[label] = whole - n
+                row = [-(math.log(n + alpha) - d) for n, d in zip(counts, denominators)]
+            else:
+                row = list(unseen)
+                for label, n in pairs:
+                    row[label] = math.log(n + alpha) - denominators[label]
+            weight = float(kinds.get(feat[0], 1.0))
+            if self.config.get("idf"):
+                weight *= math.log(docs / sum(n for _, n in pairs)) + 1.0
+            self.table[feat] = (weight, row)
 
     def scores(self, normalised: str) -> list[float]:
         """Log joint per class for normalised text (features the model never saw are ignored)."""
