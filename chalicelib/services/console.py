@@ -479,6 +479,21 @@ def _note(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: Re
     return "Đã lưu ghi chú nội bộ."
 
 
+def _mark_kind(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData,
+               now: datetime) -> str:
+    """Corrects whether the citizen asks ("question") or complains ("complaint", chalicelib.domain.questions), until
+    the ticket is first answered: the statistics count each answer under the kind it had then."""
+    kind = (form.get("kind") or "").strip()
+    if kind not in ("question", "complaint"):
+        raise ValidationFailed([FieldError("kind", "Chọn câu hỏi hoặc phản ánh.", "kind: question or complaint.")])
+    if ticket.answered_at is not None:
+        raise ValidationFailed([FieldError("kind", "Phản ánh đã được trả lời: không đổi loại được nữa.",
+                                           "An answered ticket keeps its kind.")])
+    if ticket.kind != kind:
+        tickets.update(ticket, _event(user, f"marked_{kind}", now), now, {"kind": kind})
+    return "Đã đánh dấu là câu hỏi." if kind == "question" else "Đã đánh dấu là phản ánh."
+
+
 def _callback(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
     due = staff_forms.local_datetime(form, "due", now)
     reason = staff_forms.text(form, "reason", staff_forms.MAX_REASON)
@@ -670,10 +685,11 @@ ACTIONS: dict[str, Handler] = {
     "note": _note, "callback": _callback, "callback_done": _callback_done, "extend": _extend,
     "delay_reason": _delay_reason,
     "resolve": _resolve, "reject": _reject, "redirect": _redirect, "merge": _merge, "reopen": _reopen,
-    "close": _close, "publish": _publish, "unpublish": _unpublish,
+    "close": _close, "publish": _publish, "unpublish": _unpublish, "mark_kind": _mark_kind,
 }
 ACTIONS.update(assignments.ACTIONS)  # claim, release, reassign, seen
-_PERMISSION = {"callback_done": "callback", "unpublish": "publish", **assignments.PERMISSIONS}
+_PERMISSION = {"callback_done": "callback", "unpublish": "publish", "mark_kind": "categorise",
+               **assignments.PERMISSIONS}
 
 
 def act(user: StaffUser, code: str, action: str, form: Mapping[str, str], now: datetime | None = None) -> str:

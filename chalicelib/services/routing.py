@@ -124,7 +124,8 @@ def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area:
     agency_id = ref.agency_for(decided.category, decided.area) if decided.category else None
     changes: dict[str, object] = {"category": decided.category, "area": decided.area, "agency": agency_id,
                                   "route_source": decided.source, **deadline_changes(ticket, ref, decided.category)}
-    changes["kind"] = "question" if decided.question else "complaint"  # chalicelib.domain.questions
+    if actor == ROUTER or ticket.kind is None:  # re-categorising keeps what an operator marked (console)
+        changes["kind"] = "question" if decided.question else "complaint"  # chalicelib.domain.questions
     if agency_id is None:
         target, text, outbound = Status.TRIAGE, "Tổng đài viên đang phân loại phản ánh.", []
     else:
