@@ -85,8 +85,13 @@ _ORDINAL = ("lớp", "thứ", "tháng", "ngày", "khối", "số", "năm", "tu�
 _SINCE = ("nay", "rồi", "liền", "liên", "trời", "qua", "chưa", "mà", "không")
 
 
+@lru_cache(maxsize=8192)
+def _folded(word: str) -> str:
+    return fold(word)
+
+
 def _has_marks(word: str) -> bool:
-    return word != fold(word)
+    return word != _folded(word)
 
 
 def _words(text: str, abbreviations: Mapping[str, str]) -> list[str]:
@@ -101,22 +106,28 @@ def _words(text: str, abbreviations: Mapping[str, str]) -> list[str]:
 
 def _same(written: str, signal: str) -> bool:
     """A written word matches a signal word: exactly when it carries diacritics, folded when it has none."""
-    return written == signal if _has_marks(written) else written == fold(signal)
+    return written == signal if _has_marks(written) else written == _folded(signal)
 
 
 @lru_cache(maxsize=4)
-def _signals(table: tuple[tuple[str, int], ...]) -> tuple[tuple[tuple[str, ...], int], ...]:
-    return tuple((tuple(phrase.split()), weight) for phrase, weight in sorted(table, key=lambda pw: -len(pw[0])))
+def _signals(table: tuple[tuple[str, int], ...]) -> tuple[tuple[tuple[str, ...], str, int], ...]:
+    """(words, first word folded, weight) of each signal, longest first."""
+    return tuple((tuple(phrase.split()), _folded(phrase.split()[0]), weight)
+                 for phrase, weight in sorted(table, key=lambda pw: -len(pw[0])))
 
 
 def _weigh(words: list[str], table: Mapping[str, int]) -> int:
     """Sums the weights of the signals found; a signal inside a longer one found at the same place counts once."""
     taken = [False] * len(words)
+    starts: dict[str, list[int]] = {}  # where each folded word is: a signal is looked for only where it may begin
+    for i, word in enumerate(words):
+        starts.setdefault(_folded(word), []).append(i)
     total = 0
-    for phrase, weight in _signals(tuple(table.items())):
+    for phrase, first, weight in _signals(tuple(table.items())):
         n = len(phrase)
-        for i in range(len(words) - n + 1):
-            if not any(taken[i:i + n]) and all(_same(words[i + k], phrase[k]) for k in range(n)):
+        for i in starts.get(first, ()):
+            if i + n <= len(words) and not any(taken[i:i + n]) and all(_same(words[i + k], phrase[k])
+                                                                       for k in range(n)):
                 taken[i:i + n] = [True] * n
                 total += weight
     return total
