@@ -34,10 +34,12 @@ class Classification:
 
 # Combination thresholds (defaults; the reference data's "routing" block overrides them).
 THRESHOLDS: dict[str, float] = {
-    "model_alone": 0.7,      # the model routes alone (no keyword decision) from this probability
+    "model_alone": 0.9,      # the model routes alone (no keyword decision) from this probability
     "model_agree": 0.0,      # keywords and model agreeing route when the model gives at least this
-    "model_veto": 0.9,       # a keyword decision the model contradicts with this probability goes to triage
-    "keyword_floor": 0.05,   # ... or when the model gives the keywords' category less than this
+    "model_veto": 0.97,      # a keyword decision the model contradicts with this probability goes to triage
+    "keyword_floor": 0.2,    # ... or when the model gives the keywords' category less than this
+    "keyword_strong": 4.0,   # keywords this sure (score and margin) route a non-confidential category anyway
+    "keyword_rank": 3,       # ... as does a keyword category among the model's first N (0: not used)
 }
 
 
@@ -157,10 +159,19 @@ def _is_question(text: str) -> bool:
 def classify(text: str, ref: ReferenceData, category: str | None = None, area: str | None = None,
              model: Any = None) -> Classification:
     """Returns the category and area for a ticket. Values the citizen or an operator chose
-    (`category`, `area`) win; otherwise the keywords and, when given, the learned model (a
+    (`category`, `area`) win ("staff"); otherwise the keywords and, when given, the learned model (a
     learn.Model) decide together, or None (triage) when they are not sure enough or disagree.
 
-    Keywords stay rules: a confidential category is only chosen with its own keyword evidence."""
+    With a model (thresholds: THRESHOLDS, overridden by the reference data's "routing" block):
+    - keywords and model agree: routed ("both");
+    - the keywords decided and the model does not contradict them (it gives their category at
+      least `keyword_floor`, or ranks it among its first `keyword_rank`, and its own choice is below
+      `model_veto`), or the keyword evidence is strong (`keyword_strong`) for a category that is not
+      confidential: routed ("keywords");
+    - the keywords did not decide: the model alone routes from `model_alone`, never to "khac" and
+      never to a confidential category without that category's own keyword evidence ("model");
+    - anything else goes to triage. A model that fails to predict leaves the keywords alone.
+    Confidential keywords match as written: 'chắn đường' is not 'chặn đường'."""
     pairs = tokens(text, ref.abbreviations)
     normalised = " " + " ".join(folded for folded, _ in pairs) + " "
     found_area = area or detect_area(normalised, ref)
@@ -173,33 +184,36 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     runner = ranked[1][0] if len(ranked) > 1 else None
     sure = top is not None and score >= ref.min_score and score - second >= ref.min_margin
-    keyword_pick = top if sure else None
-    keyword_confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score and top else 0.0
-    if model is None:
-        if keyword_pick is None:
+    predicted: list[tuple[str, float]] = []
+    if model is not None:
+        try:
+            predicted = list(model.predict(text, ref))
+        except Exception:  # noqa: BLE001 - a broken model never fails the routing: keywords decide alone
+            predicted = []
+    if not predicted:
+        if not sure:
             return Classification(None, score, found_area, runner_up=top, question=question)
-        return Classification(top, score, found_area, runner_up=runner, confidence=round(keyword_confidence, 3),
+        confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score else 1.0
+        return Classification(top, score, found_area, runner_up=runner, confidence=round(confidence, 3),
                               question=question)
     limits = {**THRESHOLDS, **ref.routing}
-    predicted = model.predict(text, ref)
-    probability = dict(predicted)
-
-    def allowed(candidate: str) -> bool:
-        known = ref.categories.get(candidate)
-        return known is not None and candidate != "khac" and (not known.confidential or candidate in scores)
-
     model_pick, model_p = predicted[0]
-    if keyword_pick is not None:
-        p = probability.get(keyword_pick, 0.0)
-        if model_pick == keyword_pick and p >= limits["model_agree"]:
-            return Classification(keyword_pick, score, found_area, runner_up=runner, source="both",
+    if sure and top is not None:
+        p = dict(predicted).get(top, 0.0)
+        if model_pick == top and p >= limits["model_agree"]:
+            return Classification(top, score, found_area, runner_up=runner, source="both",
                                   confidence=round(p, 3), question=question)
-        if p >= limits["keyword_floor"] and model_p < limits["model_veto"]:
-            return Classification(keyword_pick, score, found_area, runner_up=model_pick, source="keywords",
+        strong = (score >= limits["keyword_strong"] and score - second >= limits["keyword_strong"] / 2
+                  and not ref.categories[top].confidential)
+        near = [c for c, _ in predicted[:int(limits["keyword_rank"])]]
+        if strong or ((p >= limits["keyword_floor"] or top in near) and model_p < limits["model_veto"]):
+            return Classification(top, score, found_area, runner_up=model_pick, source="keywords",
                                   confidence=round(p, 3), question=question)
-        return Classification(None, score, found_area, runner_up=keyword_pick, source="both",
+        return Classification(None, score, found_area, runner_up=top, source="both",
                               confidence=round(p, 3), question=question)
-    if allowed(model_pick) and model_p >= limits["model_alone"]:
+    known = ref.categories.get(model_pick)
+    allowed = known is not None and model_pick != "khac" and (not known.confidential or model_pick in scores)
+    if allowed and model_p >= limits["model_alone"]:
         return Classification(model_pick, score, found_area, runner_up=top, source="model",
                               confidence=round(model_p, 3), question=question)
     return Classification(None, score, found_area, runner_up=model_pick, source="model",

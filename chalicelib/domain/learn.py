@@ -33,7 +33,7 @@ CONFIG: dict[str, Any] = {
     "weights": {"w": 1.0, "b": 1.0, "c": 0.25},  # per feature kind: a word's char-grams are many, each counts less
     "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
     "min_df": 2,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
-    "temperature": 1.0,         # probabilities = softmax(log joint / temperature)
+    "temperature": 2.0,         # probabilities = softmax(log joint / temperature)
 }
 # Promotion tolerances (not_worse): one message in a few hundred is noise, not a regression.
 ACCURACY_TOLERANCE = 0.005
