@@ -33,6 +33,7 @@ CONFIG: dict[str, Any] = {
     "weights": {"w": 1.0, "b": 1.0, "c": 0.25},  # per feature kind: a word's char-grams are many, each counts less
     "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
     "min_df": 2,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
+    "max_features": 20000,      # the most frequent features only: the artifact stays under ~1 MB of JSON
     "temperature": 2.0,         # probabilities = softmax(log joint / temperature)
 }
 # Promotion tolerances (not_worse): one message in a few hundred is noise, not a regression.
@@ -95,7 +96,8 @@ def train(examples: list[Example], ref: ReferenceData, version: str, now_iso: st
         class_docs[label] += weight
         for feat in feats:
             doc_freq[feat] += weight
-    kept = sorted(f for f, n in doc_freq.items() if n >= config["min_df"])
+    frequent = sorted((f for f, n in doc_freq.items() if n >= config["min_df"]), key=lambda f: (-doc_freq[f], f))
+    kept = sorted(frequent[:int(config["max_features"])])
     keep = set(kept)
     counts: dict[str, dict[int, float]] = {f: {} for f in kept}
     for feats, label, weight in weighted:
@@ -189,9 +191,9 @@ _CACHE: dict[str, Model] = {}
 
 
 def load(artifact: dict[str, Any]) -> Model:
-    """Returns the Model for an artifact, cached by version (a version is never re-trained in place).
+    """Returns the Model for an artifact, cached by version (with its training time and size).
     Raises ValueError for an artifact it cannot read."""
-    version = str(artifact.get("version"))
+    version = "|".join(str(artifact.get(key)) for key in ("version", "trained_at", "n_examples"))
     cached = _CACHE.get(version)
     if cached is None:
         try:
