@@ -4,6 +4,11 @@ Citizens write with and without diacritics and in SMS shorthand ("duong bi ngap"
 the text is folded (đ -> d included), shorthand is expanded token by token, then configurable
 keyword phrases add their weights per category. Below the configured score or margin the answer
 is "don't know" and the ticket goes to the operators' triage queue instead of a guess.
+
+With a learned model (chalicelib/domain/learn.py, trained on labelled messages and operators'
+corrections) the keywords stay rules and the two decide together (see `classify`): agreeing routes,
+disagreeing or unsure goes to triage, and a confidential category needs its own keyword evidence
+matched as written ('chắn đường', a tree blocking the road, is not 'chặn đường', waylaying).
 """
 from __future__ import annotations
 
