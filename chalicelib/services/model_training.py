@@ -3,7 +3,7 @@
 - Corrections are data: a staff re-categorisation, commune/ward change or agency transfer of a ticket
   records a training example (redacted, folded text; what was decided before, what staff chose, the
   corrector's role, when), right after the change and never failing it.
-- The retrain job (daily, and "Huấn luyện lại ngay" on the admin page): the seed examples plus the
+- The retrain job (daily at 02:30, and soon after "Huấn luyện lại ngay" on the admin page): the seed examples plus the
   stored corrections, except a held-back fifth (by a hash of the ticket code), train a new model; the
   new model and the active one (keywords only when none) are evaluated on that held-back slice and on
   the fixed holdout; the new one is promoted only when it is not worse on both. Every run is kept in
@@ -25,6 +25,9 @@ from chalicelib.store.models import TicketModel
 SYSTEM = "system:retrain"
 HELD_BACK_PERCENT = 20
 RECENT_DAYS = 7  # the admin page's "recent corrections"
+RETRAIN_EVERY_MINUTES = 10  # the schedule's period (app.py): how long an admin's request waits at most
+DAILY_AT = (2, 30)  # the daily run, local time in Vietnam (02:30, when nobody works)
+MAX_SLICE = 400  # held-back corrections measured, newest first: a run stays within minutes
 TRIAGE_TOLERANCE = 0.05  # five messages in a hundred more to triage, with no fewer misrouted, is worse
 
 
@@ -148,7 +151,7 @@ def retrain(now: datetime | None = None, actor: str = SYSTEM) -> Any:
     ref = load_reference()
     corrections = _latest_per_ticket(list(training.corrections()), ref)
     taught = [c for c in corrections if not held_back(c.code)]
-    kept_back = [c for c in corrections if held_back(c.code)]
+    kept_back = [c for c in corrections if held_back(c.code)][-MAX_SLICE:]
     seeds = learn.seed_examples()
     inputs = _digest([learn.KIND, str(ref.version), str(len(seeds)), *(f"{c.sk}>{c.chose['category']}" for c in corrections)])
     for earlier in store.history(limit=5):
@@ -205,12 +208,33 @@ def rollback(version: str | None, expected: str | None, actor: str, now: datetim
     return target
 
 
-def retrain_now(actor: str, now: datetime | None = None) -> Any:
-    """An admin's "Huấn luyện lại ngay": the job, run at once, and an audit entry of who ran it."""
+def request_retrain(actor: str, now: datetime | None = None) -> None:
+    """An admin's "Huấn luyện lại ngay": the retrain schedule (every RETRAIN_EVERY_MINUTES) runs the job
+    on its next run; audited."""
     from chalicelib.store import audit
+    from chalicelib.store import routing_model as store
 
     now = _now(now)
-    run = retrain(now, actor=actor)
-    audit.record("routing_model_retrained", actor, now, version=run.version,
-                 promoted="có" if run.promoted else "không")
-    return run
+    store.request(actor, now)
+    audit.record("routing_model_retrain_requested", actor, now)
+
+
+def scheduled(now: datetime | None = None) -> dict[str, Any]:
+    """The retrain schedule's run: an admin's pending request is served at once (the run is theirs);
+    otherwise the job runs in its daily window (DAILY_AT in Vietnam, once: a second run in the window
+    finds the first). Returns what it did."""
+    from chalicelib.domain.clock import VN_TZ
+    from chalicelib.store import routing_model as store
+
+    now = _now(now)
+    asked = store.pending_request()
+    if asked is not None:
+        run = retrain(now, actor=asked[0] or SYSTEM)
+        store.clear_request(asked[1])
+    else:
+        local = now.astimezone(VN_TZ)
+        start = local.replace(hour=DAILY_AT[0], minute=DAILY_AT[1], second=0, microsecond=0)
+        if not start <= local < start + timedelta(minutes=RETRAIN_EVERY_MINUTES):
+            return {"trained": False}
+        run = retrain(now)
+    return {"trained": True, "version": run.version, "promoted": run.promoted}

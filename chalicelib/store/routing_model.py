@@ -1,7 +1,8 @@
 """The routing models' store: each trained model's artifact (gzipped JSON in S3,
 models/routing/<version>.json.gz), its history item in DynamoDB (pk RMODEL, sk V#<version>: when,
 on what, its figures, promoted or refused and why, who rolled back to it) and the active pointer
-(pk RMODEL, sk ACTIVE: the version routing uses, changed conditionally on its `seq`).
+(pk RMODEL, sk ACTIVE: the version routing uses, changed conditionally on its `seq`) and an admin's
+pending request for a training run (pk RMODEL, sk REQUEST).
 
 Routing reads the pointer with the reference data (one BatchGetItem on a cold container, like the
 duty roster) and looks again at most every POINTER_TTL_S seconds; the artifact is read once per
@@ -175,6 +176,40 @@ def activate(version: str | None, key: str | None, expected_seq: int, actor: str
                                  condition=EventModel.pk.does_not_exist())
     forget()
     return expected_seq + 1
+
+
+# An admin's "retrain now": a request the retrain schedule takes on its next run (a training run does not fit
+# in a page request's time).
+
+REQUEST = "REQUEST"
+
+
+def request(actor: str, now: datetime) -> None:
+    """Records that `actor` asked for a training run (a later request replaces an earlier one)."""
+    bind()
+    with translate():
+        LearningModel(PK, REQUEST, actor=actor, at=now).save()
+
+
+def pending_request() -> tuple[str, datetime] | None:
+    """(who asked, when) of the request waiting for the retrain schedule, or None."""
+    bind()
+    with translate():
+        try:
+            item = LearningModel.get(PK, REQUEST, consistent_read=True)
+        except LearningModel.DoesNotExist:
+            return None
+    return item.actor or "", item.at
+
+
+def clear_request(at: datetime) -> None:
+    """Deletes the request made at `at` (a newer one, made during the run, stays for the next run)."""
+    bind()
+    try:
+        with translate():
+            LearningModel(PK, REQUEST).delete(condition=LearningModel.at == at)
+    except Conflict:
+        pass
 
 
 # The active model, cached per container.

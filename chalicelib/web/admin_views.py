@@ -230,7 +230,7 @@ AUDIT_LABELS = {
     "reference_saved": "Sửa dữ liệu danh mục", "reference_restored": "Khôi phục dữ liệu danh mục",
     "export_reporter": "Xuất danh sách thống kê kèm người phản ánh",
     "roster_saved": "Sửa lịch trực tổng đài",
-    "routing_model_retrained": "Huấn luyện lại mô hình định tuyến", "routing_model_rollback": "Quay lại mô hình định tuyến cũ",
+    "routing_model_retrain_requested": "Yêu cầu huấn luyện lại mô hình định tuyến", "routing_model_rollback": "Quay lại mô hình định tuyến cũ",
     "routing_model_keywords_only": "Tắt mô hình định tuyến (chỉ dùng từ khoá)",
 }
 DETAIL_LABELS = {

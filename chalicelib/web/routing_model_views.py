@@ -36,12 +36,13 @@ def _render(session: sessions.PageSession, status: int = 200, message: str | Non
 
     pointer = routing_model.pointer()
     runs = routing_model.history()
+    asked = routing_model.pending_request()
     active = next((run for run in runs if run.version == pointer.version), None)
     if active is None and pointer.version:
         active = routing_model.run(pointer.version)
     holdout = (active.figures.get("holdout") or {}).get("new") if active else None
     return _page(session, "staff/admin_routing_model.html", status=status, message=message, pointer=pointer,
-                 active=active, holdout=holdout, confusion=_confusion(holdout or {}), runs=runs,
+                 active=active, holdout=holdout, asked=asked, confusion=_confusion(holdout or {}), runs=runs,
                  recent=model_training.recent_corrections(_now()), recent_days=model_training.RECENT_DAYS,
                  categories=load_reference().categories, may_change=session.user.roles & {"admin"})
 
@@ -53,7 +54,7 @@ def page(headers: Mapping[str, str]) -> Response:
 
 
 def submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
-    """'retrain' runs the job now; 'rollback' makes `version` active again, 'keywords' turns the model off,
+    """'retrain' asks the retrain schedule for a run; 'rollback' makes `version` active again, 'keywords' turns the model off,
     provided the active model is still `expected` (what the page showed): else 409 with the page as it is now."""
     from chalicelib.services import model_training
     from chalicelib.store import routing_model
@@ -63,9 +64,9 @@ def submit(headers: Mapping[str, str], form: Mapping[str, str]) -> Response:
     require(session.user, "routing_model")
     action = form.get("action") or ""
     if action == "retrain":
-        run = model_training.retrain_now(session.user.actor, _now())
-        done = (f"Đã huấn luyện phiên bản {run.version} và đưa vào sử dụng." if run.promoted else
-                f"Đã huấn luyện phiên bản {run.version} nhưng không dùng: " + " ".join(run.reasons))
+        model_training.request_retrain(session.user.actor, _now())
+        done = ("Đã yêu cầu huấn luyện lại. Kết quả có trong lịch sử huấn luyện sau ít phút "
+                f"(chậm nhất {model_training.RETRAIN_EVERY_MINUTES} phút).")
     elif action in ("rollback", "keywords"):
         version = (form.get("version") or "").strip() if action == "rollback" else None
         if action == "rollback" and not version:

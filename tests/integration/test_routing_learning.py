@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.domain import learn
+from chalicelib.domain.clock import VN_TZ
 from chalicelib.domain.reports import validate_submission
 from chalicelib.services import intake, model_training, routing
 from chalicelib.store import audit, routing_model, tickets, training
@@ -109,34 +110,45 @@ def _text(html: str) -> str:
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
+def _schedule(client: Any) -> dict[str, Any]:
+    """The retrain schedule's run, as EventBridge starts it."""
+    return client.lambda_.invoke("retrain_routing", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
+
+
 def test_the_job_promotes_only_a_model_not_worse_and_an_admin_rolls_back(client: Any, staff: dict[str, str],
                                                                          learning: None) -> None:
     seed = learn.seed_rows()
-    # Given no model yet: the scheduled job trains on the seed examples and compares with the keywords alone
-    result = client.lambda_.invoke("retrain_routing", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])).payload
+    admin, supervisor = Admin(client, staff["admin"]), Admin(client, staff["supervisor"])
+    # Given no model yet, an admin asks for a training run; the schedule's next run (not its daily time) trains
+    assert admin.post(action="retrain").status_code == 303
+    assert "Đang chờ huấn luyện lại" in _text(admin.get().body.decode())
+    result = _schedule(client)
     first = routing_model.run(result["version"])
-    assert first is not None and first.figures["against"] is None and first.promoted == result["promoted"]
-    assert first.promoted, first.reasons
-    assert routing_model.pointer().version == first.version
-    # When operators' corrections are deliberately wrong (every seed message labelled with another category)
+    # Then the model of the seed examples is compared with the keywords alone, and used
+    assert first is not None and first.figures["against"] is None and first.actor == "staff:quantri@demo.1022.vn"
+    assert first.promoted and result["promoted"], first.reasons
+    assert routing_model.pointer().version == first.version and _schedule(client) == {"trained": False}
+    # When operators' corrections are deliberately wrong (seed messages labelled with another category)
     _corrections(seed[::2], shift=1, prefix="WRONG")
-    worse = model_training.retrain()
-    # Then the new model is refused with its figures and reasons, and the first one stays in use
-    assert not worse.promoted and worse.reasons
+    daily = datetime.now(VN_TZ).replace(hour=2, minute=31)
+    assert model_training.scheduled(daily.replace(hour=5)) == {"trained": False}
+    outcome = model_training.scheduled(daily)
+    worse = routing_model.run(outcome["version"])
+    # Then the daily run refuses the new model with its figures and reasons, and the first one stays in use
+    assert worse is not None and not worse.promoted and worse.reasons
     new, old = worse.figures["holdout"]["new"], worse.figures["holdout"]["old"]
     assert (new["accuracy_routed"] < old["accuracy_routed"] or new["wrong_agency_rate"] > old["wrong_agency_rate"]
             or new["triage_rate"] > old["triage_rate"] + model_training.TRIAGE_TOLERANCE)
     assert any(reason.startswith("Tập kiểm tra cố định") for reason in worse.reasons)
     assert worse.figures["slice"]["new"]["n"] > 0 and worse.figures["against"] == first.version
     assert routing_model.pointer().version == first.version
-    # And running the job again with nothing new trains nothing
-    assert model_training.retrain().version == worse.version and len(routing_model.history()) == 2
+    # And running it again with nothing new trains nothing
+    assert model_training.scheduled(daily)["version"] == worse.version and len(routing_model.history()) == 2
 
-    admin, supervisor = Admin(client, staff["admin"]), Admin(client, staff["supervisor"])
     # An admin rolls back to the refused model; a second rollback from the same page is refused (409)
     page = admin.get()
-    assert page.status_code == 200 and first.version in _text(page.body.decode())
+    assert page.status_code == 200 and worse.version in _text(page.body.decode())
     moved = admin.post(action="rollback", version=worse.version, expected=first.version)
     assert moved.status_code == 303 and routing_model.pointer().version == worse.version
     stale = admin.post(action="rollback", version=first.version, expected=first.version)
@@ -150,12 +162,12 @@ def test_the_job_promotes_only_a_model_not_worse_and_an_admin_rolls_back(client:
                               kinds=frozenset({"routing_model_rollback"}))
     assert [e.detail["version"] for e in entries] == [worse.version] and entries[0].actor == "staff:quantri@demo.1022.vn"
 
-    # When the wrong corrections are replaced by right ones, "Huấn luyện lại ngay" promotes the better model
+    # When the wrong corrections are replaced by right ones, the next run promotes the better model
     _clean_corrections()
     _corrections(seed[1::4], shift=0, prefix="RIGHT")
     assert admin.post(action="retrain").status_code == 303
-    better = routing_model.history()[0]
-    assert better.promoted and better.figures["against"] == worse.version and better.actor.startswith("staff:")
+    better = routing_model.run(_schedule(client)["version"])
+    assert better is not None and better.promoted and better.figures["against"] == worse.version
     assert routing_model.pointer().version == better.version
     shown = _text(admin.get().body.decode())
     assert "Bảng nhầm lẫn" in shown and "đang dùng" in shown and better.version in shown
