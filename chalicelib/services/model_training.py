@@ -219,10 +219,21 @@ def request_retrain(actor: str, now: datetime | None = None) -> None:
     audit.record("routing_model_retrain_requested", actor, now)
 
 
+def _corrected_since_last_run() -> bool:
+    """Whether staff corrected a ticket since the latest run (ever, when none ran): else the daily run has
+    nothing new to learn (an admin can still ask for a run)."""
+    from chalicelib.store import routing_model as store
+    from chalicelib.store import training
+
+    latest = store.history(limit=1)
+    since = datetime.fromisoformat(latest[0].trained_at) if latest and latest[0].trained_at else None
+    return training.count_since(since or datetime(2000, 1, 1, tzinfo=timezone.utc)) > 0
+
+
 def scheduled(now: datetime | None = None) -> dict[str, Any]:
     """The retrain schedule's run: an admin's pending request is served at once (the run is theirs);
-    otherwise the job runs in its daily window (DAILY_AT in Vietnam, once: a second run in the window
-    finds the first). Returns what it did."""
+    otherwise the job runs in its daily window (DAILY_AT in Vietnam) when staff corrected a ticket since
+    the latest run (a second run in the window finds the first). Returns what it did."""
     from chalicelib.domain.clock import VN_TZ
     from chalicelib.store import routing_model as store
 
@@ -234,7 +245,7 @@ def scheduled(now: datetime | None = None) -> dict[str, Any]:
     else:
         local = now.astimezone(VN_TZ)
         start = local.replace(hour=DAILY_AT[0], minute=DAILY_AT[1], second=0, microsecond=0)
-        if not start <= local < start + timedelta(minutes=RETRAIN_EVERY_MINUTES):
+        if not start <= local < start + timedelta(minutes=RETRAIN_EVERY_MINUTES) or not _corrected_since_last_run():
             return {"trained": False}
         run = retrain(now)
     return {"trained": True, "version": run.version, "promoted": run.promoted}
