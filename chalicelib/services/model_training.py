@@ -106,7 +106,7 @@ def _compare(new: dict[str, Any], old: dict[str, Any]) -> tuple[bool, list[str]]
     operators' work."""
     from chalicelib.domain import learn
 
-    ok, reasons = learn.not_worse(new, old)
+    reasons = learn.not_worse(new, old)[1]
     if (new["triage_rate"] > old["triage_rate"] + TRIAGE_TOLERANCE
             and new["wrong_agency_rate"] >= old["wrong_agency_rate"]):
         reasons.append(f"Tỷ lệ chờ phân loại tăng: {new['triage_rate']:.1%} so với {old['triage_rate']:.1%}, "
