@@ -38,8 +38,18 @@ class Classification:
 
 
 # Combination thresholds (defaults; the reference data's "routing" block overrides them).
+TRIAGE_CATEGORY = "khac"
 THRESHOLDS: dict[str, float] = {
     "model_alone": 0.9,      # the model routes alone (no keyword decision) from this probability
+    "model_weak": 0.9,       # ... or from this one when weak keywords lean the same way
+    "model_override": 1.01,  # a model this sure overrides a keyword decision for a non-confidential category
+    "confidential_agree": 0.2,  # a confidential keyword decision needs the model to give it this much ...
+    "confidential_rank": 1,  # ... or to rank it among its first N
+    "confidential_alone": 1.01,  # model + weak confidential keywords agreeing route from this probability
+    "confidential_score": 0.0,   # ... and keyword evidence of at least this score
+    "confidential_margin": 0.0,  # ... this far ahead of the next category
+    "doubt_keywords": 99.0,  # a non-confidential choice goes to triage when a confidential category has this keyword score
+    "doubt_model": 1.01,     # ... or this model probability
     "model_agree": 0.0,      # keywords and model agreeing route when the model gives at least this
     "model_veto": 0.97,      # a keyword decision the model contradicts with this probability goes to triage
     "keyword_floor": 0.2,    # ... or when the model gives the keywords' category less than this
@@ -201,25 +211,71 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
         confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score else 1.0
         return Classification(top, score, found_area, runner_up=runner, confidence=round(confidence, 3),
                               question=question)
-    limits = {**THRESHOLDS, **ref.routing}
+    category_id, source, confidence, runner_up = decide(scores, predicted, ref)
+    return Classification(category_id, score, found_area, runner_up=runner_up, source=source,
+                          confidence=round(confidence, 3), question=question)
+
+
+def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
+           limits: dict[str, float] | None = None) -> tuple[str | None, str, float, str | None]:
+    """The keywords + model combination (see classify): (category or None for triage, source,
+    confidence, runner-up). `scores`: the keyword scores (confidential ones matched as written);
+    `predicted`: the model's (category, probability), best first. Confidential categories need
+    both their own keyword evidence and the model's agreement; a doubtful case goes to triage."""
+    limits = {**THRESHOLDS, **ref.routing, **(limits or {})}
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    top, score = ranked[0] if ranked else (None, 0.0)
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    sure = top is not None and score >= ref.min_score and score - second >= ref.min_margin
+    probability = dict(predicted)
+
+    def routable(category: str) -> bool:
+        known = ref.categories.get(category)
+        return known is not None and category != TRIAGE_CATEGORY and not known.confidential
+
+    def doubt(chosen: str) -> bool:
+        """A confidential category the keywords or the model see beside a non-confidential choice:
+        the operators decide (a bribe at a school is not a school matter)."""
+        return any(c.confidential and c.id != chosen
+                   and (scores.get(c.id, 0.0) >= limits["doubt_keywords"]
+                        or probability.get(c.id, 0.0) >= limits["doubt_model"])
+                   for c in ref.categories.values())
+
+    decided = _combine(scores, predicted, ref, limits, top, score, second, sure, routable)
+    if decided[0] is not None and routable(decided[0]) and doubt(decided[0]):
+        return None, decided[1], decided[2], decided[0]
+    return decided
+
+
+def _combine(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
+             limits: dict[str, float], top: str | None, score: float, second: float, sure: bool,
+             routable: Any) -> tuple[str | None, str, float, str | None]:
     model_pick, model_p = predicted[0]
+    probability = dict(predicted)
+    rank = {c: i for i, (c, _) in enumerate(predicted)}
     if sure and top is not None:
-        p = dict(predicted).get(top, 0.0)
+        p = probability.get(top, 0.0)
+        if ref.categories[top].confidential:
+            agrees = p >= limits["confidential_agree"] or rank.get(top, 99) < int(limits["confidential_rank"])
+            clear = score >= limits["confidential_score"] and score - second >= limits["confidential_margin"]
+            if agrees and clear and not (model_pick != top and routable(model_pick) and model_p >= limits["model_veto"]):
+                return top, ("both" if model_pick == top else "keywords"), p, model_pick
+            return None, "both", p, top
         if model_pick == top and p >= limits["model_agree"]:
-            return Classification(top, score, found_area, runner_up=runner, source="both",
-                                  confidence=round(p, 3), question=question)
-        strong = (score >= limits["keyword_strong"] and score - second >= limits["keyword_strong"] / 2
-                  and not ref.categories[top].confidential)
-        near = [c for c, _ in predicted[:int(limits["keyword_rank"])]]
-        if strong or ((p >= limits["keyword_floor"] or top in near) and model_p < limits["model_veto"]):
-            return Classification(top, score, found_area, runner_up=model_pick, source="keywords",
-                                  confidence=round(p, 3), question=question)
-        return Classification(None, score, found_area, runner_up=top, source="both",
-                              confidence=round(p, 3), question=question)
-    known = ref.categories.get(model_pick)
-    allowed = known is not None and model_pick != "khac" and (not known.confidential or model_pick in scores)
-    if allowed and model_p >= limits["model_alone"]:
-        return Classification(model_pick, score, found_area, runner_up=top, source="model",
-                              confidence=round(model_p, 3), question=question)
-    return Classification(None, score, found_area, runner_up=model_pick, source="model",
-                          confidence=round(model_p, 3), question=question)
+            return top, "both", p, None
+        strong = score >= limits["keyword_strong"] and score - second >= limits["keyword_strong"] / 2
+        if routable(model_pick) and model_p >= limits["model_override"] and not strong:
+            return model_pick, "model", model_p, top
+        near = rank.get(top, 99) < int(limits["keyword_rank"])
+        if strong or ((p >= limits["keyword_floor"] or near) and model_p < limits["model_veto"]):
+            return top, "keywords", p, model_pick
+        return None, "both", p, top
+    if routable(model_pick):
+        weak = top == model_pick  # the keywords lean the same way without being sure
+        if model_p >= (limits["model_weak"] if weak else limits["model_alone"]):
+            return model_pick, "model", model_p, top
+    elif (model_pick in scores and ref.categories.get(model_pick) is not None
+          and ref.categories[model_pick].confidential and top == model_pick
+          and model_p >= limits["confidential_alone"]):
+        return model_pick, "both", model_p, None  # confidential: its own keywords lean that way too
+    return None, "model", model_p, model_pick

@@ -27,12 +27,12 @@ TRIAGE = "khac"                 # the label for "not a case for any agency": ope
 # Feature settings, stored in the artifact so a model always predicts with the features it was trained on.
 CONFIG: dict[str, Any] = {
     "char": [3, 5],             # character n-gram lengths inside " word " (inclusive)
-    "alpha": 0.3,               # additive smoothing
+    "alpha": 1.0,               # additive smoothing
     "complement": True,         # complement naive Bayes (evidence against the other classes): steadier on small sets
     "idf": False,               # weight features by inverse document frequency
-    "weights": {"w": 1.0, "b": 1.0, "c": 0.25},  # per feature kind: a word's char-grams are many, each counts less
+    "weights": {"w": 1.0, "b": 1.0, "c": 0.1},  # per feature kind: a word's char-grams are many, each counts less
     "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
-    "min_df": 2,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
+    "min_df": 1,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
     "max_features": 20000,      # the most frequent features only: the artifact stays under ~1 MB of JSON
     "temperature": 2.0,         # probabilities = softmax(log joint / temperature)
 }
@@ -40,6 +40,7 @@ CONFIG: dict[str, Any] = {
 ACCURACY_TOLERANCE = 0.005
 WRONG_AGENCY_TOLERANCE = 0.005
 CONFIDENTIAL_FP_TOLERANCE = 0
+TRIAGE_TOLERANCE = 0.05  # five messages in a hundred more to triage, with no fewer misrouted, is worse
 
 
 @dataclass(frozen=True)
@@ -212,16 +213,17 @@ def _jsonl(name: str) -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=1)
 def _seed_rows() -> tuple[dict[str, Any], ...]:
-    return tuple(_jsonl("routing_train.jsonl"))
+    return tuple(row for path in sorted(DATA.glob("routing_train*.jsonl")) for row in _jsonl(path.name))
 
 
 def seed_rows() -> list[dict[str, Any]]:
-    """The labelled seed set packaged with the app (the keywords were tuned on it)."""
+    """The labelled training pool packaged with the app: every routing_train*.jsonl (the seed set the
+    keywords were tuned on, then more messages written by others)."""
     return [dict(row) for row in _seed_rows()]
 
 
 def seed_examples() -> list[Example]:
-    """The seed set as training examples."""
+    """The training pool as training examples."""
     return [Example(r["text"], r["category"], r.get("area")) for r in _seed_rows()]
 
 
@@ -267,7 +269,9 @@ def not_worse(new: dict[str, Any], old: dict[str, Any]) -> tuple[bool, list[str]
     """The promotion rule: the new model's figures are not worse than the old ones on category
     accuracy (of routed messages), wrong-agency rate and confidential false positives. Tolerances
     (ACCURACY_TOLERANCE, WRONG_AGENCY_TOLERANCE: half a percentage point; confidential false
-    positives: none) keep one message's noise from blocking a model. Returns (ok, reasons in Vietnamese)."""
+    positives: none) keep one message's noise from blocking a model. And a model that sends more
+    messages to triage (beyond TRIAGE_TOLERANCE, five points) must pay for it with fewer messages sent
+    to the wrong agency, or it only adds operators' work. Returns (ok, reasons in Vietnamese)."""
     reasons: list[str] = []
     if new["accuracy_routed"] < old["accuracy_routed"] - ACCURACY_TOLERANCE:
         reasons.append(f"Độ chính xác giảm: {new['accuracy_routed']:.1%} so với {old['accuracy_routed']:.1%}.")
@@ -277,4 +281,8 @@ def not_worse(new: dict[str, Any], old: dict[str, Any]) -> tuple[bool, list[str]
     if new["confidential_false_positives"] > old["confidential_false_positives"] + CONFIDENTIAL_FP_TOLERANCE:
         reasons.append(f"Chuyển nhầm vào lĩnh vực mật nhiều hơn: {new['confidential_false_positives']} so với "
                        f"{old['confidential_false_positives']}.")
+    if (new["triage_rate"] > old["triage_rate"] + TRIAGE_TOLERANCE
+            and new["wrong_agency_rate"] >= old["wrong_agency_rate"]):
+        reasons.append(f"Tỷ lệ chờ phân loại tăng: {new['triage_rate']:.1%} so với {old['triage_rate']:.1%}, "
+                       "mà không giảm chuyển sai cơ quan.")
     return not reasons, reasons

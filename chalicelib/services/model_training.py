@@ -17,6 +17,7 @@ import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from chalicelib.domain import learn
 from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.text import fold
 from chalicelib.observability import logger
@@ -28,7 +29,7 @@ RECENT_DAYS = 7  # the admin page's "recent corrections"
 RETRAIN_EVERY_MINUTES = 10  # the schedule's period (app.py): how long an admin's request waits at most
 DAILY_AT = (2, 30)  # the daily run, local time in Vietnam (02:30, when nobody works)
 MAX_SLICE = 400  # held-back corrections measured, newest first: a run stays within minutes
-TRIAGE_TOLERANCE = 0.05  # five messages in a hundred more to triage, with no fewer misrouted, is worse
+TRIAGE_TOLERANCE = learn.TRIAGE_TOLERANCE  # the promotion rule's (learn.not_worse) triage tolerance
 
 
 def role_of(roles: frozenset[str] | set[str] | tuple[str, ...]) -> str:
@@ -101,17 +102,9 @@ def _latest_per_ticket(found: list[Any], ref: ReferenceData) -> list[Any]:
 
 
 def _compare(new: dict[str, Any], old: dict[str, Any]) -> tuple[bool, list[str]]:
-    """learn.not_worse, and one more rule: a model that sends more messages to triage (beyond
-    TRIAGE_TOLERANCE) must pay for it with fewer messages sent to the wrong agency, or it only adds
-    operators' work."""
-    from chalicelib.domain import learn
-
-    reasons = learn.not_worse(new, old)[1]
-    if (new["triage_rate"] > old["triage_rate"] + TRIAGE_TOLERANCE
-            and new["wrong_agency_rate"] >= old["wrong_agency_rate"]):
-        reasons.append(f"Tỷ lệ chờ phân loại tăng: {new['triage_rate']:.1%} so với {old['triage_rate']:.1%}, "
-                       "mà không giảm chuyển sai cơ quan.")
-    return not reasons, reasons
+    """The promotion rule (learn.not_worse: accuracy, wrong agency, confidential false positives and
+    triage that does not pay for itself)."""
+    return learn.not_worse(new, old)
 
 
 def _rows(corrections: list[Any]) -> list[dict[str, Any]]:
