@@ -56,7 +56,7 @@ def test_corrections_teach_the_model_a_new_wording() -> None:
 def test_evaluate_counts_routed_triage_wrong_agency_and_confidential_mistakes() -> None:
     rows = [{"text": "đèn đường hư tối om", "category": "chieu-sang", "area": None},
             {"text": "xin chao", "category": "khac", "area": None},
-            {"text": "hang xom hat karaoke on ao toi khuya", "category": "moi-truong", "area": None}]
+            {"text": "nha ben canh danh bai toi khuya, on qua", "category": "moi-truong", "area": None}]
     figures = learn.evaluate(rows, REF, None)
     assert figures["n"] == 3 and figures["routed"] == 2 and figures["triage_rate"] == round(1 / 3, 4)
     assert figures["accuracy_routed"] == 0.5
@@ -66,13 +66,27 @@ def test_evaluate_counts_routed_triage_wrong_agency_and_confidential_mistakes() 
 
 
 def test_promotion_refuses_a_worse_model_and_says_why_in_vietnamese() -> None:
-    old = {"accuracy_routed": 0.95, "wrong_agency_rate": 0.03, "confidential_false_positives": 0}
+    old = {"accuracy_routed": 0.95, "wrong_agency_rate": 0.03, "confidential_false_positives": 0, "triage_rate": 0.1}
     assert learn.not_worse(dict(old), old) == (True, [])
     assert learn.not_worse({**old, "accuracy_routed": 0.948}, old)[0]  # within the tolerance
     ok, reasons = learn.not_worse({"accuracy_routed": 0.90, "wrong_agency_rate": 0.05,
-                                   "confidential_false_positives": 1}, old)
+                                   "confidential_false_positives": 1, "triage_rate": 0.1}, old)
     assert not ok and len(reasons) == 3
     assert "Độ chính xác" in reasons[0] and "cơ quan" in reasons[1] and "mật" in reasons[2]
+
+
+def test_promotion_refuses_a_model_that_only_adds_triage() -> None:
+    old = {"accuracy_routed": 0.95, "wrong_agency_rate": 0.03, "confidential_false_positives": 0, "triage_rate": 0.1}
+    ok, reasons = learn.not_worse({**old, "accuracy_routed": 0.97, "triage_rate": 0.2}, old)
+    assert not ok and "chờ phân loại" in reasons[0]
+    assert learn.not_worse({**old, "triage_rate": 0.2, "wrong_agency_rate": 0.01}, old)[0]  # paid for: fewer misroutes
+    assert learn.not_worse({**old, "triage_rate": 0.14}, old)[0]  # within five points
+
+
+def test_the_training_pool_is_every_labelled_file() -> None:
+    files = sorted(learn.DATA.glob("routing_train*.jsonl"))
+    lines = sum(1 for path in files for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert len(files) >= 2 and len(learn.seed_examples()) == lines
 
 
 def test_the_packaged_sets_are_there() -> None:
