@@ -2,7 +2,8 @@
 consumer's throughput on the emulator against the emulator-only floor, and (`make bench-routing`,
 `python -m bench.routing`) the keyword router against the keywords + learned model router.
 
-`make bench-routing`: for both routers on the seed set (the combined one by 5-fold cross-validation),
+`make bench-routing`: for both routers on the training pool (every chalicelib/data/routing_train*.jsonl;
+the combined one by 5-fold cross-validation),
 the promotion holdout and the blind set (tests/data/routing_blind.jsonl when present: written by
 someone who saw neither keywords nor model, never tuned on; only its figures are printed, never its
 rows or misses): accuracy of routed messages, wrong-agency rate, triage rate, confidential false positives."""
@@ -140,7 +141,7 @@ def misses(rows: list[dict[str, Any]], ref: Any, model: Any) -> list[str]:
 
 
 def learned(show_misses: bool = True, blind: bool = True) -> dict[str, Any]:
-    """Keywords only vs keywords + model on the seed set (cross-validated), the holdout and the blind set."""
+    """Keywords only vs keywords + model on the training pool (cross-validated), the holdout and the blind set."""
     from chalicelib.domain import learn
     from chalicelib.domain.reference import parse_reference
     from chalicelib.store.reference import seed_document
@@ -162,7 +163,13 @@ def learned(show_misses: bool = True, blind: bool = True) -> dict[str, Any]:
     if blind and BLIND.exists():  # figures only: its rows and misses are never printed (never tuned on)
         rows = [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
         sets["blind"] = {"keywords": learn.evaluate(rows, ref, None), "combined": learn.evaluate(rows, ref, model)}
+    start = time.perf_counter()
+    for row in holdout:
+        model.predict(row["text"], ref)
+    predict_ms = (time.perf_counter() - start) * 1000 / max(len(holdout), 1)
     figures: dict[str, Any] = {"routing_learn_model_train_s": round(train_s, 2),
+                               "routing_learn_model_predict_ms": round(predict_ms, 2),
+                               "routing_learn_train_files": len(list(DATA.glob("routing_train*.jsonl"))),
                                "routing_learn_model_bytes": len(json.dumps(learn.train(
                                    learn.seed_examples(), ref, "bench", "bench"), separators=(",", ":")))}
     for name, routers in sets.items():
@@ -171,7 +178,7 @@ def learned(show_misses: bool = True, blind: bool = True) -> dict[str, Any]:
             for metric in METRICS:
                 figures[f"routing_learn_{name}_{router}_{metric}"] = result[metric]
     if show_misses:
-        for name, rows, fold_model in (("seed set, cross-validated", None, None), ("holdout", holdout, model)):
+        for name, rows, fold_model in (("training pool, cross-validated", None, None), ("holdout", holdout, model)):
             if rows is None:
                 lines = [line for k in range(FOLDS) for line in misses(folds[k], ref, fold_models[k])]
             else:
