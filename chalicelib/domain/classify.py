@@ -7,8 +7,9 @@ is "don't know" and the ticket goes to the operators' triage queue instead of a 
 
 With a learned model (chalicelib/domain/learn.py, trained on labelled messages and operators'
 corrections) the keywords stay rules and the two decide together (see `classify`): agreeing routes,
-disagreeing or unsure goes to triage, and a confidential category needs its own keyword evidence
-matched as written ('chắn đường', a tree blocking the road, is not 'chặn đường', waylaying).
+a confident model routes alone, disagreeing or unsure goes to triage, and a confidential category
+needs its own keyword evidence matched as written ('chắn đường', a tree blocking the road, is not
+'chặn đường', waylaying) and the model's agreement.
 """
 from __future__ import annotations
 
@@ -177,14 +178,19 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
     (`category`, `area`) win ("staff"); otherwise the keywords and, when given, the learned model (a
     learn.Model) decide together, or None (triage) when they are not sure enough or disagree.
 
-    With a model (thresholds: THRESHOLDS, overridden by the reference data's "routing" block):
+    With a model (thresholds: THRESHOLDS, overridden by the reference data's "routing" block; see decide):
+    - a confidential category needs its own keywords (matched as written) sure and `confidential_margin`
+      ahead, and the model's agreement (its first choice, or at least `confidential_agree`); else triage;
     - keywords and model agree: routed ("both");
-    - the keywords decided and the model does not contradict them (it gives their category at
-      least `keyword_floor`, or ranks it among its first `keyword_rank`, and its own choice is below
-      `model_veto`), or the keyword evidence is strong (`keyword_strong`) for a category that is not
-      confidential: routed ("keywords");
-    - the keywords did not decide: the model alone routes from `model_alone`, never to "khac" and
-      never to a confidential category without that category's own keyword evidence ("model");
+    - a model at least `model_override` sure of a non-confidential category overrides keywords short of
+      `keyword_strong` ("model");
+    - the keywords decided and the model does not contradict them (it gives their category at least
+      `keyword_floor`, or ranks it among its first `keyword_rank`, and its own choice is below
+      `model_veto`), or the keyword evidence is strong: routed ("keywords");
+    - the keywords did not decide: the model alone routes from `model_alone` (`model_weak` when the
+      weak keywords lean the same way), never to "khac" nor to a confidential category ("model");
+    - a non-confidential choice beside a confidential category the model gives `doubt_model` (or its
+      keywords score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators';
     - anything else goes to triage. A model that fails to predict leaves the keywords alone.
     Confidential keywords match as written: 'chắn đường' is not 'chặn đường'."""
     pairs = tokens(text, ref.abbreviations)
