@@ -188,7 +188,8 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
       `keyword_floor`, or ranks it among its first `keyword_rank`, and its own choice is below
       `model_veto`), or the keyword evidence is strong: routed ("keywords");
     - the keywords did not decide: the model alone routes from `model_alone` (`model_weak` when the
-      weak keywords lean the same way), never to "khac" nor to a confidential category ("model");
+      weak keywords lean the same way), never to "khac"; a confidential category only when its own
+      weak keywords lead too and the model gives it `confidential_alone` ("both");
     - a non-confidential choice beside a confidential category the model gives `doubt_model` (or its
       keywords score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators';
     - anything else goes to triage. A model that fails to predict leaves the keywords alone.
