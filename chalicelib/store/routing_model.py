@@ -258,6 +258,14 @@ def active_model(clock: Callable[[], float] = time.monotonic) -> Any:
             return _CACHE.model
         try:
             found = _read_pointer()
+        except Exception as exc:  # noqa: BLE001 - a pointer not read (throttled): keep the model this container has
+            from chalicelib.observability import logger
+
+            logger().warning("routing model pointer not read; the cached model stays",
+                             extra={"model_version": _CACHE.version, "error_type": type(exc).__name__})
+            _CACHE.checked = clock()
+            return _CACHE.model
+        try:
             if found.version is None or found.key is None:
                 _CACHE.version, _CACHE.model = None, None
             elif found.version != _CACHE.version or _CACHE.model is None:

@@ -63,14 +63,20 @@ def _correction(item: LearningModel) -> Correction:
                       dict(item.chose or {}), item.role or "", item.at)
 
 
-def corrections(since: datetime | None = None, page: int = 500) -> Iterator[Correction]:
-    """Every stored correction, oldest first (from `since` when given), read a page at a time.
+def corrections(since: datetime | None = None, page: int = 500, newest: int | None = None) -> Iterator[Correction]:
+    """Every stored correction, oldest first (from `since` when given), read a page at a time; with
+    `newest`, only that many of the latest (one Query read backwards, so a run's reads stay bounded).
     Expired ones DynamoDB has not deleted yet are left out."""
     bind()
     condition = LearningModel.sk >= since.astimezone(timezone.utc).isoformat() if since else None
     now = datetime.now(timezone.utc)
     with translate():
-        for item in LearningModel.query(CORRECTIONS, condition, page_size=page):
+        if newest is not None:
+            items = list(LearningModel.query(CORRECTIONS, condition, scan_index_forward=False, limit=newest,
+                                             page_size=min(page, newest)))[::-1]
+        else:
+            items = LearningModel.query(CORRECTIONS, condition, page_size=page)
+        for item in items:
             if item.expires_at is not None and item.expires_at <= now:
                 continue
             yield _correction(item)

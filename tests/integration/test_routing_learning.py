@@ -194,3 +194,40 @@ def test_a_broken_model_never_stops_routing(stack: Any, learning: None) -> None:
     code = _report("Đường Lê Lợi có ổ gà rất lớn, xe máy té liên tục")
     assert tickets.get_ticket(code).category == "giao-thong"
     assert routing_model.active_model() is None
+
+
+def test_the_active_model_is_measured_again_and_a_run_reads_only_the_newest_corrections(
+        stack: Any, learning: None) -> None:
+    ref, now = load_reference(), datetime.now(timezone.utc)
+    first = model_training.retrain(now)
+    assert first.promoted
+    # Given the active model's stored figures claim more than it does (figures from before a deployment)
+    item = LearningModel.get(routing_model.PK, f"V#{first.version}")
+    perfect = {**first.figures["holdout"]["new"], "accuracy_routed": 1.0, "wrong_agency_rate": 0.0,
+               "triage_rate": 0.0, "confidential_false_positives": 0}
+    item.update(actions=[LearningModel.figures.set({**first.figures, "holdout": {"new": perfect, "old": perfect}})])
+    # When operators correct three tickets and the job runs again
+    _corrections(learn.seed_rows()[:3], shift=0, prefix="FRESH")
+    assert [c.code for c in training.corrections(newest=2)] == ["FRESH0001", "FRESH0002"]
+    second = model_training.retrain(now + timedelta(minutes=1))
+    # Then the active model is compared as it routes today, not by its stored figures
+    active = learn.load(routing_model.read_artifact(first.key or ""))
+    assert second.figures["holdout"]["old"] == learn.evaluate(learn.holdout_rows(), ref, active) != perfect
+
+
+def test_a_pointer_that_cannot_be_read_keeps_the_model_the_container_has(
+        stack: Any, learning: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(timezone.utc)
+    artifact = learn.train(learn.seed_examples()[:300], load_reference(), "kept", now.isoformat())
+    routing_model.activate("kept", routing_model.put_artifact("kept", artifact), 0, "system:test", now)
+    clock = [0.0]
+    model = routing_model.active_model(clock=lambda: clock[0])
+    assert model is not None
+
+    def throttled() -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    # When the pointer cannot be read a minute later, routing keeps the model it had, not the keywords alone
+    monkeypatch.setattr(routing_model, "_read_pointer", throttled)
+    clock[0] = 61.0
+    assert routing_model.active_model(clock=lambda: clock[0]) is model
