@@ -172,15 +172,22 @@ def retrain(now: datetime | None = None, actor: str = SYSTEM) -> Any:
         ok = ok and slice_ok
         reasons += [f"Phần giữ lại từ chỉnh sửa: {reason}" for reason in slice_reasons]
     key = store.put_artifact(version, artifact)
+
+    def ran(promoted: bool) -> Any:
+        return store.Run(version, key, now.astimezone(timezone.utc).isoformat(), int(artifact["n_examples"]),
+                         len(taught), inputs, figures, promoted, list(reasons), actor)
+
+    run = ran(ok)
     if ok:
-        try:
-            store.activate(version, key, pointer.seq, actor, now)
+        try:  # the pointer and the run's history item in one transaction
+            store.activate(version, key, pointer.seq, actor, now, promoted=run)
         except store.ModelChanged:
             ok = False
             reasons.append("Mô hình đang dùng vừa được đổi trong lúc huấn luyện; lần chạy sau sẽ so sánh lại.")
-    run = store.Run(version, key, now.astimezone(timezone.utc).isoformat(), int(artifact["n_examples"]),
-                    len(taught), inputs, figures, ok, reasons, actor)
-    store.add_run(run)
+            run = ran(False)
+            store.add_run(run)
+    else:
+        store.add_run(run)
     logger().info("routing model trained", extra={"model_version": version, "promoted": ok,
                                                   "corrections": len(corrections), "held_back": len(kept_back)})
     return run

@@ -102,12 +102,16 @@ def _run(item: LearningModel) -> Run:
                list(item.reasons or []), item.actor or "", item.rolled_back_by, item.rolled_back_at)
 
 
+def _run_item(run: Run) -> LearningModel:
+    return LearningModel(PK, f"V#{run.version}", version=run.version, key=run.key, trained_at=run.trained_at,
+                         n_examples=run.n_examples, n_corrections=run.n_corrections, inputs=run.inputs,
+                         figures=run.figures, promoted=run.promoted, reasons=run.reasons or None, actor=run.actor)
+
+
 def add_run(run: Run) -> bool:
     """Stores a run's history item unless one of its version exists; returns whether it was stored."""
     bind()
-    item = LearningModel(PK, f"V#{run.version}", version=run.version, key=run.key, trained_at=run.trained_at,
-                         n_examples=run.n_examples, n_corrections=run.n_corrections, inputs=run.inputs,
-                         figures=run.figures, promoted=run.promoted, reasons=run.reasons or None, actor=run.actor)
+    item = _run_item(run)
     try:
         with translate():
             item.save(condition=LearningModel.pk.does_not_exist())
@@ -150,11 +154,12 @@ def pointer() -> Pointer:
 
 
 def activate(version: str | None, key: str | None, expected_seq: int, actor: str, now: datetime,
-             rollback: bool = False) -> int:
+             rollback: bool = False, promoted: Run | None = None) -> int:
     """Makes `version` the active model (None: none, keywords only) if the pointer is still at
     `expected_seq` (0: none yet); returns the new seq. A rollback (an admin's) marks the version's
-    history item and is audited in the same transaction, as is an admin's switch to keywords only.
-    Raises ModelChanged when the pointer moved meanwhile."""
+    history item and is audited in the same transaction, as is an admin's switch to keywords only; a
+    training run's promotion (`promoted`) stores its history item in the same transaction, so the
+    pointer never names a version the history lacks. Raises ModelChanged when the pointer moved meanwhile."""
     connection = bind()
     pointer_item = LearningModel(PK, ACTIVE)
     condition = (LearningModel.pk.does_not_exist() if expected_seq == 0 else LearningModel.seq == expected_seq)
@@ -164,6 +169,8 @@ def activate(version: str | None, key: str | None, expected_seq: int, actor: str
     with translate(ModelChanged):
         with TransactWrite(connection=connection) as transaction:
             transaction.update(pointer_item, actions=actions, condition=condition)
+            if promoted is not None:
+                transaction.save(_run_item(promoted), condition=LearningModel.pk.does_not_exist())
             if rollback and not version:
                 transaction.save(audit.entry("routing_model_keywords_only", actor, now),
                                  condition=EventModel.pk.does_not_exist())

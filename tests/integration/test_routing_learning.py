@@ -231,3 +231,22 @@ def test_a_pointer_that_cannot_be_read_keeps_the_model_the_container_has(
     monkeypatch.setattr(routing_model, "_read_pointer", throttled)
     clock[0] = 61.0
     assert routing_model.active_model(clock=lambda: clock[0]) is model
+
+
+def test_a_model_changed_during_training_is_not_replaced_and_the_run_is_kept(
+        stack: Any, learning: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(timezone.utc)
+    activate = routing_model.activate
+
+    def admin_first(version: Any, key: Any, expected_seq: int, *args: Any, **kwargs: Any) -> int:
+        # an admin turns the model off (keywords only) while the job trains
+        activate(None, None, expected_seq, "staff:quantri@demo.1022.vn", now, rollback=True)
+        return activate(version, key, expected_seq, *args, **kwargs)
+
+    monkeypatch.setattr(routing_model, "activate", admin_first)
+    run = model_training.retrain(now)
+    # Then the admin's choice stands, and the run is in the history, not used, with the reason
+    assert routing_model.pointer().version is None and routing_model.pointer().seq == 1
+    stored = routing_model.run(run.version)
+    assert stored is not None and not stored.promoted and not run.promoted
+    assert any("vừa được đổi" in reason for reason in stored.reasons)
