@@ -45,8 +45,7 @@ THRESHOLDS: dict[str, float] = {
     "model_weak": 0.9,       # ... or from this one when weak keywords lean the same way
     "model_override": 1.01,  # a model this sure overrides a keyword decision for a non-confidential category
     "confidential_agree": 0.2,  # a confidential keyword decision needs the model to give it this much ...
-    "confidential_rank": 1,  # ... or to rank it among its first N
-    "confidential_alone": 1.01,  # model + weak confidential keywords agreeing route from this probability
+    "confidential_rank": 1,  # ... and to rank it among its first N
     "confidential_score": 0.0,   # ... and keyword evidence of at least this score
     "confidential_margin": 0.0,  # ... this far ahead of the next category
     "doubt_keywords": 99.0,  # a non-confidential choice goes to triage when a confidential category has this keyword score
@@ -180,7 +179,8 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
 
     With a model (thresholds: THRESHOLDS, overridden by the reference data's "routing" block; see decide):
     - a confidential category needs its own keywords (matched as written) sure and `confidential_margin`
-      ahead, and the model's agreement (its first choice, or at least `confidential_agree`); else triage;
+      ahead, and the model's agreement (among its first `confidential_rank` and at least `confidential_agree`);
+      else triage;
     - keywords and model agree: routed ("both");
     - a model at least `model_override` sure of a non-confidential category overrides keywords short of
       `keyword_strong` ("model");
@@ -188,8 +188,7 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
       `keyword_floor`, or ranks it among its first `keyword_rank`, and its own choice is below
       `model_veto`), or the keyword evidence is strong: routed ("keywords");
     - the keywords did not decide: the model alone routes from `model_alone` (`model_weak` when the
-      weak keywords lean the same way), never to "khac"; a confidential category only when its own
-      weak keywords lead too and the model gives it `confidential_alone` ("both");
+      weak keywords lean the same way), never to "khac" nor to a confidential category (a doubt: triage);
     - a non-confidential choice beside a confidential category the model gives `doubt_model` (or its
       keywords score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators';
     - anything else goes to triage. A model that fails to predict leaves the keywords alone.
@@ -263,7 +262,8 @@ def _combine(scores: dict[str, float], predicted: list[tuple[str, float]], ref: 
     if sure and top is not None:
         p = probability.get(top, 0.0)
         if ref.categories[top].confidential:
-            agrees = p >= limits["confidential_agree"] or rank.get(top, 99) < int(limits["confidential_rank"])
+            # keyword evidence AND the model's agreement: among its first `confidential_rank` and this sure
+            agrees = p >= limits["confidential_agree"] and rank.get(top, 99) < int(limits["confidential_rank"])
             clear = score >= limits["confidential_score"] and score - second >= limits["confidential_margin"]
             if agrees and clear and not (model_pick != top and routable(model_pick) and model_p >= limits["model_veto"]):
                 return top, ("both" if model_pick == top else "keywords"), p, model_pick
@@ -281,8 +281,6 @@ def _combine(scores: dict[str, float], predicted: list[tuple[str, float]], ref: 
         weak = top == model_pick  # the keywords lean the same way without being sure
         if model_p >= (limits["model_weak"] if weak else limits["model_alone"]):
             return model_pick, "model", model_p, top
-    elif (model_pick in scores and ref.categories.get(model_pick) is not None
-          and ref.categories[model_pick].confidential and top == model_pick
-          and model_p >= limits["confidential_alone"]):
-        return model_pick, "both", model_p, None  # confidential: its own keywords lean that way too
+    # A confidential category is never routed without a keyword decision (no "confidential alone" path):
+    # weak keywords leaning the model's way are a doubt, and a doubt goes to the operators.
     return None, "model", model_p, model_pick
