@@ -189,8 +189,9 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
       `model_veto`), or the keyword evidence is strong: routed ("keywords");
     - the keywords did not decide: the model alone routes from `model_alone` (`model_weak` when the
       weak keywords lean the same way), never to "khac" nor to a confidential category (a doubt: triage);
-    - a non-confidential choice beside a confidential category the model gives `doubt_model` (or its
-      keywords score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators';
+    - a choice beside a (another) confidential category the model gives `doubt_model` (or its keywords
+      score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators', and so is
+      one torn between the two confidential categories;
     - anything else goes to triage. A model that fails to predict leaves the keywords alone.
     Confidential keywords match as written: 'chắn đường' is not 'chặn đường'."""
     pairs = tokens(text, ref.abbreviations)
@@ -248,7 +249,7 @@ def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: Re
                    for c in ref.categories.values())
 
     decided = _combine(scores, predicted, ref, limits, top, score, second, sure, routable)
-    if decided[0] is not None and routable(decided[0]) and doubt(decided[0]):
+    if decided[0] is not None and doubt(decided[0]):  # also between the two confidential categories
         return None, decided[1], decided[2], decided[0]
     return decided
 

@@ -127,7 +127,7 @@ def test_a_confident_model_routes_a_message_with_no_keyword() -> None:
     assert classify("ca xom phan nan lau roi", REF).category is None
     decided = classify("ca xom phan nan lau roi", REF, model=alone)
     assert (decided.category, decided.source) == ("chieu-sang", "model")
-    unsure = _Fixed([("chieu-sang", 0.6), ("khac", 0.4)])
+    unsure = _Fixed([("chieu-sang", 0.5), ("khac", 0.4), ("giao-thong", 0.1)])
     assert classify("ca xom phan nan lau roi", REF, model=unsure).category is None
     stricter = dataclasses.replace(REF, routing={**REF.routing, "model_alone": 0.99})
     assert classify("ca xom phan nan lau roi", stricter, model=alone).category is None
@@ -180,3 +180,10 @@ def test_a_confidential_category_is_never_routed_on_weak_keywords_however_sure_t
 def test_noise_from_karaoke_or_a_neighbours_loudspeaker_is_an_environment_matter() -> None:
     for text in ("hàng xóm mở loa hát karaoke ồn ào tới khuya", "quan nhau mo loa keo hat karaoke toi 12h dem"):
         assert classify(text, REF).category == "moi-truong"
+
+
+def test_a_doubt_between_the_two_confidential_categories_goes_to_triage() -> None:
+    torn = _Fixed([("an-ninh-trat-tu", 0.6), ("tham-nhung-tieu-cuc", 0.35), ("giao-thong", 0.05)])
+    assert classify("nhà tôi bị trộm xe máy", REF, model=torn).category is None
+    clear = _Fixed([("an-ninh-trat-tu", 0.9), ("tham-nhung-tieu-cuc", 0.05), ("giao-thong", 0.05)])
+    assert classify("nhà tôi bị trộm xe máy", REF, model=clear).category == "an-ninh-trat-tu"
