@@ -34,6 +34,8 @@ CONFIG: dict[str, Any] = {
     "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
     "min_df": 1,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
     "max_features": 20000,      # the most frequent features only: the artifact stays under ~1 MB of JSON
+    "correction_min_df": 3,     # a feature only corrections have must come from this many of them: a rare word
+                                # one citizen wrote (a neighbour's name redaction missed) never enters the artifact
     "temperature": 2.0,         # probabilities = softmax(log joint / temperature)
 }
 # Promotion tolerances (not_worse): one message in a few hundred is noise, not a regression.
@@ -51,6 +53,7 @@ class Example:
     category: str
     area: str | None = None
     channel: str = "web"
+    correction: bool = False   # a citizen's own (redacted) words from a staff correction, not packaged data
 
 
 def features(normalised: str, config: dict[str, Any] | None = None) -> set[str]:
@@ -83,21 +86,33 @@ def train(examples: list[Example], ref: ReferenceData, version: str, now_iso: st
     index = {c: i for i, c in enumerate(classes)}
     weighted: list[tuple[set[str], int, float]] = []
     used = 0
+    packaged: set[str] = set()          # features of the labelled sets and keywords (no one's personal data)
+    from_corrections: Counter[str] = Counter()
     for example in examples:
         if example.category in index:
-            weighted.append((features(_normalised(example.text, ref), config), index[example.category], 1.0))
+            feats = features(_normalised(example.text, ref), config)
+            weighted.append((feats, index[example.category], 1.0))
+            if example.correction:
+                from_corrections.update(feats)
+            else:
+                packaged |= feats
             used += 1
     if config["keyword_weight"]:
         for category in ref.categories.values():
             for phrase, _ in category.keywords:
-                weighted.append((features(f" {phrase} ", config), index[category.id], config["keyword_weight"]))
+                feats = features(f" {phrase} ", config)
+                packaged |= feats
+                weighted.append((feats, index[category.id], config["keyword_weight"]))
     doc_freq: Counter[str] = Counter()
     class_docs = [0.0] * len(classes)
     for feats, label, weight in weighted:
         class_docs[label] += weight
         for feat in feats:
             doc_freq[feat] += weight
-    frequent = sorted((f for f, n in doc_freq.items() if n >= config["min_df"]), key=lambda f: (-doc_freq[f], f))
+    floor = config.get("correction_min_df", 1)
+    frequent = sorted((f for f, n in doc_freq.items()
+                       if n >= config["min_df"] and (f in packaged or from_corrections[f] >= floor)),
+                      key=lambda f: (-doc_freq[f], f))
     kept = sorted(frequent[:int(config["max_features"])])
     keep = set(kept)
     counts: dict[str, dict[int, float]] = {f: {} for f in kept}

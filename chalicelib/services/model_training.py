@@ -152,7 +152,7 @@ def retrain(now: datetime | None = None, actor: str = SYSTEM) -> Any:
         if earlier.inputs == inputs:
             return earlier
     version = f"{now.astimezone(timezone.utc):%Y%m%d-%H%M%S}-{inputs[:6]}"
-    examples = seeds + [learn.Example(c.text, c.chose["category"], c.chose.get("area"), c.channel) for c in taught]
+    examples = seeds + [learn.Example(c.text, c.chose["category"], c.chose.get("area"), c.channel, correction=True) for c in taught]
     artifact = learn.train(examples, ref, version, now.astimezone(timezone.utc).isoformat())
     new = learn.load(artifact)
     pointer, old, _ = _active(ref)

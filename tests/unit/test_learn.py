@@ -103,3 +103,16 @@ def test_classify_without_a_model_is_keywords_only(artifact: dict) -> None:
     assert (staff.source, staff.confidence) == ("staff", 1.0)
     both = classify("Đường bị ngập sâu sau mưa, xe chết máy hàng loạt", REF, model=learn.load(artifact))
     assert (both.category, both.source) == ("ngap-ung", "both") and 0 < both.confidence <= 1
+
+
+def test_a_rare_word_only_one_correction_had_never_enters_the_model() -> None:
+    # Given a staff correction whose (redacted) text still carries an unusual word — a neighbour's name
+    ref = parse_reference(seed_document())
+    seeds = learn.seed_examples()
+    rare = learn.Example("ong Xuyenthao hang xom do rac ra kenh", "moi-truong", correction=True)
+    artifact = learn.train([*seeds, rare], ref, "v-rare", "2026-11-30T00:00:00+00:00")
+    # Then no feature of the model names it; the same word from three corrections is common enough to learn
+    assert not [f for f in artifact["counts"] if "xuyenthao" in f]
+    common = [learn.Example(f"Xuyenthao {n} do rac ra kenh", "moi-truong", correction=True) for n in range(3)]
+    again = learn.train([*seeds, *common], ref, "v-common", "2026-11-30T00:00:00+00:00")
+    assert "w:xuyenthao" in again["counts"]
