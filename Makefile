@@ -11,7 +11,7 @@ AWS_REGION ?= ap-southeast-1
 ARTIFACT_BUCKET ?=
 AWS_ENV = STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) ARTIFACT_BUCKET=$(ARTIFACT_BUCKET)
 
-.PHONY: run test bench bench-search bench-stats stats-backfill bench-exports bench-kb bench-telephony fuzz soak package deploy secrets browser clean
+.PHONY: run test bench bench-search bench-stats stats-backfill bench-exports bench-kb bench-routing bench-telephony fuzz soak package deploy secrets browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -56,6 +56,12 @@ bench-telephony: $(STAMP)
 ## make stats-backfill FROM=yyyy-mm [TO=yyyy-mm]: rebuild the statistics counters of whole months from the tickets
 stats-backfill: $(STAMP)
 	@$(BIN)/python -m chalicelib.services.stats backfill $(FROM) $(or $(TO),$(FROM))
+
+## make bench-routing: keywords only vs keywords + learned model (accuracy of routed messages, wrong-agency rate,
+## triage rate, confidential false positives) on the seed set (cross-validated), the holdout and the blind set, with
+## the misses of the first two, into bench/results.json (about a minute)
+bench-routing: $(STAMP)
+	@$(BIN)/python -m bench.routing
 
 ## make bench-kb: knowledge-base search, top-1/top-3 accuracy on the labelled and the held-out questions, p50 search
 ## time in-process and through the service on the emulator, index size, into bench/results.json (about 10 seconds)

@@ -12,6 +12,7 @@ from chalicelib.web import routes_kb
 from chalicelib.web import routes_hoidap
 from chalicelib.web import routes_calls
 from chalicelib.web import routes_telephony
+from chalicelib.web import routes_routing_model
 from chalicelib.web import (routes_admin, routes_citizen, routes_common, routes_open311, routes_public_api,
                             routes_staff, routes_stats, routes_webhooks)
 
@@ -66,6 +67,7 @@ app.register_blueprint(routes_hoidap.bp)       # the public Q&A /hoi-dap and its
 app.register_blueprint(routes_kb.bp)           # the knowledge base's staff pages, /staff/hoi-dap
 app.register_blueprint(routes_calls.bp)        # telephony pages: duty roster, call log, call tasks, screen-pop
 app.register_blueprint(routes_telephony.bp)    # Stringee: answer_url (SCCO), call events, next operator, voicemail
+app.register_blueprint(routes_routing_model.bp)  # routing that learns: models, history, retrain, rollback
 app.register_blueprint(routes_common.served)   # no routes: gives the helpers the request being served
 
 
@@ -186,6 +188,16 @@ def kb_expiry(event: Any) -> dict[str, int]:
     from chalicelib.services.kb import expire_due
 
     return expire_due(_scheduled_at(event))
+
+
+# Every 10 minutes: an admin's "retrain now" is served; at 02:30 in Vietnam the daily run. The router
+# retrains on the operators' corrections; a new model is used only when it is not worse
+# (chalicelib/services/model_training.py)
+@app.schedule(Rate(10, unit=Rate.MINUTES))
+def retrain_routing(event: Any) -> dict[str, Any]:
+    from chalicelib.services.model_training import scheduled
+
+    return scheduled(_scheduled_at(event))
 
 
 @app.on_sns_message(topic="hotline-ses-events")

@@ -43,6 +43,7 @@ DESCRIPTIONS = {
     "refresh_zalo_token": "Làm mới token Zalo OA (theo giờ thật của Zalo)",
     "reports": "Xuất danh sách lớn ra tệp; ngày 1 hằng tháng (từ 08:00) gửi báo cáo tháng trước cho lãnh đạo",
     "kb_expiry": "Bài hỏi đáp quá ngày hết hiệu lực: gỡ khỏi tra cứu, báo người viết (06:00 giờ Việt Nam)",
+    "retrain_routing": "Huấn luyện lại định tuyến từ chỉnh sửa của tổng đài viên: khi quản trị yêu cầu, và 02:30 giờ Việt Nam",
 }
 
 

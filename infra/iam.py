@@ -98,6 +98,11 @@ EXPORT_FILES = allow("ExportFiles", ["s3:GetObject", "s3:PutObject"], _objects("
 KB_FILES = allow("KnowledgeBaseFiles", ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
                  _objects("kb"))
 
+# Routing models under models/routing/ (<version>.json.gz): routing reads the active one; the retrain job
+# writes each new one.
+READ_ROUTING_MODELS = allow("ReadRoutingModels", ["s3:GetObject"], _objects("models/routing"))
+ROUTING_MODELS = allow("RoutingModels", ["s3:GetObject", "s3:PutObject"], _objects("models/routing"))
+
 FUNCTIONS: dict[str, list[dict[str, Any]]] = {
     # Pages, the JSON API, webhooks, Open311 and the staff console.
     "APIHandler": [
@@ -116,6 +121,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         LIST_SEARCH_INDEX,
         EXPORT_FILES,  # statistics spreadsheets and export jobs' download links
         KB_FILES,  # the knowledge base's index and PDF sources
+        READ_ROUTING_MODELS,  # re-categorising without a category routes with the active model
         allow("StaffAccounts", ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
                                 "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
                                 "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:ListUsersInGroup",
@@ -131,6 +137,7 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         # auto-answer finds no index stored yet and builds it (chalicelib/services/kb.py)
         table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
         KB_FILES,  # the auto-answer reads the knowledge base's index
+        READ_ROUTING_MODELS,  # the active routing model
         send_to("NotificationsQueue"),
     ],
     "HandleInbound": [
@@ -226,6 +233,13 @@ FUNCTIONS: dict[str, list[dict[str, Any]]] = {
         table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
         KB_FILES,
         send_to("NotificationsQueue"),
+    ],
+    "RetrainRouting": [
+        ON_FAILURE,
+        # the corrections (Query), the models' history and active pointer (GetItem, PutItem, UpdateItem,
+        # Query), an admin's request (GetItem, DeleteItem), the reference data (GetItem)
+        table("Tickets", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"),
+        ROUTING_MODELS,
     ],
     # SES bounces and complaints (SNS).
     "SesEvents": [

@@ -125,8 +125,9 @@ def named(row: Mapping[str, Any], ref: Any) -> dict[str, Any]:
 
 
 def figure_tables(figures: Mapping[str, Any]) -> list[Table]:
-    """Returns the figures as tables: the totals, the trend per period, one per dimension, the backlog
-    by age, the category x commune table, and operators' workload when the figures hold it."""
+    """Returns the figures as tables: the totals, the trend per period, questions and complaints, one per
+    dimension, the backlog by age, the category x commune table, and operators' workload when the figures
+    hold it."""
     totals = figures.get("totals") or {}
     period = figures.get("period") or {}
     tables: list[Table] = [("Tổng hợp", [["Chỉ tiêu", "Giá trị"],
@@ -137,6 +138,13 @@ def figure_tables(figures: Mapping[str, Any]) -> list[Table]:
                                *[[row.get("bucket"), row.get("received"), row.get("answered"), row.get("on_time"),
                                   row.get("late"), _value(row.get("on_time_pct"))]
                                  for row in figures.get("series") or []]]))
+    kinds = totals.get("kinds") or {}
+    if kinds:
+        lines = [(label, kinds.get(key) or {}) for key, label in (("question", "Câu hỏi"), ("complaint", "Phản ánh"))]
+        tables.append(("Câu hỏi và phản ánh", [
+            ["Loại", "Tiếp nhận", "Đã trả lời", "Đúng hạn", "Tỷ lệ đúng hạn (%)"],
+            *[[label, line.get("received"), line.get("answered"), line.get("on_time"), _value(line.get("on_time_pct"))]
+              for label, line in lines]]))
     by = figures.get("by") or {}
     for key, title in DIMENSIONS:
         tables.append((title, [DIMENSION_HEADING, *[[_value(row.get(k)) for k in DIMENSION_KEYS]

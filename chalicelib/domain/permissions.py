@@ -75,6 +75,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "call_log": frozenset({SUPERVISOR, ADMIN}),   # everyone's calls (an operator sees their own)
     "roster": _DESK,                               # see the duty roster, set oneself available / away
     "edit_roster": frozenset({SUPERVISOR, ADMIN}),
+    # Routing that learns (/staff/quan-tri/dinh-tuyen): supervisors see the models and their figures,
+    # admins retrain now and roll back.
+    "routing_model_view": frozenset({SUPERVISOR, ADMIN}),
+    "routing_model": frozenset({ADMIN}),
 }
 
 

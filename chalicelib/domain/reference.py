@@ -12,7 +12,7 @@ from typing import Any, Callable
 from chalicelib.domain.calls import Telephony, parse_telephony
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.retention import Retention, parse_retention
-from chalicelib.domain.text import fold
+from chalicelib.domain.text import fold, nfc
 from chalicelib.domain.working_time import WorkCalendar, parse_calendar
 
 
@@ -24,6 +24,7 @@ class Category:
     confidential: bool
     agency: str | None
     keywords: tuple[tuple[str, float], ...] = ()   # folded phrases and their weights
+    written: tuple[str, ...] = ()                  # the same phrases lower-cased as written (with diacritics)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class ReferenceData:
     threading: ThreadRules = field(default_factory=ThreadRules)
     monthly_report_emails: tuple[str, ...] = ()   # who receives the monthly report (leadership)
     telephony: Telephony = field(default_factory=Telephony)  # calls: recording, closed message, task reminders
+    routing: dict[str, float] = field(default_factory=dict)  # the "routing" block: classifier thresholds
 
     def agency_for(self, category: str | None, area: str | None) -> str | None:
         """The routing table: category x area, then the category's agency, then the area's."""
@@ -108,7 +110,8 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
         areas = {a["id"]: Area(a["id"], a["name"], a["kind"], a.get("agency")) for a in doc["areas"]}
         categories = {c["id"]: Category(c["id"], c["name"], int(c["sla_working_days"]),
                                         bool(c.get("confidential", False)), c.get("agency"),
-                                        tuple((fold(k), float(w)) for k, w in c.get("keywords", [])))
+                                        tuple((fold(k), float(w)) for k, w in c.get("keywords", [])),
+                                        tuple(" ".join(nfc(str(k)).lower().split()) for k, _ in c.get("keywords", [])))
                       for c in doc["categories"]}
         rules = {(r.get("category"), r.get("area")): r["agency"] for r in doc.get("routing_rules", [])}
         abbreviations = {fold(k): fold(v) for k, v in doc.get("abbreviations", {}).items()}
@@ -164,7 +167,8 @@ def parse_reference(doc: dict[str, Any]) -> ReferenceData:
     return ReferenceData(version, categories, areas, agencies, rules, abbreviations,
                          float(routing.get("min_score", 2.5)), float(routing.get("min_margin", 1.0)), calendar,
                          opens, closes, doc.get("admin_email", ""), doc.get("hotline_supervisor_email", ""),
-                         hotline_phone, hotline_sms, retention, threading, tuple(report_emails), telephony)
+                         hotline_phone, hotline_sms, retention, threading, tuple(report_emails), telephony,
+                         {k: float(v) for k, v in routing.items() if isinstance(v, (int, float))})
 
 
 def _threading(block: Any, bad: Callable[[str, str, str], None]) -> ThreadRules:

@@ -12,6 +12,10 @@ Counting rules (README "Statistics"):
 - an answer is on time when given at or before the deadline in force at that moment (`due_at`, which
   includes every extension a supervisor granted, and restarts when a ticket is reopened); a ticket
   without a deadline is on time;
+- questions (a ticket whose `kind` is "question", chalicelib.domain.questions) are also counted in
+  `q_received`, `q_answered`, `q_on_time` of the same counter items (no dimension of their own, so no
+  more items); complaints are the rest. A ticket becomes a question when it is routed: its
+  `q_received` is then added on its creation day, like a moved `received`;
 - durations go into fixed log-scale buckets (BUCKET_UPPER, minutes), in working time (the holiday
   calendar) and calendar time; a percentile is the upper bound of the bucket holding it.
 """
@@ -30,7 +34,9 @@ BUCKET_UPPER = (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 960, 1440, 2880, 5760, 1
 HISTOGRAMS = ("fa_w", "fa_c", "an_w", "an_c")  # first action / answer × working / calendar minutes
 LISTED_EVENTS = ("reopened", "rejected", "redirected", "merged")  # counted as events: listed by their timeline
 COUNTS = ("received", "answered", "on_time", "late", "reopened", "rejected", "redirected", "merged",
-          "callbacks_due", "callbacks_done", "callbacks_within_30", "rating_count", "rating_sum")
+          "callbacks_due", "callbacks_done", "callbacks_within_30", "rating_count", "rating_sum",
+          "q_received", "q_answered", "q_on_time")
+QUESTION = "question"  # a ticket's `kind` (chalicelib.domain.questions); anything else is a complaint
 RATINGS = tuple(f"rating_{n}" for n in range(1, 6))
 FIELDS = COUNTS + RATINGS + tuple(f"{h}_{i}" for h in HISTOGRAMS for i in range(len(BUCKET_UPPER)))
 DIMENSIONS = ("channel", "category", "agency", "area")
@@ -119,6 +125,8 @@ def on_creation(fields: dict[str, Any], actor: str, at: datetime) -> list[Increm
     inc = Increment(local_day(fields["created_at"]), combo(fields.get("channel"), fields.get("category"),
                                                            fields.get("agency"), fields.get("area")))
     inc.add("received")
+    if fields.get("kind") == QUESTION:
+        inc.add("q_received")
     out = [inc]
     if is_work("created", actor):
         inc.counts.update({"fa_w_0": 1, "fa_c_0": 1})
@@ -135,11 +143,13 @@ def on_change(ticket: Any, target: str | None, changes: dict[str, Any], kind: st
     after = {name: changes[name] if name in changes else getattr(ticket, name, None) for name in DIMENSIONS}
     before_key = combo(*(getattr(ticket, name, None) for name in DIMENSIONS))
     key = combo(*(after[name] for name in DIMENSIONS))
+    was_question = getattr(ticket, "kind", None) == QUESTION
+    question = (changes["kind"] if "kind" in changes else getattr(ticket, "kind", None)) == QUESTION
     out: list[Increment] = []
-    if key != before_key and ticket.created_at is not None:
+    if (key != before_key or question != was_question) and ticket.created_at is not None:
         created = local_day(ticket.created_at)
-        out.append(Increment(created, before_key, {"received": -1}))
-        out.append(Increment(created, key, {"received": 1}))
+        out.append(Increment(created, before_key, {"received": -1, **({"q_received": -1} if was_question else {})}))
+        out.append(Increment(created, key, {"received": 1, **({"q_received": 1} if question else {})}))
     inc = Increment(local_day(at), key)
     if target == "answered":
         inc.add("answered")
@@ -147,6 +157,8 @@ def on_change(ticket: Any, target: str | None, changes: dict[str, Any], kind: st
         if on_time is None:
             on_time = ticket.due_at is None or at <= ticket.due_at
         inc.add("on_time" if on_time else "late")
+        if question:
+            inc.counts.update({"q_answered": 1, **({"q_on_time": 1} if on_time else {})})
         inc.counts.update(durations("an", ticket.created_at, at, calendar))
     elif target in ("reopened", "rejected", "redirected", "merged"):
         inc.add(target)
@@ -210,7 +222,8 @@ def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkC
     out: list[Increment] = []
     first_done = False
     created_by_staff = bool(events) and events[0].kind == "created" and is_work("created", events[0].actor)
-    received = Increment(local_day(ticket.created_at), key, {"received": 1})
+    question = getattr(ticket, "kind", None) == QUESTION
+    received = Increment(local_day(ticket.created_at), key, {"received": 1, **({"q_received": 1} if question else {})})
     if created_by_staff:
         received.counts.update({"fa_w_0": 1, "fa_c_0": 1})
         out.append(Increment(local_day(ticket.created_at), "", {"handled": 1}, operator=events[0].actor[6:]))
@@ -226,6 +239,8 @@ def replay(ticket: Any, events: list[Any], callbacks: list[Any], calendar: WorkC
             inc.key = combo(dims["channel"], dims["category"], detail.get("agency", dims["agency"]), dims["area"])
             inc.add("answered")
             inc.add("on_time" if detail.get("on_time", True) else "late")
+            if question:
+                inc.counts.update({"q_answered": 1, **({"q_on_time": 1} if detail.get("on_time", True) else {})})
             inc.counts.update(durations("an", ticket.created_at, event.at, calendar))
         elif event.kind in ("reopened", "rejected", "redirected", "merged"):
             inc.add(event.kind)

@@ -282,6 +282,8 @@ AUDIT_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
     "templates": ("Mẫu trả lời", frozenset({"template_created", "template_edited", "template_deleted"})),
     "open311": ("Khoá Open311", frozenset({"integrator_added", "integrator_revoked"})),
     "roster": ("Lịch trực tổng đài", frozenset({"roster_saved"})),
+    "routing": ("Định tuyến tự học", frozenset({"routing_model_retrain_requested", "routing_model_rollback",
+                                               "routing_model_keywords_only"})),
     "personal": ("Dữ liệu cá nhân", frozenset({"person_searched", "person_exported", "personal_data_erasure_started",
                                                 "personal_data_erased", "export_reporter"})),
 }

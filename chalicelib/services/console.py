@@ -36,7 +36,7 @@ from chalicelib.domain.reports import validate_submission
 from chalicelib.domain.sms import fits_one_segment
 from chalicelib.domain.tracking import parse_code
 from chalicelib.observability import logger
-from chalicelib.services import assignments, deadlines, intake, lookup, routing
+from chalicelib.services import assignments, deadlines, intake, lookup, model_training, routing
 from chalicelib.store import audit, callbacks, outbound, ratings, templates, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
@@ -84,7 +84,8 @@ def summary(ticket: TicketModel, ref: ReferenceData, now: datetime) -> dict[str,
             "agency": agency.name if agency else None, "channel": ticket.channel,
             "created": local_text(ticket.created_at), "due": local_text(ticket.due_at) if ticket.due_at else None,
             "overdue": bool(ticket.due_at and is_open(status) and ticket.due_at < now),
-            "needs_callback": bool(ticket.needs_callback), "held": bool(ticket.held), "excerpt": ticket.text[:140]}
+            "needs_callback": bool(ticket.needs_callback), "held": bool(ticket.held), "excerpt": ticket.text[:140],
+            "question": ticket.kind == "question"}
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
@@ -367,7 +368,8 @@ def _categorise(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], r
         errors.append(FieldError("area", "Xã/phường không có trong danh mục.", "Unknown commune or ward."))
     if errors:
         raise ValidationFailed(errors)
-    result = routing.recategorise(ticket.tracking_code, category, area, user.actor, now, ticket=ticket)
+    result = routing.recategorise(ticket.tracking_code, category, area, user.actor, now, ticket=ticket,
+                                  role=model_training.role_of(user.roles))
     return "Đã phân loại và chuyển cơ quan xử lý." if result == "assigned" else "Đã phân loại; chưa xác định cơ quan."
 
 
@@ -390,7 +392,10 @@ def _assign(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: 
     kind = "transferred" if ticket.agency else "assigned"
     event = _event(user, kind, now, f"Đã chuyển đến {agency.name} để xử lý.", agency=agency_id,
                    previous=ticket.agency, reason=reason or None)
+    said = model_training.decided(ticket)
     tickets.transition(ticket, Status.ASSIGNED, event, now, agency=agency_id, changes=changes, outbound=notices)
+    model_training.record_correction(ticket, said, {**said, "agency": agency_id}, ref,
+                                     model_training.role_of(user.roles), now)
     _send(notices)
     return f"Đã giao cho {agency.name}."
 
@@ -474,6 +479,21 @@ def _note(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: Re
     body = staff_forms.text(form, "text", staff_forms.MAX_NOTE)
     tickets.update(ticket, _event(user, "note", now, text=body), now, {})
     return "Đã lưu ghi chú nội bộ."
+
+
+def _mark_kind(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData,
+               now: datetime) -> str:
+    """Corrects whether the citizen asks ("question") or complains ("complaint", chalicelib.domain.questions), until
+    the ticket is first answered: the statistics count each answer under the kind it had then."""
+    kind = (form.get("kind") or "").strip()
+    if kind not in ("question", "complaint"):
+        raise ValidationFailed([FieldError("kind", "Chọn câu hỏi hoặc phản ánh.", "kind: question or complaint.")])
+    if ticket.answered_at is not None:
+        raise ValidationFailed([FieldError("kind", "Phản ánh đã được trả lời: không đổi loại được nữa.",
+                                           "An answered ticket keeps its kind.")])
+    if ticket.kind != kind:
+        tickets.update(ticket, _event(user, f"marked_{kind}", now), now, {"kind": kind})
+    return "Đã đánh dấu là câu hỏi." if kind == "question" else "Đã đánh dấu là phản ánh."
 
 
 def _callback(user: StaffUser, ticket: TicketModel, form: Mapping[str, str], ref: ReferenceData, now: datetime) -> str:
@@ -667,10 +687,11 @@ ACTIONS: dict[str, Handler] = {
     "note": _note, "callback": _callback, "callback_done": _callback_done, "extend": _extend,
     "delay_reason": _delay_reason,
     "resolve": _resolve, "reject": _reject, "redirect": _redirect, "merge": _merge, "reopen": _reopen,
-    "close": _close, "publish": _publish, "unpublish": _unpublish,
+    "close": _close, "publish": _publish, "unpublish": _unpublish, "mark_kind": _mark_kind,
 }
 ACTIONS.update(assignments.ACTIONS)  # claim, release, reassign, seen
-_PERMISSION = {"callback_done": "callback", "unpublish": "publish", **assignments.PERMISSIONS}
+_PERMISSION = {"callback_done": "callback", "unpublish": "publish", "mark_kind": "categorise",
+               **assignments.PERMISSIONS}
 
 
 def act(user: StaffUser, code: str, action: str, form: Mapping[str, str], now: datetime | None = None) -> str:

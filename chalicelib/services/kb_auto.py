@@ -1,6 +1,8 @@
 """Use case: answer an SMS, Zalo or Messenger question from the knowledge base, automatically — only when one
 published article matches it with high confidence (chalicelib/domain/kb_search.CONFIDENT, and no second
-article as confident) and only in the categories supervisors switched on (services.kb.set_auto_answer).
+article as confident), only in the categories supervisors switched on (services.kb.set_auto_answer), and
+only when the citizen asks (the router tagged the ticket a question, chalicelib/domain/questions.py): a
+complaint that shares words with an article waits for its agency, not for a how-to.
 
 Runs once, right after the router decided the ticket's category (chalicelib/services/routing.py). The
 short answer and the article's public link go through the ticket's outbound path (stored with the
@@ -22,6 +24,7 @@ KIND = "kb_answer"          # the outbound message's kind
 EVENT = "kb_auto_answer"    # the timeline event's kind
 CHANNELS = ("sms", "zalo", "facebook")  # Messenger: sent as a RESPONSE, the question just came in
 TEXT = 500                  # characters of the question searched
+QUESTION = "question"       # the ticket's kind the router gives a message that asks
 
 
 def confident_match(hits: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -52,13 +55,14 @@ def texts(code: str, hit: Mapping[str, Any], link: str | None) -> tuple[str, str
 
 def after_routing(code: str, now: datetime) -> str | None:
     """Answers the routed ticket `code` from the knowledge base when allowed; returns the article id
-    used, or None (not an SMS/Zalo/Messenger question, category not switched on, no confident match, no route)."""
+    used, or None (not an SMS/Zalo/Messenger question, a complaint rather than a question, category not
+    switched on, no confident match, no route)."""
     from chalicelib.domain.errors import Conflict
     from chalicelib.services import console, kb
     from chalicelib.store import tickets
 
     ticket = tickets.get_ticket(code)
-    if ticket.channel not in CHANNELS or not ticket.category or ticket.anonymised_at:
+    if ticket.channel not in CHANNELS or not ticket.category or ticket.anonymised_at or ticket.kind != QUESTION:
         return None
     switched_on = kb.auto_answer_categories()
     if ticket.category not in switched_on or kb.is_confidential(ticket.category):

@@ -392,6 +392,9 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     from chalicelib.store import kb as kb_store
 
     gaps_deleted = kb_store.delete_gaps_of(code)  # questions noted for the knowledge base from this ticket
+    from chalicelib.store import training
+
+    corrections_deleted = training.delete_of(code)  # its text kept as a routing example (services/model_training.py)
     original = _leave_original(ticket, actor, now) if ticket.merged_into else None
     for follower in ticket.followers or []:  # their markers point at this ticket: it holds nobody now
         people.delete(people.marker(follower.recipient, "FOLLOW", code, now))
@@ -399,7 +402,7 @@ def anonymise_ticket(ticket: TicketModel, now: datetime, actor: str, why: str,
     removed.update(events_redacted=events, messages_erased=messages, callbacks_redacted=redacted_callbacks,
                    photos_deleted=deleted, rating_comment=commented,
                    followers_removed=len(ticket.followers or []), status_links_deleted=links,
-                   kb_gaps_deleted=gaps_deleted)
+                   kb_gaps_deleted=gaps_deleted, routing_examples_deleted=corrections_deleted)
     if original is not None:
         removed.update(original_followers_removed=original[0], original_kept=original[1] is not None)
     if done:

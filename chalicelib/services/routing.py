@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from chalicelib import queues
 from chalicelib.domain.classify import classify
@@ -18,7 +19,8 @@ from chalicelib.domain.reference import ReferenceData
 from chalicelib.domain.working_time import due_at, warn_at
 from chalicelib.notify import staff
 from chalicelib.observability import logger
-from chalicelib.store import tickets
+from chalicelib.services import model_training
+from chalicelib.store import routing_model, tickets
 from chalicelib.store.models import OutboundModel, TicketModel
 from chalicelib.store.reference import load_reference
 
@@ -86,7 +88,8 @@ def _route_once(code: str, now: datetime) -> str:
     ticket = tickets.get_ticket(code)
     if ticket.status != Status.RECEIVED.value:
         return "skipped"
-    status = _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER)
+    model = routing_model.active_model()  # first: a cold container reads its pointer with the reference data
+    status = _assign(ticket, load_reference(), ticket.category, ticket.area, now, actor=ROUTER, model=model)
     if ticket.channel in ("sms", "zalo", "facebook"):
         _auto_answer(code, now)
     return status
@@ -104,21 +107,25 @@ def _auto_answer(code: str, now: datetime) -> None:
 
 
 def recategorise(code: str, category: str | None, area: str | None, actor: str, now: datetime | None = None,
-                 ticket: TicketModel | None = None) -> str:
+                 ticket: TicketModel | None = None, role: str | None = None) -> str:
     """An operator (re)sets category and/or area: the ticket is routed again from them (`ticket`:
-    the copy the operator saw, so a change made meanwhile is a Conflict, not overwritten).
+    the copy the operator saw, so a change made meanwhile is a Conflict, not overwritten). A change of
+    what was decided before is recorded as a training example (`role`: the operator's, never a name).
     Raises Conflict on a concurrent change, IllegalTransition for closed tickets."""
     now = now or datetime.now(timezone.utc)
     ticket = ticket or tickets.get_ticket(code)
-    return _assign(ticket, load_reference(), category, area, now, actor=actor)
+    model = None if category else routing_model.active_model()
+    return _assign(ticket, load_reference(), category, area, now, actor=actor, role=role, model=model)
 
 
 def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area: str | None, now: datetime,
-            actor: str) -> str:
-    decided = classify(ticket.text, ref, category, area)
+            actor: str, role: str | None = None, model: Any = None) -> str:
+    decided = classify(ticket.text, ref, category, area, model=model)
     agency_id = ref.agency_for(decided.category, decided.area) if decided.category else None
     changes: dict[str, object] = {"category": decided.category, "area": decided.area, "agency": agency_id,
-                                  **deadline_changes(ticket, ref, decided.category)}
+                                  "route_source": decided.source, **deadline_changes(ticket, ref, decided.category)}
+    if actor == ROUTER or ticket.kind is None:  # re-categorising keeps what an operator marked (console)
+        changes["kind"] = "question" if decided.question else "complaint"  # chalicelib.domain.questions
     if agency_id is None:
         target, text, outbound = Status.TRIAGE, "Tổng đài viên đang phân loại phản ánh.", []
     else:
@@ -137,7 +144,11 @@ def _assign(ticket: TicketModel, ref: ReferenceData, category: str | None, area:
                              detail={"status": target.value, "agency": agency_id, "category": decided.category,
                                      "area": decided.area, "score": decided.category_score
                                      if decided.category_score != float("inf") else None})
+    before = model_training.decided(ticket)
     tickets.transition(ticket, target, event, now, changes=changes, outbound=outbound)
+    if actor != ROUTER:
+        model_training.record_correction(ticket, before, {"category": decided.category, "area": decided.area,
+                                                          "agency": agency_id}, ref, role, now)
     if outbound:
         queues.send_notifications([(m.pk, m.sk) for m in outbound])
     logger().info("ticket routed", extra={"ticket": ticket.tracking_code, "status": target.value,

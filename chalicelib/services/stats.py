@@ -10,6 +10,7 @@ Where each figure comes from:
 - open, overdue_open, backlog_age: now, from the by_open index (its projected entries, no ticket
   read); an area (commune) filter reads the by_place index of the commune instead; the by-commune
   rows carry no open counts (0: the open-work index projects no commune);
+- kinds (questions / complaints: received, answered, on time): the same counters' q_* numbers;
 - rating_*: the same counters (a rating counts on its day under the ticket's combination);
 - operators: the day workload items (a whole closed month's from its summary, a closed day's from its day
   summary), supervisors and admins only.
@@ -276,6 +277,7 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
             totals[f"{label}_p50_{word}_min"] = rules.percentile(histogram, 0.5)
             totals[f"{label}_p90_{word}_min"] = rules.percentile(histogram, 0.9)
     totals["on_time_pct"] = rules.pct(totals["on_time"], totals["answered"])
+    totals["kinds"] = _kinds(sums)
 
     series: dict[str, dict[str, int]] = {}
     day = query.start
@@ -333,6 +335,15 @@ def figures(user: StaffUser, query: StatsQuery, now: datetime) -> dict[str, Any]
     if allowed(user, "operator_statistics"):
         result["operators"] = _operators(work)
     return result
+
+
+def _kinds(sums: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """Questions and complaints of the period (received, answered, on time): questions from their own
+    counters, complaints the rest (a ticket not routed yet, or routed before tickets had a kind, is one)."""
+    question = {name: sums.get(f"q_{name}", 0) for name in ("received", "answered", "on_time")}
+    complaint = {name: sums.get(name, 0) - n for name, n in question.items()}
+    return {kind: {**line, "on_time_pct": rules.pct(line["on_time"], line["answered"])}
+            for kind, line in (("question", question), ("complaint", complaint))}
 
 
 def _backlog(opened: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:

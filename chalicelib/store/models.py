@@ -72,6 +72,9 @@ Access patterns (every one is a key or an index; nothing here ever Scans):
 | a caller's open call task (merges repeats)     | UpdateItem pk=CALLTASK#<digest of the phone>, sk=OPEN (upsert); closed: sk=DONE#<at> |
 | open call tasks, earliest due (and reminders)  | GSI by_status_due: status=cb#open / cb#soon / cb#reminded, filter pk begins_with CALLTASK# |
 | our Messenger messages to a PSID sent up to a time (delivery / read receipts) | Query pk=FBOUT#<PSID>, sk <= <sent epoch ms, 13 digits>#~ (TTL'd, 8 days); UpdateItem the OUT# item's receipt if not read; a person's erasure: Query pk=FBOUT#<PSID>, batch delete |
+| routing corrections (training examples), oldest first | Query pk=TRAIN#CORR, sk=<at>#<code>#<token> (TTL'd: the retention schedule) |
+| a ticket's routing corrections (erasure deletes them) | Query pk=TRAIN#OF#<code> (sk=the correction's sk; written with it; TTL'd) |
+| routing models: active pointer · history newest first · one version | GetItem pk=RMODEL, sk=ACTIVE (seq-checked; cold container: BatchGetItem with pk=REF, sk=CURRENT) · Query pk=RMODEL, sk begins_with V# · GetItem sk=V#<version> |
 
 `agency_open` is set only while a ticket is open and assigned, so the agency index holds
 exactly the agency's open work; `open_queue` likewise only while it is open. `due_sort` is the ISO due time, or NO_DUE so tickets without
@@ -322,6 +325,10 @@ class TicketModel(Model):
     assignee_name = UnicodeAttribute(null=True)
     # An assignee who is an agency officer sees only that agency's tickets: moved elsewhere, it leaves them.
     assignee_agency = UnicodeAttribute(null=True)
+    # Who decided its category last: "keywords" | "model" | "both" (the router) or "staff" (a correction's "before")
+    route_source = UnicodeAttribute(null=True)
+    # "question" (hỏi đáp) or "complaint" (phản ánh), set when it is routed (chalicelib.domain.questions)
+    kind = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -974,6 +981,38 @@ class ReferenceVersionModel(Model):
     restored_from = NumberAttribute(null=True)
 
 
+class LearningModel(Model):
+    """Routing that learns (chalicelib/store/training.py, chalicelib/store/routing_model.py): a staff
+    correction (pk TRAIN#CORR) and its per-ticket marker (pk TRAIN#OF#<code>); a trained model's history
+    item (pk RMODEL, sk V#<version>) and the active pointer (pk RMODEL, sk ACTIVE)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    code = UnicodeAttribute(null=True)          # the ticket a correction came from
+    text = UnicodeAttribute(null=True)          # a correction's text: redacted and folded
+    channel = UnicodeAttribute(null=True)
+    said = JSONAttribute(null=True)             # what the router had decided: category, area, agency, source
+    chose = JSONAttribute(null=True)            # what staff chose: category, area, agency
+    role = UnicodeAttribute(null=True)          # the corrector's role, never their name
+    at = UTCDateTimeAttribute(null=True)
+    version = UnicodeAttribute(null=True)       # a model's version (history item, pointer)
+    key = UnicodeAttribute(null=True)           # its artifact's S3 key
+    trained_at = UnicodeAttribute(null=True)
+    n_examples = NumberAttribute(null=True)
+    n_corrections = NumberAttribute(null=True)
+    inputs = UnicodeAttribute(null=True)        # digest of what it was trained on (a re-run finds it)
+    figures = JSONAttribute(null=True)          # {"slice": {"new", "old"}, "holdout": {"new", "old"}}
+    promoted = BooleanAttribute(null=True)
+    reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    actor = UnicodeAttribute(null=True)         # who ran it / rolled back to it (staff:<e-mail> or system)
+    rolled_back_by = UnicodeAttribute(null=True)
+    rolled_back_at = UTCDateTimeAttribute(null=True)
+    seq = NumberAttribute(null=True)            # pointer: changes so far (a rollback is conditional on it)
+    expires_at = TTLAttribute(null=True)
+
 MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, ReferenceModel, ReferenceVersionModel,
                                    DedupModel, OutboundModel,
                                    QuarantineModel, RateModel, LeaseModel, CallbackModel,
@@ -981,4 +1020,4 @@ MODELS: tuple[type[Model], ...] = (TicketModel, TicketBodyModel, EventModel, Ref
                                    IntegratorModel, ApiKeyModel, CursorModel, PersonMarkerModel, SearchRequestModel, StatusLinkModel, WorkMarkerModel,
                                    CountsModel, StatsCounterModel, ExportJobModel, RosterModel,
                                    CallModel, CallMarkerModel, CallStatsModel,
-                                   KbArticleModel, KbMarkerModel, MessengerSentModel)
+                                   KbArticleModel, KbMarkerModel, MessengerSentModel, LearningModel)

@@ -230,9 +230,11 @@ AUDIT_LABELS = {
     "reference_saved": "Sửa dữ liệu danh mục", "reference_restored": "Khôi phục dữ liệu danh mục",
     "export_reporter": "Xuất danh sách thống kê kèm người phản ánh",
     "roster_saved": "Sửa lịch trực tổng đài",
+    "routing_model_retrain_requested": "Yêu cầu huấn luyện lại mô hình định tuyến", "routing_model_rollback": "Quay lại mô hình định tuyến cũ",
+    "routing_model_keywords_only": "Tắt mô hình định tuyến (chỉ dùng từ khoá)",
 }
 DETAIL_LABELS = {
-    "version": "Phiên bản", "summary": "Thay đổi", "restored_from": "Khôi phục từ phiên bản", "email": "Tài khoản",
+    "promoted": "Được dùng", "version": "Phiên bản", "summary": "Thay đổi", "restored_from": "Khôi phục từ phiên bản", "email": "Tài khoản",
     "role": "Vai trò", "role_before": "Vai trò trước", "agency": "Cơ quan", "agency_before": "Cơ quan trước",
     "template": "Mẫu", "title": "Tiêu đề", "integrator": "Khoá", "name": "Tên", "reference": "Số tham chiếu",
     "person_kind": "Loại định danh", "format": "Định dạng", "reason": "Lý do", "requester": "Người yêu cầu",

@@ -177,7 +177,8 @@ INBOX_ROW = _obj({"code": CODE, "status": STATUS, "status_label": STR, "category
                   "overdue": BOOL, "needs_callback": BOOL, "held": BOOL, "excerpt": STR},
                  {"unread": {"type": "boolean", "description": "a citizen wrote since staff last acted (Có tin mới)"},
                   "unread_at": _nullable(LOCAL_TEXT), "assignee": {**NSTR, "description": "who works on it"},
-                  "mine": {"type": "boolean", "description": "assigned to the caller"}})
+                  "mine": {"type": "boolean", "description": "assigned to the caller"},
+                  "question": {"type": "boolean", "description": "the citizen asks (hỏi đáp) rather than complains"}})
 
 INBOX = {"oneOf": [
     _obj({"tickets": {"type": "array", "items": _ref("InboxRow")}, "next": NSTR,
@@ -213,9 +214,11 @@ STAFF_TICKET = _obj(
      "actions": {"type": "array", "items": STR}})
 
 ACTION_INPUT = _obj({"version": {"type": ["integer", "string"], "description": "the ticket version last read"}},
-                    {name: STR for name in ("category", "area", "agency", "reason", "text", "due", "callback",
-                                            "outcome", "working_days", "answer", "redirected_to", "merged_into",
-                                            "public_question", "public_answer", "sms", "assignee")})
+                    {**{name: STR for name in ("category", "area", "agency", "reason", "text", "due", "callback",
+                                               "outcome", "working_days", "answer", "redirected_to", "merged_into",
+                                               "public_question", "public_answer", "sms", "assignee")},
+                     "kind": {"type": "string", "enum": ["question", "complaint"],
+                              "description": "mark_kind: the citizen asks, or complains (until the first answer)"}})
 
 ZALO_EVENT = _obj(
     {"app_id": STR, "event_name": {"type": "string", "examples": ["user_send_text", "user_send_image",
@@ -414,7 +417,8 @@ def _staff_paths() -> dict[str, Any]:
                            _path("action", "the action", {"type": "string", "enum": [
                                "categorise", "assign", "return", "start", "reply", "note", "callback",
                                "callback_done", "extend", "delay_reason", "resolve", "reject", "redirect", "merge", "reopen",
-                               "close", "publish", "unpublish", "claim", "release", "reassign", "seen"]})],
+                               "close", "publish", "unpublish", "claim", "release", "reassign", "seen",
+                               "mark_kind"]})],
             "requestBody": _body(_ref("ActionInput")),
             "responses": {"200": _json(_obj({"ok": {"const": True}, "message": STR}, closed=True), "done"),
                           **common, **_errors(404, 409, 413, 422)}}},

@@ -39,6 +39,7 @@ EVENT_LABELS = {
     "follower_removed": "Bỏ người theo dõi", "recategorised": "Phân loại lại (thủ công)",
     "claimed": "Nhận xử lý", "released": "Trả lại việc", "reassigned": "Giao lại cho người khác",
     "kb_auto_answer": "Tự động trả lời bằng bài hỏi đáp",
+    "marked_question": "Đánh dấu là câu hỏi", "marked_complaint": "Đánh dấu là phản ánh",
     "call": "Cuộc gọi",
 }
 DELIVERY_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "fallback": "chuyển sang SMS",

@@ -73,6 +73,8 @@ def test_the_figures_download_as_an_excel_ready_csv_and_as_a_spreadsheet(client:
     received = next(int(row[1]) for row in rows if row and row[0] == "Tiếp nhận")
     assert received >= 3
     assert ["Theo cơ quan"] in rows and any(row and row[0] == "Sở Xây dựng" for row in rows)
+    kinds = rows[rows.index(["Câu hỏi và phản ánh"]) + 2:][:2]
+    assert [row[0] for row in kinds] == ["Câu hỏi", "Phản ánh"] and int(kinds[0][1]) + int(kinds[1][1]) == received
     # the spreadsheet goes by S3: the browser is sent on to a short-lived link
     answer = _get(client, staff["supervisor"], f"/staff/thong-ke/xuat?format=xlsx&{_period()}")
     assert answer.status_code == 303 and "X-Amz-Expires=600" in answer.headers["Location"]

@@ -6,8 +6,9 @@ between agencies, a merge, a ticket answered after a month boundary and two publ
 figure compared with a recomputation that does not ask the app's statistics code anything: deadlines
 are worked out here from the creation time, the category's allowed working days, the holiday
 calendar and the story's extensions and reopenings (README "Statistics"); durations, buckets,
-percentiles and the backlog's ages here too; staff workload from what the story's staff did. Then the
-backfill rebuilds the very same counter items."""
+percentiles and the backlog's ages here too; staff workload from what the story's staff did; the
+questions / complaints split from which tickets the story wrote as questions. Then the backfill
+rebuilds the very same counter items."""
 from __future__ import annotations
 
 import math
@@ -52,13 +53,18 @@ class Story:
     codes: dict[str, str] = field(default_factory=dict)
     actions: list[tuple[str, str, str, datetime]] = field(default_factory=list)  # (code, e-mail, action, when)
     extensions: dict[str, int] = field(default_factory=dict)  # working days granted, by code
+    questions: set[str] = field(default_factory=set)  # the codes written as questions
 
-    def new(self, role: str, when: datetime, category: str = "giao-thong", area: str = "tan-ninh") -> str:
-        fields = {"description": f"Đường hỏng cần sửa {uuid.uuid4().hex[:6]}", "phone": unique_phone(),
+    def new(self, role: str, when: datetime, category: str = "giao-thong", area: str = "tan-ninh",
+            question: bool = False) -> str:
+        text = "Cho hỏi thủ tục xin phép đào đường để lắp ống nước làm ở đâu" if question else "Đường hỏng cần sửa"
+        fields = {"description": f"{text} {uuid.uuid4().hex[:6]}", "phone": unique_phone(),
                   "name": "Dân", "category": category, "area": area}
         code = intake._create(validate_submission(fields, load_reference()), now=when)["tracking_code"]
         routing.route(code, now=when + timedelta(minutes=1))
         self.codes[role] = code
+        if question:
+            self.questions.add(code)
         return code
 
     def act(self, user: StaffUser, role: str, action: str, when: datetime, **form: str) -> None:
@@ -72,12 +78,12 @@ class Story:
 @pytest.fixture(scope="module")
 def month(stack: Any) -> Story:
     s = Story()
-    s.new("on_time", at("2026-08-17"))
+    s.new("on_time", at("2026-08-17"), question=True)
     s.act(SUPERVISOR, "on_time", "start", at("2026-08-17", "10:00"))
     s.act(SUPERVISOR, "on_time", "resolve", at("2026-08-18", "10:00"), answer="Đã sửa.")
     satisfaction.rate_on_web(s.codes["on_time"], tickets.get_ticket(s.codes["on_time"]).survey_token, "4", "",
                              now=at("2026-08-19"))
-    s.new("late", at("2026-08-03"))
+    s.new("late", at("2026-08-03"), question=True)
     # taking a ticket into one's own list is not work on it (README "Statistics"): not among the actions
     console.act(OPERATOR, s.codes["late"], "claim", {"version": str(tickets.get_ticket(s.codes["late"]).version)},
                 now=at("2026-08-03", "10:00"))
@@ -111,7 +117,7 @@ def month(stack: Any) -> Story:
     s.act(SUPERVISOR, "rejected", "reopen", at("2026-08-18"), reason="Thuộc phạm vi")  # counted rejected, now open
     s.new("redirected", at("2026-08-15"), "khac", "hoa-thanh")
     s.act(OPERATOR, "redirected", "redirect", at("2026-08-17"), reason="Tòa án", redirected_to="Tòa án tỉnh")
-    s.new("fresh", at("2026-09-30", "16:00"))  # still open at NOW: under a day old
+    s.new("fresh", at("2026-09-30", "16:00"), question=True)  # still open at NOW: under a day old
     s.new("week", at("2026-09-25"))  # 6 days old at NOW, due after it
     return s
 
@@ -211,6 +217,7 @@ def _recomputed(story: Story, start: date, end: date) -> dict[str, Any]:
     behind: dict[str, set[str]] = {name: set() for name in ("received", "answered", "on_time", "late",
                                                             *EVENT_FIGURES)}
     backlog = [[0, 0] for _ in range(len(AGES_H) + 1)]
+    kinds = {kind: {"received": 0, "answered": 0, "on_time": 0} for kind in ("question", "complaint")}
 
     def line(agency: str | None) -> dict[str, int]:
         return by_agency.setdefault(agency or "-", {k: 0 for k in ("received", "answered", "on_time", "late", "open",
@@ -224,7 +231,9 @@ def _recomputed(story: Story, start: date, end: date) -> dict[str, Any]:
         first_action[code] = min(when, first_action.get(code, when))
     for ticket in tickets.whole(list(story.codes.values())):
         facts, code = _facts(ticket, story), ticket.tracking_code
+        kind = kinds["question" if code in story.questions else "complaint"]
         if inside(ticket.created_at):  # `received` follows the ticket to its agency, category, commune now
+            kind["received"] += 1
             totals["received"] += 1
             line(ticket.agency)["received"] += 1
             day_line(ticket.created_at)["received"] += 1
@@ -235,6 +244,8 @@ def _recomputed(story: Story, start: date, end: date) -> dict[str, Any]:
                 verdict = "on_time" if on_time else "late"
                 totals["answered"] += 1
                 totals[verdict] += 1
+                kind["answered"] += 1
+                kind["on_time"] += on_time
                 line(agency)["answered"] += 1
                 line(agency)[verdict] += 1
                 day_line(when)["answered"] += 1
@@ -271,6 +282,8 @@ def _recomputed(story: Story, start: date, end: date) -> dict[str, Any]:
             row[0] += 1
             row[1] += overdue
     totals["on_time_pct"] = round(100 * totals["on_time"] / totals["answered"], 1) if totals["answered"] else None
+    totals["kinds"] = {key: {**line, "on_time_pct": round(100 * line["on_time"] / line["answered"], 1)
+                             if line["answered"] else None} for key, line in kinds.items()}
     totals["rating_count"] = len(ratings)
     totals["rating_mean"] = round(sum(ratings) / len(ratings), 2) if ratings else None
     totals["rating_dist"] = {str(n): ratings.count(n) for n in range(1, 6)}
@@ -364,6 +377,12 @@ def test_the_hard_cases_count_as_the_law_counts_them(month: Story) -> None:
     assert [(s["bucket"], s["received"], s["answered"]) for s in months["series"]] == [("2026-08", 11, 7),
                                                                                        ("2026-09", 2, 1)]
     assert months["totals"] == totals  # the month roll-ups agree with the days
+    # the router tagged the story's questions as questions, its complaints as complaints
+    assert {t.tracking_code for t in tickets.whole(list(month.codes.values())) if t.kind == "question"} \
+        == month.questions
+    # two questions received and answered in the period, one of them late; the third still open
+    assert totals["kinds"]["question"] == {"received": 3, "answered": 2, "on_time": 1, "on_time_pct": 50.0}
+    assert totals["kinds"]["complaint"]["answered"] == 6 and totals["kinds"]["complaint"]["on_time"] == 6
 
 
 def test_an_agency_officer_sees_only_their_agency_and_no_operators(month: Story) -> None:

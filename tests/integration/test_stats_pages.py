@@ -20,7 +20,9 @@ FIXTURE: dict[str, Any] = {
                "first_action_p50_working_min": 15, "first_action_p90_working_min": 120,
                "first_action_p50_calendar_min": 30, "first_action_p90_calendar_min": 960,
                "answer_p50_working_min": 480, "answer_p90_working_min": 2880,
-               "answer_p50_calendar_min": 1440, "answer_p90_calendar_min": 5760, "on_time_pct": 75.0},
+               "answer_p50_calendar_min": 1440, "answer_p90_calendar_min": 5760, "on_time_pct": 75.0,
+               "kinds": {"question": {"received": 234, "answered": 12, "on_time": 11, "on_time_pct": 91.7},
+                         "complaint": {"received": 1000, "answered": 28, "on_time": 19, "on_time_pct": 67.9}}},
     "series": [{"bucket": "2026-11-02", "received": 20, "answered": 10, "on_time": 8, "late": 2, "on_time_pct": 80.0},
                {"bucket": "2026-11-03", "received": 20, "answered": 30, "on_time": 22, "late": 8,
                 "on_time_pct": 73.3}],
@@ -89,6 +91,9 @@ def test_a_supervisor_sees_every_figure_with_its_chart_table_and_links(client: A
            "&amp;figure=received" in links
     assert page.count('role="img"') == 6 and 'id="operator-table"' in page and "Lê Thị Mai" in page  # 6: calls per hour
     assert 'id="f-agency"' in page
+    questions = page[page.index('id="kind-question"'):page.index("</tr>", page.index('id="kind-question"'))]
+    assert "Câu hỏi" in questions and ">234<" in questions and "91,7%" in questions
+    assert "1.000" in page[page.index('id="kind-complaint"'):]
 
 
 def test_an_operator_gets_no_per_operator_table_even_if_offered(client: Any, staff: dict[str, str],

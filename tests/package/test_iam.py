@@ -251,7 +251,7 @@ def every_function_ran(stack: Any, client: Any, providers: Any, staff: dict[str,
         # The schedules (the real clock rarely has work due: see _with_work_due), the token
         # refresher (its token near expiry), SES events.
         for name in ("sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest", "anonymise_expired",
-                     "index_search", "export_analytics", "reports", "kb_expiry"):
+                     "index_search", "export_analytics", "reports", "kb_expiry", "retrain_routing"):
             _cold_container()
             client.lambda_.invoke(name, scheduled_event(name))
         _with_work_due(report_code=_code(report.body.decode()))

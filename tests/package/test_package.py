@@ -121,7 +121,7 @@ def test_every_function_runs_the_lambda_python_logs_to_its_group_and_is_alarmed(
     expanded = _load(dist, "expanded.json")
     resources = expanded["Resources"]
     functions = _of_type(expanded, "AWS::Lambda::Function")
-    assert len(functions) == 15
+    assert len(functions) == 16
     alarms = _of_type(expanded, "AWS::CloudWatch::Alarm")
     lambda_alarms = {(a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
                      for a in alarms.values() if a["Properties"].get("Namespace") == "AWS/Lambda"}
@@ -154,7 +154,8 @@ def test_a_failing_schedule_or_sns_handler_leaves_its_event_in_a_watched_queue(d
                     if r["Properties"]["Principal"] in ("events.amazonaws.com", "sns.amazonaws.com")}
     invoked = {resources[name]["Properties"]["FunctionName"]["Ref"] for name in asynchronous}
     assert invoked == {"SweepUnrouted", "CallbackReminders", "DeadlineWatch", "DailyDigest", "AnonymiseExpired",
-                       "IndexSearch", "RefreshZaloToken", "SesEvents", "ExportAnalytics", "Reports", "KbExpiry"}
+                       "IndexSearch", "RefreshZaloToken", "SesEvents", "ExportAnalytics", "Reports", "KbExpiry",
+                       "RetrainRouting"}
     assert set(configs) == invoked
     for function, config in configs.items():
         destination = config["DestinationConfig"]["OnFailure"]["Destination"]

@@ -41,7 +41,7 @@ class _Ticket:
         self.__dict__.update(channel="zalo", category="thu-tuc-hanh-chinh", agency="cong-an-tinh",
                              anonymised_at=None, tracking_code="TN-AAAA11", text="thu tuc lam can cuoc cho con",
                              reporter_zalo_id="z123", reporter_phone=None, reporter_email=None,
-                             last_inbound_ref="zmsg-42", reply_via=None)
+                             last_inbound_ref="zmsg-42", reply_via=None, kind="question")
         self.__dict__.update(fields)
 
 
@@ -97,6 +97,17 @@ def test_an_article_of_another_category_never_answers_even_when_it_ranks_first(m
     assert after_routing("TN-AAAA11", now) is None and seen["updates"] == []
     seen = _faked(monkeypatch, _Ticket(), [_sure()], {"thu-tuc-hanh-chinh"})
     assert after_routing("TN-AAAA11", now) == HIT["id"] and len(seen["updates"]) == 1
+
+
+def test_a_complaint_is_never_answered_from_the_knowledge_base_however_well_it_matches(monkeypatch: object) -> None:
+    from datetime import datetime, timezone
+
+    from chalicelib.services.kb_auto import after_routing
+
+    complaint = _Ticket(kind="complaint", text="lam can cuoc cho con 2 thang r chua co, ai chiu trach nhiem")
+    seen = _faked(monkeypatch, complaint, [_sure()], {"thu-tuc-hanh-chinh"})
+    assert after_routing("TN-AAAA11", datetime(2026, 11, 30, 3, tzinfo=timezone.utc)) is None
+    assert seen["searched"] == 0 and seen["updates"] == []
 
 
 def test_a_confidential_category_is_never_answered_even_if_switched_on_before_the_rule(monkeypatch: object) -> None:

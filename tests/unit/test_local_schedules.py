@@ -15,7 +15,8 @@ def test_every_schedule_of_the_app_is_understood_by_the_local_runner() -> None:
     schedules = _schedules()
     assert set(schedules) == {"sweep_unrouted", "callback_reminders", "deadline_watch", "daily_digest",
                               "refresh_zalo_token", "anonymise_expired", "index_search",
-                              "export_analytics", "reports", "kb_expiry"}
+                              "export_analytics", "reports", "kb_expiry", "retrain_routing"}
+    assert _period_seconds(schedules["retrain_routing"]) == 600  # an admin's request waits at most 10 minutes
     assert _period_seconds(schedules["callback_reminders"]) == 300
     assert _period_seconds(schedules["index_search"]) == 300
     assert _period_seconds(schedules["reports"]) == 60
