@@ -221,13 +221,16 @@ def request_retrain(actor: str, now: datetime | None = None) -> None:
 
 
 def _corrected_since_last_run() -> bool:
-    """Whether staff corrected a ticket since the latest run (ever, when none ran): else the daily run has
-    nothing new to learn (an admin can still ask for a run)."""
+    """Whether staff corrected a ticket since the latest run, or no run ever happened (a new deployment gets
+    its first model from the packaged labelled sets the first night, measured against keywords alone): else
+    the daily run has nothing new to learn (an admin can still ask for a run)."""
     from chalicelib.store import routing_model as store
     from chalicelib.store import training
 
     latest = store.history(limit=1)
-    since = datetime.fromisoformat(latest[0].trained_at) if latest and latest[0].trained_at else None
+    if not latest:
+        return True
+    since = datetime.fromisoformat(latest[0].trained_at) if latest[0].trained_at else None
     return training.count_since(since or datetime(2000, 1, 1, tzinfo=timezone.utc)) > 0
 
 

@@ -8,6 +8,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from html import unescape
+from types import SimpleNamespace
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -250,3 +251,16 @@ def test_a_model_changed_during_training_is_not_replaced_and_the_run_is_kept(
     stored = routing_model.run(run.version)
     assert stored is not None and not stored.promoted and not run.promoted
     assert any("vừa được đổi" in reason for reason in stored.reasons)
+
+
+def test_a_new_deployment_trains_its_first_model_the_first_night_without_any_correction(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a deployment where no training run ever happened and nobody corrected a ticket yet
+    monkeypatch.setattr(routing_model, "history", lambda limit=20: [])
+    monkeypatch.setattr(training, "count_since", lambda since: 0)
+    # Then the daily run has something to do (the packaged labelled sets against keywords alone)
+    assert model_training._corrected_since_last_run()
+    # And once a run is on record, a night without corrections trains nothing
+    last_night = SimpleNamespace(trained_at="2026-11-29T19:30:00+00:00")
+    monkeypatch.setattr(routing_model, "history", lambda limit=20: [last_night])
+    assert not model_training._corrected_since_last_run()
