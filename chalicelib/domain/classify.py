@@ -55,6 +55,11 @@ THRESHOLDS: dict[str, float] = {
     "keyword_floor": 0.2,    # ... or when the model gives the keywords' category less than this
     "keyword_strong": 4.0,   # keywords this sure (score and margin) route a non-confidential category anyway
     "keyword_rank": 3,       # ... as does a keyword category among the model's first N (0: not used)
+    "confidential_model": 1.01,  # otherwise triage: a model this sure of a confidential category with some of its own
+    "confidential_other": 0.1,   # keywords (as written) routes it, if the other one has no keyword and less than this
+    "confidential_keywords": 1.0,  # ... "some of its own keywords": a keyword score of at least this
+    "agency_alone": 1.01,    # otherwise triage: the model's categories sending this message to one agency sum to this
+    "agency_doubt": 0.1,     # ... and no confidential category has a keyword or this model probability: routed
 }
 
 
@@ -192,6 +197,10 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
     - a choice beside a (another) confidential category the model gives `doubt_model` (or its keywords
       score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators', and so is
       one torn between the two confidential categories;
+    - a second look at what would go to triage (see _second_look): a model `confidential_model` sure of
+      a confidential category with some of its own keywords routes it; a model torn between categories
+      that send this message to one agency (summed `agency_alone`, no confidential doubt) routes to
+      that agency's first choice;
     - anything else goes to triage. A model that fails to predict leaves the keywords alone.
     Confidential keywords match as written: 'chắn đường' is not 'chặn đường'."""
     pairs = tokens(text, ref.abbreviations)
@@ -218,13 +227,14 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
         confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score else 1.0
         return Classification(top, score, found_area, runner_up=runner, confidence=round(confidence, 3),
                               question=question)
-    category_id, source, confidence, runner_up = decide(scores, predicted, ref)
+    category_id, source, confidence, runner_up = decide(scores, predicted, ref, area=found_area)
     return Classification(category_id, score, found_area, runner_up=runner_up, source=source,
                           confidence=round(confidence, 3), question=question)
 
 
 def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
-           limits: dict[str, float] | None = None) -> tuple[str | None, str, float, str | None]:
+           limits: dict[str, float] | None = None,
+           area: str | None = None) -> tuple[str | None, str, float, str | None]:
     """The keywords + model combination (see classify): (category or None for triage, source,
     confidence, runner-up). `scores`: the keyword scores (confidential ones matched as written);
     `predicted`: the model's (category, probability), best first. Confidential categories need
@@ -250,8 +260,51 @@ def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: Re
 
     decided = _combine(scores, predicted, ref, limits, top, score, second, sure, routable)
     if decided[0] is not None and doubt(decided[0]):  # also between the two confidential categories
-        return None, decided[1], decided[2], decided[0]
+        decided = None, decided[1], decided[2], decided[0]
+    if decided[0] is None:
+        keywords_pick = top if sure else None
+        return _second_look(scores, predicted, ref, limits, area, routable, keywords_pick) or decided
     return decided
+
+
+def _second_look(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
+                 limits: dict[str, float], area: str | None, routable: Any,
+                 keywords_pick: str | None) -> tuple[str | None, str, float, str | None] | None:
+    """What would go to triage, routed after all when the doubt does not matter:
+    - a model `confidential_model` sure of a confidential category that has its own keywords (matched
+      as written, score at least `confidential_keywords`), the other confidential category having no
+      keyword and less than `confidential_other`;
+    - the model hesitates between categories that all send this message (in its area) to one agency:
+      their probabilities summed reach `agency_alone` and no confidential category has a keyword or
+      `agency_doubt`, and the keywords did not decide for another agency -> the model's first choice
+      among them (the agency re-files a wrong category)."""
+    probability = dict(predicted)
+    confidential = [c.id for c in ref.categories.values() if c.confidential]
+    pick, p = predicted[0]
+    if pick in confidential:
+        others = [c for c in confidential if c != pick]
+        if (p >= limits["confidential_model"] and scores.get(pick, 0.0) >= limits["confidential_keywords"]
+                and not any(scores.get(c, 0.0) > 0 or probability.get(c, 0.0) >= limits["confidential_other"]
+                            for c in others)):
+            return pick, "both", p, None
+        return None
+    if any(scores.get(c, 0.0) > 0 or probability.get(c, 0.0) >= limits["agency_doubt"] for c in confidential):
+        return None
+    by_agency: dict[str, float] = {}
+    first: dict[str, tuple[str, float]] = {}
+    for category, q in predicted:
+        agency = ref.agency_for(category, area) if routable(category) else None
+        if agency:
+            by_agency[agency] = by_agency.get(agency, 0.0) + q
+            first.setdefault(agency, (category, q))
+    if not by_agency:
+        return None
+    agency = max(by_agency, key=lambda a: by_agency[a])
+    if by_agency[agency] < limits["agency_alone"]:
+        return None
+    if keywords_pick is not None and ref.agency_for(keywords_pick, area) != agency:
+        return None
+    return first[agency][0], "model", by_agency[agency], None
 
 
 def _combine(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
