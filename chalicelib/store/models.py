@@ -460,7 +460,7 @@ class OutboundModel(Model):
 class MessengerSentModel(Model):
     """A Messenger message we sent, found by its recipient's PSID and send time (pk=FBOUT#<PSID>,
     sk=<sent epoch ms, 13 digits>#<mid>) so a delivery / read receipt's watermark finds our OUT#
-    items without a Scan (chalicelib.store.receipts). Deleted once read; expires after 8 days."""
+    items by a Query of its partition (chalicelib.store.receipts). Deleted once read; expires after 8 days."""
 
     class Meta(_Meta):
         pass

@@ -1,4 +1,4 @@
-"""Messenger delivery and read receipts against our own outbound messages, without a Scan.
+"""Messenger delivery and read receipts against our own outbound messages, by key: one Query of the person's markers.
 
 Meta's receipts name the person (PSID) and a watermark: everything the page sent them at or before
 that time was delivered / read. So a sent message leaves a marker keyed by its recipient and send

@@ -5,7 +5,7 @@ folded) is kept with what was decided before and what staff chose, for the retra
 
 One partition holds the corrections in time order (pk TRAIN#CORR, sk <at>#<code>#<token>), and a
 marker per correction under the ticket (pk TRAIN#OF#<code>) is written in the same transaction, so
-erasing a ticket's personal data finds its corrections without a Scan. Both expire with the
+erasing a ticket's personal data finds its corrections by key (a Query of its marker partition). Both expire with the
 retention schedule (DynamoDB TTL `expires_at`).
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -21,7 +21,7 @@ from chalicelib.store import outbound, tickets
 from devstack.fakes import LOCAL_SECRETS as S
 from tests.conftest import drain
 from tests.integration.test_channels import pump
-from tests.integration.test_replays import _items, _rejections
+from tests.integration.test_replays import _items, _rejections, nothing_stored  # noqa: F401 - the fixture
 
 JSON = {"Content-Type": "application/json"}
 PAGE = "104857600000001"
@@ -31,15 +31,6 @@ PAGE = "104857600000001"
 def _empty_queues(stack: Any, providers: Any, sqs: Any) -> None:
     for url in (settings().inbound_queue_url, settings().routing_queue_url, settings().notifications_queue_url):
         drain(sqs, url)
-
-
-@pytest.fixture
-def nothing_stored(sqs: Any) -> Iterator[None]:
-    before, quarantined = _items(), len(outbound.quarantined(limit=500))
-    yield
-    assert drain(sqs, settings().inbound_queue_url) == []
-    assert _items() == before
-    assert len(outbound.quarantined(limit=500)) == quarantined
 
 
 def psid() -> str:
@@ -80,7 +71,7 @@ def test_the_handshake_echoes_the_challenge_only_for_our_verify_token(client: An
 
 
 def test_unsigned_wrongly_signed_sha1_only_or_altered_posts_are_refused_with_nothing_stored(
-        client: Any, nothing_stored: None, capsys: pytest.CaptureFixture[str]) -> None:
+        client: Any, nothing_stored: None, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811 - the imported fixture
     raw = body([item(psid(), "Cống bị tắc ở ngõ 5")])
     secret = S["facebook_app_secret"].encode()
     good = facebook.signature(raw, S["facebook_app_secret"])
