@@ -4,9 +4,11 @@ consumer's throughput on the emulator against the emulator-only floor, and (`mak
 
 `make bench-routing`: for both routers on the training pool (every chalicelib/data/routing_train*.jsonl;
 the combined one by 5-fold cross-validation),
-the promotion holdout and the blind set (tests/data/routing_blind.jsonl when present: written by
-someone who saw neither keywords nor model, never tuned on; only its figures are printed, never its
-rows or misses): accuracy of routed messages, wrong-agency rate, triage rate, confidential false positives."""
+the promotion holdout and the blind sets (tests/data/routing_blind*.jsonl when present: written by
+people who saw neither keywords, model nor training data, never tuned on; only their figures are printed,
+never their rows or misses): accuracy of routed messages, wrong-agency rate, triage rate, confidential
+false positives. The first blind set, spent after five runs, joined the training pool
+(chalicelib/data/routing_train_blind1.jsonl)."""
 from __future__ import annotations
 
 import gc
@@ -19,9 +21,10 @@ from typing import Any
 from bench import ROOT
 
 DATA = ROOT / "chalicelib" / "data"
-BLIND = ROOT / "tests" / "data" / "routing_blind.jsonl"
-# A second blind set, written fresh by another writer after the first had been run at the end of three rounds of work
-BLIND2 = ROOT / "tests" / "data" / "routing_blind2.jsonl"
+# The second blind set (written after the first had been run at the end of three rounds of work; run once when
+# written, again at the end of the next round) and the third (two more writers, written while that round began)
+BLINDS = {"blind2": ROOT / "tests" / "data" / "routing_blind2.jsonl",
+          "blind3": ROOT / "tests" / "data" / "routing_blind3.jsonl"}
 MAX_ROUTED = 200
 FOLDS = 5
 METRICS = ("accuracy_routed", "wrong_agency_rate", "triage_rate", "confidential_false_positives")
@@ -162,7 +165,7 @@ def learned(show_misses: bool = True, blind: bool = True) -> dict[str, Any]:
                   "combined": _sum([learn.evaluate(folds[k], ref, fold_models[k]) for k in range(FOLDS)])}}
     holdout = learn.holdout_rows()
     sets["holdout"] = {"keywords": learn.evaluate(holdout, ref, None), "combined": learn.evaluate(holdout, ref, model)}
-    for name, path in (("blind", BLIND), ("blind2", BLIND2)):
+    for name, path in BLINDS.items():
         if blind and path.exists():  # figures only: its rows and misses are never printed (never tuned on)
             rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             sets[name] = {"keywords": learn.evaluate(rows, ref, None), "combined": learn.evaluate(rows, ref, model)}

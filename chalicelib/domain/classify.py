@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.domain.questions import is_question
 from chalicelib.domain.reference import Area, ReferenceData
 from chalicelib.domain.text import fold, nfc, strip_diacritics
 
@@ -55,11 +56,18 @@ THRESHOLDS: dict[str, float] = {
     "keyword_floor": 0.2,    # ... or when the model gives the keywords' category less than this
     "keyword_strong": 4.0,   # keywords this sure (score and margin) route a non-confidential category anyway
     "keyword_rank": 3,       # ... as does a keyword category among the model's first N (0: not used)
+    "strong_veto": 1.01,     # ... unless the model is this sure of another (non-confidential) category
+    "strong_veto_floor": 0.0,  # ... and gives the keywords' category less than this
     "confidential_model": 1.01,  # otherwise triage: a model this sure of a confidential category with some of its own
     "confidential_other": 0.1,   # keywords (as written) routes it, if the other one has no keyword and less than this
     "confidential_keywords": 1.0,  # ... "some of its own keywords": a keyword score of at least this
     "agency_alone": 1.01,    # otherwise triage: the model's categories sending this message to one agency sum to this
     "agency_doubt": 0.1,     # ... and no confidential category has a keyword or this model probability: routed
+    "confidential_alone": 1.01,  # otherwise triage: a model this sure of a confidential category routes it with no
+                                 # keyword, unless a look-alike of its keywords is written ('chắn đường')
+    "confidential_strong": 99.0,  # ... or its own keywords (as written) this strong, the model giving it at least
+    "confidential_strong_p": 1.01,  # this much; in both, the other confidential category has no keyword and less
+                                    # than `confidential_other`
 }
 
 
@@ -168,14 +176,6 @@ def detect_area(normalised: str, ref: ReferenceData) -> str | None:
     return best[2] if best else None
 
 
-def _is_question(text: str) -> bool:
-    try:
-        from chalicelib.domain.questions import is_question
-    except ImportError:  # pragma: no cover - until the questions module exists
-        return False
-    return is_question(text)
-
-
 def classify(text: str, ref: ReferenceData, category: str | None = None, area: str | None = None,
              model: Any = None) -> Classification:
     """Returns the category and area for a ticket. Values the citizen or an operator chose
@@ -206,10 +206,12 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
     pairs = tokens(text, ref.abbreviations)
     normalised = " " + " ".join(folded for folded, _ in pairs) + " "
     found_area = area or detect_area(normalised, ref)
-    question = _is_question(text)
+    question = is_question(text)
     if category:
         return Classification(category, float("inf"), found_area, source="staff", confidence=1.0, question=question)
     scores = category_scores(normalised, ref, [w for _, w in pairs])
+    folded = category_scores(normalised, ref)
+    lookalikes = frozenset(c for c, n in folded.items() if n > scores.get(c, 0.0))
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     top, score = ranked[0] if ranked else (None, 0.0)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -227,16 +229,19 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
         confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score else 1.0
         return Classification(top, score, found_area, runner_up=runner, confidence=round(confidence, 3),
                               question=question)
-    category_id, source, confidence, runner_up = decide(scores, predicted, ref, area=found_area)
+    category_id, source, confidence, runner_up = decide(scores, predicted, ref, area=found_area,
+                                                        lookalikes=lookalikes)
     return Classification(category_id, score, found_area, runner_up=runner_up, source=source,
                           confidence=round(confidence, 3), question=question)
 
 
 def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
            limits: dict[str, float] | None = None,
-           area: str | None = None) -> tuple[str | None, str, float, str | None]:
+           area: str | None = None,
+           lookalikes: frozenset[str] = frozenset()) -> tuple[str | None, str, float, str | None]:
     """The keywords + model combination (see classify): (category or None for triage, source,
     confidence, runner-up). `scores`: the keyword scores (confidential ones matched as written);
+    `lookalikes`: confidential categories whose keywords match only folded (a look-alike, never evidence);
     `predicted`: the model's (category, probability), best first. Confidential categories need
     both their own keyword evidence and the model's agreement; a doubtful case goes to triage."""
     limits = {**THRESHOLDS, **ref.routing, **(limits or {})}
@@ -263,17 +268,20 @@ def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: Re
         decided = None, decided[1], decided[2], decided[0]
     if decided[0] is None:
         keywords_pick = top if sure else None
-        return _second_look(scores, predicted, ref, limits, area, routable, keywords_pick) or decided
+        return _second_look(scores, predicted, ref, limits, area, routable, keywords_pick, lookalikes) or decided
     return decided
 
 
 def _second_look(scores: dict[str, float], predicted: list[tuple[str, float]], ref: ReferenceData,
                  limits: dict[str, float], area: str | None, routable: Any,
-                 keywords_pick: str | None) -> tuple[str | None, str, float, str | None] | None:
+                 keywords_pick: str | None,
+                 lookalikes: frozenset[str] = frozenset()) -> tuple[str | None, str, float, str | None] | None:
     """What would go to triage, routed after all when the doubt does not matter:
-    - a model `confidential_model` sure of a confidential category that has its own keywords (matched
-      as written, score at least `confidential_keywords`), the other confidential category having no
-      keyword and less than `confidential_other`;
+    - a confidential category, the other confidential category having no keyword and less than
+      `confidential_other`, when: the model is `confidential_model` sure and it has its own keywords
+      (matched as written, score at least `confidential_keywords`); or its own keywords are
+      `confidential_strong` and the model gives it `confidential_strong_p`; or the model is
+      `confidential_alone` sure and no look-alike of its keywords is written;
     - the model hesitates between categories that all send this message (in its area) to one agency:
       their probabilities summed reach `agency_alone` and no confidential category has a keyword or
       `agency_doubt`, and the keywords did not decide for another agency -> the model's first choice
@@ -281,12 +289,18 @@ def _second_look(scores: dict[str, float], predicted: list[tuple[str, float]], r
     probability = dict(predicted)
     confidential = [c.id for c in ref.categories.values() if c.confidential]
     pick, p = predicted[0]
+    for candidate in confidential:
+        q, own = probability.get(candidate, 0.0), scores.get(candidate, 0.0)
+        if any(scores.get(c, 0.0) > 0 or probability.get(c, 0.0) >= limits["confidential_other"]
+               for c in confidential if c != candidate):
+            continue
+        if candidate == pick and q >= limits["confidential_model"] and own >= limits["confidential_keywords"]:
+            return candidate, "both", q, None
+        if own >= limits["confidential_strong"] and q >= limits["confidential_strong_p"]:
+            return candidate, "keywords", q, pick
+        if candidate == pick and q >= limits["confidential_alone"] and candidate not in lookalikes:
+            return candidate, "model", q, None
     if pick in confidential:
-        others = [c for c in confidential if c != pick]
-        if (p >= limits["confidential_model"] and scores.get(pick, 0.0) >= limits["confidential_keywords"]
-                and not any(scores.get(c, 0.0) > 0 or probability.get(c, 0.0) >= limits["confidential_other"]
-                            for c in others)):
-            return pick, "both", p, None
         return None
     if any(scores.get(c, 0.0) > 0 or probability.get(c, 0.0) >= limits["agency_doubt"] for c in confidential):
         return None
@@ -325,6 +339,8 @@ def _combine(scores: dict[str, float], predicted: list[tuple[str, float]], ref: 
         if model_pick == top and p >= limits["model_agree"]:
             return top, "both", p, None
         strong = score >= limits["keyword_strong"] and score - second >= limits["keyword_strong"] / 2
+        if strong and routable(model_pick) and model_p >= limits["strong_veto"] and p < limits["strong_veto_floor"]:
+            strong = False  # a model all but certain of another category, giving the keywords' one nothing
         if routable(model_pick) and model_p >= limits["model_override"] and not strong:
             return model_pick, "model", model_p, top
         near = rank.get(top, 99) < int(limits["keyword_rank"])

@@ -122,3 +122,21 @@ def shot(page: Any, name: str) -> None:
     target = os.environ.get("SCREENSHOT_DIR")  # set to refresh docs/ screenshots
     if target:
         page.screenshot(path=str(Path(target) / name), full_page=True)
+
+
+def sign_in(browser: Any, base_url: str, email: str, width: int = 1280) -> Any:
+    """A new page of `width` px signed in as a demo staff account (demo password), on the inbox."""
+    from devstack.seed import DEMO_PASSWORD
+
+    page = browser.new_page(viewport={"width": width, "height": 900}, locale="vi-VN")
+    page.goto(base_url + "/staff/inbox")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(base_url + "/staff/inbox")
+    return page
+
+
+def fits(page: Any) -> bool:
+    """True when nothing on the page sticks out sideways."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -9,31 +9,16 @@ from typing import Any
 
 import pytest
 
-from devstack.seed import DEMO_PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import fits, shot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-def _sign_in(browser: Any, base_url: str, email: str, width: int) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": 900}, locale="vi-VN")
-    page.goto(base_url + "/staff/inbox")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(base_url + "/staff/inbox")
-    return page
-
-
-def _fits(page: Any) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_an_officer_drafts_a_supervisor_publishes_and_citizens_find_it(browser: Any, base_url: str) -> None:
     word = "mau" + uuid.uuid4().hex[:5]
     title = f"Đăng ký tạm trú cho sinh viên thuê trọ {word}"
     # Given an officer of Sở Xây dựng on a phone, writing a new article from the console's menu
-    officer = _sign_in(browser, base_url, "soxaydung@demo.1022.vn", 360)
+    officer = sign_in(browser, base_url, "soxaydung@demo.1022.vn", 360)
     officer.locator("#nav-kb").click()
     officer.locator("#kb-new").click()
     officer.get_by_label("Tiêu đề").fill(title)
@@ -45,7 +30,7 @@ def test_an_officer_drafts_a_supervisor_publishes_and_citizens_find_it(browser: 
     officer.get_by_label("Lĩnh vực").select_option("thu-tuc-hanh-chinh")
     officer.get_by_label("Số hiệu").fill("15/HD-SXD (dữ liệu mẫu)")
     assert officer.locator("#kb-publish").count() == 0   # officers never publish
-    assert _fits(officer)
+    assert fits(officer)
     shot(officer, "kb-editor-360.png")
     officer.locator("#kb-submit").click()
     officer.wait_for_load_state()
@@ -55,7 +40,7 @@ def test_an_officer_drafts_a_supervisor_publishes_and_citizens_find_it(browser: 
     officer.close()
 
     # When a supervisor at a desk opens the review list and publishes it
-    supervisor = _sign_in(browser, base_url, "giamsat@demo.1022.vn", 1280)
+    supervisor = sign_in(browser, base_url, "giamsat@demo.1022.vn", 1280)
     supervisor.goto(base_url + "/staff/hoi-dap?trang-thai=review")
     supervisor.get_by_role("link", name=title).click()
     supervisor.wait_for_url(article_url)
@@ -79,5 +64,5 @@ def test_an_officer_drafts_a_supervisor_publishes_and_citizens_find_it(browser: 
     citizen.wait_for_load_state()
     first = citizen.locator("article.result").first
     assert title in first.inner_text()
-    assert _fits(citizen)
+    assert fits(citizen)
     citizen.close()

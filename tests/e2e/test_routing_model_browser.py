@@ -8,29 +8,14 @@ from typing import Any
 
 import pytest
 
-from devstack.seed import DEMO_PASSWORD
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import fits, shot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-def _sign_in(browser: Any, base_url: str, email: str, width: int) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": 900}, locale="vi-VN")
-    page.goto(base_url + "/staff/inbox")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(base_url + "/staff/inbox")
-    return page
-
-
-def _fits(page: Any) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def test_an_admin_retrains_sees_the_model_and_its_figures_and_turns_it_off(browser: Any, base_url: str) -> None:
     # Given an admin on a phone, on the routing page from the console's menu: no model yet
-    phone = _sign_in(browser, base_url, "quantri@demo.1022.vn", 360)
+    phone = sign_in(browser, base_url, "quantri@demo.1022.vn", 360)
     phone.locator("#nav-routing").click()
     phone.wait_for_url(base_url + "/staff/quan-tri/dinh-tuyen")
     assert "Chưa có mô hình" in phone.locator("#active-version").inner_text()
@@ -39,7 +24,7 @@ def test_an_admin_retrains_sees_the_model_and_its_figures_and_turns_it_off(brows
     phone.wait_for_load_state()
     assert "Đã yêu cầu huấn luyện lại" in phone.locator("#flash").inner_text()
     assert phone.locator("#retrain-pending").is_visible()
-    assert _fits(phone)
+    assert fits(phone)
     shot(phone, "routing-model-requested-360.png")
     # and the retrain schedule runs (here started by hand from the local schedules page)
     phone.goto(base_url + "/dev/lich")
@@ -49,7 +34,7 @@ def test_an_admin_retrains_sees_the_model_and_its_figures_and_turns_it_off(brows
     phone.close()
 
     # Then at a desk the first model is in use, with its figures on the fixed holdout and its history row
-    desk = _sign_in(browser, base_url, "quantri@demo.1022.vn", 1280)
+    desk = sign_in(browser, base_url, "quantri@demo.1022.vn", 1280)
     desk.goto(base_url + "/staff/quan-tri/dinh-tuyen")
     version = desk.locator("#active-version").inner_text()
     assert version and "Chưa có" not in version

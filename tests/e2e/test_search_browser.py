@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.seed import DEMO_PASSWORD
 from tests.conftest import unique_phone
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -24,16 +23,6 @@ def _report(base_url: str, **fields: Any) -> str:
     response = requests.post(base_url + "/api/v1/reports", json={"phone": unique_phone(), **fields}, timeout=10)
     assert response.status_code == 201, response.text
     return response.json()["tracking_code"]
-
-
-def _sign_in(browser: Any, base_url: str, email: str, width: int) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": 900}, locale="vi-VN")
-    page.goto(base_url + "/staff/inbox")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(base_url + "/staff/inbox")
-    return page
 
 
 def _search_from_inbox(page: Any, base_url: str, text: str) -> None:
@@ -73,7 +62,7 @@ def street(local_stack: dict[str, Any]) -> dict[str, str]:
 
 def test_an_operator_finds_tickets_by_street_and_name_without_diacritics(browser: Any, base_url: str,
                                                                          street: dict[str, str]) -> None:
-    page = _sign_in(browser, base_url, "tongdai@demo.1022.vn", 1280)
+    page = sign_in(browser, base_url, "tongdai@demo.1022.vn", 1280)
     _until_found(page, base_url, f"nguyen trai {street['folded']}", street["older"])
     assert _cards(page) == [street["newer"], street["other"], street["older"]]   # newest first
     first = page.locator("#results li.result").first
@@ -105,7 +94,7 @@ def test_an_operator_finds_tickets_by_street_and_name_without_diacritics(browser
 
 def test_an_agency_officer_on_a_phone_finds_only_their_agencys_tickets(browser: Any, base_url: str,
                                                                        street: dict[str, str]) -> None:
-    page = _sign_in(browser, base_url, "soxaydung@demo.1022.vn", 360)
+    page = sign_in(browser, base_url, "soxaydung@demo.1022.vn", 360)
     _until_found(page, base_url, f"{street['folded']} nguyen trai", street["older"], street["newer"])
     assert _cards(page) == [street["newer"], street["older"]]   # not the health department's
     assert "của cơ quan bạn" in page.locator("#results-scope").inner_text()

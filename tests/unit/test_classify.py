@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.classify import classify, normalise
+from chalicelib.domain.classify import category_scores, classify, normalise
 from chalicelib.domain.reference import parse_reference
 from chalicelib.store.reference import seed_document
 
@@ -96,12 +96,38 @@ def test_a_word_written_with_diacritics_is_never_shorthand() -> None:
     assert normalise("đèn hỏng, đc ko", REF.abbreviations) == " den hong duoc khong "
 
 
-def test_the_model_never_routes_alone_into_a_confidential_category() -> None:
-    police = _Fixed([("an-ninh-trat-tu", 0.99), ("moi-truong", 0.01)])
+def test_the_model_routes_alone_into_a_confidential_category_only_when_very_sure() -> None:
+    alone = REF.routing["confidential_alone"]
+    assert alone >= 0.7  # reference data: a confidential category without keywords needs a very sure model
+    police = _Fixed([("an-ninh-trat-tu", alone), ("moi-truong", 1 - alone)])
     decided = classify("khu pho toi co chuyen la lam", REF, model=police)
-    assert decided.category is None and decided.source == "model"
+    assert (decided.category, decided.source) == ("an-ninh-trat-tu", "model")
+    hesitant = _Fixed([("an-ninh-trat-tu", alone - 0.05), ("moi-truong", 1.05 - alone)])
+    assert classify("khu pho toi co chuyen la lam", REF, model=hesitant).category is None
+    torn = _Fixed([("an-ninh-trat-tu", alone), ("tham-nhung-tieu-cuc", 1 - alone)])
+    assert classify("khu pho toi co chuyen la lam", REF, model=torn).category is None
     garbage = _Fixed([("moi-truong", 0.99), ("an-ninh-trat-tu", 0.01)])
     assert classify("khu pho toi co chuyen la lam", REF, model=garbage).category == "moi-truong"
+
+
+def test_a_look_alike_of_a_confidential_keyword_bars_the_model_from_routing_there() -> None:
+    # "chắn đường" (blocks the road) folds to the police keyword "chặn đường" (waylays): however sure a model
+    # trained on folded text is, a look-alike written with other marks is no evidence for the police
+    police = _Fixed([("an-ninh-trat-tu", 0.99), ("giao-thong", 0.01)])
+    assert classify("xe tải chắn đường cả buổi", REF, model=police).category != "an-ninh-trat-tu"
+    assert classify("có kẻ chặn đường cả buổi", REF, model=police).category == "an-ninh-trat-tu"
+
+
+def test_strong_confidential_keywords_route_beside_a_model_that_leans_elsewhere() -> None:
+    strong, share = REF.routing["confidential_strong"], REF.routing["confidential_strong_p"]
+    assert strong >= 4 and share >= 0.1  # reference data: strong keywords AND a real share of the model
+    text = "bác sĩ đòi tiền bồi dưỡng mới khám trước, không đưa phong bì thì chờ cả ngày"
+    assert category_scores(normalise(text, REF.abbreviations), REF)["tham-nhung-tieu-cuc"] >= strong
+    leaning = _Fixed([("y-te", 0.99 - share), ("tham-nhung-tieu-cuc", share), ("an-sinh", 0.01)])
+    decided = classify(text, REF, model=leaning)
+    assert (decided.category, decided.source) == ("tham-nhung-tieu-cuc", "keywords")
+    dismissive = _Fixed([("y-te", 0.99), ("tham-nhung-tieu-cuc", share / 2), ("an-sinh", 0.01 - share / 2)])
+    assert classify(text, REF, model=dismissive).category != "tham-nhung-tieu-cuc"
 
 
 def test_disagreement_goes_to_triage_and_the_thresholds_are_reference_data() -> None:
@@ -138,7 +164,7 @@ def test_a_confidential_category_needs_its_keywords_and_the_models_agreement() -
     assert classify(robbery, REF).category == "an-ninh-trat-tu"
     agreeing = _Fixed([("an-ninh-trat-tu", 0.6), ("giao-thong", 0.4)])
     assert classify(robbery, REF, model=agreeing).category == "an-ninh-trat-tu"
-    doubting = _Fixed([("giao-thong", 0.7), ("an-ninh-trat-tu", 0.3)])
+    doubting = _Fixed([("giao-thong", 0.9), ("an-ninh-trat-tu", 0.1)])  # it hardly sees the robbery
     assert classify(robbery, REF, model=doubting).category is None  # triage, never the police by a guess
     # A confidential matter the model sees behind a non-confidential one goes to the operators too:
     # aid withheld by an official is not a welfare office's question.
@@ -178,8 +204,9 @@ def test_a_confidential_category_on_weak_keywords_needs_a_very_sure_model() -> N
     assert classify(loitering, REF, model=sure).category == "an-ninh-trat-tu"
     torn = _Fixed([("an-ninh-trat-tu", 0.85), ("tham-nhung-tieu-cuc", 0.15)])
     assert classify(loitering, REF, model=torn).category is None  # the other confidential one: a doubt
-    # no keyword of its own, however sure the model: triage
-    assert classify("ca xom phan nan lau roi", REF, model=sure).category is None
+    # no keyword of its own: only a model past `confidential_alone` (see above), not one merely sure
+    fairly = _Fixed([("an-ninh-trat-tu", REF.routing["confidential_alone"] - 0.05), ("moi-truong", 0.01)])
+    assert classify("ca xom phan nan lau roi", REF, model=fairly).category is None
     weak = classify(loitering, REF, model=sure)
     assert weak.source == "both"
     strong = classify("ban đêm có người lạ vào nhà ăn trộm", REF, model=sure)
