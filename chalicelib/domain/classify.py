@@ -66,8 +66,9 @@ THRESHOLDS: dict[str, float] = {
     "confidential_alone": 1.01,  # otherwise triage: a model this sure of a confidential category routes it with no
                                  # keyword, unless a look-alike of its keywords is written ('chắn đường')
     "confidential_strong": 99.0,  # ... or its own keywords (as written) this strong, the model giving it at least
-    "confidential_strong_p": 1.01,  # this much; in both, the other confidential category has no keyword and less
-                                    # than `confidential_other`
+    "confidential_strong_p": 1.01,  # this much; in all three, the other confidential category has less than
+                                    # `confidential_other` and no keyword (unless the model gives this one at least
+    "confidential_over": 1.01,      # this: the two share words, 'bảo kê' is racketeering or a bribe)
 }
 
 
@@ -277,11 +278,12 @@ def _second_look(scores: dict[str, float], predicted: list[tuple[str, float]], r
                  keywords_pick: str | None,
                  lookalikes: frozenset[str] = frozenset()) -> tuple[str | None, str, float, str | None] | None:
     """What would go to triage, routed after all when the doubt does not matter:
-    - a confidential category, the other confidential category having no keyword and less than
-      `confidential_other`, when: the model is `confidential_model` sure and it has its own keywords
-      (matched as written, score at least `confidential_keywords`); or its own keywords are
-      `confidential_strong` and the model gives it `confidential_strong_p`; or the model is
-      `confidential_alone` sure and no look-alike of its keywords is written;
+    - a confidential category, the other confidential category having less than `confidential_other` and
+      no keyword (keywords they share do not count when the model gives this one `confidential_over`),
+      when: the model is `confidential_model` sure and it has its own keywords (matched as written,
+      score at least `confidential_keywords`); or its own keywords are `confidential_strong`, ahead of
+      every other category's, and the model gives it `confidential_strong_p`; or the model is `confidential_alone` sure and no
+      look-alike of its keywords is written;
     - the model hesitates between categories that all send this message (in its area) to one agency:
       their probabilities summed reach `agency_alone` and no confidential category has a keyword or
       `agency_doubt`, and the keywords did not decide for another agency -> the model's first choice
@@ -291,12 +293,14 @@ def _second_look(scores: dict[str, float], predicted: list[tuple[str, float]], r
     pick, p = predicted[0]
     for candidate in confidential:
         q, own = probability.get(candidate, 0.0), scores.get(candidate, 0.0)
-        if any(scores.get(c, 0.0) > 0 or probability.get(c, 0.0) >= limits["confidential_other"]
+        if any(probability.get(c, 0.0) >= limits["confidential_other"]
+               or (scores.get(c, 0.0) > 0 and q < limits["confidential_over"])
                for c in confidential if c != candidate):
             continue
         if candidate == pick and q >= limits["confidential_model"] and own >= limits["confidential_keywords"]:
             return candidate, "both", q, None
-        if own >= limits["confidential_strong"] and q >= limits["confidential_strong_p"]:
+        if (own >= limits["confidential_strong"] and q >= limits["confidential_strong_p"]
+                and all(n < own for c, n in scores.items() if c != candidate)):
             return candidate, "keywords", q, pick
         if candidate == pick and q >= limits["confidential_alone"] and candidate not in lookalikes:
             return candidate, "model", q, None

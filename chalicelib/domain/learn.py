@@ -33,7 +33,7 @@ CONFIG: dict[str, Any] = {
     "weights": {"w": 1.0, "b": 1.0, "c": 0.1},  # per feature kind: a word's char-grams are many, each counts less
     "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
     "min_df": 1,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
-    "max_features": 20000,      # the most frequent features only: the artifact stays under ~1 MB of JSON
+    "max_features": 40000,      # the most frequent features only: the artifact stays around 1 MB of JSON
     "correction_min_df": 3,     # a feature only corrections have must come from this many of them: a rare word
                                 # one citizen wrote (a neighbour's name redaction missed) never enters the artifact
     "temperature": 2.0,         # probabilities = softmax(log joint / temperature)
@@ -63,6 +63,8 @@ def features(normalised: str, config: dict[str, Any] | None = None) -> set[str]:
     words = normalised.split()
     found = {f"w:{w}" for w in words}
     found.update(f"b:{a} {b}" for a, b in zip(words, words[1:]))
+    if (config or CONFIG)["weights"].get("s"):  # word pairs one word apart ('ngap nuoc' in 'ngap het nuoc')
+        found.update(f"s:{a} {b}" for a, b in zip(words, words[2:]))
     for word in words:
         padded = f" {word} "
         for n in range(low, high + 1):
