@@ -23,7 +23,7 @@ COLUMNS = (
     "created_at", "created_month", "channel", "category", "agency", "area", "status", "is_open", "due_at",
     "answered_at", "answered_month", "on_time", "first_action_at", "first_action_minutes",
     "first_action_working_minutes", "answer_minutes", "answer_working_minutes", "reopened", "extensions",
-    "callbacks_due", "callbacks_done", "callbacks_within_30", "rating", "anonymised",
+    "callbacks_due", "callbacks_done", "callbacks_within_30", "rating", "anonymised", "kind", "route_source",
 )
 # Timeline events that are not a staff member acting on the ticket (the clock, the system, the citizen).
 _NOT_ACTIONS = {"created", "deadline_warning", "escalated", "watch_stopped", "sms_notice", "anonymised",
@@ -109,5 +109,8 @@ def fact(ticket: Any, events: Iterable[Event], callbacks: Iterable[Callback], ra
         "callbacks_within_30": within,
         "rating": rating,
         "anonymised": ticket.anonymised_at is not None,
+        # question or complaint, and who routed it (keywords, model, both; None: before routing learnt)
+        "kind": ticket.kind,
+        "route_source": ticket.route_source,
     }
     return row

@@ -34,6 +34,8 @@ CONFIG: dict[str, Any] = {
     "keyword_weight": 3.0,      # each reference keyword phrase is one pseudo-example of its category, this heavy
     "min_df": 1,                # a feature seen in fewer examples (weighted) is dropped (size, noise)
     "max_features": 40000,      # the most frequent features only: the artifact stays around 1 MB of JSON
+    "correction_weight": 4.0,   # a staff correction (this province's own citizens, checked by staff) counts as this
+                                # many packaged examples: a few corrections of one wording outweigh the writers' guesses
     "correction_min_df": 3,     # a feature only corrections have must come from this many of them: a rare word
                                 # one citizen wrote (a neighbour's name redaction missed) never enters the artifact
     "temperature": 2.0,         # probabilities = softmax(log joint / temperature)
@@ -93,7 +95,8 @@ def train(examples: list[Example], ref: ReferenceData, version: str, now_iso: st
     for example in examples:
         if example.category in index:
             feats = features(_normalised(example.text, ref), config)
-            weighted.append((feats, index[example.category], 1.0))
+            weight = float(config.get("correction_weight", 1.0)) if example.correction else 1.0
+            weighted.append((feats, index[example.category], weight))
             if example.correction:
                 from_corrections.update(feats)
             else:

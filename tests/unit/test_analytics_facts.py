@@ -26,7 +26,7 @@ def _ticket(**changes: object) -> SimpleNamespace:
         status="answered", created_at=CREATED, due_at=CREATED + timedelta(days=7), answered_at=None,
         answered_on_time=None, anonymised_at=None, reporter_name="Nguyễn Văn An", reporter_phone="+84912345678",
         reporter_email="an@example.vn", reporter_zalo_id="z123456", text="Cống tắc trước nhà số 12",
-        address="12 Lê Lợi", lat=11.3, lon=106.1)
+        address="12 Lê Lợi", lat=11.3, lon=106.1, kind="complaint", route_source="both")
     fields.update(changes)
     return SimpleNamespace(**fields)
 
@@ -54,6 +54,7 @@ def test_a_row_counts_what_happened_to_the_ticket_in_calendar_and_working_time()
     row = fact(_ticket(answered_at=answered, answered_on_time=True), events, callbacks, 4, CALENDAR)
     assert tuple(row) == COLUMNS
     assert row["created_at"] == "2026-11-23T02:00:00Z" and row["created_month"] == "2026-11"
+    assert (row["kind"], row["route_source"]) == ("complaint", "both")  # questions vs complaints, who routed it
     assert row["first_action_at"] == "2026-11-23T02:45:00Z"
     assert (row["first_action_minutes"], row["first_action_working_minutes"]) == (45, 45)
     # office hours 07:30-11:30 and 13:30-17:00: Monday 150 + 210 minutes, Tuesday 150

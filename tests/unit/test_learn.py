@@ -47,7 +47,7 @@ def test_a_broken_artifact_is_refused() -> None:
 def test_corrections_teach_the_model_a_new_wording() -> None:
     wording = "cay xanh nga chan ngang loi di"
     before = learn.load(learn.train(learn.seed_examples(), REF, "t-before", NOW)).predict(wording, REF)
-    corrections = [learn.Example(f"{wording} o khu pho {n}", "moi-truong") for n in range(6)]
+    corrections = [learn.Example(f"{wording} o khu pho {n}", "moi-truong", correction=True) for n in range(6)]
     after = learn.load(learn.train(learn.seed_examples() + corrections, REF, "t-after", NOW)).predict(wording, REF)
     assert dict(after)["moi-truong"] > dict(before)["moi-truong"]
     assert after[0][0] == "moi-truong"
