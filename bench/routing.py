@@ -22,9 +22,11 @@ from bench import ROOT
 
 DATA = ROOT / "chalicelib" / "data"
 # The second blind set (written after the first had been run at the end of three rounds of work; run once when
-# written, again at the end of the next round) and the third (two more writers, written while that round began)
+# written, again at the end of each later round), the third (two more writers, written while the next round began)
 BLINDS = {"blind2": ROOT / "tests" / "data" / "routing_blind2.jsonl",
-          "blind3": ROOT / "tests" / "data" / "routing_blind3.jsonl"}
+          "blind3": ROOT / "tests" / "data" / "routing_blind3.jsonl",
+          # two more writers, written while the round after blind3's first run began; run once at its end
+          "blind4": ROOT / "tests" / "data" / "routing_blind4.jsonl"}
 MAX_ROUTED = 200
 FOLDS = 5
 METRICS = ("accuracy_routed", "wrong_agency_rate", "triage_rate", "confidential_false_positives")

@@ -50,6 +50,7 @@ THRESHOLDS: dict[str, float] = {
     "confidential_score": 0.0,   # ... and keyword evidence of at least this score
     "confidential_margin": 0.0,  # ... this far ahead of the next category
     "doubt_keywords": 99.0,  # a non-confidential choice goes to triage when a confidential category has this keyword score
+    "doubt_keywords_p": 0.0,  # ... that the model gives at least this (a model sure it is dumping, not theft: no doubt)
     "doubt_model": 1.01,     # ... or this model probability
     "model_agree": 0.0,      # keywords and model agreeing route when the model gives at least this
     "model_veto": 0.97,      # a keyword decision the model contradicts with this probability goes to triage
@@ -192,16 +193,17 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
       `keyword_strong` ("model");
     - the keywords decided and the model does not contradict them (it gives their category at least
       `keyword_floor`, or ranks it among its first `keyword_rank`, and its own choice is below
-      `model_veto`), or the keyword evidence is strong: routed ("keywords");
+      `model_veto`), or the keyword evidence is strong (`keyword_strong`, unless the model is
+      `strong_veto` sure of another category and gives theirs less than `strong_veto_floor`): routed ("keywords");
     - the keywords did not decide: the model alone routes from `model_alone` (`model_weak` when the
-      weak keywords lean the same way), never to "khac" nor to a confidential category (a doubt: triage);
+      weak keywords lean the same way), never to "khac" nor to a confidential category (see below);
     - a choice beside a (another) confidential category the model gives `doubt_model` (or its keywords
-      score `doubt_keywords`) goes to triage: a doubtful confidential case is the operators', and so is
-      one torn between the two confidential categories;
-    - a second look at what would go to triage (see _second_look): a model `confidential_model` sure of
-      a confidential category with some of its own keywords routes it; a model torn between categories
-      that send this message to one agency (summed `agency_alone`, no confidential doubt) routes to
-      that agency's first choice;
+      score `doubt_keywords` and the model gives it `doubt_keywords_p`) goes to triage: a doubtful
+      confidential case is the operators', and so is one torn between the two confidential categories;
+    - a second look at what would go to triage (see _second_look): a confidential category with clear
+      evidence (its own keywords and the model, or a very sure model and no look-alike) routes; a model
+      torn between categories that send this message to one agency (summed `agency_alone`, no
+      confidential doubt) routes to that agency's first choice;
     - anything else goes to triage. A model that fails to predict leaves the keywords alone.
     Confidential keywords match as written: 'chắn đường' is not 'chặn đường'."""
     pairs = tokens(text, ref.abbreviations)
@@ -260,7 +262,8 @@ def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: Re
         """A confidential category the keywords or the model see beside a non-confidential choice:
         the operators decide (a bribe at a school is not a school matter)."""
         return any(c.confidential and c.id != chosen
-                   and (scores.get(c.id, 0.0) >= limits["doubt_keywords"]
+                   and ((scores.get(c.id, 0.0) >= limits["doubt_keywords"]
+                         and probability.get(c.id, 0.0) >= limits["doubt_keywords_p"])
                         or probability.get(c.id, 0.0) >= limits["doubt_model"])
                    for c in ref.categories.values())
 
