@@ -104,7 +104,7 @@ def test_the_model_routes_alone_into_a_confidential_category_only_when_very_sure
     assert (decided.category, decided.source) == ("an-ninh-trat-tu", "model")
     hesitant = _Fixed([("an-ninh-trat-tu", alone - 0.05), ("moi-truong", 1.05 - alone)])
     assert classify("khu pho toi co chuyen la lam", REF, model=hesitant).category is None
-    torn = _Fixed([("an-ninh-trat-tu", alone), ("tham-nhung-tieu-cuc", 1 - alone)])
+    torn = _Fixed([("an-ninh-trat-tu", alone), ("tham-nhung-tieu-cuc", REF.routing["confidential_other"])])
     assert classify("khu pho toi co chuyen la lam", REF, model=torn).category is None
     garbage = _Fixed([("moi-truong", 0.99), ("an-ninh-trat-tu", 0.01)])
     assert classify("khu pho toi co chuyen la lam", REF, model=garbage).category == "moi-truong"
