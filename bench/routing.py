@@ -26,7 +26,9 @@ DATA = ROOT / "chalicelib" / "data"
 BLINDS = {"blind2": ROOT / "tests" / "data" / "routing_blind2.jsonl",
           "blind3": ROOT / "tests" / "data" / "routing_blind3.jsonl",
           # two more writers, written while the round after blind3's first run began; run once at its end
-          "blind4": ROOT / "tests" / "data" / "routing_blind4.jsonl"}
+          "blind4": ROOT / "tests" / "data" / "routing_blind4.jsonl",
+          # two more, written while the round after blind4's first run began (more writers, thresholds re-chosen)
+          "blind5": ROOT / "tests" / "data" / "routing_blind5.jsonl"}
 MAX_ROUTED = 200
 FOLDS = 5
 METRICS = ("accuracy_routed", "wrong_agency_rate", "triage_rate", "confidential_false_positives")
