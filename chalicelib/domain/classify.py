@@ -213,8 +213,6 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
     if category:
         return Classification(category, float("inf"), found_area, source="staff", confidence=1.0, question=question)
     scores = category_scores(normalised, ref, [w for _, w in pairs])
-    folded = category_scores(normalised, ref)
-    lookalikes = frozenset(c for c, n in folded.items() if n > scores.get(c, 0.0))
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     top, score = ranked[0] if ranked else (None, 0.0)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -232,6 +230,8 @@ def classify(text: str, ref: ReferenceData, category: str | None = None, area: s
         confidence = min(1.0, (score - second) / (2 * ref.min_score)) if ref.min_score else 1.0
         return Classification(top, score, found_area, runner_up=runner, confidence=round(confidence, 3),
                               question=question)
+    folded = category_scores(normalised, ref)  # confidential phrases matched folded only: look-alikes
+    lookalikes = frozenset(c for c, n in folded.items() if n > scores.get(c, 0.0))
     category_id, source, confidence, runner_up = decide(scores, predicted, ref, area=found_area,
                                                         lookalikes=lookalikes)
     return Classification(category_id, score, found_area, runner_up=runner_up, source=source,
@@ -246,7 +246,8 @@ def decide(scores: dict[str, float], predicted: list[tuple[str, float]], ref: Re
     confidence, runner-up). `scores`: the keyword scores (confidential ones matched as written);
     `lookalikes`: confidential categories whose keywords match only folded (a look-alike, never evidence);
     `predicted`: the model's (category, probability), best first. Confidential categories need
-    both their own keyword evidence and the model's agreement; a doubtful case goes to triage."""
+    clear evidence (their own keywords and the model's agreement, or a very sure model and no
+    look-alike); a doubtful case goes to triage."""
     limits = {**THRESHOLDS, **ref.routing, **(limits or {})}
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     top, score = ranked[0] if ranked else (None, 0.0)
@@ -285,8 +286,8 @@ def _second_look(scores: dict[str, float], predicted: list[tuple[str, float]], r
       no keyword (keywords they share do not count when the model gives this one `confidential_over`),
       when: the model is `confidential_model` sure and it has its own keywords (matched as written,
       score at least `confidential_keywords`); or its own keywords are `confidential_strong`, ahead of
-      every other category's, and the model gives it `confidential_strong_p`; or the model is `confidential_alone` sure and no
-      look-alike of its keywords is written;
+      every other category's, and the model gives it `confidential_strong_p`; or the model is
+      `confidential_alone` sure and no look-alike of its keywords is written;
     - the model hesitates between categories that all send this message (in its area) to one agency:
       their probabilities summed reach `agency_alone` and no confidential category has a keyword or
       `agency_doubt`, and the keywords did not decide for another agency -> the model's first choice
