@@ -32,6 +32,9 @@ TOTAL_LABELS = (
     ("answer_p50_calendar_min", "Trả lời, trung vị (phút lịch)"),
     ("answer_p90_calendar_min", "Trả lời, p90 (phút lịch)"),
 )
+# Questions (hỏi đáp) and complaints (phản ánh, kiến nghị): received, answered, on time (chalicelib.services.stats._kinds)
+KIND_LABELS = (("question", "Câu hỏi (hỏi đáp)"), ("complaint", "Phản ánh, kiến nghị"))
+KIND_KEYS = ("received", "answered", "on_time", "on_time_pct")
 DIMENSIONS = (("channel", "Theo kênh"), ("category", "Theo lĩnh vực"), ("agency", "Theo cơ quan"),
               ("area", "Theo địa bàn"))
 DIMENSION_HEADING = ["Tên", "Tiếp nhận", "Đã trả lời", "Đúng hạn", "Quá hạn", "Tỷ lệ đúng hạn (%)", "Đang xử lý",
@@ -227,10 +230,12 @@ def low_rating_note(rating: int, comment: str | None) -> str:
 
 def report(month: str, figures: Mapping[str, Any], overdue: Sequence[Mapping[str, Any]],
            notable: Sequence[Mapping[str, Any]], province: str, generated_at: datetime) -> dict[str, Any]:
-    """Returns the monthly report's model: title, totals, by channel, by agency (on-time %), the open
-    overdue tickets with their reasons, notable cases (reopened, late, low ratings), each with `why`."""
+    """Returns the monthly report's model: title, totals, questions and complaints, by channel, by agency
+    (on-time %), the open overdue tickets with their reasons, notable cases (reopened, late, low ratings),
+    each with `why`."""
     first, last = month_range(month)
     totals = figures.get("totals") or {}
+    kinds = totals.get("kinds") or {}
     by = figures.get("by") or {}
     # Open and overdue-open are counted now, not as of the month's end: say so beside them.
     as_of = f"tại thời điểm lập báo cáo {generated_at.astimezone(VN):%d/%m/%Y}"
@@ -245,6 +250,8 @@ def report(month: str, figures: Mapping[str, Any], overdue: Sequence[Mapping[str
         "totals": [(label, _value(totals.get(key))) for key, label in labels],
         "on_time_pct": _value(totals.get("on_time_pct")),
         "received": totals.get("received", 0), "answered": totals.get("answered", 0),
+        "by_kind": [[label, *(_value((kinds.get(key) or {}).get(k)) for k in KIND_KEYS)] for key, label in KIND_LABELS]
+                   if kinds else [],
         "by_channel": [[_value(row.get(k)) for k in DIMENSION_KEYS[:6]] for row in by.get("channel") or []],
         "by_agency": [[_value(row.get(k)) for k in DIMENSION_KEYS] for row in by.get("agency") or []],
         "overdue": [{key: _text(_get(row, key)) for key, _ in TICKET_COLUMNS} for row in overdue],
@@ -263,6 +270,8 @@ def report_tables(model: Mapping[str, Any]) -> list[Table]:
     return [
         ("Tổng hợp", [[model["title"], ""], [f"{model['province']}, {model['period']}", ""], ["Chỉ tiêu", "Số lượng"],
                       *[[label, value] for label, value in model["totals"]]]),
+        ("Câu hỏi và phản ánh", [["Loại", "Tiếp nhận", "Đã trả lời", "Đúng hạn", "Tỷ lệ đúng hạn (%)"],
+                                 *model["by_kind"]]),
         ("Theo kênh", [heading, *model["by_channel"]]),
         ("Theo cơ quan", [[*DIMENSION_HEADING[:6], *(f"{h} ({model['as_of']})" for h in DIMENSION_HEADING[6:])],
                           *model["by_agency"]]),

@@ -179,10 +179,11 @@ def test_the_monthly_report_is_a_printable_page_and_goes_to_the_leadership_once_
     page = _get(client, staff["supervisor"], f"/staff/thong-ke/bao-cao?thang={month}").body.decode()
     title = f"Báo cáo kết quả tiếp nhận, xử lý phản ánh, kiến nghị tháng {month[5:]}/{month[:4]}"
     assert title.upper() in page and "@page { size:A4" in page and 'id="report-agencies"' in page
+    assert 'id="report-kinds"' in page and "Câu hỏi (hỏi đáp)" in page  # questions and complaints apart
     assert _get(client, staff["supervisor"], "/staff/thong-ke/bao-cao?thang=11-2026").status_code == 400
     xlsx_answer = _get(client, staff["supervisor"], f"/staff/thong-ke/bao-cao?thang={month}&format=xlsx")
     assert list(read_workbook(_s3_file(xlsx_answer.headers["Location"]))) == [
-        "Tổng hợp", "Theo kênh", "Theo cơ quan", "Quá hạn", "Vụ việc đáng chú ý"]
+        "Tổng hợp", "Câu hỏi và phản ánh", "Theo kênh", "Theo cơ quan", "Quá hạn", "Vụ việc đáng chú ý"]
     first = datetime.strptime(month, "%Y-%m").replace(tzinfo=VN) + timedelta(days=32)
     first = first.replace(day=1, hour=8, minute=1)
     _forget_report(month)  # an earlier run against the same emulator sent it already

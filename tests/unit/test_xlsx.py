@@ -17,7 +17,9 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 FIGURES = {
     "period": {"from": "2026-11-01", "to": "2026-11-30", "grain": "month"}, "filters": {},
     "totals": {"received": 120, "answered": 100, "on_time": 90, "late": 10, "open": 20, "overdue_open": 3,
-               "on_time_pct": 90.0, "rating_mean": 4.25, "rating_dist": {"5": 3}},
+               "on_time_pct": 90.0, "rating_mean": 4.25, "rating_dist": {"5": 3},
+               "kinds": {"question": {"received": 30, "answered": 28, "on_time": 27, "on_time_pct": 96.4},
+                         "complaint": {"received": 90, "answered": 72, "on_time": 63, "on_time_pct": 87.5}}},
     "series": [{"bucket": "2026-11", "received": 120, "answered": 100, "on_time": 90, "late": 10, "on_time_pct": 90.0}],
     "by": {"agency": [{"key": "so-xay-dung", "name": "Sở Xây dựng", "received": 70, "answered": 60, "on_time": 57,
                        "late": 3, "on_time_pct": 95.0, "open": 10, "overdue_open": 1}],
@@ -87,7 +89,11 @@ def test_the_monthly_report_names_the_month_and_lays_out_what_goes_upward() -> N
     assert model["title"] == "Báo cáo kết quả tiếp nhận, xử lý phản ánh, kiến nghị tháng 11/2026"
     assert model["period"] == "từ ngày 01/11/2026 đến ngày 30/11/2026"
     sheets = read_workbook(xlsx.workbook(mr.report_tables(model)))
-    assert list(sheets) == ["Tổng hợp", "Theo kênh", "Theo cơ quan", "Quá hạn", "Vụ việc đáng chú ý"]
+    assert list(sheets) == ["Tổng hợp", "Câu hỏi và phản ánh", "Theo kênh", "Theo cơ quan", "Quá hạn",
+                            "Vụ việc đáng chú ý"]
+    # questions and complaints apart: how many of each came in and how many were answered on time
+    assert sheets["Câu hỏi và phản ánh"][1] == ["Câu hỏi (hỏi đáp)", "30", "28", "27", "96.4"]
+    assert sheets["Câu hỏi và phản ánh"][2][:2] == ["Phản ánh, kiến nghị", "90"]
     assert ["TN-9", "20/11/2026", "Chờ xác minh"] == [c for c in sheets["Quá hạn"][1] if c]
     assert sheets["Theo cơ quan"][1][:2] == ["Sở Xây dựng", "70"]
     # open work is counted when the report is made: a past month's report says so
